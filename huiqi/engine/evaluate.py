@@ -1,0 +1,295 @@
+"""The one evaluator: every measure of a period over a batch of entities (one entity is a batch of one).
+
+For each measure it produces, per entity, in a single Polars ``select``:
+  ``<m>|c|<condition>``  each condition's three-valued result (kept, so explanations and gaps cost nothing)
+  ``<m>|status``         符合 / 不符合 / 待补充信息 / 参数待定
+  ``<m>|computed``       the formula result in 分, before cap, rounding and minimum
+  ``<m>|amount``         after cap, rounding and minimum (set only when 符合)
+  ``<m>|award``          after exclusivity (0 for an eligible measure not chosen in its group)
+
+Parameters are applied at evaluation time by recompiling the (cached, parsed) expressions: nothing is
+reloaded. Row-independent throughout, so a batch can be split into partitions freely; caps across periods
+and budgets are the allocation layer's job (huiqi.engine.allocate).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Mapping
+
+import polars as pl
+
+from huiqi.engine.expressions import Compiler, ExpressionError, Value
+from huiqi.rules.fields import SCALE, DataDictionary, default_dictionary
+from huiqi.rules.loader import LoadedFile, RuleFileError, RuleSource, default_rules
+from huiqi.rules.model import Condition, Measure, Parameter
+
+MET, NOT_MET, MISSING, PENDING = "符合", "不符合", "待补充信息", "参数待定"
+STATUSES = (MET, NOT_MET, MISSING, PENDING)
+STATUS_DTYPE = pl.Enum(list(STATUSES))
+
+_ROUNDING_UNIT = {"floor_wan": 10_000 * SCALE, "floor_yuan": SCALE}
+_POLARS_TYPES = {"money": pl.Int64, "number": pl.Int64, "bool": pl.Boolean, "date": pl.Date, "text": pl.String}
+
+
+class ParameterError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class CompiledCondition:
+    condition: Condition
+    value: Value
+    is_gate: bool
+
+
+@dataclass(frozen=True)
+class CompiledMeasure:
+    measure: Measure
+    source: LoadedFile
+    conditions: tuple[CompiledCondition, ...]
+    amount: Value | None
+    cap: Value | None
+    minimum: Value | None
+    rounding: str
+
+    @property
+    def id(self) -> str:
+        return self.measure.id
+
+    @property
+    def fields(self) -> frozenset:
+        parts = [c.value for c in self.conditions] + [v for v in (self.amount, self.cap, self.minimum) if v]
+        return frozenset().union(*(p.fields for p in parts))
+
+
+def col(measure_id: str, what: str) -> str:
+    return f"{measure_id}|{what}"
+
+
+class RuleSet:
+    """Rule files + data dictionary, ready to evaluate."""
+
+    def __init__(self, source: RuleSource | None = None, dictionary: DataDictionary | None = None):
+        self.source = source or default_rules()
+        self.dictionary = dictionary or default_dictionary()
+        self.parameters: dict[str, Parameter] = {k: v[0] for k, v in self.source.parameters().items()}
+        self.measures: dict[str, tuple[Measure, LoadedFile]] = {m.id: (m, f) for m, f in self.source.measures()}
+        self._plans: dict = {}
+        self.compile_all()  # fail early, with file and line, on any bad expression
+
+    @property
+    def version(self) -> str:
+        return self.source.version
+
+    # -- parameters -----------------------------------------------------------------------------
+    def resolve_parameters(self, overrides: Mapping[str, object] | None = None) -> dict[str, object]:
+        """Defaults overlaid with overrides; checks names and the text's upper bounds."""
+        values = {name: p.default for name, p in self.parameters.items()}
+        for name, value in (overrides or {}).items():
+            if name not in self.parameters:
+                raise ParameterError(f"没有名为 {name} 的参数")
+            p = self.parameters[name]
+            if value is not None and p.kind != "bool" and not isinstance(value, str | bool):
+                value = Fraction(str(value))
+            if value is not None and p.max is not None and Fraction(str(value)) > Fraction(str(p.max)):
+                raise ParameterError(f"参数 {name}（{p.label}）= {value} 超过文件规定的上限 {p.max}")
+            if value is not None and p.min is not None and Fraction(str(value)) < Fraction(str(p.min)):
+                raise ParameterError(f"参数 {name}（{p.label}）= {value} 低于下限 {p.min}")
+            values[name] = value
+        return values
+
+    # -- compilation ----------------------------------------------------------------------------
+    def measures_for(self, period: str | None = None, entity: str | None = None,
+                     only: list[str] | None = None) -> list[tuple[Measure, LoadedFile]]:
+        out = []
+        for mid, (m, f) in self.measures.items():
+            if only is not None and mid not in only:
+                continue
+            if entity and m.entity != entity:
+                continue
+            periods = m.periods if m.periods is not None else f.rules.defaults.periods
+            if period and period not in periods:
+                continue
+            out.append((m, f))
+        return out
+
+    def plan(self, period: str | None, entity: str | None, params: Mapping[str, object],
+             only: list[str] | None = None) -> list[CompiledMeasure]:
+        key = (period, entity, tuple(sorted((k, str(v)) for k, v in params.items())), tuple(only or ()))
+        if key not in self._plans:
+            compiler = Compiler(self.dictionary, params=params, declared=frozenset(self.parameters))
+            self._plans[key] = [self._compile_measure(m, f, compiler) for m, f in self.measures_for(period, entity, only)]
+            if len(self._plans) > 64:
+                self._plans.pop(next(iter(self._plans)))
+        return self._plans[key]
+
+    def compile_all(self) -> None:
+        self.plan(None, None, self.resolve_parameters())
+
+    def _compile_measure(self, m: Measure, f: LoadedFile, compiler: Compiler) -> CompiledMeasure:
+        def compile_at(source: str, *loc) -> Value:
+            try:
+                return compiler.compile(source)
+            except ExpressionError as e:
+                raise RuleFileError(f.path, f.measure_line(m.id, *loc), f"{m.id}: {e}") from None
+
+        d = f.rules.defaults
+        conditions = []
+        if m.entity in d.gates_apply_to:
+            for g in d.gates:
+                try:
+                    conditions.append(CompiledCondition(g, compiler.compile(g.when), True))
+                except ExpressionError as e:
+                    raise RuleFileError(f.path, f.line("defaults", "gates"), f"{g.id}: {e}") from None
+        for i, c in enumerate(m.conditions):
+            value = compile_at(c.when, "conditions", i, "when")
+            if value.kind != "bool":
+                raise RuleFileError(f.path, f.measure_line(m.id, "conditions", i), f"{m.id}/{c.id}: 条件须为是/否表达式")
+            conditions.append(CompiledCondition(c, value, False))
+        amount = compile_at(m.amount, "amount") if m.amount else None
+        caps = [compile_at(src, key) for key, src in (("cap", m.cap), ("cap_year", m.cap_year)) if src]
+        cap = caps[0] if len(caps) == 1 else (_least_of(caps) if caps else None)
+        minimum = compile_at(m.minimum, "minimum") if m.minimum else None
+        if m.kind == "money" and amount is None:
+            raise RuleFileError(f.path, f.measure_line(m.id), f"{m.id}: 资金类措施须有 amount 公式")
+        return CompiledMeasure(m, f, tuple(conditions), amount, cap, minimum, m.rounding or d.rounding)
+
+    # -- evaluation -----------------------------------------------------------------------------
+    def prepare(self, frame: pl.DataFrame, plan: list[CompiledMeasure]) -> pl.DataFrame:
+        """Add every field the plan reads but the frame lacks, as unknown (null) — never as zero."""
+        needed = frozenset().union(*(m.fields for m in plan)) if plan else frozenset()
+        missing = [n for n in sorted(needed) if n not in frame.columns]
+        casts = [pl.col(n).cast(_POLARS_TYPES[self.dictionary[n].type]) for n in sorted(needed) if n in frame.columns]
+        return frame.with_columns(*casts, *[pl.lit(None, dtype=_POLARS_TYPES[self.dictionary[n].type]).alias(n)
+                                             for n in missing])
+
+    def evaluate(self, frame: pl.DataFrame, period: str, entity: str = "enterprise",
+                 params: Mapping[str, object] | None = None, measures: list[str] | None = None,
+                 keep: list[str] | None = None) -> "Evaluation":
+        values = self.resolve_parameters(params)
+        plan = self.plan(period, entity, values, measures)
+        frame = self.prepare(frame, plan)
+        exprs: list[pl.Expr] = []
+        for cm in plan:
+            exprs.extend(_measure_exprs(cm))
+        keep = keep if keep is not None else [c for c in ("entity_id",) if c in frame.columns]
+        result = frame.select(*[pl.col(k) for k in keep], *exprs)
+        result = _apply_exclusivity(result, plan)
+        return Evaluation(self, period, entity, values, plan, frame, result)
+
+
+def _least_of(values: list[Value]) -> Value:
+    meta_pending = frozenset().union(*(v.pending for v in values))
+    meta_fields = frozenset().union(*(v.fields for v in values))
+    if meta_pending:
+        return Value("num", pending=meta_pending, fields=meta_fields)
+    if all(v.is_const for v in values):
+        return Value("num", const=min(v.const for v in values))
+    exprs = [v.polars() for v in values]
+    any_null = pl.any_horizontal([e.is_null() for e in exprs])
+    return Value("num", expr=pl.when(any_null).then(None).otherwise(pl.min_horizontal(exprs)), fields=meta_fields)
+
+
+def _fields_missing(fields: frozenset) -> pl.Expr:
+    if not fields:
+        return pl.lit(False)
+    return pl.any_horizontal([pl.col(f).is_null() for f in sorted(fields)])
+
+
+def _measure_exprs(cm: CompiledMeasure) -> list[pl.Expr]:
+    mid = cm.id
+    out: list[pl.Expr] = []
+    any_false, missing, pending = [], [], []
+    for cc in cm.conditions:
+        # columns are not visible within one select, so statuses are built from the condition expressions
+        v = cc.value.polars()
+        out.append(v.alias(col(mid, f"c|{cc.condition.id}")))
+        data_missing = v.is_null() & _fields_missing(cc.value.fields)
+        any_false.append(v.not_().fill_null(False))
+        missing.append(data_missing)
+        if cc.value.pending:
+            pending.append(v.is_null() & ~data_missing)
+
+    def any_of(items: list[pl.Expr]) -> pl.Expr:
+        return pl.any_horizontal(items) if items else pl.lit(False)
+
+    status = pl.when(any_of(any_false)).then(pl.lit(NOT_MET)).when(any_of(missing)).then(pl.lit(MISSING)) \
+        .when(any_of(pending)).then(pl.lit(PENDING))
+    if cm.measure.kind == "money":
+        amount_pending = bool(cm.amount.pending or (cm.cap and cm.cap.pending) or (cm.minimum and cm.minimum.pending))
+        computed = cm.amount.polars()
+        final = computed
+        if cm.cap is not None and not cm.cap.pending:
+            cap = cm.cap.polars()
+            final = pl.when(final.is_null() | cap.is_null()).then(None).otherwise(pl.min_horizontal(final, cap))
+        unit = _ROUNDING_UNIT.get(cm.rounding)
+        if unit:
+            final = (final // unit) * unit
+        below_minimum = pl.lit(False)
+        if cm.minimum is not None and not cm.minimum.pending:
+            below_minimum = (final < cm.minimum.polars()).fill_null(False)
+        if amount_pending:
+            status = status.when(pl.lit(True)).then(pl.lit(PENDING))
+        status = status.when(final.is_null()).then(pl.lit(MISSING)) \
+            .when(final <= 0).then(pl.lit(NOT_MET)) \
+            .when(below_minimum).then(pl.lit(NOT_MET)).otherwise(pl.lit(MET))
+        status_expr = status.cast(STATUS_DTYPE)
+        out.append(status_expr.alias(col(mid, "status")))
+        out.append(computed.cast(pl.Int64).alias(col(mid, "computed")))
+        out.append(pl.when(status_expr == MET).then(final).otherwise(None).cast(pl.Int64).alias(col(mid, "amount")))
+    else:
+        out.append(status.otherwise(pl.lit(MET)).cast(STATUS_DTYPE).alias(col(mid, "status")))
+    return out
+
+
+def _apply_exclusivity(result: pl.DataFrame, plan: list[CompiledMeasure]) -> pl.DataFrame:
+    """Within each exclusive group, keep the eligible member with the highest amount (ties: file order)."""
+    by_id = {cm.id: cm for cm in plan}
+    groups: dict[str, list[str]] = {}
+    for cm in plan:
+        for g in cm.source.rules.exclusive_groups:
+            if cm.id in g.members:
+                groups.setdefault(g.id, [m for m in g.members if m in by_id])
+    exprs = []
+    grouped = set()
+    for gid, members in groups.items():
+        money = [m for m in members if by_id[m].measure.kind == "money"]
+        if not money:
+            continue
+        grouped.update(money)
+        amounts = [pl.col(col(m, "amount")).fill_null(-1) for m in money]
+        best = pl.max_horizontal(amounts)
+        # the first member (in the group's order) that reaches the best amount wins
+        chosen = pl.when(best < 0).then(None)
+        for m, a in zip(money, amounts):
+            chosen = chosen.when(a == best).then(pl.lit(m))
+        chosen = chosen.otherwise(None)
+        exprs.append(chosen.alias(f"group|{gid}"))
+        for m in money:
+            amt = pl.col(col(m, "amount"))
+            exprs.append(pl.when(amt.is_null()).then(None).when(chosen == m).then(amt).otherwise(0)
+                         .alias(col(m, "award")))
+    for cm in plan:
+        if cm.measure.kind == "money" and cm.id not in grouped:
+            exprs.append(pl.col(col(cm.id, "amount")).alias(col(cm.id, "award")))
+    return result.with_columns(exprs) if exprs else result
+
+
+@dataclass
+class Evaluation:
+    ruleset: RuleSet
+    period: str
+    entity: str
+    params: dict[str, object]
+    plan: list[CompiledMeasure]
+    inputs: pl.DataFrame
+    frame: pl.DataFrame
+
+    def status_counts(self) -> dict[str, dict[str, int]]:
+        out = {}
+        for cm in self.plan:
+            counts = self.frame[col(cm.id, "status")].value_counts()
+            out[cm.id] = {row[0]: row[1] for row in counts.iter_rows()}
+        return out

@@ -1,0 +1,203 @@
+"""The policy library: every source document as a record, split into clauses with stable IDs.
+
+Documents are registered in ``documents.yaml``; their text is the project's own copy under ``texts/``.
+A clause ID is ``<document id>:<numbering path>``, where the path is the arabic form of the document's own
+numbering (一、→ 1, （二）→ 2, 3. → 3, 第四条 → 4), e.g. ``gx2024q4:6.21`` for section 六, item 21. Text before
+the first numbered heading is clause ``<doc>:0`` (title and preamble).
+
+Quotes are matched after removing whitespace: the source files break lines and put spaces around numbers
+("5000 万元（含）"), which is typesetting, not wording.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+HERE = Path(__file__).parent
+TEXTS = HERE / "texts"
+
+STATUS_DRAFT, STATUS_IN_FORCE, STATUS_EXPIRED = "征求意见稿", "有效", "已失效"
+
+_CN_DIGITS = {"零": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+def chinese_numeral(text: str) -> int:
+    """一 → 1, 十二 → 12, 二十八 → 28 (the numerals used in clause headings)."""
+    if text.isdigit():
+        return int(text)
+    total, current = 0, 0
+    for ch in text:
+        if ch == "十":
+            total += (current or 1) * 10
+            current = 0
+        elif ch == "百":
+            total += (current or 1) * 100
+            current = 0
+        else:
+            current = _CN_DIGITS[ch]
+    return total + current
+
+
+_CN = "[一二三四五六七八九十百]+"
+# (level, pattern) — level orders the nesting: 章 > 条/一、 > （一） > 1. > （1）
+_HEADINGS = [
+    (0, re.compile(rf"^第({_CN})章")),
+    (1, re.compile(rf"^第({_CN})条")),
+    (1, re.compile(rf"^({_CN})、")),
+    (2, re.compile(rf"^（({_CN})）")),
+    (3, re.compile(r"^(\d{1,2})[.．、](?!\d)")),
+    (4, re.compile(r"^[（(](\d{1,2})[）)]")),
+]
+
+
+def normalize(text: str) -> str:
+    """The comparison form of a text: all whitespace removed."""
+    return re.sub(r"\s+", "", text)
+
+
+@dataclass
+class Clause:
+    id: str
+    document_id: str
+    label: str  # the document's own numbering, e.g. "六、21."
+    path: tuple[int, ...]
+    lines: tuple[int, int]  # first and last line in the source file (1-based, inclusive)
+    text: str
+
+    @property
+    def heading(self) -> str:
+        """The first sentence-ish part of the clause, for lists."""
+        first = self.text.strip().splitlines()[0] if self.text.strip() else ""
+        return first[:60]
+
+
+@dataclass
+class Document:
+    id: str
+    title: str
+    wenhao: str | None
+    issuer: str | None
+    level: str
+    source_file: str
+    lines: tuple[int, int] | None
+    issued: date | None
+    valid_from: date | None
+    valid_to: date | None
+    draft: bool
+    topics: list[str]
+    note: str | None
+    clauses: list[Clause] = field(default_factory=list, repr=False)
+    text: str = field(default="", repr=False)
+
+    def status(self, as_of: date | None = None) -> str:
+        """征求意见稿 / 有效 / 已失效 as of a date (today by default)."""
+        as_of = as_of or date.today()
+        if self.draft:
+            return STATUS_DRAFT
+        if self.valid_to and as_of > self.valid_to:
+            return STATUS_EXPIRED
+        return STATUS_IN_FORCE
+
+    def clause(self, clause_id: str) -> Clause:
+        for c in self.clauses:
+            if c.id == clause_id:
+                return c
+        raise KeyError(f"文件 {self.id} 中没有条款 {clause_id}")
+
+    def contains(self, quote: str) -> bool:
+        return normalize(quote) in normalize(self.text)
+
+
+def _split_clauses(doc_id: str, lines: list[str], first_line_no: int) -> list[Clause]:
+    stack: list[tuple[int, int, str]] = []  # (level, number, marker)
+    clauses: list[Clause] = []
+    current: dict = {"path": (), "label": "", "start": first_line_no, "buf": []}
+
+    def flush(end_line: int) -> None:
+        text = "\n".join(current["buf"]).strip("\n")
+        if not text.strip() and current["path"]:
+            return
+        path = current["path"]
+        cid = f"{doc_id}:{'.'.join(map(str, path)) if path else '0'}"
+        # the same numbering can recur (a 解读 restating an article); keep IDs unique and stable by order
+        n, base = 2, cid
+        while any(c.id == cid for c in clauses):
+            cid, n = f"{base}~{n}", n + 1
+        clauses.append(Clause(cid, doc_id, current["label"], path, (current["start"], end_line), text))
+
+    for offset, raw in enumerate(lines):
+        line_no = first_line_no + offset
+        stripped = raw.lstrip("#").strip()
+        for level, pattern in _HEADINGS:
+            m = pattern.match(stripped)
+            if m:
+                flush(line_no - 1)
+                number = chinese_numeral(m.group(1))
+                while stack and stack[-1][0] >= level:
+                    stack.pop()
+                stack.append((level, number, m.group(0)))
+                current = {"path": tuple(s[1] for s in stack), "label": "".join(s[2] for s in stack),
+                           "start": line_no, "buf": [raw]}
+                break
+        else:
+            current["buf"].append(raw)
+    flush(first_line_no + len(lines) - 1)
+    return clauses
+
+
+def _to_date(value) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
+class Library:
+    """All registered documents, loaded once."""
+
+    def __init__(self, registry: Path = HERE / "documents.yaml"):
+        raw = yaml.safe_load(registry.read_text(encoding="utf-8"))["documents"]
+        self.documents: dict[str, Document] = {}
+        file_cache: dict[str, list[str]] = {}
+        for entry in raw:
+            name = entry["source_file"]
+            if name not in file_cache:
+                file_cache[name] = (TEXTS / name).read_text(encoding="utf-8").splitlines()
+            all_lines = file_cache[name]
+            span = tuple(entry["lines"]) if entry.get("lines") else (1, len(all_lines))
+            body = all_lines[span[0] - 1: span[1]]
+            doc = Document(
+                id=entry["id"], title=entry["title"], wenhao=entry.get("wenhao"), issuer=entry.get("issuer"),
+                level=entry["level"], source_file=name, lines=span, issued=_to_date(entry.get("issued")),
+                valid_from=_to_date(entry.get("valid_from")), valid_to=_to_date(entry.get("valid_to")),
+                draft=bool(entry.get("draft")), topics=list(entry.get("topics") or []), note=entry.get("note"),
+            )
+            doc.text = "\n".join(body)
+            doc.clauses = _split_clauses(doc.id, body, span[0])
+            self.documents[doc.id] = doc
+
+    def __iter__(self):
+        return iter(self.documents.values())
+
+    def __len__(self) -> int:
+        return len(self.documents)
+
+    def document(self, doc_id: str) -> Document:
+        try:
+            return self.documents[doc_id]
+        except KeyError:
+            raise KeyError(f"没有编号为 {doc_id} 的政策文件") from None
+
+    def clause(self, clause_id: str) -> Clause:
+        doc_id = clause_id.split(":", 1)[0]
+        return self.document(doc_id).clause(clause_id)
+
+
+@lru_cache(maxsize=1)
+def default_library() -> Library:
+    return Library()

@@ -1,0 +1,115 @@
+"""Load rule files; a schema or expression error names the file and the line."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from huiqi.rules.model import Measure, Parameter, RuleFile
+
+RULES_DIR = Path(__file__).parent / "files"
+
+
+class RuleFileError(ValueError):
+    def __init__(self, path: Path, line: int | None, message: str):
+        self.path, self.line, self.message = path, line, message
+        where = f"{path.name}:{line}" if line else path.name
+        super().__init__(f"{where}: {message}")
+
+
+def _line_of(node: yaml.Node, loc: tuple) -> int | None:
+    """The 1-based line of the YAML node at a pydantic error location."""
+    line = node.start_mark.line + 1
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if k.value == key), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            match = node.value[key]
+        else:
+            match = None
+        if match is None:
+            break
+        node = match
+        line = node.start_mark.line + 1
+    return line
+
+
+@dataclass(frozen=True)
+class LoadedFile:
+    path: Path
+    rules: RuleFile
+    node: yaml.Node  # kept to report lines for later (expression, lint) errors
+    digest: str
+
+    def line(self, *loc) -> int | None:
+        return _line_of(self.node, loc)
+
+    def measure_line(self, measure_id: str, *loc) -> int | None:
+        index = next(i for i, m in enumerate(self.rules.measures) if m.id == measure_id)
+        return self.line("measures", index, *loc)
+
+
+def load_file(path: Path) -> LoadedFile:
+    text = path.read_text(encoding="utf-8")
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        raise RuleFileError(path, mark.line + 1 if mark else None, f"YAML 格式错误：{e}") from None
+    try:
+        rules = RuleFile.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = tuple(err["loc"])
+        where = ".".join(map(str, loc))
+        raise RuleFileError(path, _line_of(node, loc), f"{where}: {err['msg']}") from None
+    return LoadedFile(path, rules, node, hashlib.sha256(text.encode("utf-8")).hexdigest())
+
+
+@dataclass(frozen=True)
+class RuleSource:
+    """All rule files, with a version hash that changes whenever any rule file changes."""
+
+    files: tuple[LoadedFile, ...]
+
+    @property
+    def version(self) -> str:
+        h = hashlib.sha256()
+        for f in self.files:
+            h.update(f.path.name.encode())
+            h.update(f.digest.encode())
+        return h.hexdigest()[:16]
+
+    def measures(self) -> list[tuple[Measure, LoadedFile]]:
+        return [(m, f) for f in self.files for m in f.rules.measures]
+
+    def parameters(self) -> dict[str, tuple[Parameter, LoadedFile]]:
+        out: dict[str, tuple[Parameter, LoadedFile]] = {}
+        for f in self.files:
+            for p in [*f.rules.parameters, *(p for m in f.rules.measures for p in m.parameters)]:
+                if p.name in out:
+                    raise RuleFileError(f.path, None, f"参数名 {p.name} 重复（已在 {out[p.name][1].path.name} 中定义）")
+                out[p.name] = (p, f)
+        return out
+
+
+def load_rules(directory: Path = RULES_DIR) -> RuleSource:
+    files = tuple(load_file(p) for p in sorted(directory.glob("*.yaml")))
+    seen: dict[str, Path] = {}
+    for f in files:
+        for m in f.rules.measures:
+            if m.id in seen:
+                raise RuleFileError(f.path, f.measure_line(m.id), f"措施编号 {m.id} 重复（已在 {seen[m.id].name}）")
+            seen[m.id] = f.path
+    return RuleSource(files)
+
+
+@lru_cache(maxsize=1)
+def default_rules() -> RuleSource:
+    return load_rules()

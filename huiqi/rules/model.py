@@ -1,0 +1,122 @@
+"""Schema of a rule file (one per policy document). See docs/rule-authoring.md for the officer's view.
+
+A rule file is YAML: the document it encodes, document-level layers (periods, gates, rounding, budget),
+operator parameters, and one entry per measure. Conditions, amounts, caps and minimums are SQL expressions
+(parsed by sqlglot) over the fields of the data dictionary, with a few named helpers: wan(), yi(), pct(),
+growth(), ratio(), param().
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Entity = Literal["enterprise", "project", "county", "person", "bank", "parcel"]
+Rounding = Literal["none", "floor_wan", "floor_yuan"]
+ParamKind = Literal["rate", "money", "number", "bool"]
+
+ENTITY_LABELS = {
+    "enterprise": "企业", "project": "项目", "county": "县区", "person": "个人", "bank": "金融机构", "parcel": "地块",
+}
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Parameter(Strict):
+    """A number the text leaves open ("一定比例", "分行业分类") or states only as an upper bound."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str
+    kind: ParamKind
+    default: float | int | str | bool | None = None  # None → 参数待定 until an operator sets it
+    max: float | int | str | None = None  # "不超过…" upper bound: an override may not exceed it
+    min: float | int | str | None = None
+    clause: str | None = None
+    quote: str | None = None
+    note: str | None = None
+
+
+class Condition(Strict):
+    id: str
+    text: str  # the condition in the text's own words, e.g. "当季产值达到5000万元（含）以上"
+    when: str  # SQL boolean expression
+    note: str | None = None
+
+
+class ExclusiveGroup(Strict):
+    id: str
+    members: list[str]
+    choice: Literal["best", "applicant"] = "best"  # applicant: the engine proposes the best, the applicant may pick
+    clause: str
+    quote: str
+    note: str | None = None
+
+
+class Measure(Strict):
+    id: str
+    name: str
+    clause: str | list[str]
+    quote: str | list[str]
+    entity: Entity
+    kind: Literal["money", "eligibility"] = "money"
+    periods: list[str] | None = None  # data periods it applies to; None → the document defaults
+    conditions: list[Condition] = []
+    amount: str | None = None  # SQL numeric expression in 元 (money measures)
+    cap: str | None = None  # per entity per period, 元
+    cap_year: str | None = None  # per entity per calendar year, cumulative across periods (allocation layer)
+    minimum: str | None = None  # "低于5万元的不给予奖励"
+    rounding: Rounding | None = None  # None → document default
+    exclusive_group: str | None = None
+    stacking: str | None = None  # what we decided where the text is silent on stacking
+    budget_parameter: str | None = None
+    parameters: list[Parameter] = []
+    class_: Literal["F", "P"] = Field("F", alias="class")
+    catalog_id: str | None = None
+    notes: str | None = None
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @property
+    def clauses(self) -> list[str]:
+        return [self.clause] if isinstance(self.clause, str) else list(self.clause)
+
+    @property
+    def quotes(self) -> list[str]:
+        return [self.quote] if isinstance(self.quote, str) else list(self.quote)
+
+    @field_validator("conditions")
+    @classmethod
+    def _unique_condition_ids(cls, value: list[Condition]) -> list[Condition]:
+        ids = [c.id for c in value]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"条件编号重复: {ids}")
+        return value
+
+
+class DocumentDefaults(Strict):
+    periods: list[str] = []
+    valid_from: date | None = None
+    valid_to: date | None = None
+    rounding: Rounding = "none"
+    gates: list[Condition] = []  # applicant gates for every measure of the document (e.g. 004 六（二）)
+    gates_apply_to: list[Entity] = ["enterprise", "project"]
+    gate_clause: str | None = None
+    gate_quote: str | None = None
+    budget_parameter: str | None = None
+    rates_are_upper_bounds: bool = False  # 001: "涉及奖补资金比例和限额均为上限"
+    bare_yishang_inclusive: bool = True  # 民法典 第1259条
+    quotes: list[dict] = []  # document-level quotes backing these layers: [{clause, quote}]
+
+
+class RuleFile(Strict):
+    document: str
+    title: str
+    defaults: DocumentDefaults = DocumentDefaults()
+    parameters: list[Parameter] = []
+    exclusive_groups: list[ExclusiveGroup] = []
+    measures: list[Measure]
+    not_encoded: list[dict] = []  # measures deliberately not encoded: [{catalog_id, reason}]

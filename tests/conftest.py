@@ -1,0 +1,45 @@
+"""Shared test helpers: evaluate one entity's facts (in 元, as a person writes them) against the rules."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from huiqi.engine.evaluate import RuleSet, col
+from huiqi.engine.inputs import facts_frame
+
+
+@pytest.fixture(scope="session")
+def ruleset() -> RuleSet:
+    return RuleSet()
+
+
+@pytest.fixture(scope="session")
+def run(ruleset):
+    """run(measure_id, facts, period, params=None, entity=None) → (status, amount in 元 as Decimal or None).
+
+    The amount is after cap, rounding and minimum (before exclusivity); use run_full for everything.
+    """
+
+    def _run(measure_id: str, facts: dict, period: str, params: dict | None = None, entity: str | None = None):
+        measure, _ = ruleset.measures[measure_id]
+        ev = ruleset.evaluate(facts_frame([facts]), period, entity=entity or measure.entity, params=params,
+                              measures=[measure_id])
+        row = ev.frame.row(0, named=True)
+        status = row[col(measure_id, "status")]
+        amount = row.get(col(measure_id, "amount"))
+        return status, (None if amount is None else Decimal(amount) / 100)
+
+    return _run
+
+
+@pytest.fixture(scope="session")
+def run_full(ruleset):
+    """run_full(facts, period, entity='enterprise', params=None, measures=None) → the result row as a dict."""
+
+    def _run(facts: dict, period: str, entity: str = "enterprise", params: dict | None = None, measures=None):
+        ev = ruleset.evaluate(facts_frame([facts]), period, entity=entity, params=params, measures=measures)
+        return ev.frame.row(0, named=True)
+
+    return _run
