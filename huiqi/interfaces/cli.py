@@ -1,0 +1,244 @@
+"""The `huiqi` command line: policy library, rules, lint, and the one-entity calculator."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Optional
+
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from huiqi.engine.inputs import InputError
+from huiqi.rules.loader import RuleFileError
+
+app = typer.Typer(help="huiqi 惠企：政策即代码（政策库、规则、计算器）", no_args_is_help=True, add_completion=False)
+docs_app = typer.Typer(help="政策库：文件与条款", no_args_is_help=True)
+rules_app = typer.Typer(help="规则：已编码的措施", no_args_is_help=True)
+app.add_typer(docs_app, name="docs")
+app.add_typer(rules_app, name="rules")
+console = Console()
+
+
+def _fail(message: str, code: int = 2) -> None:
+    Console(stderr=True).print(f"[red]错误：[/red]{message}")
+    raise typer.Exit(code)
+
+
+def _print_json(data) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+# -- docs -------------------------------------------------------------------------------------------
+@docs_app.command("list")
+def docs_list(level: Optional[str] = typer.Option(None, help="层级：国家/自治区/市"),
+              as_of: Optional[str] = typer.Option(None, "--as-of", help="按此日期判断状态（默认今天）"),
+              fmt: str = typer.Option("table", "--format", help="table|json")) -> None:
+    """列出全部政策文件。"""
+    from huiqi.policies.library import default_library
+
+    when = date.fromisoformat(as_of) if as_of else None
+    docs = [d for d in default_library() if not level or d.level == level]
+    if fmt == "json":
+        _print_json([{"id": d.id, "title": d.title, "wenhao": d.wenhao, "issuer": d.issuer, "level": d.level,
+                      "status": d.status(when), "valid_from": d.valid_from, "valid_to": d.valid_to,
+                      "clauses": len(d.clauses)} for d in docs])
+        return
+    table = Table("编号", "标题", "文号", "层级", "状态", "条款数")
+    for d in docs:
+        table.add_row(d.id, d.title, d.wenhao or "", d.level, d.status(when), str(len(d.clauses)))
+    console.print(table)
+
+
+@docs_app.command("show")
+def docs_show(doc_id: str, fmt: str = typer.Option("text", "--format", help="text|json")) -> None:
+    """显示一份文件及其条款（条款编号可用于规则引用）。"""
+    from huiqi.policies.library import default_library
+
+    try:
+        d = default_library().document(doc_id)
+    except KeyError as e:
+        _fail(str(e).strip("'\""))
+    if fmt == "json":
+        _print_json({"id": d.id, "title": d.title, "wenhao": d.wenhao, "issuer": d.issuer, "level": d.level,
+                     "status": d.status(), "valid_from": d.valid_from, "valid_to": d.valid_to, "note": d.note,
+                     "clauses": [{"id": c.id, "label": c.label, "lines": c.lines, "text": c.text} for c in d.clauses]})
+        return
+    console.print(f"[bold]{d.title}[/bold]  {d.wenhao or ''}")
+    console.print(f"发文：{d.issuer or '—'}  层级：{d.level}  状态：{d.status()}  有效期：{d.valid_from or '—'} 至 {d.valid_to or '—'}")
+    for c in d.clauses:
+        console.print(f"\n[cyan]{c.id}[/cyan]（第{c.lines[0]}–{c.lines[1]}行）")
+        console.print(c.text.strip(), markup=False)
+
+
+# -- rules ------------------------------------------------------------------------------------------
+def _ruleset():
+    from huiqi.services.calculator import default_ruleset
+
+    try:
+        return default_ruleset()
+    except RuleFileError as e:
+        _fail(str(e))
+
+
+@rules_app.command("list")
+def rules_list(document: Optional[str] = typer.Option(None, help="只列此文件的措施"),
+               period: Optional[str] = typer.Option(None, help="只列适用于此期间的措施，如 2024Q4"),
+               fmt: str = typer.Option("table", "--format", help="table|json")) -> None:
+    """列出已编码的措施。"""
+    rs = _ruleset()
+    rows = [(m, f) for m, f in rs.measures_for(period) if not document or f.rules.document == document]
+    if fmt == "json":
+        _print_json([{"id": m.id, "name": m.name, "document": f.rules.document, "clause": m.clauses,
+                      "entity": m.entity, "kind": m.kind, "class": m.class_,
+                      "periods": m.periods or f.rules.defaults.periods} for m, f in rows])
+        return
+    table = Table("编号", "名称", "文件", "条款", "对象", "类别")
+    for m, f in rows:
+        table.add_row(m.id, m.name, f.rules.document, ",".join(m.clauses), m.entity, m.class_)
+    console.print(table)
+    console.print(f"共 {len(rows)} 项措施（规则版本 {rs.version}）")
+
+
+@rules_app.command("show")
+def rules_show(measure_id: str, fmt: str = typer.Option("yaml", "--format", help="yaml|json")) -> None:
+    """显示一项措施的完整规则。"""
+    rs = _ruleset()
+    if measure_id not in rs.measures:
+        _fail(f"没有编号为 {measure_id} 的措施（huiqi rules list 可查看全部）")
+    m, f = rs.measures[measure_id]
+    data = m.model_dump(mode="json", by_alias=True, exclude_none=True)
+    data["document"] = f.rules.document
+    data["periods"] = m.periods or f.rules.defaults.periods
+    if fmt == "json":
+        _print_json(data)
+    else:
+        sys.stdout.write(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+
+
+# -- lint -------------------------------------------------------------------------------------------
+@app.command()
+def lint(rules_dir: Optional[Path] = typer.Option(None, "--rules-dir", help="规则目录（默认内置规则）")) -> None:
+    """核对规则与原文：引文逐字一致、数字见于原文、措辞与运算符一致、分档无重叠缺口、单位一致。"""
+    from huiqi.rules.lint import Linter
+    from huiqi.rules.loader import load_rules
+
+    try:
+        source = load_rules(rules_dir) if rules_dir else None
+        findings = Linter(source).run()
+    except RuleFileError as e:
+        _fail(str(e), 1)
+    for f in findings:
+        console.print(str(f), markup=False)
+    rs_count = len(list(load_rules(rules_dir).measures())) if rules_dir else len(list(_ruleset().measures))
+    if findings:
+        console.print(f"[red]lint 未通过：{len(findings)} 个问题[/red]")
+        raise typer.Exit(1)
+    console.print(f"[green]lint 通过[/green]：{rs_count} 项措施，引文与数字均与原文一致")
+
+
+# -- check ------------------------------------------------------------------------------------------
+def _read_facts(path: Path) -> tuple[dict, dict]:
+    """A facts file: either flat {field: value} or {period?, entity?, money_unit?, facts: {...}}."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as e:
+        _fail(f"无法读取 {path}：{e}")
+    if not isinstance(raw, dict):
+        _fail(f"{path}：内容应为字段与取值的映射")
+    if "facts" in raw:
+        meta = {k: v for k, v in raw.items() if k != "facts"}
+        return raw["facts"] or {}, meta
+    return raw, {}
+
+
+@app.command()
+def check(file: Path = typer.Argument(..., help="一个主体的数据（JSON 或 YAML）"),
+          period: Optional[str] = typer.Option(None, help="评估期间，如 2024Q4（默认取文件中的 period）"),
+          entity: Optional[str] = typer.Option(None, help="主体类型：enterprise/project/county/person"),
+          param: list[str] = typer.Option([], "--param", help="参数覆盖 name=value，可多次"),
+          money_unit: Optional[str] = typer.Option(None, "--money-unit", help="未标单位的金额按此单位（元/万元）"),
+          fmt: str = typer.Option("table", "--format", help="table|json")) -> None:
+    """政策计算器：一个主体在某期间可享受的全部措施、金额、依据与差距。"""
+    from huiqi.engine.evaluate import ParameterError
+    from huiqi.services.calculator import check as run_check, summarize
+
+    facts, meta = _read_facts(file)
+    period = period or meta.get("period")
+    if not period:
+        _fail("请用 --period 指定评估期间（如 2024Q4），或在文件中写 period")
+    params = dict(meta.get("params") or {})
+    for item in param:
+        if "=" not in item:
+            _fail(f"--param 应写作 name=value：{item}")
+        k, v = item.split("=", 1)
+        params[k.strip()] = v.strip()
+    started = time.perf_counter()
+    try:
+        results = run_check(facts, str(period), entity=entity or meta.get("entity", "enterprise"), params=params,
+                            ruleset=_ruleset(), money_unit=money_unit or meta.get("money_unit"))
+    except (InputError, ParameterError) as e:
+        _fail(str(e))
+    elapsed = (time.perf_counter() - started) * 1000
+    summary = summarize(results)
+    if fmt == "json":
+        _print_json({"period": period, "summary": summary, "results": [r.to_dict() for r in results]})
+        return
+    colors = {"符合": "green", "不符合": "red", "待补充信息": "yellow", "参数待定": "blue"}
+    for r in results:
+        amount = "" if r.amount_yuan is None else f"  {r.amount_yuan:,.2f} 元"
+        color = colors.get(r.status, "white")
+        console.print(f"[bold]{r.measure_id}[/bold] {r.name}  [{color}]【{r.status}】[/]{amount}", markup=True)
+        console.print("  " + r.explanation, markup=False, soft_wrap=False)
+        console.print()
+    console.print(f"合计可享：{summary['total_yuan']} 元；" +
+                  "，".join(f"{k}{v}项" for k, v in summary["counts"].items()) + f"（用时 {elapsed:.1f} 毫秒）")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
+
+
+@app.command()
+def fields(fmt: str = typer.Option("table", "--format", help="table|markdown|json")) -> None:
+    """数据字典：规则可读取的全部输入字段（名称、中文标签、类型、单位、期间、来源）。"""
+    from huiqi.rules.fields import default_dictionary
+
+    items = sorted(default_dictionary(), key=lambda f: (f.entity, f.name))
+    if fmt == "json":
+        _print_json([f.model_dump() for f in items])
+    elif fmt == "markdown":
+        sys.stdout.write(data_dictionary_markdown())
+    else:
+        table = Table("字段", "中文标签", "类型", "单位", "期间", "对象", "来源")
+        for f in items:
+            table.add_row(f.name, f.label, f.type, f.unit or "", f.period or "", f.entity, f.source or "")
+        console.print(table)
+
+
+def data_dictionary_markdown() -> str:
+    """docs/data-dictionary.md, generated from huiqi/rules/fields/*.yaml (a test keeps the two in step)."""
+    from huiqi.rules.fields import default_dictionary
+
+    lines = ["# 数据字典 (data dictionary)", "",
+             "Generated by `huiqi fields --format markdown` from `huiqi/rules/fields/*.yaml`; do not edit by hand.",
+             "", "Money fields are entered in 元 (or 万元/亿元 where the header or value says so) and computed in",
+             "integer 分. Periods are relative to the period being evaluated: 当季 = that quarter, 上年同季 = the same",
+             "quarter a year earlier, 本年累计 = January to the end of that period.", ""]
+    entity = None
+    for f in sorted(default_dictionary(), key=lambda f: (f.entity, f.name)):
+        if f.entity != entity:
+            entity = f.entity
+            lines += ["", f"## {entity}", "", "| 字段 | 中文标签 | 类型 | 单位 | 期间 | 来源 | 别名 |", "|---|---|---|---|---|---|---|"]
+        lines.append(f"| `{f.name}` | {f.label} | {f.type} | {f.unit or ''} | {f.period or ''} | {f.source or ''} | "
+                     f"{'、'.join(f.aliases)} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,175 @@
+"""政策计算器: one entity's facts for a period → every measure with status, amount, clause and explanation.
+
+The same evaluator as screening (a batch of one); this module only adds the Chinese explanation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, Mapping
+
+from huiqi.engine.evaluate import MET, MISSING, NOT_MET, PENDING, RuleSet, col
+from huiqi.engine.explain import Explainer, citation, fmt_wan, fmt_yuan
+from huiqi.engine.inputs import facts_frame, normalize_facts
+from huiqi.policies.library import Library, default_library
+from huiqi.rules.fields import SCALE
+
+_RULESET: RuleSet | None = None
+
+
+def default_ruleset() -> RuleSet:
+    global _RULESET
+    if _RULESET is None:
+        _RULESET = RuleSet()
+    return _RULESET
+
+
+@dataclass
+class ConditionResult:
+    id: str
+    text: str
+    result: bool | None  # True 满足 / False 不满足 / None 无法判断
+    gap: str | None = None
+    is_gate: bool = False
+
+
+@dataclass
+class MissingFact:
+    field: str
+    label: str
+    source: str | None
+
+
+@dataclass
+class MeasureResult:
+    measure_id: str
+    name: str
+    document_id: str
+    document_title: str
+    clauses: list[str]
+    citation: str
+    quote: str
+    status: str
+    amount_yuan: Decimal | None  # after cap, rounding, minimum and exclusivity
+    computed_yuan: Decimal | None
+    explanation: str
+    conditions: list[ConditionResult] = field(default_factory=list)
+    missing: list[MissingFact] = field(default_factory=list)
+    pending_parameters: list[str] = field(default_factory=list)
+    exclusive_group: str | None = None
+    selected: bool | None = None
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        for k in ("amount_yuan", "computed_yuan"):
+            d[k] = None if d[k] is None else str(d[k])
+        return d
+
+
+def _yuan(fen: int | None) -> Decimal | None:
+    return None if fen is None else Decimal(fen) / SCALE
+
+
+def check(facts: Mapping[str, Any], period: str, entity: str = "enterprise",
+          params: Mapping[str, object] | None = None, ruleset: RuleSet | None = None,
+          library: Library | None = None, money_unit: str | None = None,
+          measures: list[str] | None = None) -> list[MeasureResult]:
+    """Evaluate one entity. ``facts`` uses data-dictionary names or Chinese labels; money in 元 unless marked."""
+    ruleset = ruleset or default_ruleset()
+    library = library or default_library()
+    internal = normalize_facts(facts, ruleset.dictionary, money_unit)
+    ev = ruleset.evaluate(facts_frame([facts], ruleset.dictionary, money_unit), period, entity=entity,
+                          params=params, measures=measures)
+    row = ev.frame.row(0, named=True)
+    labels = {n: p.label for n, p in ruleset.parameters.items()}
+    explainer = Explainer(ruleset.dictionary, library, internal, ev.params, labels)
+    return [_result(cm, row, explainer, library) for cm in ev.plan]
+
+
+def _result(cm, row: dict, explainer: Explainer, library: Library) -> MeasureResult:
+    m = cm.measure
+    dictionary = explainer.dictionary
+    status = row[col(m.id, "status")]
+    conditions, missing_names, pending = [], [], set()
+    for cc in cm.conditions:
+        value = row[col(m.id, f"c|{cc.condition.id}")]
+        gap = explainer.gap(cc.condition.when) if value is False else None
+        conditions.append(ConditionResult(cc.condition.id, cc.condition.text, value, gap, cc.is_gate))
+        if value is None:
+            missing_names += [f for f in sorted(cc.value.fields) if explainer.facts.get(f) is None]
+            pending |= set(cc.value.pending)
+    amount_fields = frozenset().union(*(v.fields for v in (cm.amount, cm.cap, cm.minimum) if v))
+    if status == MISSING and not missing_names:
+        missing_names = [f for f in sorted(amount_fields) if explainer.facts.get(f) is None]
+    for v in (cm.amount, cm.cap, cm.minimum):
+        if v is not None:
+            pending |= set(v.pending)
+    missing = [MissingFact(n, dictionary[n].label, dictionary[n].source) for n in dict.fromkeys(missing_names)]
+    doc = library.document(cm.source.rules.document)
+    cite = citation(library, m.clauses[0])
+    award = row.get(col(m.id, "award"))
+    amount = _yuan(award if award is not None else row.get(col(m.id, "amount")))
+    group = m.exclusive_group
+    selected = None
+    if group and row.get(col(m.id, "amount")) is not None:
+        selected = row.get(f"group|{group}") == m.id
+    result = MeasureResult(
+        measure_id=m.id, name=m.name, document_id=doc.id, document_title=doc.title, clauses=m.clauses,
+        citation=cite, quote="".join(m.quotes), status=status, amount_yuan=amount,
+        computed_yuan=_yuan(row.get(col(m.id, "computed"))), explanation="", conditions=conditions,
+        missing=missing, pending_parameters=sorted(pending), exclusive_group=group, selected=selected,
+    )
+    result.explanation = _explain(result, cm, explainer, row)
+    return result
+
+
+def _explain(r: MeasureResult, cm, explainer: Explainer, row: dict) -> str:
+    m = cm.measure
+    parts = [f"依据{r.citation}：“{r.quote}”"]
+    failed = [c for c in r.conditions if c.result is False]
+    if r.status == NOT_MET and failed:
+        parts.append("不符合：" + "；".join(c.gap or f"未满足“{c.text}”" for c in failed) + "。")
+    elif r.status == MISSING:
+        names = "、".join(f"{x.label}（{x.field}）" for x in r.missing) or "所需数据"
+        parts.append(f"待补充信息：缺少{names}，无法判断。")
+    elif r.status == PENDING:
+        labels = "、".join(explainer.parameter_labels.get(p, p) for p in r.pending_parameters)
+        parts.append(f"条件已满足（就已知数据而言），金额取决于尚未确定的参数：{labels}。")
+    else:
+        met = [c.text for c in r.conditions if c.result]
+        if met:
+            parts.append("满足：" + "；".join(met) + "。")
+    if m.kind == "money" and r.status in (MET, NOT_MET) and r.computed_yuan is not None and not failed:
+        parts.append(_computation(r, cm, explainer, row))
+    if r.selected is False:
+        parts.append(f"与同组措施不可同时享受（{r.exclusive_group}），已选择金额更高的一项，本项计0元。")
+    return "".join(parts)
+
+
+def _computation(r: MeasureResult, cm, explainer: Explainer, row: dict) -> str:
+    from huiqi.engine.expressions import parse
+
+    m = cm.measure
+    text = f"计算：{explainer.describe(parse(m.amount))} = {fmt_yuan(r.computed_yuan)}"
+    if cm.cap is not None and cm.cap.is_const and r.computed_yuan > Decimal(Fraction(cm.cap.const).numerator) / Fraction(cm.cap.const).denominator:
+        text += f"，超过封顶{fmt_wan(cm.cap.const)}，按{fmt_wan(cm.cap.const)}计"
+    if cm.rounding == "floor_wan":
+        text += "，以万元为最小单位向下取整"
+    final = _yuan(row.get(col(m.id, "amount")))
+    if r.status == NOT_MET:
+        if cm.minimum is not None and cm.minimum.is_const:
+            text += f"，低于最低{fmt_wan(cm.minimum.const)}，不予奖励"
+        else:
+            text += "，金额为0，不予补助"
+        return text + "。"
+    return text + f"，应享{fmt_yuan(final)}。"
+
+
+def summarize(results: list[MeasureResult]) -> dict[str, Any]:
+    total = sum((r.amount_yuan or Decimal(0)) for r in results if r.status == MET)
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    return {"total_yuan": str(total), "counts": counts}

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The whole test suite: set up, lint the rules against the texts, run every test.
+set -euo pipefail
+cd "$(dirname "$0")"
+bash scripts/setup.sh
+. .venv/bin/activate
+huiqi lint
+python -m pytest -q tests "$@"
