@@ -54,8 +54,14 @@ def _format_number(value: Fraction) -> str:
     return format(float(value), "g")  # display only: 0.5, 1.5
 
 
+_CN_NUMERALS = dict(zip("一二三四五六七八九十", map(str, range(1, 11))), 两="2")
+
+
 def _number_in(text: str, number: str) -> bool:
-    return re.search(rf"(?<![\d.]){re.escape(number)}(?![\d])", text) is not None
+    """The number written in Arabic digits (not as part of a longer number), or as a single Chinese numeral."""
+    if re.search(rf"(?<![\d.]){re.escape(number)}(?![\d])", text):
+        return True
+    return any(v == number and ch in text for ch, v in _CN_NUMERALS.items())
 
 
 def _literal_numbers(node: exp.Expression) -> list[tuple[str, str]]:
@@ -148,11 +154,12 @@ class Linter:
         sources = [("conditions", i, "when", c.when) for i, c in enumerate(m.conditions)]
         sources += [(key, None, None, getattr(m, key)) for key in ("amount", "cap", "cap_year", "minimum")
                     if getattr(m, key)]
+        implied = {n.number for n in m.implied_numbers}
         for key, index, sub, text in sources:
             loc = (key, index, sub) if index is not None else (key,)
             node = parse(text)
             for number, helper in _literal_numbers(node):
-                if Fraction(number) in (0, 1) and helper == "":
+                if (Fraction(number) in (0, 1) and helper == "") or number in implied:
                     continue
                 if any(_number_in(t, _format_number(Fraction(number))) for t in (quote_text, group_quotes, doc_quotes)):
                     continue

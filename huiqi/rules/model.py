@@ -56,6 +56,11 @@ class ExclusiveGroup(Strict):
     note: str | None = None
 
 
+class ImpliedNumber(Strict):
+    number: str
+    reason: str
+
+
 class Measure(Strict):
     id: str
     name: str
@@ -74,6 +79,8 @@ class Measure(Strict):
     stacking: str | None = None  # what we decided where the text is silent on stacking
     budget_parameter: str | None = None
     parameters: list[Parameter] = []
+    # numbers the text implies but does not print as digits (e.g. ranks 2–4 of "前五名"), each with its reason
+    implied_numbers: list[ImpliedNumber] = []
     class_: Literal["F", "P"] = Field("F", alias="class")
     catalog_id: str | None = None
     notes: str | None = None
