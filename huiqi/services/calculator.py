@@ -54,12 +54,13 @@ class MeasureResult:
     status: str
     amount_yuan: Decimal | None  # after cap, rounding, minimum and exclusivity
     computed_yuan: Decimal | None
-    explanation: str
+    explanation: str  # the clause cited and quoted, then the reason
     conditions: list[ConditionResult] = field(default_factory=list)
     missing: list[MissingFact] = field(default_factory=list)
     pending_parameters: list[str] = field(default_factory=list)
     exclusive_group: str | None = None
     selected: bool | None = None
+    reason: str = ""  # the explanation without the citation (for lists where the clause has its own column)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -86,6 +87,11 @@ def check(facts: Mapping[str, Any], period: str, entity: str = "enterprise",
     labels = {n: p.label for n, p in ruleset.parameters.items()}
     explainer = Explainer(ruleset.dictionary, library, internal, ev.params, labels)
     return [_result(cm, row, explainer, library) for cm in ev.plan]
+
+
+def explain_row(cm, row: dict, explainer: Explainer, library: Library) -> MeasureResult:
+    """The result of one measure for one entity, from a row of an evaluation frame (batch or single)."""
+    return _result(cm, row, explainer, library)
 
 
 def _result(cm, row: dict, explainer: Explainer, library: Library) -> MeasureResult:
@@ -121,13 +127,14 @@ def _result(cm, row: dict, explainer: Explainer, library: Library) -> MeasureRes
         computed_yuan=_yuan(row.get(col(m.id, "computed"))), explanation="", conditions=conditions,
         missing=missing, pending_parameters=sorted(pending), exclusive_group=group, selected=selected,
     )
-    result.explanation = _explain(result, cm, explainer, row)
+    result.reason = _explain(result, cm, explainer, row)
+    result.explanation = f"依据{result.citation}：“{result.quote}”" + result.reason
     return result
 
 
 def _explain(r: MeasureResult, cm, explainer: Explainer, row: dict) -> str:
     m = cm.measure
-    parts = [f"依据{r.citation}：“{r.quote}”"]
+    parts = []
     failed = [c for c in r.conditions if c.result is False]
     if r.status == NOT_MET and failed:
         parts.append("不符合：" + "；".join(c.gap or f"未满足“{c.text}”" for c in failed) + "。")
