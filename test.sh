@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 bash scripts/setup.sh
+bash scripts/system-packages.sh
 . .venv/bin/activate
 huiqi lint
 python -m pytest -q tests "$@"

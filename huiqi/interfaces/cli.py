@@ -291,3 +291,118 @@ def coverage_markdown() -> str:
             f"{counts['not']} deliberately not encoded (reason given), {counts['missing']} not yet encoded.", "",
             "| 目录编号 | 类别 | 名称 | 状态 |", "|---|---|---|---|"]
     return "\n".join(head + rows) + "\n"
+
+
+# -- data and screening -----------------------------------------------------------------------------
+DEFAULT_DATA = Path("var/demo")
+
+
+def _progress():
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                    TimeElapsedColumn(), console=Console(stderr=True), transient=False)
+
+
+@app.command("demo-data")
+def demo_data(out: Path = typer.Option(DEFAULT_DATA, "--out", help="输出目录（Parquet）"),
+              enterprises: int = typer.Option(10_000, "--enterprises", help="规上工业企业数"),
+              seed: int = typer.Option(2024, help="随机种子（同一种子生成完全相同的数据）")) -> None:
+    """生成广西工业企业模拟数据（确定性，可复现），作为内置演示数据。"""
+    from huiqi.data.synthetic import generate, write_parquet
+
+    started = time.perf_counter()
+    tables = generate(enterprises, seed=seed)
+    write_parquet(tables, out)
+    sizes = "，".join(f"{k} {v.height:,}行" for k, v in tables.items())
+    console.print(f"已生成 {out}（{time.perf_counter() - started:.1f} 秒）：{sizes}")
+
+
+def _load_tables(data: Path, db: Optional[str]):
+    if db:
+        from huiqi.data.store import Store
+
+        return Store(db).read_all()
+    from huiqi.data.synthetic import read_parquet
+
+    if not data.exists():
+        _fail(f"数据目录 {data} 不存在：先运行 huiqi demo-data，或用 --data 指定")
+    return read_parquet(data)
+
+
+@app.command()
+def screen(period: str = typer.Option(..., help="期间，如 2024Q4"),
+           measures: Optional[str] = typer.Option(None, help="只筛查这些措施（逗号分隔）"),
+           data: Path = typer.Option(DEFAULT_DATA, "--data", help="数据目录（Parquet）"),
+           db: Optional[str] = typer.Option(None, "--db", help="数据库 URL（替代 --data）"),
+           out: Path = typer.Option(Path("out"), "--out", help="输出目录或 .xlsx 文件"),
+           param: list[str] = typer.Option([], "--param", help="参数覆盖 name=value，可多次"),
+           budget_policy: str = typer.Option("pro_rata", "--budget-policy", help="超预算时：pro_rata 按比例 / ranked 按金额排序"),
+           prior: Optional[Path] = typer.Option(None, "--prior", help="本年度此前各期已兑现结果（results.parquet），用于年度累计封顶")) -> None:
+    """免申即享筛查：全部企业逐项判断、核定金额，输出拟兑现名单（Excel）与结果表。"""
+    from huiqi.engine.allocate import AllocationOptions
+    from huiqi.engine.evaluate import ParameterError
+    from huiqi.services.award_list import period_label, write_excel, write_tables
+    from huiqi.services.screening import screen as run_screen
+
+    params = {}
+    for item in param:
+        if "=" not in item:
+            _fail(f"--param 应写作 name=value：{item}")
+        k, v = item.split("=", 1)
+        params[k.strip()] = v.strip()
+    if budget_policy not in ("pro_rata", "ranked"):
+        _fail("--budget-policy 只能是 pro_rata 或 ranked")
+    tables = _load_tables(data, db)
+    prior_frame = None
+    if prior:
+        import polars as pl
+
+        prev = pl.read_parquet(prior)
+        prior_frame = prev.group_by("entity_id", "measure_id").agg(pl.col("final_fen").sum().alias("prior_fen"))
+    with _progress() as bar:
+        task = bar.add_task("筛查", total=1)
+
+        def tick(desc, done, total):
+            bar.update(task, description=desc, completed=done, total=total)
+
+        try:
+            run = run_screen(tables, period, params=params, measures=measures.split(",") if measures else None,
+                             options=AllocationOptions(budget_policy, prior_frame), progress=tick)
+        except (ParameterError, ValueError) as e:
+            _fail(str(e))
+    directory = out if out.suffix != ".xlsx" else out.parent
+    xlsx = out if out.suffix == ".xlsx" else out / f"拟兑现名单_{period}.xlsx"
+    write_excel(run, xlsx)
+    files = write_tables(run, directory)
+    paid = run.paid()
+    console.print(f"{period_label(period)}筛查完成：{paid['entity_id'].n_unique():,} 个主体、{paid.height:,} 项拟兑现，"
+                  f"合计 {run.total_fen() / 1_000_000:,.2f} 万元（运行编号 {run.manifest['run_id']}，规则版本 "
+                  f"{run.manifest['rules_version']}，数据快照 {run.manifest['data_hash']}）")
+    console.print(f"拟兑现名单：{xlsx}")
+    for f in files:
+        console.print(f"结果：{f}")
+
+
+@app.command("import")
+def import_(files: list[Path] = typer.Argument(..., help="Excel（.xlsx）、CSV 或 Parquet 文件，可多个"),
+            db: str = typer.Option("sqlite:///var/huiqi.db", "--db", help="数据库 URL（默认内置 SQLite）"),
+            table: Optional[str] = typer.Option(None, "--table", help="目标表（默认按表头/工作表名识别）"),
+            money_unit: Optional[str] = typer.Option(None, "--money-unit", help="表头未标单位的金额列按此单位（元/万元）"),
+            check_only: bool = typer.Option(False, "--check", help="只检查，不写入")) -> None:
+    """导入企业数据：全部通过才写入（全有或全无），同一文件重复导入不产生变化。"""
+    from huiqi.data.importer import import_files
+    from huiqi.data.store import Store
+
+    started = time.perf_counter()
+    store = None
+    if not check_only:
+        if db.startswith("sqlite:///"):
+            Path(db.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        store = Store(db)
+        store.create_all()
+    result = import_files(files, store, table, money_unit=money_unit)
+    console.print(result.to_text(), markup=False)
+    console.print(f"（用时 {time.perf_counter() - started:.1f} 秒）")
+    if not result.ok:
+        raise typer.Exit(1)

@@ -1,0 +1,201 @@
+"""Award lists (拟兑现名单) as an officer expects them: Excel with a title row, 单位：万元, 序号, 统一社会信用代码 as text,
+the deciding indicators, amount to 2 decimals, explanation and clause per row, and a 合计 row written as values;
+one sheet per measure, a summary by 县区 / 行业 / 措施, and a 待补充信息 sheet. Also Parquet and CSV.
+
+The same run gives byte-identical files: rows are sorted, no timestamps are written, and the workbook's
+creation date is fixed to the period end.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import polars as pl
+import xlsxwriter
+
+from huiqi.engine.evaluate import MISSING
+from huiqi.services.screening import ScreeningRun
+
+WAN = Decimal(1_000_000)  # 分 per 万元
+
+
+def wan2(fen: int | None) -> float | None:
+    """分 → 万元 rounded half-up to 2 decimals (the displayed and summed value)."""
+    if fen is None:
+        return None
+    return float((Decimal(fen) / WAN).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def yuan(fen: int | None) -> float | None:
+    return None if fen is None else float(Decimal(fen) / 100)
+
+
+def period_label(period: str) -> str:
+    if "Q" in period:
+        y, q = period.split("Q")
+        return f"{y}年{'一二三四'[int(q) - 1]}季度"
+    return f"{period}年"
+
+
+class _Formats:
+    def __init__(self, wb: xlsxwriter.Workbook):
+        base = {"font_name": "宋体", "font_size": 11, "valign": "vcenter"}
+        self.title = wb.add_format({**base, "bold": True, "font_size": 16, "align": "center"})
+        self.unit = wb.add_format({**base, "align": "right"})
+        self.head = wb.add_format({**base, "bold": True, "border": 1, "align": "center", "text_wrap": True,
+                                   "bg_color": "#DDEBF7"})
+        self.text = wb.add_format({**base, "border": 1})
+        self.wrap = wb.add_format({**base, "border": 1, "text_wrap": True})
+        self.wan = wb.add_format({**base, "border": 1, "num_format": "#,##0.00"})
+        self.yuan = wb.add_format({**base, "border": 1, "num_format": "#,##0.00"})
+        self.pct = wb.add_format({**base, "border": 1, "num_format": "0.00%"})
+        self.int = wb.add_format({**base, "border": 1, "num_format": "0"})
+        self.total = wb.add_format({**base, "border": 1, "bold": True, "num_format": "#,##0.00"})
+        self.total_text = wb.add_format({**base, "border": 1, "bold": True, "align": "center"})
+
+
+def _sheet_table(ws, fmt: _Formats, title: str, headers: list[tuple[str, int]], rows: list[list], kinds: list[str],
+                 total_cols: dict[int, float] | None = None) -> None:
+    ws.merge_range(0, 0, 0, len(headers) - 1, title, fmt.title)
+    ws.merge_range(1, 0, 1, len(headers) - 1, "单位：万元", fmt.unit)
+    for c, (h, width) in enumerate(headers):
+        ws.write_string(2, c, h, fmt.head)
+        ws.set_column(c, c, width)
+    ws.set_row(2, 30)
+    styles = {"text": fmt.text, "wrap": fmt.wrap, "wan": fmt.wan, "yuan": fmt.yuan, "pct": fmt.pct, "int": fmt.int}
+    for r, row in enumerate(rows, start=3):
+        for c, (value, kind) in enumerate(zip(row, kinds)):
+            if value is None:
+                ws.write_blank(r, c, None, styles[kind])
+            elif kind in ("text", "wrap"):
+                ws.write_string(r, c, str(value), styles[kind])  # 统一社会信用代码 stays text
+            else:
+                ws.write_number(r, c, value, styles[kind])
+    if total_cols is not None:
+        r = 3 + len(rows)
+        ws.write_string(r, 0, "合计", fmt.total_text)
+        for c in range(1, len(headers)):
+            if c in total_cols:
+                ws.write_number(r, c, total_cols[c], fmt.total)  # a value, not a formula
+            else:
+                ws.write_blank(r, c, None, fmt.total)
+    ws.freeze_panes(3, 0)
+    # printable as an officer files it: landscape A4, one page wide, header rows repeated
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(2)
+
+
+def _indicator_columns(run: ScreeningRun, measure_id: str) -> list[str]:
+    """The fields that decide a measure (its conditions and amount), money and numbers first, at most four."""
+    cm = run.plans[measure_id]
+    fields = []
+    for cc in cm.conditions:
+        if cc.is_gate:
+            continue
+        fields += sorted(cc.value.fields)
+    if cm.amount is not None:
+        fields += sorted(cm.amount.fields)
+    dictionary = run.ruleset.dictionary
+    numeric = [f for f in dict.fromkeys(fields) if dictionary[f].type in ("money", "number")]
+    return numeric[:4]
+
+
+def write_excel(run: ScreeningRun, path: Path) -> Path:
+    """The 拟兑现名单 workbook for a screening run."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False})
+    created = datetime.combine(run.period_end, datetime.min.time())
+    wb.set_properties({"title": f"{period_label(run.period)}拟兑现名单", "author": "huiqi", "created": created,
+                       "comments": f"规则版本 {run.manifest['rules_version']}；数据快照 {run.manifest['data_hash']}"})
+    fmt = _Formats(wb)
+    label = period_label(run.period)
+    paid = run.paid()
+    dictionary = run.ruleset.dictionary
+
+    # summary sheet
+    ws = wb.add_worksheet("汇总")
+    by_measure = paid.group_by("measure_id", maintain_order=True).agg(pl.len().alias("n"), pl.col("final_fen").sum())
+    rows = []
+    for mid, n, total in by_measure.sort("measure_id").iter_rows():
+        m = run.plans[mid].measure
+        rows.append([len(rows) + 1, mid, m.name, run.citations[mid], n, wan2(total)])
+    _sheet_table(ws, fmt, f"{label}惠企政策免申即享拟兑现名单汇总（按措施）",
+                 [("序号", 6), ("措施编号", 16), ("措施名称", 36), ("依据", 50), ("户数", 8), ("金额", 14)],
+                 rows, ["int", "text", "wrap", "wrap", "int", "wan"],
+                 {4: float(sum(r[4] for r in rows)), 5: wan2(int(paid["final_fen"].sum() or 0))})
+    start = len(rows) + 6
+    paid = paid.with_columns(pl.concat_str([pl.col("city_name"), pl.col("county_name")], ignore_nulls=True)
+                             .alias("place"))
+    for dim, dim_label in (("place", "设区市·县区"), ("sector", "行业")):
+        grouped = paid.group_by(dim).agg(pl.col("entity_id").n_unique().alias("n"), pl.col("final_fen").sum()) \
+            .sort(dim, nulls_last=True)
+        ws.write_string(start, 0, f"按{dim_label}汇总", fmt.head)
+        ws.write_string(start, 1, dim_label, fmt.head)
+        ws.write_string(start, 2, "户数", fmt.head)
+        ws.write_string(start, 3, "金额", fmt.head)
+        for i, (name, n, total) in enumerate(grouped.iter_rows(), start=1):
+            ws.write_number(start + i, 0, i, fmt.int)
+            ws.write_string(start + i, 1, name or "（未填）", fmt.text)
+            ws.write_number(start + i, 2, n, fmt.int)
+            ws.write_number(start + i, 3, wan2(total), fmt.wan)
+        start += len(grouped) + 3
+
+    # one sheet per measure with payments
+    for mid in sorted(by_measure["measure_id"].to_list()):
+        m = run.plans[mid].measure
+        rows_m = paid.filter(pl.col("measure_id") == mid).sort(["county_name", "entity_id"], nulls_last=True)
+        indicators = _indicator_columns(run, mid)
+        headers = [("序号", 6), ("企业名称", 34), ("统一社会信用代码", 22), ("县区", 12), ("行业", 10)]
+        kinds = ["int", "text", "text", "text", "text"]
+        for f in indicators:
+            unit = "万元" if dictionary[f].type == "money" else dictionary[f].unit or ""
+            headers.append((f"{dictionary[f].label}（{unit}）" if unit else dictionary[f].label, 16))
+            kinds.append("wan" if dictionary[f].type == "money" else "yuan")
+        headers += [("拟兑现金额", 14), ("拟兑现金额（元）", 16), ("说明", 70), ("依据条款", 40)]
+        kinds += ["wan", "yuan", "wrap", "wrap"]
+        facts = run.facts_for(m.entity).select(["entity_id", *indicators]) if indicators else None
+        data = rows_m.join(facts, on="entity_id", how="left") if facts is not None else rows_m
+        out_rows = []
+        for i, row in enumerate(data.iter_rows(named=True), start=1):
+            values = [i, row.get("name") or row["entity_id"], row.get("credit_code") or row["entity_id"],
+                      row.get("county_name"), row.get("sector")]
+            for f in indicators:
+                v = row.get(f)
+                values.append(None if v is None else (wan2(v) if dictionary[f].type == "money" else v / 100))
+            note = row.get("reason") or ""
+            if row.get("allocation_note"):
+                note += f"（{row['allocation_note']}）"
+            values += [wan2(row["final_fen"]), yuan(row["final_fen"]), note, run.citations[mid]]
+            out_rows.append(values)
+        n = len(headers)
+        total_fen = int(rows_m["final_fen"].sum() or 0)
+        _sheet_table(wb.add_worksheet(mid[:31]), fmt, f"{label}{m.name}拟兑现名单", headers, out_rows, kinds,
+                     {n - 4: wan2(total_fen), n - 3: yuan(total_fen)})
+
+    # what is missing, for whom, and what it blocks
+    ws = wb.add_worksheet("待补充信息")
+    missing = run.results.filter(pl.col("status") == MISSING).sort(["measure_id", "entity_id"])
+    rows = [[i, r.get("name") or r["entity_id"], r.get("credit_code") or r["entity_id"], r.get("county_name"),
+             r["measure_id"], r.get("missing") or ""] for i, r in enumerate(missing.iter_rows(named=True), start=1)]
+    _sheet_table(ws, fmt, f"{label}待补充信息清单（补齐后方可判断是否符合）",
+                 [("序号", 6), ("企业名称", 34), ("统一社会信用代码", 22), ("县区", 12), ("受影响措施", 16), ("缺少的数据及来源", 70)],
+                 rows, ["int", "text", "text", "text", "text", "wrap"])
+    wb.close()
+    return path
+
+
+def write_tables(run: ScreeningRun, directory: Path) -> list[Path]:
+    """results.parquet and results.csv (amounts in 分 and in 元), plus manifest.json."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    results = run.results.with_columns((pl.col("final_fen") / 100).alias("final_yuan"))
+    pq, csv = directory / "results.parquet", directory / "results.csv"
+    results.write_parquet(pq, statistics=False)
+    results.write_csv(csv)
+    return [pq, csv, run.write_manifest(directory / "manifest.json")]
+

@@ -1,0 +1,250 @@
+"""From the stored tables (docs/data-model.md) to the facts of one period, per entity type.
+
+Period-relative fields: ``output_q`` is the quarter's 工业总产值, ``output_q_ly`` the same quarter a year earlier,
+``output_ytd`` January to the quarter's end, ``output_jan_sep`` 1—9月. A sum over quarters is unknown (null) when
+any quarter is missing — a missing quarter is never read as 0. Designations and list memberships come from
+authoritative lists, so absence there means "not designated" (false); events likewise come from applications, so
+no event record means no such event in the quarter.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import polars as pl
+
+# indicator code → field prefix in the data dictionary
+INDICATOR_FIELDS = {
+    "output": "output", "revenue": "revenue", "profit": "profit", "power": "power",
+    "purchased_power": "purchased_power", "export": "export", "new_market_export": "new_market_export",
+    "new_jobs": "new_jobs", "employees": "employees", "rd_expense": "rd_expense",
+}
+# the derived fields that exist in the data dictionary, per indicator: (suffix, how)
+_DERIVED = {
+    "output": ["q", "q_ly", "ytd", "ytd_ly", "year", "year_ly", "jan_sep"],
+    "revenue": ["q", "q_ly", "ytd", "ytd_ly", "year", "year_ly", "jan_sep"],
+    "profit": ["q", "q_ly"],
+    "power": ["q", "q_ly"],
+    "purchased_power": ["q"],
+    "export": ["q", "q_ly"],
+    "new_market_export": ["q"],
+    "new_jobs": ["q"],
+    "employees": ["end"],
+    "rd_expense": ["year"],
+}
+DESIGNATION_FIELDS = {
+    "top500_output": "is_top500_output", "gx_leading": "is_gx_leading_enterprise", "little_giant": "is_little_giant",
+    "single_champion": "is_single_champion", "specialized_sme": "is_specialized_sme", "high_tech": "is_high_tech",
+    "chain_leader": "is_chain_leader", "two_high": "gx2024q2_in_two_high_catalog",
+    "independent_metering": "gx2024q2_independent_metering",
+}
+
+
+@dataclass(frozen=True)
+class Period:
+    """A calendar quarter ("2024Q4") or year ("2024")."""
+
+    year: int
+    quarter: int | None
+
+    @classmethod
+    def parse(cls, text: str) -> "Period":
+        m = re.fullmatch(r"(\d{4})(?:Q([1-4]))?", text.strip())
+        if not m:
+            raise ValueError(f"期间格式应为 2024Q4 或 2024，得到“{text}”")
+        return cls(int(m.group(1)), int(m.group(2)) if m.group(2) else None)
+
+    def __str__(self) -> str:
+        return f"{self.year}Q{self.quarter}" if self.quarter else str(self.year)
+
+    @property
+    def last_quarter(self) -> int:
+        return self.quarter or 4
+
+    @property
+    def start(self) -> date:
+        return date(self.year, 3 * (self.quarter - 1) + 1, 1) if self.quarter else date(self.year, 1, 1)
+
+    @property
+    def end(self) -> date:
+        q = self.last_quarter
+        nxt = date(self.year + (q == 4), 1 if q == 4 else 3 * q + 1, 1)
+        return nxt - timedelta(days=1)
+
+    def quarters(self, year: int, upto: int) -> list[str]:
+        return [f"{year}Q{q}" for q in range(1, upto + 1)]
+
+
+def _sum_quarters(long: pl.DataFrame, quarters: list[str], name: str) -> pl.DataFrame:
+    """Sum of the listed quarters per entity; null unless every quarter is present."""
+    part = long.filter(pl.col("period").is_in(quarters))
+    return part.group_by("credit_code").agg(
+        pl.when(pl.col("value").is_not_null().sum() == len(quarters)).then(pl.col("value").sum())
+        .otherwise(None).alias(name))
+
+
+def indicator_facts(indicators: pl.DataFrame, period: Period) -> pl.DataFrame:
+    """Wide per-enterprise indicator facts for the period (credit_code + *_q, *_q_ly, *_ytd …)."""
+    y, q = period.year, period.last_quarter
+    wanted = {f"{y}Q{q}", f"{y - 1}Q{q}", *period.quarters(y, 4), *period.quarters(y - 1, 4)}
+    ind = indicators.filter(pl.col("period").is_in(list(wanted)) & pl.col("indicator").is_in(list(_DERIVED)))
+    frames = []
+    for code, suffixes in _DERIVED.items():
+        long = ind.filter(pl.col("indicator") == code).select("credit_code", "period", "value")
+        prefix = INDICATOR_FIELDS[code]
+        for suffix in suffixes:
+            name = f"{prefix}_{suffix}" if suffix != "end" else prefix
+            if suffix in ("q", "end"):
+                frames.append(_sum_quarters(long, [f"{y}Q{q}"], name))
+            elif suffix == "q_ly":
+                frames.append(_sum_quarters(long, [f"{y - 1}Q{q}"], name))
+            elif suffix == "ytd":
+                frames.append(_sum_quarters(long, period.quarters(y, q), name))
+            elif suffix == "ytd_ly":
+                frames.append(_sum_quarters(long, period.quarters(y - 1, q), name))
+            elif suffix == "year":
+                frames.append(_sum_quarters(long, period.quarters(y, 4), name))
+            elif suffix == "year_ly":
+                frames.append(_sum_quarters(long, period.quarters(y - 1, 4), name))
+            elif suffix == "jan_sep":
+                frames.append(_sum_quarters(long, period.quarters(y, 3), name))
+    out = frames[0]
+    for f in frames[1:]:
+        out = out.join(f, on="credit_code", how="full", coalesce=True)
+    return out
+
+
+def _events_in(events: pl.DataFrame, kind: str, period: Period) -> pl.DataFrame:
+    return events.filter((pl.col("kind") == kind) & pl.col("date").is_between(period.start, period.end))
+
+
+def _event_facts(events: pl.DataFrame, period: Period) -> list[pl.DataFrame]:
+    """Per-enterprise event facts of the quarter: a held flag, and the cost (null if any cost is unknown)."""
+    def held_and_cost(kind: str, held: str, cost: str, cost_col: str = "cost_fen") -> pl.DataFrame:
+        ev = _events_in(events, kind, period)
+        return ev.group_by("credit_code").agg(
+            pl.lit(True).alias(held),
+            pl.when(pl.col(cost_col).is_null().any()).then(None).otherwise(pl.col(cost_col).sum()).alias(cost))
+
+    frames = [
+        held_and_cost("promo_event", "promo_event_held_q", "promo_event_cost_q"),
+        held_and_cost("promo_event", "lz2026q3_event_held_q", "lz2026q3_event_cost_q"),
+        held_and_cost("large_expo", "large_expo_attended_q", "expo_booth_fee_q"),
+    ]
+    # 004 四（一）: 展位费 + 会场搭建等 (cost = booth fee, amount = other set-up costs)
+    expo = _events_in(events, "large_expo", period).group_by("credit_code").agg(
+        pl.when(pl.col("cost_fen").is_null().any()).then(None)
+        .otherwise(pl.col("cost_fen").sum() + pl.col("amount_fen").fill_null(0).sum()).alias("lz2026q3_expo_cost_q"))
+    frames.append(expo)
+    # 004 四（二）: the latest international certification of the calendar year up to the period end
+    cert = events.filter((pl.col("kind") == "intl_certification") &
+                         pl.col("date").is_between(date(period.year, 1, 1), period.end))
+    frames.append(cert.group_by("credit_code").agg(
+        pl.col("date").max().alias("lz2026q3_intl_cert_date"),
+        pl.when(pl.col("cost_fen").is_null().any()).then(None).otherwise(pl.col("cost_fen").sum())
+        .alias("lz2026q3_intl_cert_fee")))
+    # 002 第23条: loans drawn in the quarter, the days outstanding within the one-year subsidy term
+    loans = _events_in(events, "liquidity_loan", period)
+    frames.append(loans.group_by("credit_code").agg(
+        pl.col("amount_fen").sum().alias("gx2024q4_23_loan_principal"),
+        pl.col("date").min().alias("gx2024q4_23_loan_draw_date"),
+        (pl.lit(365 * 100, dtype=pl.Int64)).alias("gx2024q4_23_interest_days"),
+        pl.lit(True).alias("gx2024q4_23_on_list")))
+    return frames
+
+
+def enterprise_facts(tables: dict[str, pl.DataFrame], period: str | Period) -> pl.DataFrame:
+    """One row per enterprise with every data-dictionary field the tables can supply for the period."""
+    p = Period.parse(period) if isinstance(period, str) else period
+    ent = tables["enterprises"].select(
+        "credit_code", pl.col("name").alias("enterprise_name"), pl.col("county_code").alias("county"),
+        "industry_code", "sector")
+    # GB/T 4754-2017 门类 by 大类 (first two digits): C 制造业 = 13–43; 工业 = B 06–12, C, D 44–46
+    division = pl.col("industry_code").str.slice(0, 2).cast(pl.Int32, strict=False)
+    ent = ent.with_columns(division.is_between(13, 43).alias("is_manufacturing"),
+                           division.is_between(6, 46).alias("is_industrial"))
+    out = ent.join(indicator_facts(tables["indicators"], p), on="credit_code", how="left")
+
+    scale = tables["scale_status"].filter(pl.col("year") == p.year).select(
+        "credit_code", pl.col("above_scale").alias("is_above_scale"),
+        # 新建投产无基数: entered the register within the twelve months before the period end
+        (pl.col("entered_scale_on").is_not_null() &
+         (pl.col("entered_scale_on") > pl.lit(date(p.end.year - 1, p.end.month, p.end.day))))
+        .alias("is_new_in_statistics"),
+        (pl.col("entered_scale_on").dt.year() == p.year).fill_null(False).alias("upgraded_to_scale_this_year"),
+        pl.col("entered_scale_on").alias("gx2024q2_library_entry_date"))
+    out = out.join(scale, on="credit_code", how="left")
+
+    des = tables["designations"].filter(
+        (pl.col("start") <= p.end) & (pl.col("end").is_null() | (pl.col("end") >= p.end)))
+    flags = [pl.col("designation").eq(code).any().alias(name) for code, name in DESIGNATION_FIELDS.items()]
+    des_wide = des.group_by("credit_code").agg(flags)
+    out = out.join(des_wide, on="credit_code", how="left").with_columns(
+        [pl.col(name).fill_null(False) for name in DESIGNATION_FIELDS.values()])
+
+    # 004 六（二）: serious bad credit records in the two years before the period end
+    records = tables["credit_records"]
+    two_years = date(p.end.year - 2, p.end.month, p.end.day)
+    bad = records.filter(pl.col("serious") & (pl.col("date") > two_years) & (pl.col("date") <= p.end))
+    punished = records.filter((pl.col("kind") == "失信联合惩戒") & (pl.col("date") <= p.end))
+    out = out.join(bad.group_by("credit_code").agg(pl.lit(True).alias("lz2026q3_serious_bad_record_2y")),
+                   on="credit_code", how="left")
+    out = out.join(punished.group_by("credit_code").agg(pl.lit(True).alias("lz2026q3_joint_punishment_target")),
+                   on="credit_code", how="left")
+    out = out.with_columns(pl.col("lz2026q3_serious_bad_record_2y").fill_null(False),
+                           pl.col("lz2026q3_joint_punishment_target").fill_null(False))
+
+    if p.quarter:
+        event_flags = ("promo_event_held_q", "lz2026q3_event_held_q", "large_expo_attended_q", "gx2024q4_23_on_list")
+        for frame in _event_facts(tables["events"], p):
+            out = out.join(frame, on="credit_code", how="left")
+        out = out.with_columns([pl.col(c).fill_null(False) for c in event_flags])
+    return out.rename({"credit_code": "entity_id"}).with_columns(pl.col("entity_id").alias("credit_code"))
+
+
+def project_facts(tables: dict[str, pl.DataFrame], period: str | Period) -> pl.DataFrame:
+    """One row per project: type, the quarter's investment and last year's, new start-and-registration flag."""
+    p = Period.parse(period) if isinstance(period, str) else period
+    q = p.last_quarter
+    inv = tables["project_investment"]
+    this = inv.filter(pl.col("period") == f"{p.year}Q{q}").select("project_id", pl.col("invest_fen").alias("project_invest_q"))
+    last = inv.filter(pl.col("period") == f"{p.year - 1}Q{q}").select(
+        "project_id", pl.col("invest_fen").alias("project_invest_q_ly"))
+    proj = tables["projects"].select(
+        "project_id", "credit_code", "project_type", pl.col("county_code").alias("county"),
+        pl.col("registered_on").is_between(p.start, p.end).alias("project_started_registered_q"),
+        pl.col("total_investment_fen").alias("gx2024q2_project_total_invest"), "registered_on")
+    out = proj.join(this, on="project_id", how="left").join(last, on="project_id", how="left")
+    # a project registered after last year's quarter had no investment then: that is a true 0, not a missing value
+    out = out.with_columns(
+        pl.when(pl.col("project_invest_q_ly").is_null() &
+                (pl.col("registered_on") > Period(p.year - 1, q).end))
+        .then(0).otherwise(pl.col("project_invest_q_ly")).alias("project_invest_q_ly"))
+    return out.drop("registered_on").rename({"project_id": "entity_id"})
+
+
+def county_facts(tables: dict[str, pl.DataFrame], period: str | Period, weight_invest: float | None = None,
+                 weight_output: float | None = None) -> pl.DataFrame:
+    """Per 县区: task completion rates and, if weights are given, the composite rank (1 = best)."""
+    p = Period.parse(period) if isinstance(period, str) else period
+    t = tables["county_targets"].filter(pl.col("period") == str(p))
+    out = t.select(pl.col("county_code").alias("entity_id"), "invest_target_fen", "invest_done_fen",
+                   "output_target_fen", "output_done_fen")
+    if weight_invest is None or weight_output is None:
+        return out.with_columns(pl.lit(None, dtype=pl.Int64).alias("county_rank_q"))
+    from fractions import Fraction
+
+    wi, wo = Fraction(str(weight_invest)), Fraction(str(weight_output))
+    scores = {}
+    for row in out.iter_rows(named=True):  # a few dozen 县区: exact Fractions, no float ties
+        parts = [(wi, row["invest_done_fen"], row["invest_target_fen"]), (wo, row["output_done_fen"], row["output_target_fen"])]
+        if any(done is None or not target for _, done, target in parts):
+            scores[row["entity_id"]] = None
+        else:
+            scores[row["entity_id"]] = sum(w * Fraction(done, target) for w, done, target in parts)
+    known = sorted((s for s in scores.values() if s is not None), reverse=True)
+    # ties share the better rank ("min" ranking); see docs/decisions.md
+    ranks = {k: (known.index(v) + 1) * 100 if v is not None else None for k, v in scores.items()}
+    return out.with_columns(pl.col("entity_id").replace_strict(ranks, return_dtype=pl.Int64).alias("county_rank_q"))

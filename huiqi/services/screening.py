@@ -1,0 +1,180 @@
+"""免申即享 screening: every entity of a period through the one evaluator, then the allocation step.
+
+    tables ──facts──▶ per-entity facts ──RuleSet.evaluate──▶ conditions/status/amounts ──allocate──▶ final awards
+
+A run records its manifest (rule-set version, resolved parameters, data snapshot hash, period, measures); the
+same inputs give byte-identical result files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Callable, Mapping
+
+import polars as pl
+
+from huiqi.data.store import snapshot_hash
+from huiqi.engine.allocate import AllocationOptions, allocate, paid
+from huiqi.engine.evaluate import MISSING, CompiledMeasure, Evaluation, RuleSet, col
+from huiqi.engine.explain import Explainer, citation
+from huiqi.policies.library import default_library
+from huiqi.services import facts as facts_mod
+from huiqi.services.calculator import default_ruleset, explain_row
+
+Progress = Callable[[str, int, int], None]  # (step description, done, total)
+
+
+def _frame_hash(frame: pl.DataFrame) -> str:
+    frame = frame.sort(frame.columns) if frame.height else frame
+    return hashlib.sha256(frame.write_ndjson().encode()).hexdigest()[:16]
+
+
+@dataclass
+class ScreeningRun:
+    period: str
+    period_end: date
+    ruleset: RuleSet
+    manifest: dict
+    results: pl.DataFrame  # long: one row per (entity, measure) that is not 不符合, with names and explanations
+    counts: pl.DataFrame  # per measure and status: number of entities
+    evaluations: dict[str, Evaluation] = field(default_factory=dict)
+    plans: dict[str, CompiledMeasure] = field(default_factory=dict)
+    citations: dict[str, str] = field(default_factory=dict)
+
+    def paid(self) -> pl.DataFrame:
+        return paid(self.results)
+
+    def facts_for(self, entity: str) -> pl.DataFrame:
+        return self.evaluations[entity].inputs
+
+    def total_fen(self) -> int:
+        return int(self.paid()["final_fen"].sum() or 0)
+
+    def write_manifest(self, path: Path) -> Path:
+        Path(path).write_text(json.dumps(self.manifest, ensure_ascii=False, indent=2, sort_keys=True), encoding="utf-8")
+        return Path(path)
+
+
+def _entity_names(tables: Mapping[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    ent = tables["enterprises"].select(
+        pl.col("credit_code").alias("entity_id"), "name", "credit_code", "county_code", "sector")
+    proj = tables["projects"].join(
+        tables["enterprises"].select("credit_code", pl.col("name").alias("owner"), "sector"), on="credit_code",
+        how="left").select(pl.col("project_id").alias("entity_id"),
+                           pl.concat_str([pl.col("owner"), pl.lit("："), pl.col("name")]).alias("name"),
+                           "credit_code", "county_code", "sector")
+    county = tables["counties"].select(pl.col("county_code").alias("entity_id"), pl.col("county_name").alias("name"),
+                                       pl.lit(None, dtype=pl.String).alias("credit_code"), "county_code",
+                                       pl.lit(None, dtype=pl.String).alias("sector"))
+    out = {"enterprise": ent, "project": proj, "county": county}
+    names = tables["counties"].select("county_code", "county_name", "city_name")
+    return {k: v.join(names, on="county_code", how="left") for k, v in out.items()}
+
+
+def screen(tables: Mapping[str, pl.DataFrame], period: str, *, params: Mapping[str, object] | None = None,
+           measures: list[str] | None = None, options: AllocationOptions = AllocationOptions(),
+           ruleset: RuleSet | None = None, explain: bool = True, progress: Progress | None = None) -> ScreeningRun:
+    ruleset = ruleset or default_ruleset()
+    library = default_library()
+    tick = progress or (lambda *_: None)
+    p = facts_mod.Period.parse(period)
+    resolved = ruleset.resolve_parameters(params)
+    builders = {
+        "enterprise": lambda: facts_mod.enterprise_facts(tables, p),
+        "project": lambda: facts_mod.project_facts(tables, p),
+        "county": lambda: facts_mod.county_facts(tables, p, resolved.get("lz2026q3_1_weight_invest"),
+                                                 resolved.get("lz2026q3_1_weight_output")),
+    }
+    entities = [e for e in builders if ruleset.measures_for(period, e, measures)]
+    steps = len(entities) * 3 + 1
+    done = 0
+    names = _entity_names(tables)
+    evaluations, long_parts, count_parts, plans = {}, [], [], {}
+    for entity in entities:
+        tick(f"汇总{ {'enterprise': '企业', 'project': '项目', 'county': '县区'}[entity]}数据", done, steps)
+        frame = builders[entity]()
+        done += 1
+        tick("逐项判断", done, steps)
+        ev = ruleset.evaluate(frame, period, entity=entity, params=params, measures=measures,
+                              keep=["entity_id"])
+        evaluations[entity] = ev
+        plans.update({cm.id: cm for cm in ev.plan})
+        done += 1
+        tick("核定金额（封顶、取整、互斥、年度累计、预算）", done, steps)
+        long = allocate(ev, options)
+        count_parts.append(long.group_by("measure_id", "status").agg(pl.len().alias("n")))
+        keep = long.filter(pl.col("status") != "不符合")
+        keep = keep.join(names[entity], on="entity_id", how="left").with_columns(pl.lit(entity).alias("entity"))
+        if explain:
+            keep = _explain(keep, ev, library)
+        long_parts.append(keep)
+        done += 1
+    tick("完成", steps, steps)
+    results = pl.concat(long_parts, how="diagonal_relaxed") if long_parts else pl.DataFrame()
+    if results.height:
+        results = results.sort(["measure_id", "entity_id"])
+    counts = pl.concat(count_parts).sort(["measure_id", "status"]) if count_parts else pl.DataFrame()
+    manifest = {
+        "period": period,
+        "rules_version": ruleset.version,
+        "parameters": {k: (None if v is None else str(v)) for k, v in sorted(resolved.items())},
+        "data_hash": snapshot_hash(tables)[:16],
+        "measures": sorted(plans),
+        "budget_policy": options.budget_policy,
+        "prior_awards_hash": _frame_hash(options.prior) if options.prior is not None else None,
+        "entities": {e: evaluations[e].inputs.height for e in evaluations},
+        "paid_total_fen": int(paid(results)["final_fen"].sum() or 0) if results.height else 0,
+    }
+    manifest["run_id"] = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:12]
+    cites = {mid: citation(library, cm.measure.clauses[0]) for mid, cm in plans.items()}
+    return ScreeningRun(period, p.end, ruleset, manifest, results, counts, evaluations, plans, cites)
+
+
+def _explain(rows: pl.DataFrame, ev: Evaluation, library) -> pl.DataFrame:
+    """Reasons for paid rows (the calculator's own text) and, vectorised, what is missing or pending for the rest."""
+    dictionary = ev.ruleset.dictionary
+    labels = {n: p.label for n, p in ev.ruleset.parameters.items()}
+    by_id = {cm.id: cm for cm in ev.plan}
+    # what is missing: per measure, the null inputs of the conditions that could not be decided (then of the amount)
+    both = ev.inputs.hstack(ev.frame.drop("entity_id"))
+    notes = []
+
+    def label(f: str) -> str:
+        return f"{dictionary[f].label}（来源：{dictionary[f].source or '—'}）"
+
+    for cm in ev.plan:
+        pieces = []
+        for cc in cm.conditions:
+            undecided = pl.col(col(cm.id, f"c|{cc.condition.id}")).is_null()
+            pieces += [pl.when(undecided & pl.col(f).is_null()).then(pl.lit(label(f))) for f in sorted(cc.value.fields)]
+        amount_fields = sorted(frozenset().union(*(v.fields for v in (cm.amount, cm.cap, cm.minimum) if v)))
+        pieces += [pl.when(pl.col(f).is_null()).then(pl.lit(label(f))) for f in amount_fields]
+        pending = sorted(set().union(*(c.value.pending for c in cm.conditions),
+                                     *(v.pending for v in (cm.amount, cm.cap, cm.minimum) if v)))
+        pending_text = "金额或条件取决于尚未确定的参数：" + "、".join(labels.get(x, x) for x in pending) if pending else None
+        notes.append(both.select(
+            pl.col("entity_id"), pl.lit(cm.id).alias("measure_id"),
+            (pl.concat_list(pieces).list.drop_nulls().list.unique(maintain_order=True).list.join("；")
+             if pieces else pl.lit("")).alias("missing"),
+            pl.lit(pending_text, dtype=pl.String).alias("pending")))
+    rows = rows.join(pl.concat(notes), on=["entity_id", "measure_id"], how="left")
+    rows = rows.with_columns(pl.when(pl.col("status") == MISSING).then(pl.col("missing")).otherwise(None).alias("missing"))
+    # the full Chinese reason for rows that are paid or could be (符合), through the calculator's explainer
+    met = rows.filter(pl.col("status") == "符合").select("entity_id", "measure_id")
+    wanted = set(met["entity_id"].to_list())
+    wide = {r["entity_id"]: r for r in ev.frame.filter(pl.col("entity_id").is_in(list(wanted))).iter_rows(named=True)}
+    inputs = {r["entity_id"]: r for r in ev.inputs.filter(pl.col("entity_id").is_in(list(wanted))).iter_rows(named=True)}
+    cache: dict[str, Explainer] = {}
+    reasons = []
+    for entity_id, measure_id in met.iter_rows():
+        explainer = cache.get(entity_id)
+        if explainer is None:
+            explainer = cache[entity_id] = Explainer(dictionary, library, inputs[entity_id], ev.params, labels)
+        reasons.append(explain_row(by_id[measure_id], wide[entity_id], explainer, library).reason)
+    met = met.with_columns(pl.Series("reason", reasons, dtype=pl.String))
+    rows = rows.join(met, on=["entity_id", "measure_id"], how="left")
+    return rows.with_columns(pl.coalesce("reason", "pending").alias("reason")).drop("pending")

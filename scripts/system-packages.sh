@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Debian packages the tests use: PostgreSQL (a real server for the storage tests) and LibreOffice (opens the
+# exported Excel files headless). Installed only when missing; needs root and apt-get, otherwise the tests
+# that need them are skipped with a reason.
+set -euo pipefail
+need=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v soffice >/dev/null 2>&1 || need+=(libreoffice-calc-nogui)
+fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need+=(fonts-noto-cjk)
+if [ ${#need[@]} -eq 0 ]; then exit 0; fi
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "system-packages: cannot install ${need[*]} (not root or no apt-get); the tests that need them will be skipped" >&2
+  exit 0
+fi
+echo "system-packages: installing ${need[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
