@@ -5,7 +5,9 @@ cd "$(dirname "$0")"
 bash scripts/setup.sh
 . .venv/bin/activate
 huiqi lint
+[ -f var/demo/enterprises.parquet ] || huiqi demo-data --out var/demo
 for f in examples/*.yaml; do
   echo "== $f"
   huiqi check "$f"
 done
+huiqi screen --period 2024Q4 --data var/demo --out out

@@ -1,14 +1,12 @@
 """Time to check one entity against all measures of a period (target: well under 50 ms).
 
 Prints the median and p95 over repeated single-entity checks through the Python API (engine + explanations)
-and through the bare evaluator (a batch of one), plus a batch of 100,000 entities for the per-entity cost.
+and through the bare evaluator (a batch of one). Batches: benchmarks/bench_screening.py.
 Run: .venv/bin/python benchmarks/bench_check.py
 """
 
 import statistics
 import time
-
-import polars as pl
 
 from huiqi.engine.evaluate import RuleSet
 from huiqi.engine.inputs import facts_frame
@@ -39,11 +37,6 @@ def main():
         emed, ep95 = timed(lambda: rs.evaluate(frame, period), 200)
         print(f"{period}: {n_measures} measures | check() with explanations median {med:.2f} ms p95 {p95:.2f} ms"
               f" | evaluator only median {emed:.2f} ms p95 {ep95:.2f} ms")
-    big = pl.concat([facts_frame([FACTS])] * 100_000)
-    t = time.perf_counter()
-    rs.evaluate(big, "2024Q4")
-    ms = (time.perf_counter() - t) * 1000
-    print(f"2024Q4 batch of 100,000 entities: {ms:.0f} ms ({ms * 1000 / 100_000:.2f} µs per entity)")
 
 
 if __name__ == "__main__":

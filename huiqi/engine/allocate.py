@@ -10,7 +10,10 @@ minimum and exclusivity. What needs more than one row or more than one period ha
    *pro rata* (every award × budget ÷ total, floored to the rounding unit, so the sum never exceeds the budget)
    or *ranked* (largest first, ties by entity ID; paid in full while the budget lasts, then nothing).
 
-Every change is explained in the ``allocation_note`` column. Exact integer arithmetic (Int128 for products).
+It works on the wide evaluation frame (one row per entity, columns per measure), so nothing is sorted or
+joined per row of the long result; the long table (one row per entity and measure) is produced at the end, in
+plan order and entity order, which are deterministic. Every change is explained in ``allocation_note``.
+Exact integer arithmetic (Int128 for products).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Literal
 
 import polars as pl
 
-from huiqi.engine.evaluate import MET, Evaluation, col
+from huiqi.engine.evaluate import MET, NOT_MET, Evaluation, col
 from huiqi.engine.expressions import Compiler
 from huiqi.rules.fields import SCALE
 
@@ -35,25 +38,6 @@ class AllocationOptions:
     prior: pl.DataFrame | None = None  # entity_id, measure_id, prior_fen: awarded earlier in the same year
 
 
-def long_results(ev: Evaluation) -> pl.DataFrame:
-    """One row per (entity, measure) with its status and amounts (分), measures in plan order."""
-    parts = []
-    for cm in ev.plan:
-        money = cm.measure.kind == "money"
-        parts.append(ev.frame.select(
-            pl.col("entity_id"),
-            pl.lit(cm.id).alias("measure_id"),
-            pl.col(col(cm.id, "status")).cast(pl.String).alias("status"),
-            (pl.col(col(cm.id, "computed")) if money else pl.lit(None, dtype=pl.Int64)).alias("computed_fen"),
-            (pl.col(col(cm.id, "amount")) if money else pl.lit(None, dtype=pl.Int64)).alias("amount_fen"),
-            (pl.col(col(cm.id, "award")) if money else pl.lit(None, dtype=pl.Int64)).alias("award_fen"),
-        ))
-    if not parts:
-        return pl.DataFrame(schema={"entity_id": pl.String, "measure_id": pl.String, "status": pl.String,
-                                    "computed_fen": pl.Int64, "amount_fen": pl.Int64, "award_fen": pl.Int64})
-    return pl.concat(parts)
-
-
 def _const(ev: Evaluation, source: str | None) -> int | None:
     """A cap or minimum that is a constant (or a set parameter), in 分."""
     if not source:
@@ -64,71 +48,125 @@ def _const(ev: Evaluation, source: str | None) -> int | None:
     return int(Fraction(v.const) * SCALE)
 
 
-def allocate(ev: Evaluation, options: AllocationOptions = AllocationOptions()) -> pl.DataFrame:
-    """Long results with ``final_fen`` (what is paid) and ``allocation_note`` (why it differs from award)."""
-    out = long_results(ev).with_columns(pl.col("award_fen").alias("final_fen"),
-                                        pl.lit(None, dtype=pl.String).alias("allocation_note"))
-    by_id = {cm.id: cm for cm in ev.plan}
+def _final(mid: str) -> str:
+    return col(mid, "final")
 
-    # 1–2. annual cumulative caps, then rounding and minimum on what was cut
-    prior = options.prior if options.prior is not None else pl.DataFrame(
-        schema={"entity_id": pl.String, "measure_id": pl.String, "prior_fen": pl.Int64})
-    out = out.join(prior, on=["entity_id", "measure_id"], how="left")
-    for mid, cm in by_id.items():
+
+def _note(mid: str) -> str:
+    return col(mid, "note")
+
+
+def _annual_caps(ev: Evaluation, wide: pl.DataFrame, prior: pl.DataFrame | None) -> pl.DataFrame:
+    for cm in ev.plan:
         cap_year = _const(ev, cm.measure.cap_year)
-        if cap_year is None:
+        if cap_year is None or cm.measure.kind != "money":
             continue
+        mine = None if prior is None else prior.filter(pl.col("measure_id") == cm.id)
+        if mine is None or mine.height == 0:
+            continue  # nothing paid earlier this year: the per-period cap (≤ cap_year) already holds
+        mine = mine.group_by("entity_id").agg(pl.col("prior_fen").sum().alias("_prior"))
+        wide = wide.join(mine, on="entity_id", how="left", maintain_order="left")
         unit = _UNIT[cm.rounding]
         minimum = _const(ev, cm.measure.minimum) or 0
-        this = pl.col("measure_id") == mid
-        remaining = (pl.lit(cap_year) - pl.col("prior_fen").fill_null(0)).clip(lower_bound=0)
-        cut = this & (pl.col("final_fen") > remaining)
+        remaining = (pl.lit(cap_year) - pl.col("_prior").fill_null(0)).clip(lower_bound=0)
+        final = pl.col(_final(cm.id))
+        cut = final > remaining
         capped = (remaining // unit) * unit
         capped = pl.when(capped < minimum).then(0).otherwise(capped)
-        out = out.with_columns(
-            pl.when(cut).then(capped).otherwise(pl.col("final_fen")).alias("final_fen"),
-            pl.when(cut).then(pl.format("本年度此前已获{}分，年度累计上限{}分，本期按剩余额度核减", pl.col("prior_fen").fill_null(0),
-                                        pl.lit(cap_year)))
-            .otherwise(pl.col("allocation_note")).alias("allocation_note"))
+        note = pl.format("本年度此前已获{}元，年度累计上限{}元，本期按剩余额度核减",
+                         (pl.col("_prior").fill_null(0) / SCALE), pl.lit(cap_year // SCALE))
+        wide = wide.with_columns(
+            pl.when(cut).then(capped).otherwise(final).alias(_final(cm.id)),
+            pl.when(cut).then(note).otherwise(pl.col(_note(cm.id))).alias(_note(cm.id)),
+        ).drop("_prior")
+    return wide
 
-    # 3. budget pools per document
-    budgets: dict[str, tuple[int, list[str]]] = {}
+
+def _budgets(ev: Evaluation, wide: pl.DataFrame, policy: BudgetPolicy) -> pl.DataFrame:
+    pools: dict[str, list] = {}
     for cm in ev.plan:
-        d = cm.source.rules.defaults
-        name = cm.measure.budget_parameter or d.budget_parameter
-        if not name or ev.params.get(name) is None or cm.measure.kind != "money":
-            continue
+        name = cm.measure.budget_parameter or cm.source.rules.defaults.budget_parameter
+        if name and ev.params.get(name) is not None and cm.measure.kind == "money":
+            pools.setdefault(name, []).append(cm)
+    for name, members in pools.items():
         budget = int(Fraction(str(ev.params[name])) * SCALE)
-        budgets.setdefault(name, (budget, []))[1].append(cm.id)
-    for name, (budget, members) in budgets.items():
-        in_pool = pl.col("measure_id").is_in(members) & (pl.col("final_fen") > 0)
-        total = out.filter(in_pool)["final_fen"].sum()
+        finals = [pl.col(_final(cm.id)).fill_null(0) for cm in members]
+        total = int(wide.select(pl.sum_horizontal(finals).sum()).item() or 0)
         if total <= budget:
             continue
-        unit = max(_UNIT[by_id[m].rounding] for m in members)
-        if options.budget_policy == "pro_rata":
-            scaled = (pl.col("final_fen").cast(pl.Int128) * budget // total).cast(pl.Int64)
-            scaled = (scaled // unit) * unit
-            note = pl.lit(f"申报总额{total}分超过预算{budget}分（{name}），按比例核减")
-            out = out.with_columns(pl.when(in_pool).then(scaled).otherwise(pl.col("final_fen")).alias("final_fen"),
-                                   pl.when(in_pool).then(note).otherwise(pl.col("allocation_note")).alias("allocation_note"))
+        unit = max(_UNIT[cm.rounding] for cm in members)
+        if policy == "pro_rata":
+            note = pl.lit(f"申报总额{total / SCALE:.2f}元超过预算{budget / SCALE:.2f}元（{name}），按比例核减")
+            updates = []
+            for cm in members:
+                final = pl.col(_final(cm.id))
+                scaled = ((final.cast(pl.Int128) * budget // total).cast(pl.Int64) // unit) * unit
+                updates += [pl.when(final > 0).then(scaled).otherwise(final).alias(_final(cm.id)),
+                            pl.when(final > 0).then(note).otherwise(pl.col(_note(cm.id))).alias(_note(cm.id))]
+            wide = wide.with_columns(updates)
         else:
-            ordered = out.with_row_index("_row").filter(in_pool).sort(["final_fen", "entity_id", "measure_id"],
-                                                                     descending=[True, False, False])
-            ordered = ordered.with_columns(pl.col("final_fen").cum_sum().alias("_cum"))
-            first_over = ordered.filter(pl.col("_cum") > budget)["_row"].head(1).to_list()
-            if first_over:
-                cutoff = ordered["_row"].to_list().index(first_over[0])
-                unpaid = ordered["_row"].to_list()[cutoff:]
-                out = out.with_row_index("_row").with_columns(
-                    pl.when(pl.col("_row").is_in(unpaid)).then(0).otherwise(pl.col("final_fen")).alias("final_fen"),
-                    pl.when(pl.col("_row").is_in(unpaid))
-                    .then(pl.lit(f"预算{budget}分（{name}）按金额从高到低排序兑现，额度已用完"))
-                    .otherwise(pl.col("allocation_note")).alias("allocation_note")).drop("_row")
-    return out.drop("prior_fen").sort(["measure_id", "entity_id"], maintain_order=True)
+            # ranked: every (entity, measure) award of the pool, largest first, ties by entity then measure
+            claims = pl.concat([wide.select(pl.col("entity_id"), pl.lit(i).alias("_m"),
+                                            pl.col(_final(cm.id)).alias("_amount")).filter(pl.col("_amount") > 0)
+                                for i, cm in enumerate(members)])
+            claims = claims.sort(["_amount", "entity_id", "_m"], descending=[True, False, False])
+            claims = claims.with_columns((pl.col("_amount").cum_sum() > budget).cum_max().alias("_unpaid"))
+            note = pl.lit(f"预算{budget / SCALE:.2f}元（{name}）按金额从高到低排序兑现，额度已用完")
+            for i, cm in enumerate(members):
+                unpaid = claims.filter((pl.col("_m") == i) & pl.col("_unpaid")).select("entity_id",
+                                                                                        pl.lit(True).alias("_cut"))
+                if unpaid.height == 0:
+                    continue
+                wide = wide.join(unpaid, on="entity_id", how="left", maintain_order="left").with_columns(
+                    pl.when(pl.col("_cut")).then(0).otherwise(pl.col(_final(cm.id))).alias(_final(cm.id)),
+                    pl.when(pl.col("_cut")).then(note).otherwise(pl.col(_note(cm.id))).alias(_note(cm.id)),
+                ).drop("_cut")
+    return wide
+
+
+def allocate(ev: Evaluation, options: AllocationOptions = AllocationOptions(), *,
+             keep: list[str] | None = None, drop_not_met: bool = False) -> pl.DataFrame:
+    """Long results: entity_id, measure_id, status, computed_fen, amount_fen, award_fen, final_fen (what is
+    paid) and allocation_note, plus the ``keep`` columns of the evaluation frame (names, county …)."""
+    keep = keep or []
+    money = [cm for cm in ev.plan if cm.measure.kind == "money"]
+    wide = ev.frame.with_columns(
+        *[pl.col(col(cm.id, "award")).alias(_final(cm.id)) for cm in money],
+        *[pl.lit(None, dtype=pl.String).alias(_note(cm.id)) for cm in money])
+    wide = _annual_caps(ev, wide, options.prior)
+    wide = _budgets(ev, wide, options.budget_policy)
+    parts = []
+    for cm in ev.plan:
+        is_money = cm.measure.kind == "money"
+
+        def pick(what: str, dtype) -> pl.Expr:
+            return pl.col(col(cm.id, what)) if is_money else pl.lit(None, dtype=dtype)
+
+        part = wide.select(
+            pl.col("entity_id"), *[pl.col(k) for k in keep],
+            pl.lit(cm.id).alias("measure_id"),
+            pl.col(col(cm.id, "status")).cast(pl.String).alias("status"),
+            pick("computed", pl.Int64).alias("computed_fen"), pick("amount", pl.Int64).alias("amount_fen"),
+            pick("award", pl.Int64).alias("award_fen"), pick("final", pl.Int64).alias("final_fen"),
+            pick("note", pl.String).alias("allocation_note"))
+        if drop_not_met:
+            part = part.filter(pl.col("status") != NOT_MET)
+        parts.append(part)
+    if not parts:
+        return pl.DataFrame(schema={"entity_id": pl.String, "measure_id": pl.String, "status": pl.String,
+                                    "computed_fen": pl.Int64, "amount_fen": pl.Int64, "award_fen": pl.Int64,
+                                    "final_fen": pl.Int64, "allocation_note": pl.String})
+    return pl.concat(parts)
+
+
+def status_counts(ev: Evaluation) -> pl.DataFrame:
+    """Entities per measure and status (every status, 不符合 included)."""
+    parts = [ev.frame.group_by(col(cm.id, "status")).agg(pl.len().alias("n"))
+             .select(pl.lit(cm.id).alias("measure_id"), pl.col(col(cm.id, "status")).cast(pl.String).alias("status"), "n")
+             for cm in ev.plan]
+    return pl.concat(parts).sort(["measure_id", "status"]) if parts else pl.DataFrame()
 
 
 def paid(results: pl.DataFrame) -> pl.DataFrame:
     """The rows that are paid: status 符合 and a final amount above 0."""
     return results.filter((pl.col("status") == MET) & (pl.col("final_fen") > 0))
-

@@ -175,7 +175,8 @@ class RuleSet:
         for cm in plan:
             exprs.extend(_measure_exprs(cm))
         keep = keep if keep is not None else [c for c in ("entity_id",) if c in frame.columns]
-        result = frame.select(*[pl.col(k) for k in keep], *exprs)
+        # lazy so Polars can share the sub-expressions each status re-reads (common-subexpression elimination)
+        result = frame.lazy().select(*[pl.col(k) for k in keep], *exprs).collect()
         result = _apply_exclusivity(result, plan)
         return Evaluation(self, period, entity, values, plan, frame, result)
 
@@ -192,9 +193,16 @@ def _least_of(values: list[Value]) -> Value:
     return Value("num", expr=pl.when(any_null).then(None).otherwise(pl.min_horizontal(exprs)), fields=meta_fields)
 
 
+def _status(value: str) -> pl.Expr:
+    """A status literal already of the Enum type (no per-row string cast)."""
+    return pl.lit(value, dtype=STATUS_DTYPE)
+
+
 def _fields_missing(fields: frozenset) -> pl.Expr:
     if not fields:
         return pl.lit(False)
+    if len(fields) == 1:
+        return pl.col(next(iter(fields))).is_null()
     return pl.any_horizontal([pl.col(f).is_null() for f in sorted(fields)])
 
 
@@ -215,8 +223,8 @@ def _measure_exprs(cm: CompiledMeasure) -> list[pl.Expr]:
     def any_of(items: list[pl.Expr]) -> pl.Expr:
         return pl.any_horizontal(items) if items else pl.lit(False)
 
-    status = pl.when(any_of(any_false)).then(pl.lit(NOT_MET)).when(any_of(missing)).then(pl.lit(MISSING)) \
-        .when(any_of(pending)).then(pl.lit(PENDING))
+    status = pl.when(any_of(any_false)).then(_status(NOT_MET)).when(any_of(missing)).then(_status(MISSING)) \
+        .when(any_of(pending)).then(_status(PENDING))
     if cm.measure.kind == "money":
         amount_pending = bool(cm.amount.pending or (cm.cap and cm.cap.pending) or (cm.minimum and cm.minimum.pending))
         computed = cm.amount.polars()
@@ -231,16 +239,16 @@ def _measure_exprs(cm: CompiledMeasure) -> list[pl.Expr]:
         if cm.minimum is not None and not cm.minimum.pending:
             below_minimum = (final < cm.minimum.polars()).fill_null(False)
         if amount_pending:
-            status = status.when(pl.lit(True)).then(pl.lit(PENDING))
-        status = status.when(final.is_null()).then(pl.lit(MISSING)) \
-            .when(final <= 0).then(pl.lit(NOT_MET)) \
-            .when(below_minimum).then(pl.lit(NOT_MET)).otherwise(pl.lit(MET))
-        status_expr = status.cast(STATUS_DTYPE)
+            status = status.when(pl.lit(True)).then(_status(PENDING))
+        status = status.when(final.is_null()).then(_status(MISSING)) \
+            .when(final <= 0).then(_status(NOT_MET)) \
+            .when(below_minimum).then(_status(NOT_MET)).otherwise(_status(MET))
+        status_expr = status
         out.append(status_expr.alias(col(mid, "status")))
         out.append(computed.cast(pl.Int64).alias(col(mid, "computed")))
         out.append(pl.when(status_expr == MET).then(final).otherwise(None).cast(pl.Int64).alias(col(mid, "amount")))
     else:
-        out.append(status.otherwise(pl.lit(MET)).cast(STATUS_DTYPE).alias(col(mid, "status")))
+        out.append(status.otherwise(_status(MET)).alias(col(mid, "status")))
     return out
 
 

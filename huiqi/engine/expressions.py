@@ -395,10 +395,11 @@ def _compare_to_const(col: pl.Expr, c: Fraction, op) -> pl.Expr:
 def _compare_quotient(v: Value, c: Fraction, op) -> pl.Expr:
     """growth(a, b) op c  ⇔  a op b·(1+c);  ratio(a, b) op c  ⇔  a op b·c  (b > 0), cross-multiplied.
 
-    A growth or ratio needs a positive base: where b ≤ 0 the test is not met (无基数不计增速), and where
-    a or b is unknown the result is unknown.
+    A growth or ratio needs a positive base: where b ≤ 0 the test is not met (无基数不计增速, whatever a is);
+    otherwise, where a or b is unknown, the result is unknown.
     """
     a, b = (p.polars() for p in v.parts)
     q = (1 + c) if v.kind == "growth" else c
     test = op(a * q.denominator, b * q.numerator)
-    return pl.when(a.is_null() | b.is_null()).then(None).when(b <= 0).then(False).otherwise(test)
+    # an unknown b makes (b <= 0) unknown, which falls through to the test, itself unknown: null propagates
+    return pl.when(b <= 0).then(False).otherwise(test)

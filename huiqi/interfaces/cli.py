@@ -193,7 +193,8 @@ def check(file: Path = typer.Argument(..., help="一个主体的数据（JSON �
     for r in results:
         amount = "" if r.amount_yuan is None else f"  {r.amount_yuan:,.2f} 元"
         color = colors.get(r.status, "white")
-        console.print(f"[bold]{r.measure_id}[/bold] {r.name}  [{color}]【{r.status}】[/]{amount}", markup=True)
+        shown = f"{r.status}·未选（与同组措施不可兼得）" if r.selected is False else r.status
+        console.print(f"[bold]{r.measure_id}[/bold] {r.name}  [{color}]【{shown}】[/]{amount}", markup=True)
         console.print("  " + r.explanation, markup=False, soft_wrap=False)
         console.print()
     console.print(f"合计可享：{summary['total_yuan']} 元；" +

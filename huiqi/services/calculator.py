@@ -171,7 +171,8 @@ def _computation(r: MeasureResult, cm, explainer: Explainer, row: dict) -> str:
         else:
             text += "，金额为0，不予补助"
         return text + "。"
-    return text + f"，应享{fmt_yuan(final)}。"
+    verb = "单独计可享" if r.selected is False else "应享"
+    return text + f"，{verb}{fmt_yuan(final)}。"
 
 
 def summarize(results: list[MeasureResult]) -> dict[str, Any]:

@@ -77,43 +77,77 @@ class Period:
         return [f"{year}Q{q}" for q in range(1, upto + 1)]
 
 
-def _sum_quarters(long: pl.DataFrame, quarters: list[str], name: str) -> pl.DataFrame:
-    """Sum of the listed quarters per entity; null unless every quarter is present."""
-    part = long.filter(pl.col("period").is_in(quarters))
-    return part.group_by("credit_code").agg(
-        pl.when(pl.col("value").is_not_null().sum() == len(quarters)).then(pl.col("value").sum())
-        .otherwise(None).alias(name))
+def _sum_of(columns: list[str], present: set[str], name: str) -> pl.Expr:
+    """Sum of the listed quarter columns; null unless every quarter is present (missing is not zero)."""
+    if not all(c in present for c in columns):
+        return pl.lit(None, dtype=pl.Int64).alias(name)
+    cols = [pl.col(c) for c in columns]
+    return pl.when(pl.all_horizontal([c.is_not_null() for c in cols])).then(pl.sum_horizontal(cols)) \
+        .otherwise(None).alias(name)
 
 
-def indicator_facts(indicators: pl.DataFrame, period: Period) -> pl.DataFrame:
-    """Wide per-enterprise indicator facts for the period (credit_code + *_q, *_q_ly, *_ytd …)."""
+def _spans(period: Period) -> dict[str, list[str]]:
     y, q = period.year, period.last_quarter
-    wanted = {f"{y}Q{q}", f"{y - 1}Q{q}", *period.quarters(y, 4), *period.quarters(y - 1, 4)}
-    ind = indicators.filter(pl.col("period").is_in(list(wanted)) & pl.col("indicator").is_in(list(_DERIVED)))
-    frames = []
+    return {
+        "q": [f"{y}Q{q}"], "end": [f"{y}Q{q}"], "q_ly": [f"{y - 1}Q{q}"],
+        "ytd": period.quarters(y, q), "ytd_ly": period.quarters(y - 1, q),
+        "year": period.quarters(y, 4), "year_ly": period.quarters(y - 1, 4), "jan_sep": period.quarters(y, 3),
+    }
+
+
+def _field_exprs(period: Period, present: set[str]) -> list[pl.Expr]:
+    """Every derived indicator field as arithmetic over columns named '<indicator>|<quarter>'."""
+    spans = _spans(period)
+    exprs = []
     for code, suffixes in _DERIVED.items():
-        long = ind.filter(pl.col("indicator") == code).select("credit_code", "period", "value")
         prefix = INDICATOR_FIELDS[code]
         for suffix in suffixes:
-            name = f"{prefix}_{suffix}" if suffix != "end" else prefix
-            if suffix in ("q", "end"):
-                frames.append(_sum_quarters(long, [f"{y}Q{q}"], name))
-            elif suffix == "q_ly":
-                frames.append(_sum_quarters(long, [f"{y - 1}Q{q}"], name))
-            elif suffix == "ytd":
-                frames.append(_sum_quarters(long, period.quarters(y, q), name))
-            elif suffix == "ytd_ly":
-                frames.append(_sum_quarters(long, period.quarters(y - 1, q), name))
-            elif suffix == "year":
-                frames.append(_sum_quarters(long, period.quarters(y, 4), name))
-            elif suffix == "year_ly":
-                frames.append(_sum_quarters(long, period.quarters(y - 1, 4), name))
-            elif suffix == "jan_sep":
-                frames.append(_sum_quarters(long, period.quarters(y, 3), name))
-    out = frames[0]
-    for f in frames[1:]:
-        out = out.join(f, on="credit_code", how="full", coalesce=True)
-    return out
+            name = prefix if suffix == "end" else f"{prefix}_{suffix}"
+            exprs.append(_sum_of([f"{code}|{qq}" for qq in spans[suffix]], present, name))
+    return exprs
+
+
+def indicator_facts(indicators: pl.DataFrame | pl.LazyFrame, period: Period,
+                    base: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Wide per-enterprise indicator facts for the period (credit_code + *_q, *_q_ly, *_ytd …).
+
+    Accepts the long ``indicators`` table (pivoted once: fine for a city or a province) or the panel layout
+    (huiqi.data.panel: one row per enterprise and quarter, joined per quarter: for national scale). With
+    ``base`` (a frame with credit_code) the result follows its row order.
+    """
+    y = period.year
+    quarters = [*period.quarters(y - 1, 4), *period.quarters(y, 4)]
+    lazy = indicators.lazy() if isinstance(indicators, pl.DataFrame) else indicators
+    names = lazy.collect_schema().names()
+    if "indicator" in names:
+        wide = (lazy.filter(pl.col("period").is_in(quarters) & pl.col("indicator").is_in(list(_DERIVED)))
+                .select("credit_code", (pl.col("indicator") + "|" + pl.col("period")).alias("key"), "value")
+                .collect()
+                .pivot(on="key", index="credit_code", values="value", aggregate_function="first"))
+        if base is not None:
+            wide = base.select("credit_code").join(wide, on="credit_code", how="left", maintain_order="left")
+    else:
+        codes = [c for c in _DERIVED if c in names]
+        key = "credit_code"
+        if base is not None and "enterprise_index" in names and _index_matches(lazy, base):
+            key = "enterprise_index"  # an integer surrogate key: the base's row number (huiqi.data.panel)
+            base = base.select("credit_code").with_row_index("enterprise_index")
+        rows = lazy.filter(pl.col("period").is_in(quarters)).select(key, "period", *codes).collect()
+        wide = base.select(key, "credit_code") if base is not None else \
+            rows.select("credit_code").unique(maintain_order=True)
+        for qq in quarters:
+            part = rows.filter(pl.col("period") == qq).select(key, *[pl.col(c).alias(f"{c}|{qq}") for c in codes])
+            wide = wide.join(part, on=key, how="left", maintain_order="left")
+        del rows  # the quarter rows are in `wide` now; free them before the fields are computed
+    return wide.select("credit_code", *_field_exprs(period, set(wide.columns)))
+
+
+def _index_matches(panel: pl.LazyFrame, base: pl.DataFrame) -> bool:
+    """Trust the panel's enterprise_index only if it points at the same credit codes in this base."""
+    sample = panel.select("enterprise_index", "credit_code").head(2_000).collect()
+    if sample.height == 0 or sample["enterprise_index"].max() >= base.height:
+        return False
+    return bool((base["credit_code"].gather(sample["enterprise_index"]) == sample["credit_code"]).all())
 
 
 def _events_in(events: pl.DataFrame, kind: str, period: Period) -> pl.DataFrame:
@@ -165,7 +199,8 @@ def enterprise_facts(tables: dict[str, pl.DataFrame], period: str | Period) -> p
     division = pl.col("industry_code").str.slice(0, 2).cast(pl.Int32, strict=False)
     ent = ent.with_columns(division.is_between(13, 43).alias("is_manufacturing"),
                            division.is_between(6, 46).alias("is_industrial"))
-    out = ent.join(indicator_facts(tables["indicators"], p), on="credit_code", how="left")
+    indicators = tables["indicator_panel"] if "indicator_panel" in tables else tables["indicators"]
+    out = ent.join(indicator_facts(indicators, p, base=ent), on="credit_code", how="left", maintain_order="left")
 
     scale = tables["scale_status"].filter(pl.col("year") == p.year).select(
         "credit_code", pl.col("above_scale").alias("is_above_scale"),
@@ -175,13 +210,13 @@ def enterprise_facts(tables: dict[str, pl.DataFrame], period: str | Period) -> p
         .alias("is_new_in_statistics"),
         (pl.col("entered_scale_on").dt.year() == p.year).fill_null(False).alias("upgraded_to_scale_this_year"),
         pl.col("entered_scale_on").alias("gx2024q2_library_entry_date"))
-    out = out.join(scale, on="credit_code", how="left")
+    out = out.join(scale, on="credit_code", how="left", maintain_order="left")
 
     des = tables["designations"].filter(
         (pl.col("start") <= p.end) & (pl.col("end").is_null() | (pl.col("end") >= p.end)))
     flags = [pl.col("designation").eq(code).any().alias(name) for code, name in DESIGNATION_FIELDS.items()]
     des_wide = des.group_by("credit_code").agg(flags)
-    out = out.join(des_wide, on="credit_code", how="left").with_columns(
+    out = out.join(des_wide, on="credit_code", how="left", maintain_order="left").with_columns(
         [pl.col(name).fill_null(False) for name in DESIGNATION_FIELDS.values()])
 
     # 004 六（二）: serious bad credit records in the two years before the period end
@@ -190,18 +225,19 @@ def enterprise_facts(tables: dict[str, pl.DataFrame], period: str | Period) -> p
     bad = records.filter(pl.col("serious") & (pl.col("date") > two_years) & (pl.col("date") <= p.end))
     punished = records.filter((pl.col("kind") == "失信联合惩戒") & (pl.col("date") <= p.end))
     out = out.join(bad.group_by("credit_code").agg(pl.lit(True).alias("lz2026q3_serious_bad_record_2y")),
-                   on="credit_code", how="left")
+                   on="credit_code", how="left", maintain_order="left")
     out = out.join(punished.group_by("credit_code").agg(pl.lit(True).alias("lz2026q3_joint_punishment_target")),
-                   on="credit_code", how="left")
+                   on="credit_code", how="left", maintain_order="left")
     out = out.with_columns(pl.col("lz2026q3_serious_bad_record_2y").fill_null(False),
                            pl.col("lz2026q3_joint_punishment_target").fill_null(False))
 
     if p.quarter:
         event_flags = ("promo_event_held_q", "lz2026q3_event_held_q", "large_expo_attended_q", "gx2024q4_23_on_list")
         for frame in _event_facts(tables["events"], p):
-            out = out.join(frame, on="credit_code", how="left")
+            out = out.join(frame, on="credit_code", how="left", maintain_order="left")
         out = out.with_columns([pl.col(c).fill_null(False) for c in event_flags])
-    return out.rename({"credit_code": "entity_id"}).with_columns(pl.col("entity_id").alias("credit_code"))
+    return out.with_columns(pl.col("credit_code").alias("entity_id"), pl.col("enterprise_name").alias("name"),
+                            pl.col("county").alias("county_code"))
 
 
 def project_facts(tables: dict[str, pl.DataFrame], period: str | Period) -> pl.DataFrame:
@@ -214,15 +250,20 @@ def project_facts(tables: dict[str, pl.DataFrame], period: str | Period) -> pl.D
         "project_id", pl.col("invest_fen").alias("project_invest_q_ly"))
     proj = tables["projects"].select(
         "project_id", "credit_code", "project_type", pl.col("county_code").alias("county"),
+        pl.col("name").alias("project_name"),
         pl.col("registered_on").is_between(p.start, p.end).alias("project_started_registered_q"),
         pl.col("total_investment_fen").alias("gx2024q2_project_total_invest"), "registered_on")
-    out = proj.join(this, on="project_id", how="left").join(last, on="project_id", how="left")
+    out = proj.join(this, on="project_id", how="left", maintain_order="left").join(last, on="project_id", how="left", maintain_order="left")
     # a project registered after last year's quarter had no investment then: that is a true 0, not a missing value
     out = out.with_columns(
         pl.when(pl.col("project_invest_q_ly").is_null() &
                 (pl.col("registered_on") > Period(p.year - 1, q).end))
         .then(0).otherwise(pl.col("project_invest_q_ly")).alias("project_invest_q_ly"))
-    return out.drop("registered_on").rename({"project_id": "entity_id"})
+    owners = tables["enterprises"].select("credit_code", pl.col("name").alias("_owner"), "sector")
+    out = out.join(owners, on="credit_code", how="left", maintain_order="left").with_columns(
+        pl.concat_str([pl.col("_owner"), pl.lit("："), pl.col("project_name")], ignore_nulls=True).alias("name"),
+        pl.col("county").alias("county_code"))
+    return out.drop("registered_on", "_owner", "project_name").rename({"project_id": "entity_id"})
 
 
 def county_facts(tables: dict[str, pl.DataFrame], period: str | Period, weight_invest: float | None = None,
@@ -231,7 +272,11 @@ def county_facts(tables: dict[str, pl.DataFrame], period: str | Period, weight_i
     p = Period.parse(period) if isinstance(period, str) else period
     t = tables["county_targets"].filter(pl.col("period") == str(p))
     out = t.select(pl.col("county_code").alias("entity_id"), "invest_target_fen", "invest_done_fen",
-                   "output_target_fen", "output_done_fen")
+                   "output_target_fen", "output_done_fen").join(
+        tables["counties"].select(pl.col("county_code").alias("entity_id"), pl.col("county_name").alias("name")),
+        on="entity_id", how="left", maintain_order="left").with_columns(
+        pl.col("entity_id").alias("county_code"), pl.lit(None, dtype=pl.String).alias("credit_code"),
+        pl.lit(None, dtype=pl.String).alias("sector"))
     if weight_invest is None or weight_output is None:
         return out.with_columns(pl.lit(None, dtype=pl.Int64).alias("county_rank_q"))
     from fractions import Fraction

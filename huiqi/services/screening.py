@@ -18,7 +18,7 @@ from typing import Callable, Mapping
 import polars as pl
 
 from huiqi.data.store import snapshot_hash
-from huiqi.engine.allocate import AllocationOptions, allocate, paid
+from huiqi.engine.allocate import AllocationOptions, allocate, paid, status_counts
 from huiqi.engine.evaluate import MISSING, CompiledMeasure, Evaluation, RuleSet, col
 from huiqi.engine.explain import Explainer, citation
 from huiqi.policies.library import default_library
@@ -31,6 +31,17 @@ Progress = Callable[[str, int, int], None]  # (step description, done, total)
 def _frame_hash(frame: pl.DataFrame) -> str:
     frame = frame.sort(frame.columns) if frame.height else frame
     return hashlib.sha256(frame.write_ndjson().encode()).hexdigest()[:16]
+
+
+def files_hash(paths: list[Path]) -> str:
+    """A content hash of data files (for Parquet inputs too large to hash row by row)."""
+    h = hashlib.sha256()
+    for p in sorted(Path(x) for x in paths):
+        h.update(p.name.encode())
+        with p.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()[:16]
 
 
 @dataclass
@@ -59,25 +70,15 @@ class ScreeningRun:
         return Path(path)
 
 
-def _entity_names(tables: Mapping[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
-    ent = tables["enterprises"].select(
-        pl.col("credit_code").alias("entity_id"), "name", "credit_code", "county_code", "sector")
-    proj = tables["projects"].join(
-        tables["enterprises"].select("credit_code", pl.col("name").alias("owner"), "sector"), on="credit_code",
-        how="left").select(pl.col("project_id").alias("entity_id"),
-                           pl.concat_str([pl.col("owner"), pl.lit("："), pl.col("name")]).alias("name"),
-                           "credit_code", "county_code", "sector")
-    county = tables["counties"].select(pl.col("county_code").alias("entity_id"), pl.col("county_name").alias("name"),
-                                       pl.lit(None, dtype=pl.String).alias("credit_code"), "county_code",
-                                       pl.lit(None, dtype=pl.String).alias("sector"))
-    out = {"enterprise": ent, "project": proj, "county": county}
-    names = tables["counties"].select("county_code", "county_name", "city_name")
-    return {k: v.join(names, on="county_code", how="left") for k, v in out.items()}
+DISPLAY = ["name", "credit_code", "county_code", "sector"]  # carried from the facts into every result row
 
 
 def screen(tables: Mapping[str, pl.DataFrame], period: str, *, params: Mapping[str, object] | None = None,
            measures: list[str] | None = None, options: AllocationOptions = AllocationOptions(),
-           ruleset: RuleSet | None = None, explain: bool = True, progress: Progress | None = None) -> ScreeningRun:
+           ruleset: RuleSet | None = None, explain: bool = True, progress: Progress | None = None,
+           data_hash: str | None = None) -> ScreeningRun:
+    """Screen every entity for ``period``. ``tables`` are frames of docs/data-model.md (``indicators`` may be a
+    LazyFrame over Parquet, then pass ``data_hash`` — e.g. :func:`files_hash` — since it is not read whole)."""
     ruleset = ruleset or default_ruleset()
     library = default_library()
     tick = progress or (lambda *_: None)
@@ -92,7 +93,7 @@ def screen(tables: Mapping[str, pl.DataFrame], period: str, *, params: Mapping[s
     entities = [e for e in builders if ruleset.measures_for(period, e, measures)]
     steps = len(entities) * 3 + 1
     done = 0
-    names = _entity_names(tables)
+    counties = tables["counties"].select("county_code", "county_name", "city_name")
     evaluations, long_parts, count_parts, plans = {}, [], [], {}
     for entity in entities:
         tick(f"汇总{ {'enterprise': '企业', 'project': '项目', 'county': '县区'}[entity]}数据", done, steps)
@@ -100,29 +101,28 @@ def screen(tables: Mapping[str, pl.DataFrame], period: str, *, params: Mapping[s
         done += 1
         tick("逐项判断", done, steps)
         ev = ruleset.evaluate(frame, period, entity=entity, params=params, measures=measures,
-                              keep=["entity_id"])
+                              keep=["entity_id", *DISPLAY])
         evaluations[entity] = ev
         plans.update({cm.id: cm for cm in ev.plan})
         done += 1
         tick("核定金额（封顶、取整、互斥、年度累计、预算）", done, steps)
-        long = allocate(ev, options)
-        count_parts.append(long.group_by("measure_id", "status").agg(pl.len().alias("n")))
-        keep = long.filter(pl.col("status") != "不符合")
-        keep = keep.join(names[entity], on="entity_id", how="left").with_columns(pl.lit(entity).alias("entity"))
+        long = allocate(ev, options, keep=DISPLAY, drop_not_met=True)
+        count_parts.append(status_counts(ev))
+        long = long.join(counties, on="county_code", how="left", maintain_order="left") \
+            .with_columns(pl.lit(entity).alias("entity"))
         if explain:
-            keep = _explain(keep, ev, library)
-        long_parts.append(keep)
+            long = _explain(long, ev, library)
+        long_parts.append(long)
         done += 1
     tick("完成", steps, steps)
+    # rows come in entity type, plan and entity order — deterministic, so no sort is needed
     results = pl.concat(long_parts, how="diagonal_relaxed") if long_parts else pl.DataFrame()
-    if results.height:
-        results = results.sort(["measure_id", "entity_id"])
-    counts = pl.concat(count_parts).sort(["measure_id", "status"]) if count_parts else pl.DataFrame()
+    counts = pl.concat(count_parts) if count_parts else pl.DataFrame()
     manifest = {
         "period": period,
         "rules_version": ruleset.version,
         "parameters": {k: (None if v is None else str(v)) for k, v in sorted(resolved.items())},
-        "data_hash": snapshot_hash(tables)[:16],
+        "data_hash": data_hash or snapshot_hash(tables)[:16],
         "measures": sorted(plans),
         "budget_policy": options.budget_policy,
         "prior_awards_hash": _frame_hash(options.prior) if options.prior is not None else None,
@@ -140,7 +140,7 @@ def _explain(rows: pl.DataFrame, ev: Evaluation, library) -> pl.DataFrame:
     labels = {n: p.label for n, p in ev.ruleset.parameters.items()}
     by_id = {cm.id: cm for cm in ev.plan}
     # what is missing: per measure, the null inputs of the conditions that could not be decided (then of the amount)
-    both = ev.inputs.hstack(ev.frame.drop("entity_id"))
+    both = ev.inputs.hstack(ev.frame.drop([c for c in ev.frame.columns if c in ev.inputs.columns]))
     notes = []
 
     def label(f: str) -> str:
@@ -161,7 +161,7 @@ def _explain(rows: pl.DataFrame, ev: Evaluation, library) -> pl.DataFrame:
             (pl.concat_list(pieces).list.drop_nulls().list.unique(maintain_order=True).list.join("；")
              if pieces else pl.lit("")).alias("missing"),
             pl.lit(pending_text, dtype=pl.String).alias("pending")))
-    rows = rows.join(pl.concat(notes), on=["entity_id", "measure_id"], how="left")
+    rows = rows.join(pl.concat(notes), on=["entity_id", "measure_id"], how="left", maintain_order="left")
     rows = rows.with_columns(pl.when(pl.col("status") == MISSING).then(pl.col("missing")).otherwise(None).alias("missing"))
     # the full Chinese reason for rows that are paid or could be (符合), through the calculator's explainer
     met = rows.filter(pl.col("status") == "符合").select("entity_id", "measure_id")
@@ -176,5 +176,5 @@ def _explain(rows: pl.DataFrame, ev: Evaluation, library) -> pl.DataFrame:
             explainer = cache[entity_id] = Explainer(dictionary, library, inputs[entity_id], ev.params, labels)
         reasons.append(explain_row(by_id[measure_id], wide[entity_id], explainer, library).reason)
     met = met.with_columns(pl.Series("reason", reasons, dtype=pl.String))
-    rows = rows.join(met, on=["entity_id", "measure_id"], how="left")
+    rows = rows.join(met, on=["entity_id", "measure_id"], how="left", maintain_order="left")
     return rows.with_columns(pl.coalesce("reason", "pending").alias("reason")).drop("pending")
