@@ -132,13 +132,14 @@ def indicator_facts(indicators: pl.DataFrame | pl.LazyFrame, period: Period,
         if base is not None and "enterprise_index" in names and _index_matches(lazy, base):
             key = "enterprise_index"  # an integer surrogate key: the base's row number (huiqi.data.panel)
             base = base.select("credit_code").with_row_index("enterprise_index")
-        rows = lazy.filter(pl.col("period").is_in(quarters)).select(key, "period", *codes).collect()
         wide = base.select(key, "credit_code") if base is not None else \
-            rows.select("credit_code").unique(maintain_order=True)
+            lazy.filter(pl.col("period").is_in(quarters)).select("credit_code").unique(maintain_order=True).collect()
         for qq in quarters:
-            part = rows.filter(pl.col("period") == qq).select(key, *[pl.col(c).alias(f"{c}|{qq}") for c in codes])
+            # one quarter at a time: the panel is sorted by period, so each scan reads only that quarter's row
+            # groups, and only one quarter is held beside the growing wide frame
+            part = lazy.filter(pl.col("period") == qq).select(
+                key, *[pl.col(c).alias(f"{c}|{qq}") for c in codes]).collect()
             wide = wide.join(part, on=key, how="left", maintain_order="left")
-        del rows  # the quarter rows are in `wide` now; free them before the fields are computed
     return wide.select("credit_code", *_field_exprs(period, set(wide.columns)))
 
 
