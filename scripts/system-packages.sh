@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Debian packages the tests use: PostgreSQL (a real server for the storage tests) and LibreOffice (opens the
-# exported Excel files headless). Installed only when missing; needs root and apt-get, otherwise the tests
+# Debian packages the tests use: PostgreSQL (a real server for the storage tests), LibreOffice (opens the
+# exported Excel files headless), Chromium (Playwright drives it for the browser tests; no browser download)
+# and Noto CJK fonts (Chinese renders in screenshots and PDFs, not as tofu). Installed only when missing; needs root and apt-get, otherwise the tests
 # that need them are skipped with a reason.
 set -euo pipefail
 need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v soffice >/dev/null 2>&1 || need+=(libreoffice-calc-nogui)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need+=(fonts-noto-cjk)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then

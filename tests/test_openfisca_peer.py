@@ -8,9 +8,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
+np = pytest.importorskip("numpy")
 pytest.importorskip("openfisca_core")
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
