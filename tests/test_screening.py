@@ -175,3 +175,18 @@ def test_award_list_opens_in_libreoffice(run_q4, tmp_path, soffice):
     assert rows[-1][0] == "合计"
     total_wan = f"{paid['final_fen'].sum() / 1_000_000:,.2f}"
     assert total_wan in rows[-1]
+
+
+def test_parquet_import_round_trip_keeps_the_snapshot(tmp_path):
+    """Our own Parquet export (internal units: 分, ×100) imports to the database unchanged: same snapshot hash."""
+    from huiqi.data.importer import import_files
+    from huiqi.data.store import Store, snapshot_hash
+    from huiqi.data.synthetic import generate, write_parquet
+
+    tables = generate(300, seed=3)
+    write_parquet(tables, tmp_path / "demo")
+    store = Store(f"sqlite:///{tmp_path / 'huiqi.db'}")
+    store.create_all()
+    result = import_files(sorted((tmp_path / "demo").glob("*.parquet")), store)
+    assert result.ok, result.to_text()
+    assert store.snapshot_hash() == snapshot_hash(tables)

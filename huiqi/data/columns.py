@@ -109,7 +109,7 @@ TABLES: dict[str, Table] = {t.name: t for t in [
         _CREDIT,
         _c("period", PERIOD, "期间", "统计期", "报告期", "季度", "月份"),
         _c("indicator", INDICATOR, "指标", "指标代码", "指标名称"),
-        _c("value", VALUE, "数值", "值", "指标值"),
+        _c("value", VALUE, "数值", "值", "指标值", required=False),  # an empty value is unknown (待补充信息), never 0
     ), ("指标", "指标数据", "经济指标", "统计指标")),
     Table("projects", "项目", ("project_id",), (
         _c("project_id", ID, "项目编号", "项目代码", "项目ID"),

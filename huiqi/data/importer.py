@@ -206,8 +206,27 @@ def _read_csv(path: Path) -> list[_Sheet]:
     return [_from_rows(str(path), "", rows)]
 
 
+def _from_internal_units(frame: pl.DataFrame) -> pl.DataFrame:
+    """A Parquet file in a contract table's own layout holds internal units (money in 分, quantities × 100):
+    turn them back into what a person writes (元, natural units) so they go through the same checks."""
+    table = next((t for t in TABLES.values() if set(t.names) <= set(frame.columns)), None)
+    if table is None:
+        return frame
+    scaled = [c.name for c in table.columns if c.kind in (C.MONEY, C.VALUE) and frame[c.name].dtype.is_integer()]
+    if not scaled:
+        return frame
+    as_units = {n: pl.Series(n, [None if v is None else str(Decimal(v) / 100) for v in frame[n].to_list()],
+                             dtype=pl.String) for n in scaled}
+    out = frame.with_columns(list(as_units.values()))
+    if table.name == "indicators":
+        money = [code for code, ind in C.INDICATORS.items() if ind.money]
+        out = out.with_columns(pl.when(pl.col("indicator").is_in(money)).then(pl.lit("元")).otherwise(None)
+                               .alias("单位"))
+    return out.rename({n: f"{n}（元）" for n in scaled if table[n].kind == C.MONEY})
+
+
 def _read_parquet(path: Path) -> list[_Sheet]:
-    frame = pl.read_parquet(path)
+    frame = _from_internal_units(pl.read_parquet(path))
     if frame.width == 0:
         return [_Sheet(str(path), "", [], [], 1, blank=True)]
     cols = []
