@@ -6,4 +6,4 @@ bash scripts/setup.sh
 bash scripts/system-packages.sh
 . .venv/bin/activate
 huiqi lint
-python -m pytest -q tests "$@"
+python -m pytest tests "$@"
