@@ -409,3 +409,9 @@ def import_(files: list[Path] = typer.Argument(..., help="Excel（.xlsx）、CSV
     console.print(f"（用时 {time.perf_counter() - started:.1f} 秒）")
     if not result.ok:
         raise typer.Exit(1)
+
+
+# sub-commands that live in their own modules
+from huiqi.interfaces.cli_search import search as _search_command  # noqa: E402
+
+app.command("search", help="政策库条款检索（中文分词 + BM25，支持两字词与文号）")(_search_command)

@@ -1,0 +1,537 @@
+"""Clause-level search over the policy library (政策条款检索).
+
+How it works (docs/search.md has the details and the measured figures):
+
+* **Normalisation** — full-width letters and digits become half-width, ASCII is lower-cased, whitespace is
+  removed except between two ASCII letters/digits (the texts put spaces around numbers: "5000 万元" →
+  "5000万元"; line breaks fall inside words: "工业 经济" → "工业经济"). The mapping is character for character,
+  so a position in the normalised text is the same position in the displayed text (for the snippet).
+* **文号** — every form (〔2024〕, [2024], (2024), （2024）, "328 号") becomes one canonical token
+  ``wh:<机关代字>|<年份>|<序号>``; because the characters before the bracket may run into the sentence
+  ("根据桂工信综合〔2024〕328号"), every suffix of the 机关代字 is indexed, and a query uses the longest suffix
+  that the index knows. A document's own 文号 (documents.yaml) is attached to each of its clauses.
+* **Words** — rjieba (a private ``Jieba`` instance, so the process-wide default dictionary is untouched) with the
+  domain dictionary ``search_dict.txt`` added (技改, 贴息, 增产增效, 专精特新, 小巨人 … are one word);
+  documents are cut in search mode (a long word also yields its dictionary sub-words), queries in default mode;
+  a dictionary term of three or more characters found in the text is counted even where the segmenter split it.
+* **Bigrams** — every two consecutive Chinese characters are indexed as well, so any two-character query
+  matches even when segmentation split it differently ("技改" inside "千企技改").
+* **Ranking** — BM25 (k1 = 1.2, b = 0.75) over both fields, implemented over plain dict postings (query words
+  weigh 1.0; the shorter words inside a long query word 0.5; bigrams 0.5; synonyms 0.3). An exact 文号 match
+  ranks first: clauses of the document carrying that 文号, then clauses citing it, then the rest by score.
+
+Plain dicts rather than SQLite FTS5: the whole library is about 1,000 clauses and 140,000 characters, so the
+postings fit in a few megabytes and a query touches a few thousand entries (well under a millisecond); the
+文号 tiers, the weighted fields and the synonym weights are a dozen lines here but awkward in FTS5's
+``bm25()``; and nothing is written to disk, so there is no index file to rebuild or to go stale.
+
+Services never import interfaces; the CLI is ``huiqi.interfaces.cli_search``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import time
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+
+import rjieba
+
+from huiqi.policies.library import STATUS_DRAFT, STATUS_EXPIRED, STATUS_IN_FORCE, Library, default_library
+
+DICT_PATH = Path(__file__).with_name("search_dict.txt")
+
+LEVELS = ("国家", "自治区", "市")
+STATUSES = (STATUS_IN_FORCE, STATUS_EXPIRED, STATUS_DRAFT)
+
+K1, B = 1.2, 0.75
+W_WORD, W_SUBWORD, W_BIGRAM, W_SYNONYM = 1.0, 0.5, 0.5, 0.3
+SNIPPET_WIDTH = 120  # characters of clause text shown around the match
+TIER_BONUS = {2: 100.0, 1: 50.0, 0: 0.0}  # added to the displayed score of 文号 matches (ordering uses the tier)
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_RUN = re.compile(f"[{_CJK}]+")
+_HAS_CONTENT = re.compile(f"[{_CJK}0-9a-z]")
+_ASCII_ALNUM = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_WS = re.compile(r"\s+")
+_MARKDOWN = re.compile(r"^\s*#+\s*|\*\*", re.MULTILINE)
+
+# character-for-character folding: full-width digits/letters → ASCII, ASCII upper → lower
+_FOLD = {c: c - 0xFEE0 for c in range(0xFF10, 0xFF1A)}
+_FOLD.update({c: c - 0xFEE0 + 32 for c in range(0xFF21, 0xFF3B)})
+_FOLD.update({c: c - 0xFEE0 for c in range(0xFF41, 0xFF5B)})
+_FOLD.update({c: c + 32 for c in range(0x41, 0x5B)})
+
+# 文号: 〔2024〕 [2024] (2024) （2024） 【2024】 ［2024］ ﹝2024﹞; and 公告2023年第51号
+_OPEN, _CLOSE = r"[〔\[（(【［﹝]", r"[〕\]）)】］﹞]"
+_WENHAO = re.compile(rf"([{_CJK}]{{0,12}}){_OPEN}((?:19|20)\d\d){_CLOSE}第?(\d{{1,5}})号")
+_GONGGAO = re.compile(rf"([{_CJK}]{{0,12}}?公告)((?:19|20)\d\d)年第(\d{{1,5}})号")
+
+# single characters that carry no meaning on their own in a query (dropped when the query has other words)
+_QUERY_STOP = frozenset("的了和与及或等在对为是有按以将于之其中并把被从向给由也")
+
+
+# -- text handling ---------------------------------------------------------------------------------------
+def clean(text: str) -> str:
+    """The display form of a text: markdown markers dropped, typesetting whitespace removed.
+
+    Whitespace is removed except between two ASCII letters/digits (kept as one space). Source 【】 become 〖〗
+    so that 【】 in a snippet always marks a match.
+    """
+    text = _MARKDOWN.sub("", text).replace("【", "〖").replace("】", "〗").replace("\u3000", " ")
+
+    def repl(m: re.Match) -> str:
+        s, e = m.start(), m.end()
+        if 0 < s and e < len(m.string) and m.string[s - 1] in _ASCII_ALNUM and m.string[e] in _ASCII_ALNUM:
+            return " "
+        return ""
+
+    return _WS.sub(repl, text).strip()
+
+
+def fold(text: str) -> str:
+    """Full-width letters/digits → half-width, ASCII → lower case; one character for one character."""
+    return text.translate(_FOLD)
+
+
+def normalize_query(text: str) -> str:
+    return fold(clean(text))
+
+
+def _wenhao_matches(norm: str) -> list[tuple[int, int, list[str]]]:
+    """(start, end, canonical tokens) for each 文号 in a normalised text.
+
+    The tokens run from the longest 机关代字 suffix to the shortest (down to none for the bracket form, down to
+    "公告" for the 公告 form), because the characters before the bracket may belong to the sentence.
+    """
+    out = []
+    for pattern, kind, min_len in ((_WENHAO, "wh", 0), (_GONGGAO, "wg", 2)):
+        for m in pattern.finditer(norm):
+            prefix, rest = m.group(1), f"{int(m.group(2))}|{int(m.group(3))}"
+            tokens = [f"{kind}:{prefix[i:]}|{rest}" for i in range(0, len(prefix) - min_len + 1)]
+            out.append((m.start(), m.end(), tokens))
+    return sorted(out)
+
+
+def wenhao_tokens(norm: str) -> list[list[str]]:
+    """For each 文号 in a normalised text, its canonical tokens (longest 机关代字 suffix first)."""
+    return [tokens for _s, _e, tokens in _wenhao_matches(norm)]
+
+
+def canonical_wenhao(text: str) -> str | None:
+    """The canonical token of a 文号 as written anywhere (full 机关代字), or None if the text has no 文号."""
+    found = wenhao_tokens(normalize_query(text))
+    return found[0][0] if found else None
+
+
+def _bigrams(norm: str) -> list[str]:
+    out = []
+    for run in _CJK_RUN.findall(norm):
+        out.extend(run[i:i + 2] for i in range(len(run) - 1))
+    return out
+
+
+def _load_dictionary(path: Path) -> tuple[list[tuple[str, int | None]], dict[str, list[str]]]:
+    """Terms (with optional frequency) and synonyms (``技改=技术改造``) from the dictionary file."""
+    terms: list[tuple[str, int | None]] = []
+    synonyms: dict[str, list[str]] = defaultdict(list)
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if "=" in line:
+            left, right = (fold(s.strip()) for s in line.split("=", 1))
+            synonyms[left].append(right)
+            synonyms[right].append(left)
+            terms += [(left, None), (right, None)]
+            continue
+        parts = line.split()
+        terms.append((fold(parts[0]), int(parts[1]) if len(parts) > 1 else None))
+    return terms, dict(synonyms)
+
+
+class Analyzer:
+    """Segmentation with the domain dictionary; the same normalisation for documents and queries."""
+
+    def __init__(self, dictionary: Path = DICT_PATH):
+        self.jieba = rjieba.Jieba()  # private instance: the global default dictionary stays as it is
+        terms, self.synonyms = _load_dictionary(dictionary)
+        for term, freq in terms:
+            self.jieba.add_word(term, freq, None)
+        self.terms = sorted({t for t, _ in terms if len(t) >= 2})
+        self.long_terms = [t for t in self.terms if len(t) >= 3]
+
+    def document_words(self, norm: str) -> Counter:
+        words = Counter(w for w in self.jieba.cut_for_search(norm, False) if _HAS_CONTENT.search(w))
+        for term in self.long_terms:  # a dictionary term the segmenter split in this context still counts
+            if term in norm:
+                n = norm.count(term)
+                if words[term] < n:
+                    words[term] = n
+        return words
+
+    def query_words(self, norm: str) -> list[str]:
+        words = [w for w in self.jieba.cut(norm, False) if _HAS_CONTENT.search(w)]
+        content = [w for w in words if w not in _QUERY_STOP]
+        return list(dict.fromkeys(content or words))
+
+    def query_subwords(self, words: list[str]) -> list[str]:
+        """The shorter words inside the query's long words (规上工业企业 → 规上, 工业, 企业): the domain terms
+        inside it and its cut by the segmenter's own dictionary (so no word straddles a domain term: not 上工)."""
+        out: list[str] = []
+        for word in words:
+            if len(word) < 3:
+                continue
+            out += [t for t in self.terms if t != word and t in word]
+            out += [w for w in rjieba.cut_for_search(word, False) if len(w) > 1 and _HAS_CONTENT.search(w)]
+        return list(dict.fromkeys(w for w in out if w not in words))
+
+
+# -- the index -------------------------------------------------------------------------------------------
+@dataclass
+class Hit:
+    clause_id: str
+    document_id: str
+    document_title: str
+    wenhao: str | None
+    level: str
+    label: str  # the clause's own numbering, e.g. "六、21."
+    snippet: str  # text around the match, matched terms in 【】
+    score: float  # display only
+    measures: list[str] = field(default_factory=list)  # measure ids encoded from this clause
+    status: str = ""  # 有效 / 已失效 / 征求意见稿, as of the search
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class _Field:
+    postings: dict[str, list[tuple[int, int]]]
+    lengths: list[int]
+    avg: float
+
+    @classmethod
+    def build(cls, counters: list[Counter]) -> _Field:
+        postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for i, counter in enumerate(counters):
+            for term, tf in counter.items():
+                postings[term].append((i, tf))
+        lengths = [sum(c.values()) for c in counters]
+        return cls(dict(postings), lengths, (sum(lengths) / len(lengths)) if lengths else 1.0)
+
+    def score(self, terms, weight: float, scores: dict[int, float], allowed, matched: dict[int, set]) -> None:
+        n = len(self.lengths)
+        for term in terms:
+            plist = self.postings.get(term)
+            if not plist:
+                continue
+            idf = math.log(1 + (n - len(plist) + 0.5) / (len(plist) + 0.5))
+            for i, tf in plist:
+                if allowed is not None and i not in allowed:
+                    continue
+                norm = K1 * (1 - B + B * self.lengths[i] / self.avg)
+                scores[i] = scores.get(i, 0.0) + weight * idf * tf * (K1 + 1) / (tf + norm)
+                matched.setdefault(i, set()).add(term)
+
+
+@dataclass
+class _Unit:
+    """One searchable unit: a clause (or, for document search, a document)."""
+
+    key: str
+    document_id: str
+    display: str  # cleaned text
+    norm: str  # folded display text, same length
+
+
+@dataclass
+class _ParsedQuery:
+    words: list[str]
+    subwords: list[str]
+    bigrams: list[str]
+    synonyms: list[str]
+    wenhao: list[str]  # canonical tokens the index knows
+
+    @property
+    def empty(self) -> bool:
+        return not (self.words or self.subwords or self.bigrams or self.synonyms or self.wenhao)
+
+
+class _Corpus:
+    """BM25 over words and bigrams, with 文号 tokens, for a list of units."""
+
+    def __init__(self, analyzer: Analyzer, units: list[_Unit], doc_wenhao: dict[str, list[str]]):
+        self.analyzer, self.units = analyzer, units
+        word_counts, bigram_counts = [], []
+        self.wh_text: dict[str, set[int]] = defaultdict(set)
+        for i, u in enumerate(units):
+            word_counts.append(self.analyzer.document_words(u.norm))
+            bigram_counts.append(Counter(_bigrams(u.norm)))
+            for tokens in wenhao_tokens(u.norm):
+                for t in tokens:
+                    self.wh_text[t].add(i)
+        self.words = _Field.build(word_counts)
+        self.bigrams = _Field.build(bigram_counts)
+        self.wh_doc: dict[str, set[str]] = defaultdict(set)
+        for doc_id, tokens in doc_wenhao.items():
+            for t in tokens:
+                self.wh_doc[t].add(doc_id)
+
+    def idf(self, term: str) -> float:
+        """How rare a term is (the larger of its word and bigram IDF); 文号 tokens count as rarest."""
+        n = len(self.units)
+        dfs = [len(f.postings[term]) for f in (self.words, self.bigrams) if term in f.postings]
+        if not dfs:
+            return math.log(1 + (n + 0.5) / 0.5)
+        return max(math.log(1 + (n - df + 0.5) / (df + 0.5)) for df in dfs)
+
+    def parse(self, query: str) -> _ParsedQuery:
+        norm = normalize_query(query or "")
+        wenhao: list[str] = []
+        rest = norm
+        for s, e, tokens in _wenhao_matches(norm):
+            known = next((t for t in tokens if t in self.wh_text or t in self.wh_doc), None)
+            if known:  # an unknown 文号 is searched as ordinary text
+                wenhao.append(known)
+                rest = rest[:s] + " " * (e - s) + rest[e:]
+        words = self.analyzer.query_words(rest) if rest.strip() else []
+        subwords = self.analyzer.query_subwords(words)
+        bigrams = list(dict.fromkeys(b for b in _bigrams(rest) if not (set(b) & {"的", "了"})))
+        synonyms = [s for w in words for s in self.analyzer.synonyms.get(w, []) if s not in words]
+        return _ParsedQuery(words, subwords, bigrams, list(dict.fromkeys(synonyms)), list(dict.fromkeys(wenhao)))
+
+    def rank(self, q: _ParsedQuery, allowed: set[int] | None) -> list[tuple[int, int, float, set]]:
+        """(unit index, tier, score, matched terms), best first."""
+        scores: dict[int, float] = {}
+        matched: dict[int, set] = {}
+        self.words.score(q.words, W_WORD, scores, allowed, matched)
+        self.words.score(q.subwords, W_SUBWORD, scores, allowed, matched)
+        self.bigrams.score(q.bigrams, W_BIGRAM, scores, allowed, matched)
+        self.words.score(q.synonyms, W_SYNONYM, scores, allowed, matched)
+        tiers: dict[int, int] = {}
+        for token in q.wenhao:
+            docs = self.wh_doc.get(token, set())
+            for i, u in enumerate(self.units):
+                if u.document_id in docs and (allowed is None or i in allowed):
+                    tiers[i] = 2
+            for i in self.wh_text.get(token, ()):
+                if allowed is None or i in allowed:
+                    tiers[i] = max(tiers.get(i, 0), 1)
+                    matched.setdefault(i, set()).add(token)
+        out = []
+        for i in set(scores) | set(tiers):
+            tier = tiers.get(i, 0)
+            out.append((i, tier, scores.get(i, 0.0) + TIER_BONUS[tier], matched.get(i, set())))
+        out.sort(key=lambda r: (-r[1], -round(r[2], 9), r[0]))
+        return out
+
+
+class SearchIndex:
+    """The searchable library: built once from the policy library and the rule files."""
+
+    def __init__(self, library: Library | None = None, measures_by_clause: dict[str, list[str]] | None = None,
+                 dictionary: Path = DICT_PATH):
+        started = time.perf_counter()
+        self.library = library or default_library()
+        if measures_by_clause is None:
+            from huiqi.rules.loader import default_rules
+
+            measures_by_clause = defaultdict(list)
+            for measure, _file in default_rules().measures():
+                for cid in measure.clauses:
+                    if measure.id not in measures_by_clause[cid]:
+                        measures_by_clause[cid].append(measure.id)
+        self.measures_by_clause = dict(measures_by_clause)
+        self.analyzer = Analyzer(dictionary)
+
+        doc_wenhao = {d.id: (wenhao_tokens(normalize_query(d.wenhao))[:1] or [[]])[0] if d.wenhao else []
+                      for d in self.library}
+        self.clauses = []
+        units = []
+        for d in self.library:
+            for c in d.clauses:
+                display = clean(c.text)
+                units.append(_Unit(c.id, d.id, display, fold(display)))
+                self.clauses.append(c)
+        self._units = units
+        self._corpus = _Corpus(self.analyzer, units, doc_wenhao)
+        self._by_document: dict[str, set[int]] = defaultdict(set)
+        self._by_level: dict[str, set[int]] = defaultdict(set)
+        for i, u in enumerate(units):
+            self._by_document[u.document_id].add(i)
+            self._by_level[self.library.document(u.document_id).level].add(i)
+
+        doc_units = []
+        for d in self.library:
+            parts = [d.title, d.wenhao or "", d.issuer or "", " ".join(d.topics)]
+            display = clean("\n".join(parts))
+            doc_units.append(_Unit(d.id, d.id, display, fold(display)))
+        self._doc_corpus = _Corpus(self.analyzer, doc_units, doc_wenhao)
+        self.build_seconds = time.perf_counter() - started
+
+    # -- clauses -----------------------------------------------------------------------------------------
+    def search(self, query: str, limit: int = 20, level: str | None = None, document: str | None = None,
+               status: str | None = None, as_of: date | None = None) -> list[Hit]:
+        """Clauses matching the query, best first. Filters: 层级 (国家/自治区/市), 文件编号, 状态 (有效/已失效/征求意见稿,
+        as of ``as_of``, today by default). An empty or meaningless query gives []."""
+        level, document, status = level or None, document or None, status or None
+        if level is not None and level not in LEVELS:
+            raise ValueError(f"层级应为 {'、'.join(LEVELS)} 之一，收到“{level}”")
+        if status is not None and status not in STATUSES:
+            raise ValueError(f"状态应为 {'、'.join(STATUSES)} 之一，收到“{status}”")
+        if document is not None and document not in self.library.documents:
+            raise ValueError(f"没有编号为 {document} 的政策文件")
+        if limit <= 0:
+            return []
+        q = self._corpus.parse(query)
+        if q.empty:
+            return []
+        allowed = self._allowed(level, document, status, as_of)
+        if allowed is not None and not allowed:
+            return []
+        hits = []
+        for i, tier, score, matched in self._corpus.rank(q, allowed)[:limit]:
+            c, u = self.clauses[i], self._units[i]
+            d = self.library.document(u.document_id)
+            hits.append(Hit(
+                clause_id=c.id, document_id=d.id, document_title=d.title, wenhao=d.wenhao, level=d.level,
+                label=c.label, snippet=_snippet(u, q, matched, self._corpus.idf), score=round(score, 4),
+                measures=list(self.measures_by_clause.get(c.id, [])), status=d.status(as_of),
+            ))
+        return hits
+
+    def _allowed(self, level, document, status, as_of) -> set[int] | None:
+        allowed: set[int] | None = None
+        if level is not None:
+            allowed = set(self._by_level.get(level, ()))
+        if document is not None:
+            docs = self._by_document.get(document, set())
+            allowed = set(docs) if allowed is None else allowed & docs
+        if status is not None:
+            chosen = set()
+            for d in self.library:
+                if d.status(as_of) == status:
+                    chosen |= self._by_document.get(d.id, set())
+            allowed = chosen if allowed is None else allowed & chosen
+        return allowed
+
+    # -- documents ---------------------------------------------------------------------------------------
+    def search_documents(self, query: str, limit: int = 20) -> list[tuple[str, float]]:
+        """Documents by title, 文号, issuer and topics: [(document id, score)], best first (exact 文号 first)."""
+        if limit <= 0:
+            return []
+        q = self._doc_corpus.parse(query)
+        if q.empty:
+            return []
+        return [(self._doc_corpus.units[i].key, round(score, 4))
+                for i, _tier, score, _m in self._doc_corpus.rank(q, None)[:limit]]
+
+
+def _snippet(unit: _Unit, q: _ParsedQuery, matched: set, idf) -> str:
+    """About SNIPPET_WIDTH characters of the clause where the rarest matched terms are densest, matches in 【】."""
+    norm, display = unit.norm, unit.display
+    needles = [t for t in (*q.words, *q.subwords, *q.synonyms) if t in matched and (len(t) > 1 or len(q.words) == 1)]
+    if not needles:  # bigrams are shown only where no word matched (else 工业企业 would mark 业企 in 行业企业)
+        needles = [t for t in q.bigrams if t in matched]
+    spans: list[tuple[int, int, float]] = []  # (start, end, weight per character)
+    for needle in sorted(set(needles)):
+        weight = idf(needle)
+        start = norm.find(needle)
+        while start != -1:
+            spans.append((start, start + len(needle), weight))
+            start = norm.find(needle, start + 1)
+    if q.wenhao:
+        wanted = set(q.wenhao)
+        for s, e, tokens in _wenhao_matches(norm):
+            for k, token in enumerate(tokens):  # tokens[k] drops the first k characters of the 机关代字
+                if token in wanted:
+                    spans.append((s + k, e, idf(token)))
+                    break
+    merged: list[list] = []  # [start, end, weight]
+    for s, e, w in sorted(spans):
+        if merged and s <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], e)
+            merged[-1][2] = max(merged[-1][2], w)
+        else:
+            merged.append([s, e, w])
+    if len(display) <= SNIPPET_WIDTH:
+        lo, hi = 0, len(display)
+    elif not merged:
+        lo, hi = 0, SNIPPET_WIDTH
+    else:
+        best, lo = -1.0, 0
+        for s, _e, _w in merged:  # the window (starting a little before a match) covering the most weight
+            start = max(0, min(s - 20, len(display) - SNIPPET_WIDTH))
+            for s2, e2, _w2 in merged:  # never cut a match in two
+                if s2 < start < e2:
+                    start = s2
+            covered = sum(w2 * max(0, min(e2, start + SNIPPET_WIDTH) - max(s2, start)) for s2, e2, w2 in merged)
+            if covered > best + 1e-9:
+                best, lo = covered, start
+        hi = min(len(display), lo + SNIPPET_WIDTH)
+        for s2, e2, _w2 in merged:
+            if s2 < hi < e2:
+                hi = e2
+    parts, pos = [], lo
+    for s, e, _w in merged:
+        s, e = max(s, lo), min(e, hi)
+        if s >= e:
+            continue
+        parts += [display[pos:s], "【", display[s:e], "】"]
+        pos = e
+    parts.append(display[pos:hi])
+    return ("…" if lo > 0 else "") + "".join(parts) + ("…" if hi < len(display) else "")
+
+
+_lock = threading.Lock()
+_default: SearchIndex | None = None
+
+
+def default_index() -> SearchIndex:
+    """The index of the default library and rules, built on first use and kept for the process."""
+    global _default
+    if _default is None:
+        with _lock:
+            if _default is None:
+                _default = SearchIndex()
+    return _default
+
+
+# -- measurement ----------------------------------------------------------------------------------------
+BENCHMARK_QUERIES = [
+    "技改", "贴息", "展会", "增产增效奖励", "小巨人", "桂工信综合〔2024〕328号", "新开拓境外市场", "用电", "研发",
+    "贷款贴息", "人才", "创业担保贷款", "认证", "专精特新", "免申即享", "桂惠贷", "展位费", "规上工业企业",
+    "设备更新", "加计扣除", "工业设计中心", "稳岗", "出口", "应急周转资金", "桂政办发[2024]10号", "链主企业",
+    "数字化转型", "知识产权质押融资", "5000万元", "主席质量奖",
+]
+
+
+def benchmark(queries: list[str] | None = None, repeat: int = 5) -> dict:
+    """Build a fresh index and time every query ``repeat`` times (limit 20, snippets included)."""
+    started = time.perf_counter()
+    index = SearchIndex()
+    build = time.perf_counter() - started
+    timings = []
+    for _ in range(repeat):
+        for query in queries or BENCHMARK_QUERIES:
+            t = time.perf_counter()
+            index.search(query)
+            timings.append(time.perf_counter() - t)
+    timings.sort()
+
+    def pct(p: float) -> float:
+        return timings[min(len(timings) - 1, math.ceil(p * len(timings)) - 1)] * 1000
+
+    return {"build_ms": round(build * 1000, 1), "clauses": len(index.clauses), "queries": len(timings),
+            "p50_ms": round(pct(0.50), 3), "p95_ms": round(pct(0.95), 3), "max_ms": round(timings[-1] * 1000, 3)}
+
+
+if __name__ == "__main__":  # python -m huiqi.services.search
+    import json
+
+    print(json.dumps(benchmark(), ensure_ascii=False))
