@@ -415,3 +415,6 @@ def import_(files: list[Path] = typer.Argument(..., help="Excel（.xlsx）、CSV
 from huiqi.interfaces.cli_search import search as _search_command  # noqa: E402
 
 app.command("search", help="政策库条款检索（中文分词 + BM25，支持两字词与文号）")(_search_command)
+from huiqi.interfaces.cli_monitor import monitor as _monitor_command  # noqa: E402
+
+app.command("monitor", help="运行监测：四张重点企业清单、临规/临退规、行业增长对标、县区综合排名")(_monitor_command)
