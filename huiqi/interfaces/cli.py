@@ -418,3 +418,6 @@ app.command("search", help="政策库条款检索（中文分词 + BM25，支持
 from huiqi.interfaces.cli_monitor import monitor as _monitor_command  # noqa: E402
 
 app.command("monitor", help="运行监测：四张重点企业清单、临规/临退规、行业增长对标、县区综合排名")(_monitor_command)
+from huiqi.interfaces.cli_simulate import simulate as _simulate_command  # noqa: E402
+
+app.command("simulate", help="政策沙盘：参数或版本调整后的成本、受益面、分布、得失与反向求解")(_simulate_command)
