@@ -1,13 +1,11 @@
 #!/usr/bin/env bash
-# The main job: set up, prove the rules against the texts, and run the 政策计算器 on the bundled examples.
+# The main job: set up, prove the rules against the texts, make sure the demo data is there, and serve the web
+# application (政策库, 政策计算器, 工作台, REST API) at http://127.0.0.1:8000 on the embedded SQLite database.
+# PORT, HOST and HUIQI_DB override the defaults; Ctrl-C stops it.
 set -euo pipefail
 cd "$(dirname "$0")"
 bash scripts/setup.sh
 . .venv/bin/activate
 huiqi lint
 [ -f var/demo/enterprises.parquet ] || huiqi demo-data --out var/demo
-for f in examples/*.yaml; do
-  echo "== $f"
-  huiqi check "$f"
-done
-huiqi screen --period 2024Q4 --data var/demo --out out
+exec huiqi serve --host "${HOST:-127.0.0.1}" --port "${PORT:-8000}" --db "${HUIQI_DB:-sqlite:///var/huiqi.db}" --data var/demo

@@ -421,3 +421,6 @@ app.command("monitor", help="运行监测：四张重点企业清单、临规/�
 from huiqi.interfaces.cli_simulate import simulate as _simulate_command  # noqa: E402
 
 app.command("simulate", help="政策沙盘：参数或版本调整后的成本、受益面、分布、得失与反向求解")(_simulate_command)
+from huiqi.interfaces.cli_serve import serve as _serve_command  # noqa: E402
+
+app.command("serve", help="启动网页应用（政策库、政策计算器、工作台）与 REST API")(_serve_command)

@@ -1,0 +1,186 @@
+"""The FastAPI application: REST API under /api (OpenAPI at /api/docs) and Chinese pages (Jinja2 + htmx).
+
+    from huiqi.interfaces.web import create_app
+    app = create_app("sqlite:///var/huiqi.db", "var/demo")
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.datastructures import MutableHeaders
+
+from huiqi.interfaces.web import auth
+from huiqi.interfaces.web.state import WebError, WebState
+
+HERE = Path(__file__).parent
+
+_VALIDATION = {
+    "missing": "缺少此项", "string_type": "应为文本", "int_parsing": "应为整数", "int_type": "应为整数",
+    "float_parsing": "应为数值", "bool_parsing": "应为 是/否", "dict_type": "应为对象", "list_type": "应为列表",
+    "json_invalid": "不是有效的 JSON", "model_attributes_type": "应为对象", "greater_than_equal": "数值过小",
+    "less_than_equal": "数值过大", "string_too_long": "文本过长", "string_too_short": "文本过短",
+    "literal_error": "取值不在允许范围内", "extra_forbidden": "不认识的字段", "string_pattern_mismatch": "格式不正确",
+    "value_error": "取值有误",
+}
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        loc = ".".join(str(x) for x in err.get("loc", ()) if x not in ("body", "query", "path", "form"))
+        reason = _VALIDATION.get(err.get("type", ""), "取值有误")
+        if err.get("type") == "literal_error" and err.get("ctx", {}).get("expected"):
+            reason += f"（可选：{err['ctx']['expected']}）"
+        parts.append(f"{loc or '请求'}：{reason}")
+    return "请求数据有误：" + "；".join(parts)
+
+
+_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "connect-src 'self'; frame-ancestors 'none'; form-action 'self'")
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware (cheaper than @app.middleware): security headers on every response, and the
+    double-submit CSRF cookie when a page handed out a new pre-login token."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        state = scope.setdefault("state", {})
+        docs = scope["path"].startswith("/api/docs")
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                new = state.get("new_csrf_cookie")
+                if new:
+                    headers.append("set-cookie", f"{auth.CSRF_COOKIE}={new}; Path=/; SameSite=Strict")
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("X-Frame-Options", "DENY")
+                headers.setdefault("Referrer-Policy", "same-origin")
+                if not docs:  # Swagger UI starts itself with an inline script
+                    headers.setdefault("Content-Security-Policy", _CSP)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def create_app(db_url: str = "sqlite:///var/huiqi.db", data_dir: str | Path = "var/demo",
+               work_dir: str | Path | None = None, *, seed_demo: bool = True, announce=print) -> FastAPI:
+    """The web application. On start: creates the tables, loads the demo data (generating it if ``data_dir`` is
+    missing), seeds the demo accounts (passwords printed once), and creates the current parameter set."""
+    state = WebState(db_url, data_dir, work_dir, seed_demo=seed_demo, announce=announce)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        state.shutdown()
+
+    app = FastAPI(title="惠企 huiqi — 惠企政策服务平台 API", version="0.1.0", docs_url=None,
+                  redoc_url=None, openapi_url="/api/openapi.json", lifespan=lifespan,
+                  description="政策库、政策计算器、免申即享筛查、参数与预算、数据导入。金额以字符串表示的元（精确到分）。"
+                              "状态变更请求须带 X-CSRF-Token 请求头（GET /api/csrf 或登录后获取）。")
+    app.state.web = state
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.globals["csrf_token"] = auth.csrf_token
+    app.state.templates = templates
+    from huiqi.interfaces.web.pages import install_filters
+
+    install_filters(templates.env)
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    app.add_middleware(SecurityHeaders)
+
+    def wants_json(request: Request) -> bool:
+        return request.url.path.startswith("/api")
+
+    def error_response(request: Request, status: int, message: str):
+        if wants_json(request):
+            return JSONResponse({"detail": message}, status_code=status)
+        if status == 401 and request.method == "GET" and not request.headers.get("HX-Request"):
+            return RedirectResponse(f"/login?next={quote(str(request.url.path))}", status_code=303)
+        name = "_error.html" if request.headers.get("HX-Request") else "error.html"
+        try:
+            user = auth.optional_user(request)
+        except Exception:  # the database itself failing: still say so in Chinese
+            user = None
+        return templates.TemplateResponse(request, name, {"status": status, "message": message, "user": user,
+                                                          "active_nav": ""}, status_code=status)
+
+    @app.exception_handler(WebError)
+    async def _web_error(request: Request, exc: WebError):
+        return error_response(request, exc.status, exc.message)
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException):
+        message = exc.detail if isinstance(exc.detail, str) else "请求有误"
+        if exc.status_code == 404 and message == "Not Found":
+            message = "页面或资源不存在"
+        if exc.status_code == 405:
+            message = "不支持此请求方法"
+        return error_response(request, exc.status_code, message)
+
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _starlette_error(request: Request, exc: StarletteHTTPException):
+        message = {404: "页面或资源不存在", 405: "不支持此请求方法"}.get(exc.status_code, str(exc.detail))
+        return error_response(request, exc.status_code, message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        return error_response(request, 422, _validation_message(exc))
+
+    from huiqi.interfaces.web import api, pages
+
+    app.include_router(api.router)
+    app.include_router(pages.router)
+
+    @app.get("/", include_in_schema=False)
+    def index(request: Request):
+        user = auth.optional_user(request)
+        if user is None:
+            return RedirectResponse("/policies", status_code=303)
+        target = "/workbench" if user.is_officer else "/calculator"
+        return RedirectResponse(target, status_code=303)
+
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs():
+        from fastapi.openapi.docs import get_swagger_ui_html
+
+        # served from the app's own static folder: no CDN
+        return get_swagger_ui_html(openapi_url="/api/openapi.json", title="惠企 API 文档",
+                                   swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+                                   swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+                                   swagger_favicon_url="/static/favicon.svg")
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz():
+        return {"ok": True, "data_hash": state.data_hash, "rules_version": state.ruleset.version}
+
+    # everything loaded so far (library, rules, search index, data) lives as long as the process: keep it out of
+    # the cyclic garbage collector's full passes, which otherwise stall every request now and then
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """For `uvicorn --factory huiqi.interfaces.web.app:app_from_env` (HUIQI_DB, HUIQI_DATA, HUIQI_WORK)."""
+    import os
+
+    return create_app(os.environ.get("HUIQI_DB", "sqlite:///var/huiqi.db"), os.environ.get("HUIQI_DATA", "var/demo"),
+                      os.environ.get("HUIQI_WORK") or None)

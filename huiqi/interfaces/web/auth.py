@@ -1,0 +1,260 @@
+"""Accounts, sessions, CSRF and login rate limiting.
+
+- Passwords: argon2id (argon2-cffi), never stored or logged in clear.
+- Sessions: server-side rows; the cookie carries a random token, the table stores only its sha256. HttpOnly,
+  SameSite=Lax, 8 hours.
+- CSRF: every state-changing request (POST/PUT/PATCH/DELETE) must carry the token in the ``X-CSRF-Token`` header
+  or a ``csrf_token`` form field. Signed in, it is the session's own token (per session, rotated at login);
+  before login (the login form) it is a double-submit cookie.
+- Login rate limit: 5 failures for one username from one address within 5 minutes → 429 until the window passes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from fastapi import HTTPException, Request
+
+from huiqi.interfaces.web import db
+
+SESSION_COOKIE = "huiqi_session"
+CSRF_COOKIE = "huiqi_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+SESSION_HOURS = 8
+MAX_FAILURES = 5
+FAILURE_WINDOW = timedelta(minutes=5)
+ROLES = {"admin": "管理员", "officer": "县区工信部门", "enterprise": "企业"}
+
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("huiqi-dummy-password")  # verify against it for unknown users: equal timing
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(stored: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    username: str
+    display_name: str
+    role: str
+    county_code: str | None
+    credit_code: str | None
+
+    @property
+    def role_label(self) -> str:
+        return ROLES.get(self.role, self.role)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def is_officer(self) -> bool:
+        return self.role in ("admin", "officer")
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "username": self.username, "display_name": self.display_name, "role": self.role,
+                "role_label": self.role_label, "county_code": self.county_code, "credit_code": self.credit_code}
+
+
+def _user_from_row(row) -> User:
+    return User(row.id, row.username, row.display_name, row.role, row.county_code, row.credit_code)
+
+
+def _token_id(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+# ----------------------------------------------------------------------------------------------------- users
+def create_user(engine: sa.Engine, username: str, password: str, role: str, display_name: str,
+                county_code: str | None = None, credit_code: str | None = None) -> int:
+    with engine.begin() as conn:
+        result = conn.execute(db.users.insert().values(
+            username=username, display_name=display_name, password_hash=hash_password(password), role=role,
+            county_code=county_code, credit_code=credit_code, active=True, created_at=db.now()))
+        return int(result.inserted_primary_key[0])
+
+
+def get_user(engine: sa.Engine, username: str):
+    with engine.connect() as conn:
+        return conn.execute(sa.select(db.users).where(db.users.c.username == username)).first()
+
+
+# ----------------------------------------------------------------------------------------------- rate limit
+def recent_failures(engine: sa.Engine, username: str, ip: str) -> int:
+    since = db.now() - FAILURE_WINDOW
+    with engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(db.login_failures).where(
+            db.login_failures.c.username == username, db.login_failures.c.ip == ip,
+            db.login_failures.c.at > since)).scalar_one()
+
+
+def record_failure(engine: sa.Engine, username: str, ip: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(db.login_failures.insert().values(username=username, ip=ip, at=db.now()))
+        # keep the table small: anything older than the window no longer counts
+        conn.execute(db.login_failures.delete().where(db.login_failures.c.at < db.now() - 2 * FAILURE_WINDOW))
+
+
+def clear_failures(engine: sa.Engine, username: str, ip: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(db.login_failures.delete().where(db.login_failures.c.username == username,
+                                                      db.login_failures.c.ip == ip))
+
+
+class LoginError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def authenticate(engine: sa.Engine, username: str, password: str, ip: str) -> User:
+    """The user, or LoginError(401/429) with a Chinese message. Failures count toward the rate limit."""
+    username = (username or "").strip()
+    if recent_failures(engine, username, ip) >= MAX_FAILURES:
+        raise LoginError(429, f"登录失败次数过多（{int(FAILURE_WINDOW.total_seconds() // 60)}分钟内{MAX_FAILURES}次），"
+                              "请5分钟后再试")
+    row = get_user(engine, username) if username else None
+    ok = verify_password(row.password_hash if row is not None else _DUMMY_HASH, password or "")
+    if row is None or not ok or not row.active:
+        record_failure(engine, username, ip)
+        raise LoginError(401, "用户名或密码不正确")
+    clear_failures(engine, username, ip)
+    return _user_from_row(row)
+
+
+# -------------------------------------------------------------------------------------------------- sessions
+def start_session(engine: sa.Engine, user: User) -> tuple[str, str]:
+    """A new session: (cookie token, its CSRF token)."""
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    with engine.begin() as conn:
+        conn.execute(db.sessions.delete().where(db.sessions.c.expires_at < db.now()))
+        conn.execute(db.sessions.insert().values(id=_token_id(token), user_id=user.id, csrf=csrf, created_at=db.now(),
+                                                 expires_at=db.now() + timedelta(hours=SESSION_HOURS)))
+    return token, csrf
+
+
+_SESSION_CACHE: dict[tuple[int, str], tuple[float, tuple]] = {}
+SESSION_CACHE_SECONDS = 5.0  # a session row is re-read at most every 5 s (saves a query per request)
+
+
+def end_session(engine: sa.Engine, token: str | None) -> None:
+    if token:
+        _SESSION_CACHE.pop((id(engine), _token_id(token)), None)
+        with engine.begin() as conn:
+            conn.execute(db.sessions.delete().where(db.sessions.c.id == _token_id(token)))
+
+
+def session_user(engine: sa.Engine, token: str | None) -> tuple[User, str] | None:
+    """(user, session CSRF token) for a valid, unexpired session cookie."""
+    if not token:
+        return None
+    key = (id(engine), _token_id(token))
+    now = time.monotonic()
+    hit = _SESSION_CACHE.get(key)
+    if hit is not None and now - hit[0] < SESSION_CACHE_SECONDS:
+        user, csrf, expires = hit[1]
+        return (user, csrf) if expires > db.now() else None
+    j = db.sessions.join(db.users, db.sessions.c.user_id == db.users.c.id)
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(db.users, db.sessions.c.csrf, db.sessions.c.expires_at).select_from(j)
+                           .where(db.sessions.c.id == key[1])).first()
+    if row is None or not row.active or db.aware(row.expires_at) < db.now():
+        _SESSION_CACHE.pop(key, None)
+        return None
+    if len(_SESSION_CACHE) > 10_000:
+        _SESSION_CACHE.clear()
+    _SESSION_CACHE[key] = (now, (_user_from_row(row), row.csrf, db.aware(row.expires_at)))
+    return _user_from_row(row), row.csrf
+
+
+def load_user(request: Request) -> None:
+    """Attach request.state.user / request.state.csrf (once per request)."""
+    if getattr(request.state, "auth_loaded", False):
+        return
+    found = session_user(request.app.state.web.engine, request.cookies.get(SESSION_COOKIE))
+    request.state.user, request.state.session_csrf = (found if found else (None, None))
+    request.state.auth_loaded = True
+
+
+def csrf_token(request: Request) -> str:
+    """The token a page must embed: the session's, or (signed out) the double-submit cookie's."""
+    load_user(request)
+    if request.state.session_csrf:
+        return request.state.session_csrf
+    token = request.cookies.get(CSRF_COOKIE) or getattr(request.state, "new_csrf_cookie", None)
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.state.new_csrf_cookie = token  # set on the response by the middleware
+    return token
+
+
+async def check_csrf(request: Request) -> None:
+    """Raise 403 unless a state-changing request carries the right CSRF token."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    load_user(request)
+    sent = request.headers.get(CSRF_HEADER)
+    if not sent:
+        ctype = request.headers.get("content-type", "")
+        if ctype.startswith("application/x-www-form-urlencoded") or ctype.startswith("multipart/form-data"):
+            form = await request.form()
+            value = form.get("csrf_token")
+            sent = value if isinstance(value, str) else None
+    expected = request.state.session_csrf or request.cookies.get(CSRF_COOKIE)
+    if not sent or not expected or not hmac.compare_digest(sent, expected):
+        raise HTTPException(403, "安全校验失败（CSRF 令牌缺失或不正确），请刷新页面后重试")
+
+
+# ---------------------------------------------------------------------------------------------- dependencies
+# async (run on the event loop, no thread hop): a session is read from the database at most every few seconds
+def optional_user(request: Request) -> User | None:
+    load_user(request)
+    return request.state.user
+
+
+async def maybe_user(request: Request) -> User | None:
+    return optional_user(request)
+
+
+async def current_user(request: Request) -> User:
+    user = optional_user(request)
+    if user is None:
+        raise HTTPException(401, "请先登录")
+    return user
+
+
+async def officer_user(request: Request) -> User:
+    user = await current_user(request)
+    if not user.is_officer:
+        raise HTTPException(403, "无权访问：仅限工信部门工作人员")
+    return user
+
+
+async def admin_user(request: Request) -> User:
+    user = await current_user(request)
+    if not user.is_admin:
+        raise HTTPException(403, "无权访问：仅限管理员")
+    return user

@@ -1,0 +1,418 @@
+"""Chinese pages: 政策库, 政策计算器, 工作台 (import, screening, award list, parameters, charts), 管理.
+
+Server-rendered (Jinja2); htmx for live search, the calculator, uploads and the screening progress bar.
+Every form carries the CSRF token (and htmx sends it as a header on every request).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import RedirectResponse
+from markupsafe import Markup, escape
+
+from huiqi.engine.evaluate import STATUSES
+from huiqi.interfaces.web import api, auth
+from huiqi.interfaces.web.auth import User, admin_user, check_csrf, current_user, officer_user, optional_user
+from huiqi.interfaces.web.state import DEFAULT_PERIOD, STATUS_DONE, WebError, WebState
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf)])
+STATUS_ORDER = {"符合": 0, "待补充信息": 1, "参数待定": 2, "不符合": 3}
+STATUS_CLASS = {"符合": "met", "不符合": "notmet", "待补充信息": "missing", "参数待定": "pending"}
+POLICY_LABELS = {"pro_rata": "按比例核减", "ranked": "按金额从高到低兑现"}
+
+
+def st(request: Request) -> WebState:
+    return request.app.state.web
+
+
+def render(request: Request, name: str, status: int = 200, **ctx):
+    templates = request.app.state.templates
+    ctx.setdefault("user", optional_user(request))
+    ctx.setdefault("active_nav", "")
+    return templates.TemplateResponse(request, name, ctx, status_code=status)
+
+
+# ------------------------------------------------------------------------------------------------- filters
+def mark_snippet(text: str | None) -> Markup:
+    """Escape, then 【…】 → <mark>…</mark> (the search module wraps matches in 【】)."""
+    if not text:
+        return Markup("")
+    s = str(escape(text))
+    return Markup(s.replace("【", "<mark>").replace("】", "</mark>"))
+
+
+def fmt_yuan(value) -> str:
+    if value is None or value == "":
+        return "—"
+    d = Decimal(str(value))
+    return f"{d.quantize(Decimal('0.01')):,}"
+
+
+def fmt_plain(value) -> str:
+    """A Decimal as an officer writes it: no exponent, no trailing zeros beyond the 分."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        text = format(value.quantize(Decimal("0.01")), "f")
+        return text[:-3] if text.endswith(".00") else text
+    return str(value)
+
+
+def install_filters(env) -> None:
+    env.filters.update(snippet=mark_snippet, yuan=fmt_yuan, plain=fmt_plain)
+    env.globals.update(STATUS_CLASS=STATUS_CLASS, POLICY_LABELS=POLICY_LABELS, ROLES=auth.ROLES)
+
+
+def _register_filters(request: Request) -> None:
+    env = request.app.state.templates.env
+    if "snippet" not in env.filters:
+        install_filters(env)
+
+
+@router.get("/login")
+def login_page(request: Request, next: str = "/"):
+    _register_filters(request)
+    return render(request, "login.html", next=_safe_next(next), error=None)
+
+
+def _safe_next(target: str | None) -> str:
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+@router.post("/login")
+def login_submit(request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/")):
+    _register_filters(request)
+    state = st(request)
+    ip = auth.client_ip(request)
+    try:
+        user = auth.authenticate(state.engine, username, password, ip)
+    except auth.LoginError as e:
+        if e.status == 429:
+            state.audit(None, "登录受限", username[:64], None, ip)
+        return render(request, "login.html", status=e.status, next=_safe_next(next), error=e.message,
+                      username=username)
+    token, _csrf = auth.start_session(state.engine, user)
+    state.audit(user, "登录", user.username, None, ip)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    api.set_session_cookie(response, token, request)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request):
+    auth.end_session(st(request).engine, request.cookies.get(auth.SESSION_COOKIE))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(auth.SESSION_COOKIE, path="/")
+    return response
+
+
+# ------------------------------------------------------------------------------------------------- 政策库
+@router.get("/policies")
+def policies(request: Request, level: str = "", issuer: str = "", status: str = "", year: str = "", topic: str = "",
+             q: str = ""):
+    _register_filters(request)
+    state = st(request)
+    year_int = int(year) if year.isdigit() else None
+    docs = api.filter_documents(state, level or None, issuer or None, status or None, year_int, topic or None)
+    lib = list(state.library)
+    facets = {
+        "levels": sorted({d.level for d in lib}),
+        "issuers": sorted({d.issuer for d in lib if d.issuer}),
+        "statuses": ["有效", "已失效", "征求意见稿"],
+        "years": sorted({d.issued.year for d in lib if d.issued}, reverse=True),
+        "topics": sorted({t for d in lib for t in d.topics}),
+    }
+    hits = api.search_hits(q, 20, level or None, None, status or None) if q.strip() else []
+    docs_view = [api.document_dict(state, d) for d in docs]
+    return render(request, "policies.html", active_nav="policies", docs=docs_view, facets=facets,
+                  f={"level": level, "issuer": issuer, "status": status, "year": year, "topic": topic, "q": q},
+                  hits=hits)
+
+
+@router.get("/policies/search")
+def policies_search(request: Request, q: str = "", level: str = "", status: str = ""):
+    _register_filters(request)
+    q = q[:200]
+    hits = api.search_hits(q, 20, level or None, None, status or None) if q.strip() else []
+    return render(request, "_search_results.html", hits=hits, q=q)
+
+
+@router.get("/policies/{doc_id}")
+def policy_document(request: Request, doc_id: str):
+    _register_filters(request)
+    state = st(request)
+    try:
+        d = state.library.document(doc_id)
+    except KeyError:
+        raise WebError(404, f"没有编号为 {doc_id} 的政策文件") from None
+    doc = api.document_dict(state, d, with_clauses=True)
+    names = {mid: m.name for mid, (m, _f) in state.ruleset.measures.items()}
+    return render(request, "document.html", active_nav="policies", doc=doc, names=names)
+
+
+@router.get("/rules/{measure_id}")
+def rule_page(request: Request, measure_id: str):
+    _register_filters(request)
+    state = st(request)
+    if measure_id not in state.ruleset.measures:
+        raise WebError(404, f"没有编号为 {measure_id} 的措施")
+    m = api.measure_dict(state, measure_id, full=True)
+    doc = state.library.document(m["document"])
+    clauses = []
+    for cid in ([m["clause"]] if isinstance(m["clause"], str) else m["clause"]):
+        try:
+            clauses.append(state.library.clause(cid))
+        except KeyError:
+            pass
+    own = {p["name"] for p in m.get("parameters", [])}
+    params = [r for r in api.parameter_rows(state, state.active_set()["values"]) if r["name"] in own]
+    return render(request, "measure.html", active_nav="policies", m=m, doc=doc, clauses=clauses, params=params,
+                  fields=state.ruleset.dictionary)
+
+
+# ------------------------------------------------------------------------------------------------ 计算器
+def _field_value(value, ftype: str) -> str:
+    if value is None:
+        return ""
+    if ftype in ("money", "number"):
+        return fmt_plain(Decimal(str(value)))
+    return fmt_plain(value)
+
+
+def _calc_context(request: Request, user: User, period: str, enterprise: str | None) -> dict:
+    state = st(request)
+    periods = state.periods()
+    if period not in periods:
+        raise WebError(422, f"期间“{period}”没有可计算的措施或数据（可选：{'、'.join(periods[:12])}……）")
+    if user.role == "enterprise":
+        if enterprise and enterprise != user.credit_code:
+            raise WebError(403, "企业用户只能查看本企业的信息")
+        enterprise = user.credit_code
+    ent = api.visible_enterprise(state, user, enterprise) if enterprise else None
+    fields = api.calculator_fields(state, period)
+    facts = {}
+    if ent is not None:
+        row = state.facts_row(enterprise, period)
+        facts = state.facts_for_check(row) if row else {}
+    for f in fields:
+        f["value"] = _field_value(facts.get(f["name"]), f["type"])
+    options = []
+    if user.role == "officer":
+        options = api.visible_enterprises(state, user).select("credit_code", "name").to_dicts()
+    outcome = api.run_check(state, facts, period, "enterprise", None) if ent is not None else None
+    return {"periods": periods, "period": period, "enterprise": ent, "fields": fields, "options": options,
+            "outcome": _outcome_view(outcome) if outcome else None}
+
+
+def _outcome_view(outcome: dict) -> dict:
+    outcome["results"] = sorted(outcome["results"], key=lambda r: STATUS_ORDER.get(r["status"], 9))
+    return outcome
+
+
+@router.get("/calculator")
+def calculator(request: Request, period: str = DEFAULT_PERIOD, enterprise: str = "",
+               user: User = Depends(current_user)):
+    _register_filters(request)
+    ctx = _calc_context(request, user, period, enterprise.strip() or None)
+    return render(request, "calculator.html", active_nav="calculator", **ctx)
+
+
+@router.post("/calculator/check")
+async def calculator_check(request: Request, user: User = Depends(current_user)):
+    _register_filters(request)
+    state = st(request)
+    form = await request.form()
+    period = str(form.get("period") or DEFAULT_PERIOD)
+    fields = {f["name"]: f for f in api.calculator_fields(state, period)} if re.fullmatch(r"\d{4}Q[1-4]", period) \
+        else {}
+    facts: dict = {}
+    for key, value in form.multi_items():
+        if not key.startswith("f.") or not isinstance(value, str):
+            continue
+        name = key[2:]
+        if name not in fields:
+            raise WebError(422, f"未知字段“{name}”")
+        value = value.strip()
+        if value == "":
+            continue  # left blank: unknown (待补充信息), never 0
+        facts[name] = value
+    outcome = api.run_check(state, facts, period, "enterprise", None)
+    return render(request, "_calc_results.html", outcome=_outcome_view(outcome))
+
+
+# ------------------------------------------------------------------------------------------------ 工作台
+@router.get("/workbench")
+def workbench(request: Request, user: User = Depends(officer_user)):
+    _register_filters(request)
+    state = st(request)
+    return render(request, "workbench.html", active_nav="workbench", periods=state.periods(),
+                  default_period=DEFAULT_PERIOD, sets=state.parameter_sets(), active=state.active_set(),
+                  jobs=state.jobs(20), county=state.county_names.get(user.county_code or "", "全区"))
+
+
+@router.post("/workbench/import")
+def workbench_import(request: Request, files: list[UploadFile] = File(default=[]), money_unit: str = Form(""),
+                     user: User = Depends(officer_user)):
+    _register_filters(request)
+    state = st(request)
+    files = [f for f in files if f.filename]
+    out = api.do_import(state, user, files, money_unit or None, auth.client_ip(request))
+    return render(request, "_import_report.html", status=200 if out["ok"] else 422, report=out)
+
+
+@router.post("/workbench/screen")
+def workbench_screen(request: Request, period: str = Form(...), parameter_set_id: str = Form(""),
+                     budget_policy: str = Form(""), user: User = Depends(officer_user)):
+    _register_filters(request)
+    state = st(request)
+    set_id = int(parameter_set_id) if parameter_set_id.isdigit() else None
+    job_id = state.start_screening(user, period, set_id, None, budget_policy or None, auth.client_ip(request))
+    return render(request, "_job_progress.html", job=state.job(job_id))
+
+
+@router.get("/workbench/jobs/{job_id}/progress")
+def job_progress(request: Request, job_id: str, user: User = Depends(current_user)):
+    _register_filters(request)
+    return render(request, "_job_progress.html", job=st(request).job(job_id))
+
+
+@router.get("/workbench/jobs/{job_id}")
+def job_page(request: Request, job_id: str, user: User = Depends(officer_user)):
+    _register_filters(request)
+    state = st(request)
+    job = api.public_job(state.job(job_id), user)
+    ctx = {"job": job, "summary": None, "measures": [], "counties": []}
+    if job["status"] == STATUS_DONE:
+        frame = api.scoped_results(state, user, job_id)
+        ctx["summary"] = api.summary(state, frame)
+        ctx["measures"] = [(mid, state.ruleset.measures[mid][0].name) for mid in
+                           sorted(frame["measure_id"].unique().to_list()) if mid in state.ruleset.measures]
+        if user.is_admin:
+            ctx["counties"] = sorted((c, state.county_names.get(c, c)) for c in
+                                     frame["county_code"].drop_nulls().unique().to_list())
+        approved = {a["scope"] for a in job["approvals"]}
+        ctx["can_approve"] = (user.role == "officer" and user.county_code not in approved) or \
+                             (user.is_admin and "all" not in approved)
+    return render(request, "job.html", active_nav="workbench", **ctx)
+
+
+@router.get("/workbench/jobs/{job_id}/rows")
+def job_rows(request: Request, job_id: str, page: int = 1, measure: str = "", county: str = "", status: str = "",
+             q: str = "", sort: str = "final_fen", user: User = Depends(current_user)):
+    _register_filters(request)
+    state = st(request)
+    if status and status not in STATUSES:
+        raise WebError(422, f"状态应为 {'、'.join(STATUSES)} 之一")
+    frame = api.scoped_results(state, user, job_id, measure or None, county or None, status or None, q[:64] or None)
+    page_size = 50
+    pages = max(1, (frame.height + page_size - 1) // page_size)
+    page = min(max(page, 1), pages)
+    desc = sort == "final_fen"
+    rows = api.result_rows(state, api.page_of(frame, page, page_size, sort, desc))
+    base = {"measure": measure, "county": county, "status": status, "q": q, "sort": sort}
+    return render(request, "_results_table.html", rows=rows, total=frame.height, page=page, pages=pages,
+                  page_size=page_size, job_id=job_id, query=lambda p: urlencode({**base, "page": p}))
+
+
+@router.post("/workbench/jobs/{job_id}/approve")
+def job_approve(request: Request, job_id: str, scope: str = Form(""), note: str = Form(""),
+                user: User = Depends(officer_user)):
+    st(request).approve(user, job_id, scope or None, note[:1000], auth.client_ip(request))
+    return RedirectResponse(f"/workbench/jobs/{job_id}?approved=1", status_code=303)
+
+
+@router.get("/workbench/parameters")
+def parameters_page(request: Request, saved: int = 0, user: User = Depends(officer_user)):
+    _register_filters(request)
+    return _parameters(request, user, saved=bool(saved))
+
+
+def _parameters(request: Request, user: User, status: int = 200, error: str | None = None, saved: bool = False,
+                posted: dict | None = None):
+    state = st(request)
+    active = state.active_set()
+    rows = api.parameter_rows(state, active["values"])
+    if posted is not None:
+        for r in rows:
+            r["value"] = posted.get(r["name"], r["value"])
+    full = state.parameter_set(active["id"])
+    return render(request, "parameters.html", status=status, active_nav="parameters", active=active, history=full["history"],
+                  budgets=[r for r in rows if r["is_budget"]], others=[r for r in rows if not r["is_budget"]],
+                  error=error, saved=saved, editable=user.is_admin)
+
+
+@router.post("/workbench/parameters")
+async def parameters_save(request: Request, user: User = Depends(admin_user)):
+    _register_filters(request)
+    state = st(request)
+    form = await request.form()
+    values = {k[2:]: str(v) for k, v in form.multi_items() if k.startswith("p.") and isinstance(v, str)}
+    policy = str(form.get("budget_policy") or "") or None
+    comment = str(form.get("comment") or "")[:1000]
+    active = state.active_set()
+    try:
+        state.save_parameter_set(user, active["id"], None, values, policy, comment, None, auth.client_ip(request))
+    except WebError as e:
+        return _parameters(request, user, status=e.status, error=e.message, posted=values)
+    return RedirectResponse("/workbench/parameters?saved=1", status_code=303)
+
+
+# ------------------------------------------------------------------------------------------- 企业：我的结果
+@router.get("/mine")
+def mine(request: Request, user: User = Depends(current_user)):
+    _register_filters(request)
+    state = st(request)
+    if user.role != "enterprise":
+        return RedirectResponse("/workbench" if user.is_officer else "/calculator", status_code=303)
+    ent = state.enterprise(user.credit_code or "")
+    blocks = []
+    for job in state.jobs(10):
+        if job["status"] != STATUS_DONE:
+            continue
+        try:
+            frame = api.scoped_results(state, user, job["id"])
+        except WebError:
+            continue
+        blocks.append({"job": job, "rows": api.result_rows(state, frame.sort("measure_id"))})
+    return render(request, "mine.html", active_nav="mine", enterprise=ent, blocks=blocks)
+
+
+# ------------------------------------------------------------------------------------------------- 管理
+@router.get("/admin/audit")
+def audit_page(request: Request, action: str = "", page: int = 1, user: User = Depends(admin_user)):
+    _register_filters(request)
+    page = max(page, 1)
+    entries = st(request).audit_entries(100, (page - 1) * 100, action or None)
+    return render(request, "audit.html", active_nav="admin", entries=entries, action=action, page=page,
+                  actions=["登录", "登录受限", "参数变更", "筛查", "筛查完成", "筛查失败", "审核", "导入", "用户"])
+
+
+@router.get("/admin/users")
+def users_page(request: Request, user: User = Depends(admin_user)):
+    _register_filters(request)
+    return render(request, "users.html", active_nav="admin", users=st(request).users(), error=None)
+
+
+@router.post("/admin/users")
+def users_create(request: Request, username: str = Form(""), password: str = Form(""), role: str = Form(""),
+                 display_name: str = Form(""), county_code: str = Form(""), credit_code: str = Form(""),
+                 user: User = Depends(admin_user)):
+    _register_filters(request)
+    state = st(request)
+    try:
+        state.add_user(user, username, password, role, display_name, county_code.strip() or None,
+                       credit_code.strip() or None)
+    except WebError as e:
+        return render(request, "users.html", status=e.status, active_nav="admin", users=state.users(), error=e.message)
+    return RedirectResponse("/admin/users", status_code=303)

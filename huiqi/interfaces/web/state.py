@@ -1,0 +1,716 @@
+"""What the web application holds: the database, the enterprise data in memory, parameter sets, screening jobs.
+
+The enterprise data is the demo data (Parquet, ``data_dir``) overlaid with every import (kept in the same
+database through huiqi.data.store.Store, so imports survive a restart). Screening runs as background jobs in one
+worker thread; their files are written under ``work_dir/runs/<job id>/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import threading
+import traceback
+from collections import OrderedDict
+from dataclasses import replace
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Iterable
+
+import polars as pl
+import sqlalchemy as sa
+
+from huiqi.data.columns import TABLES
+from huiqi.engine.allocate import AllocationOptions
+from huiqi.engine.evaluate import MET, ParameterError, RuleSet, col
+from huiqi.interfaces.web import auth, db
+from huiqi.policies.library import Library, default_library
+from huiqi.rules.fields import SCALE
+
+STATUS_QUEUED, STATUS_RUNNING, STATUS_DONE, STATUS_FAILED = "排队中", "运行中", "已完成", "失败"
+DEFAULT_PERIOD = "2024Q4"
+DEMO_COUNTY = "450204"  # 柳州市柳南区
+DEMO_PASSWORDS = {  # demo only — documented in docs/web.md; change them (or the accounts) before real use
+    "admin": "Huiqi-Admin-2024",
+    "liunan": "Liunan-Officer-2024",
+    "qiye": "Qiye-Demo-2024",
+}
+
+
+class WebError(Exception):
+    """A refusal with an HTTP status and a Chinese message (rendered as {"detail": …} or as an error page)."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def yuan_text(fen: int | None) -> str | None:
+    return None if fen is None else str((Decimal(fen) / SCALE).quantize(Decimal("0.01")))
+
+
+def wan_text(fen: int | None) -> str | None:
+    return None if fen is None else str((Decimal(fen) / 1_000_000).quantize(Decimal("0.01")))
+
+
+class WebState:
+    def __init__(self, db_url: str, data_dir: str | Path, work_dir: str | Path | None = None, *,
+                 seed_demo: bool = True, announce=print):
+        self.db_url = db_url
+        self.data_dir = Path(data_dir)
+        self.work_dir = Path(work_dir) if work_dir else self.data_dir.parent / "web"
+        self.runs_dir = self.work_dir / "runs"
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        self.engine = db.make_engine(db_url)
+        db.create_all(self.engine)
+        from huiqi.data.store import Store
+
+        self.store = Store(db_url)
+        self.store.engine.dispose()
+        self.store.engine = self.engine  # one connection pool for both
+        self.store.create_all()
+        from huiqi.services.calculator import default_ruleset
+
+        self.ruleset: RuleSet = default_ruleset()
+        self.library: Library = default_library()
+        self.lock = threading.RLock()
+        self._facts: OrderedDict = OrderedDict()
+        self._calc_cache: OrderedDict = OrderedDict()
+        self._runs: OrderedDict = OrderedDict()
+        self._worker = None
+        self._active: dict | None = None
+        self.announce = announce
+        self.load_data()
+        from huiqi.services.search import default_index
+
+        default_index()  # built once at start, not on the first search
+        self._fail_interrupted_jobs()
+        self.ensure_parameter_set()
+        if seed_demo:
+            self.seed_accounts()
+
+    # ------------------------------------------------------------------------------------------------- data
+    def load_data(self) -> None:
+        from huiqi.data.synthetic import generate, read_parquet, write_parquet
+        from huiqi.services.screening import files_hash
+
+        if not (self.data_dir / "enterprises.parquet").exists():
+            self.announce(f"演示数据目录 {self.data_dir} 不存在，正在生成（10,000家企业，种子2024）……")
+            write_parquet(generate(10_000), self.data_dir)
+        tables = read_parquet(self.data_dir)
+        for name, t in TABLES.items():
+            tables.setdefault(name, t.empty())
+        h = files_hash(sorted(self.data_dir.glob("*.parquet")))
+        imported = {name: self.store.read(name) for name in TABLES}
+        imported = {k: v for k, v in imported.items() if v.height}
+        if imported:
+            tables = merge_tables(tables, imported)
+            from huiqi.data.store import snapshot_hash
+
+            h = hashlib.sha256((h + snapshot_hash(imported)).encode()).hexdigest()[:16]
+        self.tables = tables
+        self.data_hash = h
+        self._index_enterprises()
+
+    def _index_enterprises(self) -> None:
+        ent = self.tables["enterprises"].join(self.tables["counties"].select("county_code", "county_name", "city_name"),
+                                              on="county_code", how="left")
+        self.enterprises = ent.sort("credit_code")
+        self.county_of = dict(zip(ent["credit_code"].to_list(), ent["county_code"].to_list()))
+        self.county_names = {r["county_code"]: f"{r['city_name']}{r['county_name']}"
+                             for r in self.tables["counties"].iter_rows(named=True)}
+
+    def apply_import(self, imported: dict[str, pl.DataFrame]) -> dict[str, int]:
+        """Write validated tables to the database (one transaction) and into the data in memory."""
+        from huiqi.data.store import snapshot_hash
+
+        with self.lock:
+            written = self.store.write_many(imported)
+            self.tables = merge_tables(self.tables, imported)
+            self.data_hash = hashlib.sha256((self.data_hash + snapshot_hash(imported)).encode()).hexdigest()[:16]
+            self._index_enterprises()
+            self._facts.clear()
+            self._calc_cache.clear()
+        return written
+
+    def periods(self) -> list[str]:
+        """Quarters that both the data and the rules cover (newest first)."""
+        have = set(self.tables["indicators"]["period"].unique().to_list()) if self.tables["indicators"].height else set()
+        ruled: set[str] = set()
+        for m, f in self.ruleset.measures_for():
+            ruled |= set(m.periods or f.rules.defaults.periods)
+        quarters = sorted((p for p in ruled if "Q" in p and (not have or p in have)), reverse=True)
+        return quarters or [DEFAULT_PERIOD]
+
+    def enterprise_facts(self, period: str) -> pl.DataFrame:
+        from huiqi.services.facts import enterprise_facts
+
+        key = (period, self.data_hash)
+        with self.lock:
+            if key in self._facts:
+                self._facts.move_to_end(key)
+                return self._facts[key]
+        frame = enterprise_facts(self.tables, period)
+        with self.lock:
+            self._facts[key] = frame
+            while len(self._facts) > 6:
+                self._facts.popitem(last=False)
+        return frame
+
+    def enterprise(self, credit_code: str) -> dict | None:
+        rows = self.enterprises.filter(pl.col("credit_code") == credit_code)
+        return rows.row(0, named=True) if rows.height else None
+
+    def facts_row(self, credit_code: str, period: str) -> dict | None:
+        frame = self.enterprise_facts(period).filter(pl.col("credit_code") == credit_code)
+        return frame.row(0, named=True) if frame.height else None
+
+    def facts_for_check(self, row: dict) -> dict:
+        """A stored enterprise's facts as check() takes them: money in 元 and quantities as written (Decimal)."""
+        out = {}
+        dictionary = self.ruleset.dictionary
+        for name, value in row.items():
+            if value is None or name not in dictionary or dictionary[name].entity != "enterprise":
+                continue
+            kind = dictionary[name].type
+            out[name] = Decimal(value) / SCALE if kind in ("money", "number") else value
+        return out
+
+    # ------------------------------------------------------------------------------------------ permissions
+    def can_see_enterprise(self, user: auth.User, credit_code: str) -> bool:
+        if user.is_admin:
+            return True
+        if user.role == "officer":
+            return self.county_of.get(credit_code) == user.county_code
+        return user.credit_code == credit_code
+
+    def scope_expr(self, user: auth.User) -> pl.Expr | None:
+        """Which result rows a user may see: admin all, officer their 县区, enterprise itself."""
+        if user.is_admin:
+            return None
+        if user.role == "officer":
+            return pl.col("county_code") == user.county_code
+        return pl.col("credit_code") == (user.credit_code or "—")
+
+    # ----------------------------------------------------------------------------------------------- audit
+    def audit(self, user: auth.User | None, action: str, target: str | None = None, detail: Any = None,
+              ip: str | None = None, conn=None) -> None:
+        values = dict(at=db.now(), username=user.username if user else None, role=user.role if user else None,
+                      action=action, target=target, detail=None if detail is None else _json(detail), ip=ip)
+        if conn is not None:
+            conn.execute(db.audit_log.insert().values(**values))
+        else:
+            with self.engine.begin() as c:
+                c.execute(db.audit_log.insert().values(**values))
+
+    # ---------------------------------------------------------------------------------------------- accounts
+    def seed_accounts(self) -> None:
+        with self.engine.connect() as conn:
+            if conn.execute(sa.select(sa.func.count()).select_from(db.users)).scalar_one():
+                return
+        code = self.demo_enterprise()
+        name = (self.enterprise(code) or {}).get("name", code) if code else None
+        accounts = [
+            ("admin", "admin", "系统管理员", None, None),
+            ("liunan", "officer", "柳州市柳南区工业和信息化局", DEMO_COUNTY, None),
+            ("qiye", "enterprise", name or "演示企业", None, code),
+        ]
+        lines = ["", "=" * 72, "惠企演示账号（仅供演示，只显示这一次；密码亦载于 docs/web.md）："]
+        for username, role, display, county, credit in accounts:
+            if role == "enterprise" and not credit:
+                continue
+            auth.create_user(self.engine, username, DEMO_PASSWORDS[username], role, display, county, credit)
+            where = f"，县区 {county}" if county else (f"，企业 {credit}" if credit else "")
+            lines.append(f"  {username:8s} 密码 {DEMO_PASSWORDS[username]:20s} {auth.ROLES[role]}：{display}{where}")
+        lines.append("=" * 72)
+        self.announce("\n".join(lines))
+        self.audit(None, "用户", "演示账号", {"accounts": [a[0] for a in accounts]})
+
+    def demo_enterprise(self) -> str | None:
+        """A real enterprise of 柳南区 in the demo data that qualifies for at least one 2024Q4 measure."""
+        codes = self.enterprises.filter(pl.col("county_code") == DEMO_COUNTY)["credit_code"].to_list()
+        if not codes:
+            codes = self.enterprises["credit_code"].to_list()[:200]
+        if not codes:
+            return None
+        try:
+            frame = self.enterprise_facts(DEFAULT_PERIOD).filter(pl.col("credit_code").is_in(codes))
+            ev = self.ruleset.evaluate(frame, DEFAULT_PERIOD, keep=["entity_id"])
+            money = [cm.id for cm in ev.plan if cm.measure.kind == "money"]
+            met = ev.frame.filter(pl.any_horizontal([pl.col(col(m, "status")) == MET for m in money])) \
+                .sort("entity_id")
+            if met.height:
+                return met["entity_id"][0]
+        except Exception:  # demo data without the period: any enterprise will do
+            pass
+        return sorted(codes)[0]
+
+    def user(self, username: str) -> auth.User | None:
+        row = auth.get_user(self.engine, username)
+        return None if row is None else auth.User(row.id, row.username, row.display_name, row.role,
+                                                  row.county_code, row.credit_code)
+
+    def enterprise_of(self, username: str) -> str | None:
+        u = self.user(username)
+        return u.credit_code if u else None
+
+    def users(self) -> list[dict]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(db.users).order_by(db.users.c.id)).all()
+        return [{"id": r.id, "username": r.username, "display_name": r.display_name, "role": r.role,
+                 "role_label": auth.ROLES.get(r.role, r.role), "county_code": r.county_code,
+                 "credit_code": r.credit_code, "active": r.active} for r in rows]
+
+    def add_user(self, actor: auth.User, username: str, password: str, role: str, display_name: str,
+                 county_code: str | None, credit_code: str | None) -> int:
+        username = (username or "").strip()
+        if not username or len(username) > 64 or not username.replace("_", "").replace("-", "").isalnum():
+            raise WebError(422, "用户名只能由字母、数字、下划线和连字符组成（不超过64个字符）")
+        if len(password or "") < 10:
+            raise WebError(422, "密码至少10个字符")
+        if role not in auth.ROLES:
+            raise WebError(422, f"角色只能是：{'、'.join(f'{k}（{v}）' for k, v in auth.ROLES.items())}")
+        if role == "officer" and county_code not in self.county_names:
+            raise WebError(422, f"县区工信部门账号须指定有效的县区代码，“{county_code or ''}”不在行政区划代码表中")
+        if role == "enterprise" and credit_code not in self.county_of:
+            raise WebError(422, f"企业账号须绑定已登记企业的统一社会信用代码，“{credit_code or ''}”未找到")
+        if auth.get_user(self.engine, username) is not None:
+            raise WebError(409, f"用户名“{username}”已存在")
+        uid = auth.create_user(self.engine, username, password, role, display_name or username,
+                               county_code if role == "officer" else None,
+                               credit_code if role == "enterprise" else None)
+        self.audit(actor, "用户", username, {"role": role, "county_code": county_code, "credit_code": credit_code})
+        return uid
+
+    # -------------------------------------------------------------------------------------- parameter sets
+    def ensure_parameter_set(self) -> None:
+        with self.engine.begin() as conn:
+            if conn.execute(sa.select(sa.func.count()).select_from(db.parameter_sets)).scalar_one():
+                return
+            result = conn.execute(db.parameter_sets.insert().values(
+                name="现行参数", values_json="{}", budget_policy="pro_rata", active=True, version=1,
+                updated_at=db.now(), updated_by="system"))
+            conn.execute(db.parameter_history.insert().values(
+                set_id=result.inserted_primary_key[0], version=1, values_json="{}", budget_policy="pro_rata",
+                changes_json="[]", comment="初始：全部采用规则文件的默认值（文件未定的参数为“参数待定”）",
+                at=db.now(), by="system"))
+
+    def parameter_sets(self) -> list[dict]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(db.parameter_sets).order_by(db.parameter_sets.c.id)).all()
+        return [self._set_dict(r) for r in rows]
+
+    @staticmethod
+    def _set_dict(r) -> dict:
+        return {"id": r.id, "name": r.name, "values": json.loads(r.values_json), "budget_policy": r.budget_policy,
+                "active": r.active, "version": r.version, "updated_at": db.aware(r.updated_at).isoformat(),
+                "updated_by": r.updated_by}
+
+    def parameter_set(self, set_id: int) -> dict:
+        with self.engine.connect() as conn:
+            r = conn.execute(sa.select(db.parameter_sets).where(db.parameter_sets.c.id == set_id)).first()
+            if r is None:
+                raise WebError(404, f"没有编号为 {set_id} 的参数方案")
+            hist = conn.execute(sa.select(db.parameter_history).where(db.parameter_history.c.set_id == set_id)
+                                .order_by(db.parameter_history.c.version.desc())).all()
+        out = self._set_dict(r)
+        out["history"] = [{"version": h.version, "values": json.loads(h.values_json), "budget_policy": h.budget_policy,
+                           "changes": json.loads(h.changes_json), "comment": h.comment,
+                           "at": db.aware(h.at).isoformat(), "by": h.by} for h in hist]
+        return out
+
+    def active_set(self) -> dict:
+        cached = self._active
+        if cached is not None:
+            return cached
+        with self.engine.connect() as conn:
+            r = conn.execute(sa.select(db.parameter_sets).where(db.parameter_sets.c.active.is_(True))
+                             .order_by(db.parameter_sets.c.id)).first()
+        if r is None:
+            self.ensure_parameter_set()
+            return self.active_set()
+        self._active = self._set_dict(r)
+        return self._active
+
+    def validate_values(self, values: Any) -> dict[str, str]:
+        """Overrides as text, checked by the rule set (names, numbers, the text's bounds)."""
+        if not isinstance(values, dict):
+            raise WebError(422, "参数取值应为“参数名: 取值”的对象")
+        clean: dict[str, str] = {}
+        for name, value in values.items():
+            if name not in self.ruleset.parameters:
+                raise WebError(422, f"没有名为 {name} 的参数")
+            if value is None or (isinstance(value, str) and not value.strip()):
+                continue  # blank: back to the file's default
+            p = self.ruleset.parameters[name]
+            text = str(value).strip().replace(",", "").replace("，", "")
+            if p.kind == "bool":
+                if text.lower() not in ("true", "false", "是", "否"):
+                    raise WebError(422, f"参数 {name}（{p.label}）应为 是/否")
+                text = "true" if text.lower() in ("true", "是") else "false"
+            else:
+                if isinstance(value, bool):
+                    raise WebError(422, f"参数 {name}（{p.label}）的取值“{value}”不是数值")
+                try:
+                    number = Fraction(text)
+                except (ValueError, ZeroDivisionError):
+                    raise WebError(422, f"参数 {name}（{p.label}）的取值“{value}”不是数值") from None
+                if number < 0:
+                    raise WebError(422, f"参数 {name}（{p.label}）不能为负数")
+                if p.kind == "money" and (number * SCALE).denominator != 1:
+                    raise WebError(422, f"参数 {name}（{p.label}）精度超过0.01元（分），请核对")
+            clean[name] = text
+        try:
+            self.ruleset.resolve_parameters(self.params_for_engine(clean))
+        except ParameterError as e:
+            raise WebError(422, str(e)) from None
+        return clean
+
+    def params_for_engine(self, values: dict[str, str]) -> dict[str, object]:
+        out: dict[str, object] = {}
+        for name, text in values.items():
+            p = self.ruleset.parameters.get(name)
+            if p is not None and p.kind == "bool":
+                out[name] = text == "true"
+            else:
+                out[name] = text
+        return out
+
+    def save_parameter_set(self, actor: auth.User, set_id: int | None, name: str | None, values: Any,
+                           budget_policy: str | None, comment: str | None, activate: bool | None = None,
+                           ip: str | None = None) -> dict:
+        clean = self.validate_values(values)
+        if budget_policy is not None and budget_policy not in ("pro_rata", "ranked"):
+            raise WebError(422, "超预算处理方式只能是 pro_rata（按比例核减）或 ranked（按金额从高到低）")
+        labels = {n: p.label for n, p in self.ruleset.parameters.items()}
+        with self.engine.begin() as conn:
+            if set_id is None:
+                name = (name or "").strip()
+                if not name or len(name) > 128:
+                    raise WebError(422, "请填写参数方案名称（不超过128个字符）")
+                if conn.execute(sa.select(db.parameter_sets.c.id).where(db.parameter_sets.c.name == name)).first():
+                    raise WebError(409, f"参数方案“{name}”已存在")
+                old_values, old_policy, version = {}, "pro_rata", 1
+                res = conn.execute(db.parameter_sets.insert().values(
+                    name=name, values_json=_json(clean), budget_policy=budget_policy or "pro_rata", active=False,
+                    version=1, updated_at=db.now(), updated_by=actor.username))
+                set_id = int(res.inserted_primary_key[0])
+            else:
+                row = conn.execute(sa.select(db.parameter_sets).where(db.parameter_sets.c.id == set_id)).first()
+                if row is None:
+                    raise WebError(404, f"没有编号为 {set_id} 的参数方案")
+                old_values, old_policy, version = json.loads(row.values_json), row.budget_policy, row.version + 1
+                conn.execute(db.parameter_sets.update().where(db.parameter_sets.c.id == set_id).values(
+                    values_json=_json(clean), budget_policy=budget_policy or row.budget_policy, version=version,
+                    updated_at=db.now(), updated_by=actor.username))
+            policy = budget_policy or old_policy
+            changes = [{"name": n, "label": labels.get(n, n), "old": old_values.get(n), "new": clean.get(n)}
+                       for n in sorted(set(old_values) | set(clean)) if old_values.get(n) != clean.get(n)]
+            if policy != old_policy:
+                changes.append({"name": "budget_policy", "label": "超预算处理方式", "old": old_policy, "new": policy})
+            if activate:
+                conn.execute(db.parameter_sets.update().values(active=False))
+                conn.execute(db.parameter_sets.update().where(db.parameter_sets.c.id == set_id).values(active=True))
+            conn.execute(db.parameter_history.insert().values(
+                set_id=set_id, version=version, values_json=_json(clean), budget_policy=policy,
+                changes_json=_json(changes), comment=(comment or "").strip() or None, at=db.now(), by=actor.username))
+            self.audit(actor, "参数变更", f"参数方案 {set_id} 第{version}版",
+                       {"changes": changes, "comment": comment, "activate": bool(activate)}, ip, conn=conn)
+        with self.lock:
+            self._calc_cache.clear()
+            self._active = None
+        return self.parameter_set(set_id)
+
+    # ------------------------------------------------------------------------------------------ calculator
+    def check(self, facts: dict, period: str, entity: str = "enterprise", params: dict | None = None) -> list:
+        from huiqi.services.calculator import check
+
+        return check(facts, period, entity=entity, params=params, ruleset=self.ruleset, library=self.library)
+
+    def cache_get(self, key: tuple):
+        with self.lock:
+            hit = self._calc_cache.get(key)
+            if hit is not None:
+                self._calc_cache.move_to_end(key)
+            return hit
+
+    def cached(self, key: tuple, compute):
+        with self.lock:
+            hit = self._calc_cache.get(key)
+            if hit is not None:
+                self._calc_cache.move_to_end(key)
+                return hit
+        value = compute()
+        with self.lock:
+            self._calc_cache[key] = value
+            while len(self._calc_cache) > 4096:
+                self._calc_cache.popitem(last=False)
+        return value
+
+    # ------------------------------------------------------------------------------------------- screening
+    def _fail_interrupted_jobs(self) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(db.screening_jobs.update().where(
+                db.screening_jobs.c.status.in_([STATUS_QUEUED, STATUS_RUNNING])).values(
+                status=STATUS_FAILED, error="服务重启，任务中断，请重新发起筛查", finished_at=db.now()))
+
+    def start_screening(self, actor: auth.User, period: str, set_id: int | None, measures: list[str] | None,
+                        budget_policy: str | None, ip: str | None = None) -> str:
+        from huiqi.services.facts import Period
+
+        try:
+            Period.parse(period)
+        except ValueError as e:
+            raise WebError(422, str(e)) from None
+        if "Q" not in period:
+            raise WebError(422, f"筛查期间应为季度（如 2024Q4），得到“{period}”")
+        pset = self.parameter_set(set_id) if set_id is not None else self.active_set()
+        policy = budget_policy or pset["budget_policy"]
+        if policy not in ("pro_rata", "ranked"):
+            raise WebError(422, "超预算处理方式只能是 pro_rata（按比例核减）或 ranked（按金额从高到低）")
+        if measures:
+            unknown = [m for m in measures if m not in self.ruleset.measures]
+            if unknown:
+                raise WebError(422, f"没有这些措施：{'、'.join(unknown)}")
+        if not self.ruleset.measures_for(period, None, measures or None):
+            raise WebError(422, f"{period} 没有适用的措施")
+        job_id = secrets.token_hex(6)
+        with self.engine.begin() as conn:
+            conn.execute(db.screening_jobs.insert().values(
+                id=job_id, period=period, parameter_set_id=pset["id"], parameter_set_version=pset["version"],
+                params_json=_json(pset["values"]), measures_json=_json(measures) if measures else None,
+                budget_policy=policy, status=STATUS_QUEUED, step="排队等待", done=0, total=1,
+                created_by=actor.username, created_at=db.now()))
+            self.audit(actor, "筛查", job_id, {"period": period, "parameter_set": pset["id"],
+                                                "parameter_set_version": pset["version"], "budget_policy": policy,
+                                                "measures": measures}, ip, conn=conn)
+        tables = dict(self.tables)  # a snapshot: imports during the run do not change it
+        data_hash = self.data_hash
+        self._executor().submit(self._run_job, job_id, tables, data_hash)
+        return job_id
+
+    def _executor(self):
+        from concurrent.futures import ThreadPoolExecutor
+
+        with self.lock:
+            if self._worker is None:
+                self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="huiqi-screening")
+            return self._worker
+
+    def shutdown(self) -> None:
+        if self._worker is not None:
+            self._worker.shutdown(wait=True, cancel_futures=True)
+        self.engine.dispose()
+
+    def _update_job(self, job_id: str, **values) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(db.screening_jobs.update().where(db.screening_jobs.c.id == job_id).values(**values))
+
+    def _run_job(self, job_id: str, tables: dict, data_hash: str) -> None:
+        from huiqi.services.award_list import write_excel, write_tables
+        from huiqi.services.screening import screen
+
+        job = self.job(job_id)
+        extra = 2  # writing the files after the screening proper
+
+        def progress(desc: str, done: int, total: int) -> None:
+            self._update_job(job_id, step=desc, done=done, total=total + extra)
+
+        try:
+            self._update_job(job_id, status=STATUS_RUNNING, step="开始", done=0, total=10 + extra)
+            params = self.params_for_engine(job["params"])
+            run = screen(tables, job["period"], params=params, measures=job["measures"],
+                         options=AllocationOptions(job["budget_policy"]), ruleset=self.ruleset, progress=progress,
+                         data_hash=data_hash)
+            out = self.runs_dir / job_id
+            total = job_total = 10 + extra
+            with self.engine.connect() as conn:
+                job_total = conn.execute(sa.select(db.screening_jobs.c.total)
+                                         .where(db.screening_jobs.c.id == job_id)).scalar_one() or total
+            self._update_job(job_id, step="写出结果表", done=job_total - 2)
+            write_tables(run, out)
+            self._update_job(job_id, step="写出拟兑现名单（Excel）", done=job_total - 1)
+            write_excel(run, out / f"拟兑现名单_{job['period']}.xlsx")
+            with self.lock:
+                self._runs[job_id] = run
+                while len(self._runs) > 3:
+                    self._runs.popitem(last=False)
+            self._update_job(job_id, status=STATUS_DONE, step="完成", done=job_total, run_id=run.manifest["run_id"],
+                             manifest_json=_json(run.manifest), finished_at=db.now())
+            self.audit(None, "筛查完成", job_id, {"run_id": run.manifest["run_id"],
+                                                 "paid_total_fen": run.manifest["paid_total_fen"]})
+        except Exception as e:  # the job records why; the worker stays alive
+            msg = str(e) if isinstance(e, (ParameterError, ValueError)) else f"{type(e).__name__}: {e}"
+            self._update_job(job_id, status=STATUS_FAILED, error=msg, finished_at=db.now())
+            self.audit(None, "筛查失败", job_id, {"error": msg, "trace": traceback.format_exc()[-2000:]})
+
+    def job(self, job_id: str) -> dict:
+        with self.engine.connect() as conn:
+            r = conn.execute(sa.select(db.screening_jobs).where(db.screening_jobs.c.id == job_id)).first()
+            if r is None:
+                raise WebError(404, f"没有编号为 {job_id} 的筛查任务")
+            appr = conn.execute(sa.select(db.approvals).where(db.approvals.c.job_id == job_id)
+                                .order_by(db.approvals.c.id)).all()
+        return self._job_dict(r, appr)
+
+    def _job_dict(self, r, approvals=()) -> dict:
+        return {
+            "id": r.id, "period": r.period, "parameter_set_id": r.parameter_set_id,
+            "parameter_set_version": r.parameter_set_version, "params": json.loads(r.params_json),
+            "measures": json.loads(r.measures_json) if r.measures_json else None, "budget_policy": r.budget_policy,
+            "status": r.status, "step": r.step, "done": r.done, "total": r.total,
+            "percent": int(100 * r.done / r.total) if r.total else 0, "error": r.error, "run_id": r.run_id,
+            "manifest": json.loads(r.manifest_json) if r.manifest_json else None, "created_by": r.created_by,
+            "created_at": db.aware(r.created_at).isoformat(),
+            "finished_at": db.aware(r.finished_at).isoformat() if r.finished_at else None,
+            "approvals": [{"scope": a.scope, "scope_label": "全部" if a.scope == "all" else
+                           self.county_names.get(a.scope, a.scope), "by": a.by, "at": db.aware(a.at).isoformat(),
+                           "note": a.note} for a in approvals],
+        }
+
+    def jobs(self, limit: int = 50) -> list[dict]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(db.screening_jobs).order_by(db.screening_jobs.c.created_at.desc())
+                                .limit(limit)).all()
+        return [self._job_dict(r) for r in rows]
+
+    def finished_job(self, job_id: str) -> dict:
+        job = self.job(job_id)
+        if job["status"] != STATUS_DONE:
+            raise WebError(409, f"筛查任务 {job_id} 尚未完成（当前：{job['status']}）")
+        return job
+
+    def results(self, job_id: str) -> pl.DataFrame:
+        self.finished_job(job_id)
+        with self.lock:
+            run = self._runs.get(job_id)
+        if run is not None:
+            return run.results
+        path = self.runs_dir / job_id / "results.parquet"
+        if not path.exists():
+            raise WebError(410, "该次筛查的结果文件已不存在，请重新筛查")
+        return pl.read_parquet(path)
+
+    def run_for(self, job_id: str):
+        """The ScreeningRun (kept in memory; after a restart, re-run from the same inputs if the data are the same)."""
+        job = self.finished_job(job_id)
+        with self.lock:
+            run = self._runs.get(job_id)
+        if run is not None:
+            return run
+        if job["manifest"] and job["manifest"].get("data_hash") != self.data_hash:
+            raise WebError(409, "数据已在这次筛查之后变更，无法重现该次名单的分县区文件；请重新筛查")
+        from huiqi.services.screening import screen
+
+        run = screen(dict(self.tables), job["period"], params=self.params_for_engine(job["params"]),
+                     measures=job["measures"], options=AllocationOptions(job["budget_policy"]), ruleset=self.ruleset,
+                     data_hash=self.data_hash)
+        if run.manifest["run_id"] != job["run_id"]:
+            raise WebError(409, "重新计算的运行编号与原记录不一致（规则或数据已变更），请重新筛查")
+        with self.lock:
+            self._runs[job_id] = run
+        return run
+
+    def export_excel(self, user: auth.User, job_id: str) -> Path:
+        job = self.finished_job(job_id)
+        out = self.runs_dir / job_id
+        full = out / f"拟兑现名单_{job['period']}.xlsx"
+        if user.is_admin:
+            if full.exists():
+                return full
+            run = self.run_for(job_id)
+        else:
+            run = self.run_for(job_id)
+        from huiqi.services.award_list import write_excel
+
+        expr = self.scope_expr(user)
+        scope = "全部" if expr is None else (user.county_code if user.role == "officer" else user.credit_code)
+        path = out / f"拟兑现名单_{job['period']}_{scope}.xlsx"
+        if not path.exists():
+            scoped = run if expr is None else replace(run, results=run.results.filter(expr))
+            write_excel(scoped, path)
+        return path
+
+    def approve(self, actor: auth.User, job_id: str, scope: str | None, note: str | None, ip: str | None) -> dict:
+        self.finished_job(job_id)
+        if actor.role == "officer":
+            if scope not in (None, "", actor.county_code):
+                raise WebError(403, "只能审核本县区的拟兑现名单")
+            scope = actor.county_code
+        elif actor.is_admin:
+            scope = scope or "all"
+            if scope != "all" and scope not in self.county_names:
+                raise WebError(422, f"未知的县区代码“{scope}”")
+        else:
+            raise WebError(403, "无权审核")
+        with self.engine.begin() as conn:
+            exists = conn.execute(sa.select(db.approvals.c.id).where(db.approvals.c.job_id == job_id,
+                                                                       db.approvals.c.scope == scope)).first()
+            if exists:
+                raise WebError(409, "该名单已审核，无需重复审核")
+            conn.execute(db.approvals.insert().values(job_id=job_id, scope=scope, by=actor.username, at=db.now(),
+                                                      note=(note or "").strip() or None))
+            self.audit(actor, "审核", job_id, {"scope": scope, "note": note}, ip, conn=conn)
+        return self.job(job_id)
+
+    def audit_entries(self, limit: int = 200, offset: int = 0, action: str | None = None) -> list[dict]:
+        q = sa.select(db.audit_log).order_by(db.audit_log.c.id.desc()).limit(limit).offset(offset)
+        if action:
+            q = q.where(db.audit_log.c.action == action)
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).all()
+        return [{"id": r.id, "at": db.aware(r.at).isoformat(), "username": r.username, "role": r.role,
+                 "action": r.action, "target": r.target, "detail": json.loads(r.detail) if r.detail else None,
+                 "ip": r.ip} for r in rows]
+
+
+def merge_tables(base: dict[str, pl.DataFrame], new: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """Upsert ``new`` into ``base`` by each table's key (a new row replaces the stored one)."""
+    out = dict(base)
+    for name, frame in new.items():
+        if frame.height == 0:
+            continue
+        t = TABLES[name]
+        frame = frame.select([pl.col(c).cast(d) for c, d in t.schema.items()])
+        old = out.get(name)
+        if old is None or old.height == 0:
+            out[name] = frame
+            continue
+        old = old.select([pl.col(c).cast(d) for c, d in t.schema.items()])
+        kept = old.join(frame.select(list(t.key)), on=list(t.key), how="anti", nulls_equal=True)
+        out[name] = pl.concat([kept, frame], how="vertical")
+    return out
+
+
+def codes_outside(tables: dict[str, pl.DataFrame], county_of: dict[str, str], county: str,
+                  known_projects: pl.DataFrame | None = None) -> list[str]:
+    """Rows of an import that belong to another 县区 than ``county`` (for a county officer's upload)."""
+    problems: list[str] = []
+    new_county = dict(county_of)
+    if "enterprises" in tables:
+        new_county.update(zip(tables["enterprises"]["credit_code"].to_list(),
+                              tables["enterprises"]["county_code"].to_list()))
+    project_county: dict[str, str] = {}
+    for frame in (known_projects, tables.get("projects")):
+        if frame is not None and frame.height:
+            project_county.update(zip(frame["project_id"].to_list(), frame["county_code"].to_list()))
+    for name, frame in tables.items():
+        if "county_code" in frame.columns:
+            bad = frame.filter(pl.col("county_code") != county)["county_code"].unique().sort().to_list()
+            problems += [f"{TABLES[name].label}：县区代码 {c}" for c in bad]
+        elif "credit_code" in frame.columns:
+            codes: Iterable[str] = frame["credit_code"].unique().sort().to_list()
+            bad = [c for c in codes if new_county.get(c) != county]
+            problems += [f"{TABLES[name].label}：企业 {c}" for c in bad[:20]]
+        elif "project_id" in frame.columns:
+            ids = frame["project_id"].unique().sort().to_list()
+            bad = [p for p in ids if project_county.get(p) != county]
+            problems += [f"{TABLES[name].label}：项目 {p}" for p in bad[:20]]
+    return problems
