@@ -28,6 +28,7 @@ from huiqi.rules.model import Condition, Measure, Parameter
 MET, NOT_MET, MISSING, PENDING = "符合", "不符合", "待补充信息", "参数待定"
 STATUSES = (MET, NOT_MET, MISSING, PENDING)
 STATUS_DTYPE = pl.Enum(list(STATUSES))
+SMALL_BATCH = 256  # below this many rows evaluate eagerly (the calculator's batch of one)
 
 _ROUNDING_UNIT = {"floor_wan": 10_000 * SCALE, "floor_yuan": SCALE}
 _POLARS_TYPES = {"money": pl.Int64, "number": pl.Int64, "bool": pl.Boolean, "date": pl.Date, "text": pl.String}
@@ -117,10 +118,15 @@ class RuleSet:
 
     def plan(self, period: str | None, entity: str | None, params: Mapping[str, object],
              only: list[str] | None = None) -> list[CompiledMeasure]:
+        return self._planned(period, entity, params, only)[0]
+
+    def _planned(self, period, entity, params, only) -> tuple[list[CompiledMeasure], list[pl.Expr]]:
+        """The compiled measures and their Polars expressions, cached per (period, entity, parameters, measures)."""
         key = (period, entity, tuple(sorted((k, str(v)) for k, v in params.items())), tuple(only or ()))
         if key not in self._plans:
             compiler = Compiler(self.dictionary, params=params, declared=frozenset(self.parameters))
-            self._plans[key] = [self._compile_measure(m, f, compiler) for m, f in self.measures_for(period, entity, only)]
+            plan = [self._compile_measure(m, f, compiler) for m, f in self.measures_for(period, entity, only)]
+            self._plans[key] = (plan, [e for cm in plan for e in _measure_exprs(cm)])
             if len(self._plans) > 64:
                 self._plans.pop(next(iter(self._plans)))
         return self._plans[key]
@@ -169,14 +175,16 @@ class RuleSet:
                  params: Mapping[str, object] | None = None, measures: list[str] | None = None,
                  keep: list[str] | None = None) -> "Evaluation":
         values = self.resolve_parameters(params)
-        plan = self.plan(period, entity, values, measures)
+        plan, exprs = self._planned(period, entity, values, measures)
         frame = self.prepare(frame, plan)
-        exprs: list[pl.Expr] = []
-        for cm in plan:
-            exprs.extend(_measure_exprs(cm))
         keep = keep if keep is not None else [c for c in ("entity_id",) if c in frame.columns]
-        # lazy so Polars can share the sub-expressions each status re-reads (common-subexpression elimination)
-        result = frame.lazy().select(*[pl.col(k) for k in keep], *exprs).collect()
+        columns = [*[pl.col(k) for k in keep], *exprs]
+        if frame.height >= SMALL_BATCH:
+            # lazy so Polars shares the sub-expressions each status re-reads (common-subexpression elimination)
+            result = frame.lazy().select(columns).collect()
+        else:
+            result = frame.select(columns)  # a few rows: the optimiser costs more than it saves
+        result = _apply_exclusivity(result, plan)
         result = _apply_exclusivity(result, plan)
         return Evaluation(self, period, entity, values, plan, frame, result)
 
