@@ -142,10 +142,14 @@ def create_app(db_url: str = "sqlite:///var/huiqi.db", data_dir: str | Path = "v
     async def _validation(request: Request, exc: RequestValidationError):
         return error_response(request, 422, _validation_message(exc))
 
-    from huiqi.interfaces.web import api, pages
+    from huiqi.interfaces.web import api, dashboard, pages, sandbox
 
     app.include_router(api.router)
+    app.include_router(sandbox.api_router)  # 政策沙盘 POST /api/simulations …
+    app.include_router(dashboard.api_router)  # 运行监测 GET /api/monitoring …
     app.include_router(pages.router)
+    app.include_router(sandbox.page_router)  # /sandbox
+    app.include_router(dashboard.page_router)  # /dashboard
 
     @app.get("/", include_in_schema=False)
     def index(request: Request):
