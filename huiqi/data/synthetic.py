@@ -266,7 +266,7 @@ def _names(rng: _Rng, city: pl.Series, sector_idx: pl.Series, big: pl.Series) ->
         words_all.extend(w)
     words = pl.Series(words_all)
     off_s, cnt_s = pl.Series(offs).gather(sector_idx), pl.Series(counts).gather(sector_idx)
-    prefixes = pl.Series(["", "广西", "广西", ""])  # 柳州市鑫达… / 广西柳州鑫达… / 广西鑫达… / 柳州鑫达…
+    # name patterns: 柳州市鑫达… / 广西柳州鑫达… / 广西鑫达… / 柳州鑫达…
     city_short = city.str.strip_suffix("市")
     pending = pl.Series(pl.repeat(True, n, dtype=pl.Boolean, eager=True))
     name = pl.Series(pl.repeat(None, n, dtype=pl.String, eager=True))
@@ -522,8 +522,6 @@ def _scale_status(ent: pl.DataFrame, annual: pl.DataFrame) -> pl.DataFrame:
     base = ent.select("i", "credit_code", "above_group", "entrant", "t0", "entry_day", "established").join(
         rev, on="i", how="left")
     rows = []
-    prev_above = None
-    prev_entered = None
     hist = pl.date(pl.max_horizontal(pl.col("established").cast(pl.Date).dt.year() + 1, pl.lit(2008))
                    .clip(None, 2022), 1, 1)
     for yi, y in enumerate(YEARS):

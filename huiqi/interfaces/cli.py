@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from huiqi.engine.inputs import InputError
+from huiqi.interfaces.cli_common import DEFAULT_DATA, fail as _fail, load_tables as _load_tables, pairs as _pairs
 from huiqi.rules.loader import RuleFileError
 
 app = typer.Typer(help="huiqi 惠企：政策即代码（政策库、规则、计算器）", no_args_is_help=True, add_completion=False)
@@ -23,11 +24,6 @@ rules_app = typer.Typer(help="规则：已编码的措施", no_args_is_help=True
 app.add_typer(docs_app, name="docs")
 app.add_typer(rules_app, name="rules")
 console = Console()
-
-
-def _fail(message: str, code: int = 2) -> None:
-    Console(stderr=True).print(f"[red]错误：[/red]{message}")
-    raise typer.Exit(code)
 
 
 def _print_json(data) -> None:
@@ -172,12 +168,7 @@ def check(file: Path = typer.Argument(..., help="一个主体的数据（JSON �
     period = period or meta.get("period")
     if not period:
         _fail("请用 --period 指定评估期间（如 2024Q4），或在文件中写 period")
-    params = dict(meta.get("params") or {})
-    for item in param:
-        if "=" not in item:
-            _fail(f"--param 应写作 name=value：{item}")
-        k, v = item.split("=", 1)
-        params[k.strip()] = v.strip()
+    params = {**(meta.get("params") or {}), **_pairs(param)}
     started = time.perf_counter()
     try:
         results = run_check(facts, str(period), entity=entity or meta.get("entity", "enterprise"), params=params,
@@ -295,9 +286,6 @@ def coverage_markdown() -> str:
 
 
 # -- data and screening -----------------------------------------------------------------------------
-DEFAULT_DATA = Path("var/demo")
-
-
 def _progress():
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -319,18 +307,6 @@ def demo_data(out: Path = typer.Option(DEFAULT_DATA, "--out", help="输出目录
     console.print(f"已生成 {out}（{time.perf_counter() - started:.1f} 秒）：{sizes}")
 
 
-def _load_tables(data: Path, db: Optional[str]):
-    if db:
-        from huiqi.data.store import Store
-
-        return Store(db).read_all()
-    from huiqi.data.synthetic import read_parquet
-
-    if not data.exists():
-        _fail(f"数据目录 {data} 不存在：先运行 huiqi demo-data，或用 --data 指定")
-    return read_parquet(data)
-
-
 @app.command()
 def screen(period: str = typer.Option(..., help="期间，如 2024Q4"),
            measures: Optional[str] = typer.Option(None, help="只筛查这些措施（逗号分隔）"),
@@ -346,12 +322,7 @@ def screen(period: str = typer.Option(..., help="期间，如 2024Q4"),
     from huiqi.services.award_list import period_label, write_excel, write_tables
     from huiqi.services.screening import screen as run_screen
 
-    params = {}
-    for item in param:
-        if "=" not in item:
-            _fail(f"--param 应写作 name=value：{item}")
-        k, v = item.split("=", 1)
-        params[k.strip()] = v.strip()
+    params = _pairs(param)
     if budget_policy not in ("pro_rata", "ranked"):
         _fail("--budget-policy 只能是 pro_rata 或 ranked")
     tables = _load_tables(data, db)

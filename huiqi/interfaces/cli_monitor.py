@@ -15,25 +15,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from huiqi.interfaces.cli_common import DEFAULT_DATA, fail as _fail, load_tables as _load_tables
+
 console = Console()
-DEFAULT_DATA = Path("var/demo")
-
-
-def _fail(message: str, code: int = 2) -> None:
-    Console(stderr=True).print(f"[red]错误：[/red]{message}")
-    raise typer.Exit(code)
-
-
-def _load_tables(data: Path, db: Optional[str]):
-    if db:
-        from huiqi.data.store import Store
-
-        return Store(db).read_all()
-    from huiqi.data.synthetic import read_parquet
-
-    if not data.exists():
-        _fail(f"数据目录 {data} 不存在：先运行 huiqi demo-data，或用 --data 指定")
-    return read_parquet(data)
 
 
 def _num(v, fmt: str = "{:,.2f}") -> str:

@@ -14,23 +14,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from huiqi.interfaces.cli_common import DEFAULT_DATA, fail as _fail, load_tables as _load_tables, pairs as _pairs
+
 console = Console()
-DEFAULT_DATA = Path("var/demo")
-
-
-def _fail(message: str, code: int = 2) -> None:
-    Console(stderr=True).print(f"[red]错误：[/red]{message}")
-    raise typer.Exit(code)
-
-
-def _pairs(items: list[str], option: str) -> dict[str, str]:
-    out = {}
-    for item in items:
-        if "=" not in item:
-            _fail(f"{option} 应写作 name=value：{item}")
-        k, v = item.split("=", 1)
-        out[k.strip()] = v.strip()
-    return out
 
 
 def _edits(items: list[str]) -> dict[str, dict[str, str]]:
@@ -41,23 +27,6 @@ def _edits(items: list[str]) -> dict[str, dict[str, str]]:
         mid, what = key.split(":", 1)
         out.setdefault(mid.strip(), {})[what.strip()] = sql
     return out
-
-
-def _load_tables(data: Path, db: Optional[str]):
-    if db:
-        from huiqi.data.store import Store
-
-        return Store(db).read_all()
-    import polars as pl
-
-    if not data.exists():
-        _fail(f"数据目录 {data} 不存在：先运行 huiqi demo-data，或用 --data 指定")
-    if (data / "indicator_panel.parquet").exists():  # the panel layout for large data (huiqi.data.panel)
-        files = sorted(p for p in data.glob("*.parquet") if p.stem not in ("indicators", "results"))
-        return {p.stem: (pl.scan_parquet(p) if p.stem == "indicator_panel" else pl.read_parquet(p)) for p in files}
-    from huiqi.data.synthetic import read_parquet
-
-    return read_parquet(data)
 
 
 def _wan(fen) -> str:

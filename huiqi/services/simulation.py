@@ -95,14 +95,14 @@ def _knob_name(target: str, knob: str) -> str:
     return "sim_" + re.sub(r"[^a-z0-9]+", "_", target.lower()).strip("_") + "_" + knob
 
 
-def _split_knob(key: str) -> tuple[str, str] | None:
+def split_knob(key: str) -> tuple[str, str] | None:
     if "." not in key:
         return None
     target, knob = key.rsplit(".", 1)
     return (target, knob) if knob in KNOBS else None
 
 
-def _rate_nodes(tree: exp.Expression, ruleset: RuleSet) -> list[exp.Expression]:
+def rate_nodes(tree: exp.Expression, ruleset: RuleSet) -> list[exp.Expression]:
     """The rate factors of an amount: pct(…) or param('<a rate parameter>') in its top-level product."""
     found, stack = [], [tree]
     while stack:
@@ -120,12 +120,12 @@ def _rate_nodes(tree: exp.Expression, ruleset: RuleSet) -> list[exp.Expression]:
     return found
 
 
-def _const_of(node: exp.Expression, ruleset: RuleSet) -> Fraction | None:
+def const_of(node: exp.Expression, ruleset: RuleSet) -> Fraction | None:
     v = Compiler(ruleset.dictionary, ruleset.resolve_parameters(), frozenset(ruleset.parameters)).node(node)
     return Fraction(v.const) if v.is_const and v.kind == "num" else None
 
 
-def _dec(x: Fraction) -> str:
+def decimal_text(x: Fraction) -> str:
     """An exact decimal string for a Fraction with a terminating expansion (every grid value is one)."""
     d = Decimal(x.numerator) / Decimal(x.denominator)
     text = format(d.normalize(), "f")
@@ -139,7 +139,7 @@ def derive_ruleset(base: RuleSet, period: str, scenario: Scenario,
     """A copy of ``base`` carrying the scenario's rule changes (versions, edits, knobs), the parameter values in
     the copy's names, and the knob → parameter name map. The base rule set is left untouched."""
     keys = list(dict.fromkeys([*scenario.params, *knobs]))
-    if not scenario.versions and not scenario.edits and not any(_split_knob(k) for k in keys):
+    if not scenario.versions and not scenario.edits and not any(split_knob(k) for k in keys):
         return base, dict(scenario.params), {}
     rs = copy.copy(base)
     rs.measures = dict(base.measures)
@@ -181,7 +181,7 @@ def derive_ruleset(base: RuleSet, period: str, scenario: Scenario,
         rs.measures[mid] = (m.model_copy(update={**update, "conditions": conditions}), f)
     names: dict[str, str] = {}
     for key in keys:
-        split = _split_knob(key)
+        split = split_knob(key)
         if not split:
             continue
         target, knob = split
@@ -215,7 +215,7 @@ def _apply_knob(rs: RuleSet, key: str, target: str, knob: str, members: list[str
             if not m.amount:
                 continue
             tree = parse(m.amount).copy()
-            nodes = _rate_nodes(tree, rs)
+            nodes = rate_nodes(tree, rs)
             if not nodes:
                 continue
             if len(nodes) > 1 and len(members) == 1:
@@ -227,7 +227,7 @@ def _apply_knob(rs: RuleSet, key: str, target: str, knob: str, members: list[str
                 p = rs.parameters[node.expressions[0].this]
                 defaults.add(None if p.default is None else Fraction(str(p.default)))
             else:
-                defaults.add(_const_of(node, rs))
+                defaults.add(const_of(node, rs))
             node.replace(parse(f"param('{pname}')").copy())
             rs.measures[mid] = (m.model_copy(update={"amount": tree.sql()}), f)
             touched += 1
@@ -235,7 +235,7 @@ def _apply_knob(rs: RuleSet, key: str, target: str, knob: str, members: list[str
             if m.cap is None:
                 defaults.add(None)
             else:
-                const = _const_of(parse(m.cap), rs)
+                const = const_of(parse(m.cap), rs)
                 if const is None:
                     raise SimulationError(f"{mid} 的上限不是常数（{m.cap}），请用 edits 改写")
                 defaults.add(const)
@@ -246,10 +246,10 @@ def _apply_knob(rs: RuleSet, key: str, target: str, knob: str, members: list[str
     default = defaults.pop() if len(defaults) == 1 else None
     first = rs.measures[members[0]][0]
     what = "：比例" if knob == "rate" else "：上限（元）"
-    origin = "原文无" if default is None else f"原文{_dec(default * 100) + '%' if knob == 'rate' else _dec(default) + '元'}"
+    origin = "原文无" if default is None else f"原文{decimal_text(default * 100) + '%' if knob == 'rate' else decimal_text(default) + '元'}"
     rs.parameters[pname] = Parameter.model_construct(
         name=pname, label=f"{target if len(members) > 1 else first.name}{what}（情景参数，{origin}）",
-        kind="rate" if knob == "rate" else "money", default=None if default is None else _dec(default),
+        kind="rate" if knob == "rate" else "money", default=None if default is None else decimal_text(default),
         max=None, min=None, clause=None, quote=None, note=None)
     return pname
 
@@ -408,9 +408,9 @@ def _near_miss(when: str | exp.Expression, compiler: Compiler) -> tuple[pl.Expr,
     if isinstance(a, exp.Column) and va.kind == "num":
         f = compiler.dictionary[a.name]
         if f.type == "money":
-            show = lambda x: f"{_dec(x / 10_000)}万元"  # noqa: E731
+            show = lambda x: f"{decimal_text(x / 10_000)}万元"  # noqa: E731
         else:
-            show = lambda x: f"{_dec(x)}{f.unit or ''}"  # noqa: E731
+            show = lambda x: f"{decimal_text(x)}{f.unit or ''}"  # noqa: E731
         expr = _exact_compare(pl.col(a.name), bound, near_op)
         return expr.fill_null(False), f"{f.label}{sign}{show(bound)}（{show(t)}的{pct}）"
     if va.kind == "growth" and all(isinstance(x, exp.Column) for x in a.expressions):
@@ -418,7 +418,7 @@ def _near_miss(when: str | exp.Expression, compiler: Compiler) -> tuple[pl.Expr,
         q = 1 + bound
         expr = pl.when(den <= 0).then(False).otherwise(near_op(num * q.denominator, den * q.numerator))
         label = compiler.dictionary[a.expressions[0].name].label
-        return expr.fill_null(False), f"{label}同比增速{sign}{_dec(bound * 100)}%（目标{_dec(t * 100)}%的{pct}）"
+        return expr.fill_null(False), f"{label}同比增速{sign}{decimal_text(bound * 100)}%（目标{decimal_text(t * 100)}%的{pct}）"
     return None
 
 
@@ -654,13 +654,13 @@ class Simulator:
             sol.message = _solve_message(sol)
             return sol
         sol.value = answer * grid
-        forward = self.run(base.with_params(f"求解：{parameter}={_dec(sol.value)}", **{parameter: _dec(sol.value)}))
+        forward = self.run(base.with_params(f"求解：{parameter}={decimal_text(sol.value)}", **{parameter: decimal_text(sol.value)}))
         sol.forward = forward
         sol.achieved_cost_fen = forward.total_cost_fen(scope)
         sol.achieved_beneficiaries = forward.beneficiaries(scope)
         if status == "solved":
             sol.next_value = nxt * grid
-            nrun = self.run(base.with_params(None, **{parameter: _dec(sol.next_value)}))
+            nrun = self.run(base.with_params(None, **{parameter: decimal_text(sol.next_value)}))
             sol.next_cost_fen = nrun.total_cost_fen(scope)
             sol.next_beneficiaries = nrun.beneficiaries(scope)
         achieved = sol.achieved_cost_fen if mode == "budget" else sol.achieved_beneficiaries
@@ -702,7 +702,7 @@ class _Objective:
         self.constant = (0, 0)
 
     def _eval(self, entity: str, frame: pl.DataFrame, k: int) -> Evaluation:
-        values = {**self.params, self.pname: _dec(k * self.grid)}
+        values = {**self.params, self.pname: decimal_text(k * self.grid)}
         try:
             return self.rs.evaluate(frame, self.sim.period, entity=entity, params=values, measures=self.scope)
         except ParameterError as e:
@@ -734,7 +734,7 @@ class _Objective:
 
     def _first(self, k: int) -> tuple[int, int]:
         """The whole frame once; then only the rows whose result can depend on the parameter are kept."""
-        resolved = self.rs.resolve_parameters({**self.params, self.pname: _dec(k * self.grid)})
+        resolved = self.rs.resolve_parameters({**self.params, self.pname: decimal_text(k * self.grid)})
         self.frames, const_c, const_n, cost, count = {}, 0, 0, 0, 0
         for entity in ("enterprise", "project", "county"):
             if not self.rs.measures_for(self.sim.period, entity, self.scope):
@@ -802,8 +802,8 @@ class Solution:
 
     def as_dict(self) -> dict:
         return {"parameter": self.parameter, "label": self.label, "mode": self.mode,
-                "target": self.target, "status": self.status, "value": None if self.value is None else _dec(self.value),
-                "step": _dec(self.step), "next_value": None if self.next_value is None else _dec(self.next_value),
+                "target": self.target, "status": self.status, "value": None if self.value is None else decimal_text(self.value),
+                "step": decimal_text(self.step), "next_value": None if self.next_value is None else decimal_text(self.next_value),
                 "cost_fen": self.achieved_cost_fen, "beneficiaries": self.achieved_beneficiaries,
                 "next_cost_fen": self.next_cost_fen, "next_beneficiaries": self.next_beneficiaries,
                 "verified": self.verified, "scope": self.scope, "evaluations": self.evaluations,
@@ -814,10 +814,10 @@ def fmt_param(kind: str, value: Fraction | None) -> str:
     if value is None:
         return "—"
     if kind == "rate":
-        return f"{_dec(value * 100)}%"
+        return f"{decimal_text(value * 100)}%"
     if kind == "money":
-        return f"{_dec(value)}元" if value < 10_000 or value % 10_000 else f"{_dec(value / 10_000)}万元"
-    return _dec(value)
+        return f"{decimal_text(value)}元" if value < 10_000 or value % 10_000 else f"{decimal_text(value / 10_000)}万元"
+    return decimal_text(value)
 
 
 def fmt_wan(fen: int | None) -> str:

@@ -395,7 +395,7 @@ def audit_page(request: Request, action: str = "", page: int = 1, user: User = D
     page = max(page, 1)
     entries = st(request).audit_entries(100, (page - 1) * 100, action or None)
     return render(request, "audit.html", active_nav="admin", entries=entries, action=action, page=page,
-                  actions=["登录", "登录受限", "参数变更", "筛查", "筛查完成", "筛查失败", "审核", "导入", "用户"])
+                  actions=["登录", "登录受限", "参数变更", "筛查", "筛查完成", "筛查失败", "审核", "导入", "用户", "政策沙盘"])
 
 
 @router.get("/admin/users")

@@ -217,9 +217,9 @@ def _plain(value) -> str | None:
     if isinstance(value, float):  # rule-file numbers read by YAML: print exactly as written
         return format(Decimal(repr(value)).normalize(), "f")
     if isinstance(value, (Fraction, Decimal)):
-        from huiqi.services.simulation import _dec
+        from huiqi.services.simulation import decimal_text
 
-        return _dec(Fraction(value))
+        return decimal_text(Fraction(value))
     return str(value)
 
 
@@ -227,7 +227,7 @@ def knobs(state: WebState, period: str, measure_ids: list[str]) -> list[dict]:
     """Scenario knobs on numbers the text writes as constants: ``<measure>.rate`` (the pct(…) factor of the
     amount), ``<measure>.cap`` (a constant cap, 元), ``<document>.rate`` (one rate for its measures)."""
     from huiqi.engine.expressions import parse
-    from huiqi.services.simulation import _const_of, _dec, _rate_nodes
+    from huiqi.services.simulation import const_of, decimal_text, rate_nodes
 
     rs = state.ruleset
     out: list[dict] = []
@@ -237,32 +237,32 @@ def knobs(state: WebState, period: str, measure_ids: list[str]) -> list[dict]:
         if m.kind != "money":
             continue
         try:
-            nodes = _rate_nodes(parse(m.amount).copy(), rs) if m.amount else []
+            nodes = rate_nodes(parse(m.amount).copy(), rs) if m.amount else []
         except Exception:  # an amount the knob cannot read: no knob
             nodes = []
         if len(nodes) == 1 and nodes[0].name.lower() == "pct":
-            const = _const_of(nodes[0], rs)
+            const = const_of(nodes[0], rs)
             by_doc.setdefault(f.rules.document, []).append(const)
-            out.append({"name": f"{mid}.rate", "label": f"{m.name}：比例（原文{_dec(const * 100)}%）" if const is not None
+            out.append({"name": f"{mid}.rate", "label": f"{m.name}：比例（原文{decimal_text(const * 100)}%）" if const is not None
                         else f"{m.name}：比例", "kind": "rate", "kind_label": "比例", "current": None if const is None
-                        else _dec(const), "default": None if const is None else _dec(const), "max": None, "min": None,
+                        else decimal_text(const), "default": None if const is None else decimal_text(const), "max": None, "min": None,
                         "clause": None, "is_budget": False, "knob": True})
         if m.cap:
             try:
-                const = _const_of(parse(m.cap), rs)
+                const = const_of(parse(m.cap), rs)
             except Exception:
                 const = None
             if const is not None:
-                out.append({"name": f"{mid}.cap", "label": f"{m.name}：单户上限（原文{_dec(const)}元）", "kind": "money",
-                            "kind_label": "金额（元）", "current": _dec(const), "default": _dec(const), "max": None,
+                out.append({"name": f"{mid}.cap", "label": f"{m.name}：单户上限（原文{decimal_text(const)}元）", "kind": "money",
+                            "kind_label": "金额（元）", "current": decimal_text(const), "default": decimal_text(const), "max": None,
                             "min": None, "clause": None, "is_budget": False, "knob": True})
     for doc, consts in by_doc.items():
         if len(consts) > 1:
             same = consts[0] if len(set(consts)) == 1 else None
-            text = f"（原文均为{_dec(same * 100)}%）" if same is not None else ""
+            text = f"（原文均为{decimal_text(same * 100)}%）" if same is not None else ""
             out.insert(0, {"name": f"{doc}.rate", "label": f"{doc} 各措施统一比例{text}", "kind": "rate",
-                           "kind_label": "比例", "current": None if same is None else _dec(same),
-                           "default": None if same is None else _dec(same), "max": None, "min": None, "clause": None,
+                           "kind_label": "比例", "current": None if same is None else decimal_text(same),
+                           "default": None if same is None else decimal_text(same), "max": None, "min": None, "clause": None,
                            "is_budget": False, "knob": True})
     return out
 
@@ -324,15 +324,15 @@ def _number_text(name: str, label: str, kind: str, value: Any, *, allow_negative
         raise WebError(422, f"参数 {name}（{label}）不能为负数")
     if kind == "money" and (number * SCALE).denominator != 1:
         raise WebError(422, f"参数 {name}（{label}）精度超过0.01元（分），请核对")
-    from huiqi.services.simulation import _dec
+    from huiqi.services.simulation import decimal_text
 
-    return _dec(number)
+    return decimal_text(number)
 
 
 def clean_params(state: WebState, values: Any, what: str) -> dict[str, object]:
     """Parameter overrides checked by name (a rule parameter, or a knob ``x.rate`` / ``x.cap``), as numbers, and —
     for rule parameters — against the text's bounds (RuleSet.resolve_parameters)."""
-    from huiqi.services.simulation import _split_knob
+    from huiqi.services.simulation import split_knob
 
     if not isinstance(values, dict):
         raise WebError(422, f"{what}应为“参数名: 取值”的对象")
@@ -342,7 +342,7 @@ def clean_params(state: WebState, values: Any, what: str) -> dict[str, object]:
         name = str(name).strip()
         if value is None or (isinstance(value, str) and not value.strip()):
             continue  # blank: unchanged
-        knob = _split_knob(name)
+        knob = split_knob(name)
         if name in rs.parameters:
             p = rs.parameters[name]
             text = _number_text(name, p.label, p.kind, value, allow_negative=name.endswith("growth_min"))

@@ -1,0 +1,46 @@
+"""What every `huiqi` sub-command shares: a Chinese error exit, name=value options, loading the data tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+DEFAULT_DATA = Path("var/demo")
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print a Chinese error on stderr and exit (2 = bad input)."""
+    Console(stderr=True).print(f"[red]错误：[/red]{message}")
+    raise typer.Exit(code)
+
+
+def pairs(items: list[str], option: str = "--param") -> dict[str, str]:
+    """['a=1', 'b=2'] → {'a': '1', 'b': '2'}; a malformed item is a clear error."""
+    out = {}
+    for item in items:
+        if "=" not in item:
+            fail(f"{option} 应写作 name=value：{item}")
+        k, v = item.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+def load_tables(data: Path, db: Optional[str]):
+    """The data tables from a database URL, or from a Parquet directory (the panel layout when present)."""
+    if db:
+        from huiqi.data.store import Store
+
+        return Store(db).read_all()
+    if not data.exists():
+        fail(f"数据目录 {data} 不存在：先运行 huiqi demo-data，或用 --data 指定")
+    if (data / "indicator_panel.parquet").exists():  # the panel layout for large data (huiqi.data.panel)
+        import polars as pl
+
+        files = sorted(p for p in data.glob("*.parquet") if p.stem not in ("indicators", "results"))
+        return {p.stem: (pl.scan_parquet(p) if p.stem == "indicator_panel" else pl.read_parquet(p)) for p in files}
+    from huiqi.data.synthetic import read_parquet
+
+    return read_parquet(data)
