@@ -17,6 +17,7 @@ import xlsxwriter
 
 from huiqi.engine.evaluate import MISSING
 from huiqi.services.screening import ScreeningRun
+from huiqi.services.xlsx_style import SheetFormats as _Formats
 
 WAN = Decimal(1_000_000)  # 分 per 万元
 
@@ -37,23 +38,6 @@ def period_label(period: str) -> str:
         y, q = period.split("Q")
         return f"{y}年{'一二三四'[int(q) - 1]}季度"
     return f"{period}年"
-
-
-class _Formats:
-    def __init__(self, wb: xlsxwriter.Workbook):
-        base = {"font_name": "宋体", "font_size": 11, "valign": "vcenter"}
-        self.title = wb.add_format({**base, "bold": True, "font_size": 16, "align": "center"})
-        self.unit = wb.add_format({**base, "align": "right"})
-        self.head = wb.add_format({**base, "bold": True, "border": 1, "align": "center", "text_wrap": True,
-                                   "bg_color": "#DDEBF7"})
-        self.text = wb.add_format({**base, "border": 1})
-        self.wrap = wb.add_format({**base, "border": 1, "text_wrap": True})
-        self.wan = wb.add_format({**base, "border": 1, "num_format": "#,##0.00"})
-        self.yuan = wb.add_format({**base, "border": 1, "num_format": "#,##0.00"})
-        self.pct = wb.add_format({**base, "border": 1, "num_format": "0.00%"})
-        self.int = wb.add_format({**base, "border": 1, "num_format": "0"})
-        self.total = wb.add_format({**base, "border": 1, "bold": True, "num_format": "#,##0.00"})
-        self.total_text = wb.add_format({**base, "border": 1, "bold": True, "align": "center"})
 
 
 def _sheet_table(ws, fmt: _Formats, title: str, headers: list[tuple[str, int]], rows: list[list], kinds: list[str],

@@ -26,6 +26,7 @@ import yaml
 
 from huiqi.engine.evaluate import MET, MISSING, RuleSet, col
 from huiqi.services.facts import Period, county_facts, enterprise_facts
+from huiqi.services.xlsx_style import SheetFormats
 
 WAN = 1_000_000  # 分 per 万元
 TARGETS_FILE = Path(__file__).with_name("sector_targets.yaml")
@@ -672,7 +673,7 @@ def write_excel(report: MonitoringReport, path: str | Path) -> Path:
     wb.set_properties({"title": f"{label}工业运行监测清单", "author": "huiqi",
                        "created": datetime.combine(report.period_end, datetime.min.time()),
                        "comments": f"规则版本 {report.rules_version}"})
-    fmt = _Formats(wb)
+    fmt = SheetFormats(wb, title_size=14, title_wrap=True, pct_format="0.00")  # growth in 百分数, not fractions
     rules = list_rules(report.settings)
 
     ws = wb.add_worksheet("汇总")
@@ -759,21 +760,7 @@ def write_excel(report: MonitoringReport, path: str | Path) -> Path:
     return path
 
 
-class _Formats:
-    def __init__(self, wb):
-        base = {"font_name": "宋体", "font_size": 11, "valign": "vcenter"}
-        self.title = wb.add_format({**base, "bold": True, "font_size": 14, "align": "center", "text_wrap": True})
-        self.unit = wb.add_format({**base, "align": "right"})
-        self.head = wb.add_format({**base, "bold": True, "border": 1, "align": "center", "text_wrap": True,
-                                   "bg_color": "#DDEBF7"})
-        self.text = wb.add_format({**base, "border": 1})
-        self.wrap = wb.add_format({**base, "border": 1, "text_wrap": True})
-        self.wan = wb.add_format({**base, "border": 1, "num_format": "#,##0.00"})
-        self.pct = wb.add_format({**base, "border": 1, "num_format": "0.00"})
-        self.int = wb.add_format({**base, "border": 1, "num_format": "0"})
-
-
-def _table(ws, fmt: _Formats, title: str, headers: list[tuple[str, int]], rows: list[list], kinds: list[str],
+def _table(ws, fmt: SheetFormats, title: str, headers: list[tuple[str, int]], rows: list[list], kinds: list[str],
            unit: str = "单位：万元") -> None:
     last = len(headers) - 1
     ws.merge_range(0, 0, 0, last, title, fmt.title)
