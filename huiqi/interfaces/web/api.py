@@ -51,14 +51,14 @@ def clause_dict(c, by_clause: dict[str, list[str]]) -> dict:
 
 
 def measures_by_clause(state: WebState) -> dict[str, list[str]]:
-    cache = getattr(state, "_by_clause", None)
-    if cache is None:
-        cache = {}
+    def build() -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
         for m, _f in state.ruleset.measures_for():
             for cid in m.clauses:
-                cache.setdefault(cid, []).append(m.id)
-        state._by_clause = cache
-    return cache
+                out.setdefault(cid, []).append(m.id)
+        return out
+
+    return state.attached("measures_by_clause", build)
 
 
 def measures_of_document(state: WebState, doc_id: str) -> list[str]:

@@ -92,13 +92,7 @@ def report_for(state: WebState, period: str, settings):
     """The monitoring report, kept for the last few (period, settings, data) — 0.2–0.4 s to compute."""
     from huiqi.services.monitoring import monitor
 
-    cache: OrderedDict = getattr(state, "_monitor_reports", None)
-    if cache is None:
-        with state.lock:
-            cache = getattr(state, "_monitor_reports", None)
-            if cache is None:
-                cache = OrderedDict()
-                state._monitor_reports = cache
+    cache: OrderedDict = state.attached("monitor_reports", OrderedDict)
     key = (period, tuple(sorted(settings.as_dict().items())), state.data_hash)
     with _LOCK:
         hit = cache.get(key)

@@ -440,14 +440,7 @@ class SandboxStore:
 
 
 def store(state: WebState) -> SandboxStore:
-    s = getattr(state, "_sandbox", None)
-    if s is None:
-        with state.lock:
-            s = getattr(state, "_sandbox", None)
-            if s is None:
-                s = SandboxStore()
-                state._sandbox = s
-    return s
+    return state.attached("sandbox", SandboxStore)
 
 
 def simulate(state: WebState, user: User, body: SimulationBody, ip: str | None) -> dict:

@@ -81,6 +81,7 @@ class WebState:
         self.ruleset: RuleSet = default_ruleset()
         self.library: Library = default_library()
         self.lock = threading.RLock()
+        self._attachments: dict[str, object] = {}
         self._facts: OrderedDict = OrderedDict()
         self._calc_cache: OrderedDict = OrderedDict()
         self._runs: OrderedDict = OrderedDict()
@@ -118,6 +119,16 @@ class WebState:
         self.tables = tables
         self.data_hash = h
         self._index_enterprises()
+
+    def attached(self, name: str, factory):
+        """An object the interfaces keep beside the state (a cache, a store), created once under the lock."""
+        value = self._attachments.get(name)
+        if value is None:
+            with self.lock:
+                value = self._attachments.get(name)
+                if value is None:
+                    value = self._attachments[name] = factory()
+        return value
 
     def _index_enterprises(self) -> None:
         ent = self.tables["enterprises"].join(self.tables["counties"].select("county_code", "county_name", "city_name"),
