@@ -6,6 +6,26 @@ from decimal import Decimal
 
 import pytest
 
+# Markers for a fast inner loop (registered in pyproject.toml). They are given here, by what a test needs, so a
+# test file never has to remember them:  bash test.sh -m "not slow and not browser and not postgres and not office"
+_BROWSER_FILES = ("test_browser.py",)
+_SLOW_FILES = ("test_openfisca_peer.py", "test_atomic_screen.py", "test_spark_partition.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        callspec = getattr(item, "callspec", None)
+        params = set(map(str, callspec.params.values())) if callspec else set()
+        if item.path.name in _BROWSER_FILES:
+            item.add_marker(pytest.mark.browser)
+        if "postgres_url" in names or "postgres" in params:
+            item.add_marker(pytest.mark.postgres)
+        if "soffice" in names:
+            item.add_marker(pytest.mark.office)
+        if item.path.name in _SLOW_FILES or item.path.name in _BROWSER_FILES:
+            item.add_marker(pytest.mark.slow)
+
 from huiqi.engine.evaluate import RuleSet, col
 from huiqi.engine.inputs import facts_frame
 
