@@ -373,8 +373,10 @@ def import_(files: list[Path] = typer.Argument(..., help="Excel（.xlsx）、CSV
     if not check_only:
         if db.startswith("sqlite:///"):
             Path(db.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        from huiqi.migrations import upgrade
+
+        upgrade(db)
         store = Store(db)
-        store.create_all()
     result = import_files(files, store, table, money_unit=money_unit)
     console.print(result.to_text(), markup=False)
     console.print(f"（用时 {time.perf_counter() - started:.1f} 秒）")

@@ -40,6 +40,8 @@ def reset_database(url: str) -> None:
     engine.dispose()
     store = Store(url)
     store.drop_all()
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")  # the next app start migrates afresh
     store.close()
 
 

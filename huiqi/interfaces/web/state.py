@@ -69,13 +69,13 @@ class WebState:
         self.runs_dir = self.work_dir / "runs"
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         self.engine = db.make_engine(db_url)
-        db.create_all(self.engine)
         from huiqi.data.store import Store
+        from huiqi.migrations import upgrade
 
+        upgrade(db_url, self.engine)  # every table, data and web, through the one migration path
         self.store = Store(db_url)
         self.store.engine.dispose()
         self.store.engine = self.engine  # one connection pool for both
-        self.store.create_all()
         from huiqi.services.calculator import default_ruleset
 
         self.ruleset: RuleSet = default_ruleset()

@@ -1,15 +1,17 @@
-"""Alembic environment: the target schema is huiqi.data.store.METADATA (the contract of docs/data-model.md)."""
+"""Alembic environment: the target schema is every table huiqi keeps (data tables and web tables)."""
 
 from __future__ import annotations
 
 import os
 
-from alembic import context
 import sqlalchemy as sa
+from alembic import context
 
-from huiqi.data.store import METADATA, _normalize_url
+from huiqi.data.store import METADATA as DATA_METADATA, _normalize_url
+from huiqi.interfaces.web.db import metadata as WEB_METADATA
 
 config = context.config
+TARGET = [DATA_METADATA, WEB_METADATA]
 
 
 def _url() -> str:
@@ -20,7 +22,7 @@ def _url() -> str:
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=_url(), target_metadata=METADATA, literal_binds=True)
+    context.configure(url=_url(), target_metadata=TARGET, literal_binds=True)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -28,7 +30,7 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     engine = sa.create_engine(_url())
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=METADATA)
+        context.configure(connection=connection, target_metadata=TARGET)
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()
