@@ -11,7 +11,7 @@ from datetime import date
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse
 from markupsafe import Markup, escape
 
@@ -308,7 +308,7 @@ def job_page(request: Request, job_id: str, user: User = Depends(officer_user)):
 
 
 @router.get("/workbench/jobs/{job_id}/rows")
-def job_rows(request: Request, job_id: str, page: int = 1, measure: str = "", county: str = "", status: str = "",
+def job_rows(request: Request, job_id: str, page: int = Query(1, ge=1, le=api.MAX_PAGE), measure: str = "", county: str = "", status: str = "",
              q: str = "", sort: str = "final_fen", user: User = Depends(current_user)):
     _register_filters(request)
     state = st(request)
@@ -390,7 +390,7 @@ def mine(request: Request, user: User = Depends(current_user)):
 
 # ------------------------------------------------------------------------------------------------- 管理
 @router.get("/admin/audit")
-def audit_page(request: Request, action: str = "", page: int = 1, user: User = Depends(admin_user)):
+def audit_page(request: Request, action: str = "", page: int = Query(1, ge=1, le=api.MAX_PAGE), user: User = Depends(admin_user)):
     _register_filters(request)
     page = max(page, 1)
     entries = st(request).audit_entries(100, (page - 1) * 100, action or None)
