@@ -608,6 +608,11 @@ def _sheet_rows(sheet: _Sheet, table: Table, money_unit: str | None, out: _Colle
             code = imap.get(_norm(h)) or imap.get(_norm(base))
             if code is not None and is_wide:
                 ind = C.INDICATORS[code]
+                same = next((w for w in wide if w[2].code == code), None)
+                if same is not None:
+                    out.add(sheet, sheet.first_row, h, None,
+                            f"列重复：与第{_col_letter(same[0])}列“{same[1]}”是同一指标（{ind.label}）")
+                    continue
                 if ind.money:
                     u = _money_unit(h, code, unit, money_unit, out, sheet, ind.label)
                     if u is not None:
