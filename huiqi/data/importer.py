@@ -15,7 +15,7 @@ import zipfile
 from zlib import error as zlib_error
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Iterable
 from xml.etree import ElementTree

@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping
 import polars as pl
 
 from huiqi.core import bounds, money
-from huiqi.rules.fields import SCALE, DataDictionary, FieldDef, default_dictionary
+from huiqi.rules.fields import DataDictionary, FieldDef, default_dictionary
 
 UNIT_FACTORS = {"元": Decimal(1), "万元": Decimal(10_000), "亿元": Decimal(100_000_000)}
 _UNIT_IN_KEY = re.compile(r"^(?P<name>.+?)\s*(?:[（(](?P<unit>[^）)]+)[）)]|_(?P<unit2>万元|亿元|元))$")

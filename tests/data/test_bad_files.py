@@ -24,8 +24,7 @@ from huiqi.data.store import Store
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pg import postgres_url  # noqa: E402,F401  (a pytest fixture: a real PostgreSQL server)
 
-from .test_import import (A, B, BAD_CASES as OLD_CASES, CODES, ENT_HEADER, ENT_ROWS, WIDE_HEADER, WIDE_ROWS,
-                          good_workbook, write_csv, write_xlsx)
+from .test_import import (A, B, BAD_CASES as OLD_CASES, CODES, ENT_HEADER, ENT_ROWS, WIDE_HEADER, good_workbook, write_csv, write_xlsx)
 
 SMALL = bounds.ImportLimits(max_file_bytes=200_000, max_rows=5, xlsx_max_inflated_bytes=2_000_000)
 LONG = ["统一社会信用代码", "期间", "指标", "数值"]

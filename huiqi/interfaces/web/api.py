@@ -9,7 +9,6 @@ import json
 import shutil
 import tempfile
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, Optional
 
@@ -19,6 +18,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from huiqi.engine.evaluate import ParameterError
+from huiqi.core import money
 from huiqi.engine.inputs import InputError
 from huiqi.interfaces.web import auth
 from huiqi.interfaces.web.auth import User, admin_user, check_csrf, current_user, officer_user
@@ -87,7 +87,7 @@ def result_dict(r) -> dict:
     d = r.to_dict()
     for k in ("amount_yuan", "computed_yuan"):  # exact 分: always two decimals in the API
         value = getattr(r, k)
-        d[k] = None if value is None else str(value.quantize(Decimal("0.01")))
+        d[k] = None if value is None else money.yuan_text(value * 100)
     doc = d["clauses"][0].split(":", 1)[0] if d["clauses"] else d["document_id"]
     d["clause_url"] = f"/policies/{doc}#{d['clauses'][0]}" if d["clauses"] else f"/policies/{doc}"
     return d

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse
 from markupsafe import Markup, escape
 
+from huiqi.core import money
 from huiqi.engine.evaluate import STATUSES
 from huiqi.interfaces.web import api, auth
 from huiqi.interfaces.web.auth import User, admin_user, check_csrf, current_user, officer_user, optional_user
@@ -49,8 +50,7 @@ def mark_snippet(text: str | None) -> Markup:
 def fmt_yuan(value) -> str:
     if value is None or value == "":
         return "—"
-    d = Decimal(str(value))
-    return f"{d.quantize(Decimal('0.01')):,}"
+    return money.yuan_text(Decimal(str(value)) * 100, grouping=True)  # 元 → '1,234.57', half up
 
 
 def fmt_plain(value) -> str:
@@ -62,7 +62,7 @@ def fmt_plain(value) -> str:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):
-        text = format(value.quantize(Decimal("0.01")), "f")
+        text = str(money.yuan(value * 100))
         return text[:-3] if text.endswith(".00") else text
     return str(value)
 
