@@ -11,9 +11,11 @@ Why these maxima (docs/import.md, 「取值范围」): the engine computes in In
     cross-multiplied comparisons (``growth(a, b) >= pct(10)`` → ``a * 10 >= b * 11``; ``x >= 1/3`` → ``x * 3``):
     |money| ≤ MONEY_MAX_FEN = 10¹⁴ 分 times any factor up to 92,233 stays below 2⁶³ ≈ 9.22 × 10¹⁸;
   * a field × a field, ``(a * b) // 100``, computed before the division. The rules multiply money only by a
-    bounded quantity: 贷款本金 × least(计息天数, 365 天) ≤ 10¹⁴ × 36,600 = 3.66 × 10¹⁸; 税额标准（元/平方米）× 面积
-    ≤ 10⁸ × 10¹⁰ = 10¹⁸; 发票金额 × 年数差 ≤ 10¹⁴ × 20,100 ≈ 2 × 10¹⁸.  tests/data/test_bounds.py walks every rule
-    expression with these bounds and fails if any product (or cross-multiplication) could leave Int64.
+    bounded quantity: 应急周转金 × 费率 × 天数 (hb46) reaches 7.3 × 10¹⁸, the largest; 贷款本金 × least(计息天数,
+    365 天) ≤ 10¹⁴ × 36,500 = 3.65 × 10¹⁸; 发票金额 × 年数差 ≈ 2 × 10¹⁸; 税额标准（元/平方米）× 面积 = 5 × 10¹⁷.
+    tests/data/test_bounds.py walks every rule expression with these bounds (parameters at their declared
+    extremes) and fails if any product or cross-multiplication could reach 2⁶³ — so a larger bound, or a new rule
+    multiplying two large fields, is caught before it can overflow.
 The allocation step's budget product uses Int128 (huiqi/engine/allocate.py). 10¹⁴ 分 is 1万亿元 — ten times the
 annual revenue of the largest Guangxi enterprise, 92,000 times below the Int64 limit.
 """
