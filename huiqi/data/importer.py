@@ -535,8 +535,10 @@ class _Collector:
         self.result = result
 
     def add(self, sheet: _Sheet | None, row: int | None, column: str | None, value: Any, reason: str, file=None):
-        self.result.problems.append((sheet.file if sheet else file, sheet.name if sheet else "", row, column,
-                                     None if value is None else str(value), reason))
+        # the report itself must be safe to show and to store (a NUL in a header would crash PostgreSQL again)
+        self.result.problems.append((sheet.file if sheet else file, sheet.name if sheet else "", row,
+                                     None if column is None else _shown(column),
+                                     None if value is None else _shown(str(value)), reason))
 
 
 def _guess_table(sheet: _Sheet, path: Path) -> str | None:
@@ -677,8 +679,7 @@ def _sheet_rows(sheet: _Sheet, table: Table, money_unit: str | None, out: _Colle
                     reason = "单元格是 Excel 错误值：请修正公式或填入数值（错误值不能当作空白或0）"
                 except bounds.OutOfBounds as e:
                     reason = str(e)
-                out.add(sheet, r, sheet.header[j] or f"第{_col_letter(j + sheet.first_col)}列",
-                        _shown(v), reason)
+                out.add(sheet, r, sheet.header[j] or f"第{_col_letter(j + sheet.first_col)}列", v, reason)
                 bad = True
         if bad:
             continue
