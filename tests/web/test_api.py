@@ -477,3 +477,12 @@ def test_huge_page_or_offset_is_a_chinese_4xx_not_500(web, url):
     r = c.get(url, headers={"accept": "application/json"})
     assert 400 <= r.status_code < 500, (r.status_code, r.text[:300])
     assert CJK.search(r.text)
+
+
+@pytest.mark.parametrize("value", ["-5", "1e308", "99999999999999999999999", "inf", "1\u0000"])
+def test_calculator_form_bad_number_is_chinese_not_500(web, value):
+    """The web form (POST /calculator/check) goes through the same bounds as the API and the importer."""
+    c = web.client("admin")
+    r = c.post("/calculator/check", data={"period": "2024Q4", "f.output_q": value}, headers=c.csrf)
+    assert r.status_code == 422, (r.status_code, r.text[:300])
+    assert "当季工业总产值" in r.text
