@@ -134,7 +134,7 @@ class ImportLimits:
 
     max_file_bytes: int = 100 * 2**20  # the file on disk (xlsx, csv, parquet)
     max_rows: int = 1_048_575  # data rows per sheet / file: what one Excel sheet can hold below its header
-    xlsx_max_inflated_bytes: int = 1024 * 2**20  # all members of the xlsx zip, uncompressed
+    max_inflated_bytes: int = 1024 * 2**20  # xlsx: all zip members; parquet: all column chunks, uncompressed
     xlsx_max_ratio: int = 200  # uncompressed / compressed, per member above 1 MiB (real sheets: 5–30×)
     xlsx_max_members: int = 10_000
 
@@ -149,7 +149,7 @@ class ImportLimits:
         d = cls()
         return cls(max_file_bytes=mb("HUIQI_IMPORT_MAX_FILE_MB", d.max_file_bytes),
                    max_rows=int(os.environ.get("HUIQI_IMPORT_MAX_ROWS") or d.max_rows),
-                   xlsx_max_inflated_bytes=mb("HUIQI_IMPORT_MAX_INFLATED_MB", d.xlsx_max_inflated_bytes),
+                   max_inflated_bytes=mb("HUIQI_IMPORT_MAX_INFLATED_MB", d.max_inflated_bytes),
                    xlsx_max_ratio=int(os.environ.get("HUIQI_IMPORT_MAX_RATIO") or d.xlsx_max_ratio),
                    xlsx_max_members=d.xlsx_max_members)
 

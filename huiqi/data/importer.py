@@ -183,8 +183,8 @@ def _xlsx_guard(path: Path, limits: bounds.ImportLimits) -> None:
     if len(infos) > limits.xlsx_max_members:
         raise _Bad(f"工作簿内部文件过多（{len(infos)}个，最多{limits.xlsx_max_members}个），疑似恶意文件，已拒绝")
     total = sum(i.file_size for i in infos)
-    if total > limits.xlsx_max_inflated_bytes:
-        raise _Bad(f"工作簿解压后过大（{total / 2**20:,.0f} MiB，最多{limits.xlsx_max_inflated_bytes / 2**20:,.0f} MiB），"
+    if total > limits.max_inflated_bytes:
+        raise _Bad(f"工作簿解压后过大（{total / 2**20:,.0f} MiB，最多{limits.max_inflated_bytes / 2**20:,.0f} MiB），"
                    "请拆分为多个文件")
     for i in infos:
         if i.file_size > 2**20 and i.file_size > limits.xlsx_max_ratio * max(i.compress_size, 1):
@@ -353,6 +353,10 @@ def _read_parquet(path: Path, limits: bounds.ImportLimits) -> list[_Sheet]:
         raise _Bad("文件已损坏或不是 Parquet 文件：请检查文件或扩展名") from None
     if meta.num_rows > limits.max_rows:
         raise _Bad(f"行数过多（{meta.num_rows:,}行，最多{limits.max_rows:,}行），请拆分为多个文件")
+    inflated = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    if inflated > limits.max_inflated_bytes:  # a few repeated values can decompress to gigabytes
+        raise _Bad(f"文件解压后过大（{inflated / 2**20:,.0f} MiB，最多{limits.max_inflated_bytes / 2**20:,.0f} MiB），"
+                   "请拆分为多个文件")
     frame = _from_internal_units(pl.read_parquet(path))
     if frame.width == 0:
         return [_Sheet(str(path), "", [], [], 1, blank=True)]

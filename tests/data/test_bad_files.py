@@ -26,7 +26,7 @@ from pg import postgres_url  # noqa: E402,F401  (a pytest fixture: a real Postgr
 
 from .test_import import (A, B, BAD_CASES as OLD_CASES, CODES, ENT_HEADER, ENT_ROWS, WIDE_HEADER, good_workbook, write_csv, write_xlsx)
 
-SMALL = bounds.ImportLimits(max_file_bytes=200_000, max_rows=5, xlsx_max_inflated_bytes=2_000_000)
+SMALL = bounds.ImportLimits(max_file_bytes=200_000, max_rows=5, max_inflated_bytes=2_000_000)
 LONG = ["统一社会信用代码", "期间", "指标", "数值"]
 
 
@@ -315,7 +315,7 @@ def bad_zip_bomb(p):
 
 
 def bad_zip_inflated_too_large(p):
-    return good_workbook(p / "data.xlsx"), {"limits": bounds.ImportLimits(xlsx_max_inflated_bytes=1000)}, [
+    return good_workbook(p / "data.xlsx"), {"limits": bounds.ImportLimits(max_inflated_bytes=1000)}, [
         (None, None, "解压后过大")]
 
 
@@ -378,6 +378,14 @@ def bad_parquet_too_many_rows(p):
     pl.DataFrame({"credit_code": [A] * 7, "period": [f"20{10 + i}Q1" for i in range(7)], "indicator": ["power"] * 7,
                   "value": [100] * 7}).write_parquet(p / "indicators.parquet")
     return p / "indicators.parquet", {"limits": SMALL}, [(None, None, "行数过多")]
+
+
+def bad_parquet_inflates_too_large(p):
+    """3 MB of one repeated string compresses to a few KiB; the footer states the uncompressed size."""
+    frame = pl.DataFrame({"credit_code": [A] * 3, "name": ["甲" * 1_000_000] * 3, "county_code": ["450204"] * 3,
+                          "industry_code": ["3670"] * 3})
+    frame.write_parquet(p / "enterprises.parquet", compression="zstd")
+    return p / "enterprises.parquet", {"limits": SMALL}, [(None, None, "解压后过大")]
 
 
 def bad_file_too_large(p):
@@ -595,3 +603,50 @@ def test_money_parsing_is_exact_and_rejects_what_it_cannot_mean():
         with pytest.raises(money.MoneyError):
             money.parse_fen(bad)
     assert money.parse_fen("") is None and money.parse_fen(None) is None
+
+
+# ----------------------------------------------------------------------------------- properties: no crash ever
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+ANY_VALUE = st.one_of(
+    st.floats(), st.integers(-(2**80), 2**80), st.decimals(allow_nan=True, allow_infinity=True),
+    st.text(max_size=40), st.sampled_from(["-0", "1e308", "-1e-3", "1E+999999999", "9223372036854775808", "12万元",
+                                           "#DIV/0!", "1\x00", "１２３", "1_000", "0x10", "1e2万元"]),
+    st.booleans(), st.none())
+FACT_FIELDS = ["output_q", "profit_q", "power_q", "employees", "当季工业总产值（万元）", "enterprise_name",
+               "is_above_scale", "gx2024q4_23_loan_draw_date"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(field=st.sampled_from(FACT_FIELDS), value=ANY_VALUE)
+def test_any_fact_is_a_bounded_value_or_a_chinese_error(field, value):
+    """Whatever a form, a file or an API client sends: a value within its bounds, or InputError in Chinese."""
+    from huiqi.engine.inputs import InputError, normalize_facts
+
+    try:
+        out = normalize_facts({field: value})
+    except InputError as e:
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in str(e)), str(e)
+        return
+    (v,) = out.values()
+    if isinstance(v, int) and not isinstance(v, bool):
+        assert abs(v) <= bounds.MONEY_MAX_FEN * 10**4
+        assert v >= 0 or field == "profit_q"
+        assert abs(v) <= bounds.KINDS["money"].maximum or field in ("power_q", "employees")
+    if isinstance(v, str):
+        assert not bounds.BAD_TEXT.search(v) and len(v) <= bounds.TEXT_MAX_CHARS
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(output=ANY_VALUE, power=ANY_VALUE)
+def test_any_cell_imports_exactly_or_is_reported(tmp_path, output, power):
+    """A CSV cell with anything in it: imported within bounds, or a problem at row 2 of its column."""
+    path = _wide_csv(tmp_path, _wide_row(**{"工业总产值（万元）": output, "用电量（千瓦时）": power}))
+    res = import_file(path)  # must not raise
+    if res.ok:
+        ind = res.tables["indicators"]
+        assert ind["value"].abs().max() is None or ind["value"].abs().max() <= bounds.KINDS["kwh"].maximum
+        assert (ind["value"] >= 0).all() or (ind.filter(pl.col("value") < 0)["indicator"] == "profit").all()
+    else:
+        assert set(res.errors["row"].drop_nulls().to_list()) <= {2}
