@@ -192,7 +192,6 @@ def _xlsx_guard(path: Path, limits: bounds.ImportLimits) -> None:
                        "疑似压缩炸弹，已拒绝")
 
 
-_CELL_OPEN = re.compile(rb'<(?:\w+:)?c\b[^>]*>')
 _CELL_REF = re.compile(rb'\br="([A-Z]+)(\d+)"')
 _ERROR_CELL = re.compile(rb'<(?:\w+:)?c\b[^>]*?\bt="e"[^>]*>\s*<(?:\w+:)?v>([^<]*)<')
 _FORMULA = re.compile(rb'<(?:\w+:)?f\b')
@@ -288,6 +287,7 @@ def _xlsx_scan(path: Path) -> dict[str, tuple[int, int, list]]:
             wb = ElementTree.fromstring(wb_xml)
             rels = ElementTree.fromstring(z.read("xl/_rels/workbook.xml.rels"))
             targets = {r.get("Id"): r.get("Target") for r in rels}
+            read = {"xl/workbook.xml"}
             for s in wb.iter():
                 if not s.tag.endswith("}sheet"):
                     continue
@@ -297,6 +297,14 @@ def _xlsx_scan(path: Path) -> dict[str, tuple[int, int, list]]:
                     out[s.get("name")] = _scan_cells(z.read(target), recalc)
                 except KeyError:
                     continue
+                read.add(target)
+            # every other member too, streamed and discarded: zipfile stops a member at its declared size and
+            # checks its CRC, so a member lying about its size (to pass _xlsx_guard) is caught here, not in calamine
+            for info in z.infolist():
+                if info.filename not in read:
+                    with z.open(info) as f:
+                        while f.read(2**20):
+                            pass
     except KeyError:
         raise _Bad("文件不是有效的 Excel 工作簿（缺少工作簿结构）：请用 Excel 重新保存") from None
     except (zipfile.BadZipFile, ElementTree.ParseError, EOFError, zlib_error):
@@ -510,7 +518,7 @@ def _bounded(value: int, kind: bounds.Kind, nonnegative: bool, label: str) -> in
         return bounds.check_number(value, kind, signed=not nonnegative)
     except bounds.OutOfBounds as e:
         name = label.split("（")[0]
-        raise _Bad(f"{e}（{name}不可能小于0）" if value < 0 and name else str(e)) from None
+        raise _Bad(f"{e}（{name}不可能小于0）" if str(e) == "不能为负数" and name else str(e)) from None
 
 
 _QUANTITY_KIND = {"千瓦时": "kwh", "人": "people"}

@@ -314,6 +314,30 @@ def bad_zip_bomb(p):
     return _zip_bomb(p), {}, [(None, None, "压缩炸弹")]
 
 
+def bad_zip_bomb_lying_about_its_size(p):
+    """The bomb's member declares 1000 bytes in both headers: the sizes pass, the stream is stopped and fails
+    its CRC check before calamine sees it."""
+    import struct
+
+    path = _zip_bomb(p)
+    raw = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo("xl/media/padding.bin")
+    raw[info.header_offset + 22: info.header_offset + 26] = struct.pack("<I", 1000)
+    name = info.filename.encode()
+    pos = raw.find(b"PK\x01\x02")
+    while pos >= 0:
+        if raw[pos + 46: pos + 46 + len(name)] == name:
+            raw[pos + 24: pos + 28] = struct.pack("<I", 1000)
+            break
+        pos = raw.find(b"PK\x01\x02", pos + 4)
+    assert pos >= 0
+    path.write_bytes(bytes(raw))
+    with zipfile.ZipFile(path) as z:
+        assert z.getinfo("xl/media/padding.bin").file_size == 1000
+    return path, {}, [(None, None, "已损坏")]
+
+
 def bad_zip_inflated_too_large(p):
     return good_workbook(p / "data.xlsx"), {"limits": bounds.ImportLimits(max_inflated_bytes=1000)}, [
         (None, None, "解压后过大")]
