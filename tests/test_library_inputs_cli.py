@@ -131,6 +131,16 @@ class TestCli:
         r = runner.invoke(app, ["check", str(f)])
         assert r.exit_code == 2 and "不是数值" in r.output
 
+    @pytest.mark.parametrize("value,fragment", [("-5", "不能为负数"), ("99999999999999999999999", "超出合理范围"),
+                                                ("1e308", "超出合理范围"), (".inf", "不是有效数值"),
+                                                ('"1\\0"', "空字符")])
+    def test_check_facts_file_out_of_bounds_is_a_chinese_error(self, tmp_path, value, fragment):
+        """The CLI facts file shares the importer's bounds (issue 8): no traceback, the field named in Chinese."""
+        f = tmp_path / "bad.yaml"
+        f.write_text(f"period: 2024Q4\nfacts:\n  当季工业总产值: {value}\n", encoding="utf-8")
+        r = runner.invoke(app, ["check", str(f)])
+        assert r.exit_code == 2 and fragment in r.output and "当季工业总产值" in r.output, r.output
+
 
 def test_data_dictionary_doc_is_current():
     """docs/data-dictionary.md is generated: regenerate with `huiqi fields --format markdown`."""

@@ -12,18 +12,20 @@ import csv
 import io
 import re
 import zipfile
+from zlib import error as zlib_error
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Iterable
 from xml.etree import ElementTree
 
 import polars as pl
 
+from huiqi.core import bounds, money
 from huiqi.data import columns as C
 from huiqi.data.columns import TABLES, Table, normalize_header as _norm
-from huiqi.engine.inputs import InputError, split_unit, to_bool, to_date, to_hundredths
+from huiqi.engine.inputs import InputError, split_unit, to_bool, to_date
 
 ERROR_SCHEMA = {"file": pl.String, "sheet": pl.String, "row": pl.Int64, "column": pl.String, "value": pl.String,
                 "reason": pl.String}
@@ -93,6 +95,8 @@ class _Sheet:
     first_row: int  # the Excel row number of the header
     merges: list[str] = field(default_factory=list)
     blank: bool = False  # nothing at all in the sheet
+    cells: list[tuple[int, int, str | None, str]] = field(default_factory=list)  # xlsx cells read wrongly
+    first_col: int = 0  # the sheet column index of columns[0] (calamine drops leading empty columns)
 
     @property
     def height(self) -> int:
@@ -165,9 +169,89 @@ def _xlsx_layout(path: Path) -> dict[str, tuple[int, list[str]]]:
     return out
 
 
-def _read_xlsx(path: Path, sheet: str | None) -> list[_Sheet]:
+def _xlsx_guard(path: Path, limits: bounds.ImportLimits) -> None:
+    """Before any parsing: a valid zip whose members inflate to a bounded size at a plausible ratio.
+
+    An 11 MB zip bomb inflates to gigabytes inside the parser; the central directory states every member's
+    sizes, so a bomb is refused without inflating it. (A member that lies about its size is stopped by
+    zipfile itself: it checks the CRC and the size while reading.)"""
+    try:
+        with zipfile.ZipFile(path) as z:
+            infos = z.infolist()
+    except zipfile.BadZipFile:
+        raise _Bad("文件已损坏或不是 Excel 工作簿（.xlsx 应为 zip 压缩包）：请用 Excel 重新保存，或检查扩展名") from None
+    if len(infos) > limits.xlsx_max_members:
+        raise _Bad(f"工作簿内部文件过多（{len(infos)}个，最多{limits.xlsx_max_members}个），疑似恶意文件，已拒绝")
+    total = sum(i.file_size for i in infos)
+    if total > limits.max_inflated_bytes:
+        raise _Bad(f"工作簿解压后过大（{total / 2**20:,.0f} MiB，最多{limits.max_inflated_bytes / 2**20:,.0f} MiB），"
+                   "请拆分为多个文件")
+    for i in infos:
+        if i.file_size > 2**20 and i.file_size > limits.xlsx_max_ratio * max(i.compress_size, 1):
+            raise _Bad(f"工作簿压缩比异常（{i.file_size // max(i.compress_size, 1):,}倍，最多{limits.xlsx_max_ratio}倍），"
+                       "疑似压缩炸弹，已拒绝")
+
+
+_CELL_REF = re.compile(rb'\br="([A-Z]+)(\d+)"')
+_ERROR_CELL = re.compile(rb'<(?:\w+:)?c\b[^>]*?\bt="e"[^>]*>\s*<(?:\w+:)?v>([^<]*)<')
+_FORMULA = re.compile(rb'<(?:\w+:)?f\b')
+_CACHED = re.compile(rb'<(?:\w+:)?v>\s*[^<\s]')
+_ROW = re.compile(rb'<(?:\w+:)?row\b')
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\b[^>]*\bref="([A-Z]+)\d+')
+EXCEL_ERRORS = {"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!", "#GETTING_DATA", "#SPILL!",
+                "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!", "#N/A!"}
+
+
+def _col_index(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n - 1
+
+
+def _scan_cells(xml: bytes, recalc: bool) -> tuple[int, int, list[tuple[int, int, str | None, str]]]:
+    """(rows, first column index, [(Excel row, column index, value, reason)]) for the cells calamine would read
+    wrongly: an Excel error value (#DIV/0! … — read as empty) and a formula without a computed value (read as
+    empty, or as the 0 that a program writing the file without calculating it leaves)."""
+    problems = []
+    for m in _ERROR_CELL.finditer(xml):
+        ref = _CELL_REF.search(m.group(0))
+        if ref:
+            problems.append((int(ref.group(2)), _col_index(ref.group(1)), m.group(1).decode(errors="replace"),
+                             "单元格是 Excel 错误值：请修正公式或填入数值（错误值不能当作空白或0）"))
+    pos = 0
+    while (m := _FORMULA.search(xml, pos)) is not None:
+        pos = m.end()
+        start = xml.rfind(b"<c ", 0, m.start())
+        end = xml.find(b"</c>", m.end())
+        if start < 0 or end < 0:
+            continue
+        cell = xml[start:end]
+        ref = _CELL_REF.search(cell)
+        if ref is None or b't="e"' in cell[:cell.find(b">")]:
+            continue  # an error cell is reported once, above
+        if recalc or not _CACHED.search(cell):  # <v> appears in a cell only as the cached value
+            problems.append((int(ref.group(2)), _col_index(ref.group(1)), None,
+                             "公式单元格没有计算结果：请在 Excel 中打开、计算并保存，或把公式粘贴为数值"))
+    first_col = 0
+    first = _XLSX_CELL.search(xml)
+    if first:
+        ref = _CELL_REF.search(xml, xml.rfind(b"<", 0, first.start() + 1), first.end())
+        first_col = _col_index(ref.group(1)) if ref else 0
+    dim = _DIMENSION.search(xml)
+    if dim:
+        first_col = min(first_col, _col_index(dim.group(1)))
+    return len(_ROW.findall(xml)), first_col, problems
+
+
+def _read_xlsx(path: Path, sheet: str | None, limits: bounds.ImportLimits) -> list[_Sheet]:
     import fastexcel
 
+    _xlsx_guard(path, limits)
+    scans = _xlsx_scan(path)
+    for name, (nrows, _, _) in scans.items():
+        if nrows > limits.max_rows + 1:
+            raise _Bad(f"工作表“{name}”行数过多（{nrows:,}行，最多{limits.max_rows:,}行），请拆分为多个文件")
     reader = fastexcel.read_excel(str(path))
     names = reader.sheet_names
     if sheet is not None:
@@ -186,12 +270,55 @@ def _read_xlsx(path: Path, sheet: str | None) -> list[_Sheet]:
         cols = [frame.to_series(j).to_list() for j in range(frame.width)]
         header = [_clean(c[0]) for c in cols]
         data = [[_clean(v) for v in c[1:]] for c in cols]
-        out.append(_Sheet(str(path), name, header, data, first, merges))
+        _, first_col, cells = scans.get(name, (0, 0, []))
+        out.append(_Sheet(str(path), name, header, data, first, merges, cells=cells, first_col=first_col))
     return out
 
 
-def _read_csv(path: Path) -> list[_Sheet]:
+def _xlsx_scan(path: Path) -> dict[str, tuple[int, int, list]]:
+    """sheet name → _scan_cells(sheet XML). The zip was checked by _xlsx_guard."""
+    out: dict[str, tuple[int, int, list]] = {}
+    try:
+        with zipfile.ZipFile(path) as z:
+            ns_r = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+            wb_xml = z.read("xl/workbook.xml")
+            # fullCalcOnLoad: the writer did not calculate; every cached formula value is a placeholder
+            recalc = re.search(rb'fullCalcOnLoad="(1|true)"', wb_xml) is not None
+            wb = ElementTree.fromstring(wb_xml)
+            rels = ElementTree.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+            targets = {r.get("Id"): r.get("Target") for r in rels}
+            read = {"xl/workbook.xml"}
+            for s in wb.iter():
+                if not s.tag.endswith("}sheet"):
+                    continue
+                target = targets.get(s.get(ns_r), "")
+                target = target.lstrip("/") if target.startswith("/") else "xl/" + target
+                try:
+                    out[s.get("name")] = _scan_cells(z.read(target), recalc)
+                except KeyError:
+                    continue
+                read.add(target)
+            # every other member too, streamed and discarded: zipfile stops a member at its declared size and
+            # checks its CRC, so a member lying about its size (to pass _xlsx_guard) is caught here, not in calamine
+            for info in z.infolist():
+                if info.filename not in read:
+                    with z.open(info) as f:
+                        while f.read(2**20):
+                            pass
+    except KeyError:
+        raise _Bad("文件不是有效的 Excel 工作簿（缺少工作簿结构）：请用 Excel 重新保存") from None
+    except (zipfile.BadZipFile, ElementTree.ParseError, EOFError, zlib_error):
+        raise _Bad("文件已损坏（压缩包不完整或内容无法解析）：请用 Excel 重新保存后再导入") from None
+    return out
+
+
+def _read_csv(path: Path, limits: bounds.ImportLimits) -> list[_Sheet]:
     raw = path.read_bytes()
+    if raw.startswith(b"PK\x03\x04"):
+        raise _Bad("文件内容是 Excel 工作簿（zip），扩展名却是文本格式：请把扩展名改为 .xlsx")
+    lines = raw.count(b"\n")
+    if lines > limits.max_rows + 1:
+        raise _Bad(f"行数过多（{lines:,}行，最多{limits.max_rows:,}行），请拆分为多个文件")
     for enc in ("utf-8-sig", "gb18030"):
         try:
             text = raw.decode(enc)
@@ -225,7 +352,19 @@ def _from_internal_units(frame: pl.DataFrame) -> pl.DataFrame:
     return out.rename({n: f"{n}（元）" for n in scaled if table[n].kind == C.MONEY})
 
 
-def _read_parquet(path: Path) -> list[_Sheet]:
+def _read_parquet(path: Path, limits: bounds.ImportLimits) -> list[_Sheet]:
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.read_metadata(path)  # the footer only: row count before reading any data
+    except Exception:
+        raise _Bad("文件已损坏或不是 Parquet 文件：请检查文件或扩展名") from None
+    if meta.num_rows > limits.max_rows:
+        raise _Bad(f"行数过多（{meta.num_rows:,}行，最多{limits.max_rows:,}行），请拆分为多个文件")
+    inflated = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    if inflated > limits.max_inflated_bytes:  # a few repeated values can decompress to gigabytes
+        raise _Bad(f"文件解压后过大（{inflated / 2**20:,.0f} MiB，最多{limits.max_inflated_bytes / 2**20:,.0f} MiB），"
+                   "请拆分为多个文件")
     frame = _from_internal_units(pl.read_parquet(path))
     if frame.width == 0:
         return [_Sheet(str(path), "", [], [], 1, blank=True)]
@@ -257,12 +396,11 @@ def parse_date(text: str) -> date:
     if m:
         t = f"{m.group(1)}-{int(m.group(2)):02d}-{int(m.group(3)):02d}"
     try:
-        d = to_date(t, "")
+        return to_date(t, "")  # bounded: 1900-01-01 … 2100-12-31 (huiqi.core.bounds)
     except InputError as e:
+        if "超出合理范围" in str(e):
+            raise _Bad(f"日期“{text}”超出合理范围（{bounds.DATE_MIN.year}–{bounds.DATE_MAX.year}年）") from None
         raise _Bad(f"“{text}”不是有效日期（应为 YYYY-MM-DD，如 2024-03-31）") from e
-    if not 1900 <= d.year <= 2100:
-        raise _Bad(f"日期“{text}”的年份不合理")
-    return d
 
 
 _CN_NUM = {"一": 1, "二": 2, "三": 3, "四": 4}
@@ -362,54 +500,57 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
 
 
 def _money(text: str, unit: str, label: str, nonnegative: bool) -> int | None:
-    if unit == "分":
-        try:
-            d = Decimal(text.replace(",", ""))
-        except InvalidOperation:
-            raise _Bad(f"“{text}”不是数值") from None
-        if d != d.to_integral_value():
-            raise _Bad(f"“{text}”：以分为单位的金额应为整数")
-        fen = int(d)
-    else:
-        try:
-            fen = to_hundredths(text, unit, label)
-        except InputError as e:
-            raise _Bad(_reason(e)) from None
+    try:
+        fen = money.parse_fen(text, unit) if unit != "分" else money.scaled(text, 1)
+    except money.MoneyError as e:
+        reason = str(e)
+        raise _Bad(f"“{text}”：以分为单位的金额应为整数" if unit == "分" and "精度" in reason else reason) from None
     if fen is None:
         return None
-    if nonnegative and fen < 0:
-        raise _Bad(f"不能为负数（{label.split('（')[0]}不可能小于0）")
     if unit in ("万元", "亿元") and fen > SUSPICIOUS_WAN_FEN and not re.search(r"[万亿]?元$", text):
         raise _Bad(f"疑似以元填入{unit}列：{text}{unit}超过1000亿元，超出合理范围；"
                    f"若数据以元为单位，请把列名改为“…（元）”")
-    return fen
+    return _bounded(fen, bounds.KINDS["money"], nonnegative, label)
 
 
-def _quantity(text: str, factor: int, nonnegative: bool, label: str = "") -> int:
-    t = text.replace(",", "").replace("，", "")
+def _bounded(value: int, kind: bounds.Kind, nonnegative: bool, label: str) -> int:
     try:
-        d = Decimal(t)
-    except InvalidOperation:
-        raise _Bad(f"“{text}”不是数值") from None
-    if not d.is_finite():
+        return bounds.check_number(value, kind, signed=not nonnegative)
+    except bounds.OutOfBounds as e:
+        name = label.split("（")[0]
+        raise _Bad(f"{e}（{name}不可能小于0）" if str(e) == "不能为负数" and name else str(e)) from None
+
+
+_QUANTITY_KIND = {"千瓦时": "kwh", "人": "people"}
+
+
+def _quantity(text: str, factor: int, nonnegative: bool, label: str = "", unit: str = "") -> int:
+    try:
+        value = money.scaled(text, factor * 100)
+    except money.MoneyError as e:
+        raise _Bad(str(e).replace("（分）", "")) from None
+    if value is None:
         raise _Bad(f"“{text}”不是数值")
-    scaled = d * factor * 100
-    if scaled != scaled.to_integral_value():
-        raise _Bad(f"“{text}”精度超过0.01，请核对")
-    if nonnegative and scaled < 0:
-        raise _Bad(f"不能为负数（{label}不可能小于0）" if label else "不能为负数")
-    return int(scaled)
+    return _bounded(value, bounds.KINDS[_QUANTITY_KIND.get(unit, "number")], nonnegative, label)
 
 
 # ------------------------------------------------------------------------------------------- sheet → table rows
+
+def _shown(value: str) -> str:
+    """A bad cell as the report shows it: control characters visible, long text cut."""
+    v = bounds.BAD_TEXT.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+    return v if len(v) <= 60 else v[:60] + "…"
+
 
 class _Collector:
     def __init__(self, result: ImportResult):
         self.result = result
 
     def add(self, sheet: _Sheet | None, row: int | None, column: str | None, value: Any, reason: str, file=None):
-        self.result.problems.append((sheet.file if sheet else file, sheet.name if sheet else "", row, column,
-                                     None if value is None else str(value), reason))
+        # the report itself must be safe to show and to store (a NUL in a header would crash PostgreSQL again)
+        self.result.problems.append((sheet.file if sheet else file, sheet.name if sheet else "", row,
+                                     None if column is None else _shown(column),
+                                     None if value is None else _shown(str(value)), reason))
 
 
 def _guess_table(sheet: _Sheet, path: Path) -> str | None:
@@ -481,6 +622,11 @@ def _sheet_rows(sheet: _Sheet, table: Table, money_unit: str | None, out: _Colle
             code = imap.get(_norm(h)) or imap.get(_norm(base))
             if code is not None and is_wide:
                 ind = C.INDICATORS[code]
+                same = next((w for w in wide if w[2].code == code), None)
+                if same is not None:
+                    out.add(sheet, sheet.first_row, h, None,
+                            f"列重复：与第{_col_letter(same[0])}列“{same[1]}”是同一指标（{ind.label}）")
+                    continue
                 if ind.money:
                     u = _money_unit(h, code, unit, money_unit, out, sheet, ind.label)
                     if u is not None:
@@ -537,6 +683,18 @@ def _sheet_rows(sheet: _Sheet, table: Table, money_unit: str | None, out: _Colle
         r = sheet.row_number(i)
         rec: dict[str, Any] = {}
         bad = False
+        for j in all_cols:  # NUL, control characters, over-long text, Excel error text — in any column
+            v = sheet.columns[j][i]
+            if v is not None and (len(v) > bounds.TEXT_MAX_CHARS or v in EXCEL_ERRORS or bounds.BAD_TEXT.search(v)):
+                try:
+                    bounds.check_text(v)
+                    reason = "单元格是 Excel 错误值：请修正公式或填入数值（错误值不能当作空白或0）"
+                except bounds.OutOfBounds as e:
+                    reason = str(e)
+                out.add(sheet, r, sheet.header[j] or f"第{_col_letter(j + sheet.first_col)}列", v, reason)
+                bad = True
+        if bad:
+            continue
         for n, parse in parsers.items():
             j, h, _ = mapped[n]
             v = sheet.columns[j][i]
@@ -575,7 +733,7 @@ def _sheet_rows(sheet: _Sheet, table: Table, money_unit: str | None, out: _Colle
                     if rec[n] is None:
                         raise _Bad("必填项为空")
                 elif table.name == "events" and n == "amount_fen" and rec.get("kind") == "hire":
-                    rec[n] = _quantity(v, 1, True, "招用人数")  # 招用: persons × 100
+                    rec[n] = _quantity(v, 1, True, "招用人数", "人")  # 招用: persons × 100
                 elif unit is not None:
                     rec[n] = _money(v, unit, h, c.nonnegative)
                     if rec[n] is None and c.required:
@@ -589,7 +747,7 @@ def _sheet_rows(sheet: _Sheet, table: Table, money_unit: str | None, out: _Colle
                 if v is None:
                     continue  # missing stays missing (待补充信息), never 0
                 try:
-                    value = (_money(v, u, h, ind.nonnegative) if ind.money else _quantity(v, u, ind.nonnegative, ind.label))
+                    value = (_money(v, u, h, ind.nonnegative) if ind.money else _quantity(v, u, ind.nonnegative, ind.label, ind.unit))
                 except _Bad as e:
                     out.add(sheet, r, h, v, str(e.args[0]))
                     bad = True
@@ -620,7 +778,7 @@ def _indicator_value(text: str, code: str | None, header_unit: str | None, heade
         factor = C.QUANTITY_UNITS.get(row_unit.lower())
         if factor is None:
             raise _Bad(f"不认识的单位“{row_unit}”（{ind.label}的单位应为{ind.unit}）")
-    return _quantity(text, factor, ind.nonnegative, ind.label)
+    return _quantity(text, factor, ind.nonnegative, ind.label, ind.unit)
 
 
 def _wide_duplicates(sheet: _Sheet, mapped, out: _Collector) -> set[int]:
@@ -687,19 +845,25 @@ def _assemble(result: ImportResult, staged: dict[str, list[tuple[tuple, int, dic
                 result.problems.append((file, sheet, r, h, code, f"未知的县区代码“{code}”（不在行政区划代码表中）"))
 
 
-def _read(path: Path, sheet: str | None) -> list[_Sheet]:
+def _read(path: Path, sheet: str | None, limits: bounds.ImportLimits) -> list[_Sheet]:
     suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm", ".csv", ".txt", ".tsv", ".parquet"):
+        size = path.stat().st_size
+        if size > limits.max_file_bytes:
+            raise _Bad(f"文件过大（{size / 2**20:,.1f} MiB，最多{limits.max_file_bytes / 2**20:,.0f} MiB），请拆分为多个文件")
+        if size == 0:
+            raise _Bad("文件是空的（0字节）")
     if suffix in (".xlsx", ".xlsm"):
-        return _read_xlsx(path, sheet)
+        return _read_xlsx(path, sheet, limits)
     if suffix in (".csv", ".txt", ".tsv"):
-        return _read_csv(path)
+        return _read_csv(path, limits)
     if suffix == ".parquet":
-        return _read_parquet(path)
+        return _read_parquet(path, limits)
     raise _Bad(f"不支持的文件类型“{path.suffix}”（可用 .xlsx、.csv、.parquet；.xls 请另存为 .xlsx）")
 
 
 def _stage(path: Path, table: str | None, sheet: str | None, money_unit: str | None, result: ImportResult,
-           staged: dict[str, list]) -> None:
+           staged: dict[str, list], limits: bounds.ImportLimits | None = None) -> None:
     out = _Collector(result)
     result.files.append(str(path))
     if table is not None and table not in TABLES:
@@ -710,12 +874,13 @@ def _stage(path: Path, table: str | None, sheet: str | None, money_unit: str | N
         out.add(None, None, None, None, "文件不存在", file=str(path))
         return
     try:
-        sheets = _read(path, sheet)
+        sheets = _read(path, sheet, limits or bounds.ImportLimits.from_env())
     except _Bad as e:
         out.add(None, None, None, None, str(e.args[0]), file=str(path))
         return
-    except Exception as e:  # a corrupt file: say so, in the report, not as a traceback
-        out.add(None, None, None, None, f"无法读取文件：{type(e).__name__}: {e}", file=str(path))
+    except Exception:  # a corrupt file: say so, in the report, not as a traceback (nor the library's English)
+        out.add(None, None, None, None, "无法读取文件：文件已损坏或格式与扩展名不符（可用 .xlsx、.csv、.parquet）",
+                file=str(path))
         return
     with_data = [s for s in sheets if not s.blank]
     if not with_data:
@@ -727,6 +892,10 @@ def _stage(path: Path, table: str | None, sheet: str | None, money_unit: str | N
             if sheet is not None:
                 out.add(s, None, None, None, "工作表为空：没有表头也没有数据")
             continue  # other empty sheets of a workbook (Sheet2, Sheet3 …) are ignored
+        for r, j, value, reason in s.cells:  # error values and formulas calamine would read as empty or 0
+            k = j - s.first_col
+            head = s.header[k] if 0 <= k < len(s.header) and s.header[k] else f"第{_col_letter(j)}列"
+            out.add(s, r, head, value, reason)
         name = table or _guess_table(s, path)
         if name is None:
             out.add(s, s.first_row, None, None,
@@ -737,17 +906,20 @@ def _stage(path: Path, table: str | None, sheet: str | None, money_unit: str | N
 
 
 def import_file(path: str | Path, table: str | None = None, *, sheet: str | None = None,
-                money_unit: str | None = None, known_counties: Iterable[str] = ()) -> ImportResult:
-    """Read and validate one file; writes nothing. `result.ok`, `result.tables`, `result.errors`."""
+                money_unit: str | None = None, known_counties: Iterable[str] = (),
+                limits: bounds.ImportLimits | None = None) -> ImportResult:
+    """Read and validate one file; writes nothing. `result.ok`, `result.tables`, `result.errors`.
+    `limits`: file size, inflated size and row limits (default: bounds.ImportLimits.from_env())."""
     result = ImportResult()
     staged: dict[str, list] = {}
-    _stage(Path(path), table, sheet, money_unit, result, staged)
+    _stage(Path(path), table, sheet, money_unit, result, staged, limits)
     _assemble(result, staged, _Collector(result), known_counties)
     return result
 
 
 def import_files(paths: Iterable[str | Path] | str | Path, store=None, table: str | None = None, *,
-                 sheet: str | None = None, money_unit: str | None = None) -> ImportResult:
+                 sheet: str | None = None, money_unit: str | None = None,
+                 limits: bounds.ImportLimits | None = None) -> ImportResult:
     """Read and validate every file; if there is no problem anywhere, write all tables to `store` in one
     transaction (upsert by key: importing the same files twice changes nothing). All or nothing."""
     if isinstance(paths, (str, Path)):
@@ -755,7 +927,7 @@ def import_files(paths: Iterable[str | Path] | str | Path, store=None, table: st
     result = ImportResult()
     staged: dict[str, list] = {}
     for p in paths:
-        _stage(Path(p), table, sheet, money_unit, result, staged)
+        _stage(Path(p), table, sheet, money_unit, result, staged, limits)
     extra: set[str] = set()
     if store is not None:
         try:

@@ -24,6 +24,7 @@ from typing import Literal
 
 import polars as pl
 
+from huiqi.core import money
 from huiqi.engine.evaluate import MET, NOT_MET, Evaluation, col
 from huiqi.engine.expressions import Compiler
 from huiqi.rules.fields import SCALE
@@ -96,7 +97,7 @@ def _budgets(ev: Evaluation, wide: pl.DataFrame, policy: BudgetPolicy) -> pl.Dat
             continue
         unit = max(_UNIT[cm.rounding] for cm in members)
         if policy == "pro_rata":
-            note = pl.lit(f"申报总额{total / SCALE:.2f}元超过预算{budget / SCALE:.2f}元（{name}），按比例核减")
+            note = pl.lit(f"申报总额{money.yuan_text(total)}元超过预算{money.yuan_text(budget)}元（{name}），按比例核减")
             updates = []
             for cm in members:
                 final = pl.col(_final(cm.id))
@@ -111,7 +112,7 @@ def _budgets(ev: Evaluation, wide: pl.DataFrame, policy: BudgetPolicy) -> pl.Dat
                                 for i, cm in enumerate(members)])
             claims = claims.sort(["_amount", "entity_id", "_m"], descending=[True, False, False])
             claims = claims.with_columns((pl.col("_amount").cum_sum() > budget).cum_max().alias("_unpaid"))
-            note = pl.lit(f"预算{budget / SCALE:.2f}元（{name}）按金额从高到低排序兑现，额度已用完")
+            note = pl.lit(f"预算{money.yuan_text(budget)}元（{name}）按金额从高到低排序兑现，额度已用完")
             for i, cm in enumerate(members):
                 unpaid = claims.filter((pl.col("_m") == i) & pl.col("_unpaid")).select("entity_id",
                                                                                         pl.lit(True).alias("_cut"))

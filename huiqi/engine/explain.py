@@ -12,22 +12,20 @@ from fractions import Fraction
 
 from sqlglot import exp
 
+from huiqi.core import money
 from huiqi.engine.expressions import MONEY_UNITS, parse
 from huiqi.policies.library import Library
 from huiqi.rules.fields import SCALE, DataDictionary
 
 
 def fmt_wan(value: Fraction | int | Decimal) -> str:
-    """元 → '499.9万元' (exact, trailing zeros dropped)."""
-    wan = Decimal(Fraction(value).numerator) / Decimal(Fraction(value).denominator) / Decimal(10_000)
-    text = format(wan.quantize(Decimal("0.000001")).normalize(), "f")
-    return f"{text}万元"
+    """元 → '499.9万元' (exact to the 分, trailing zeros dropped; huiqi.core.money)."""
+    return money.fmt_wan_exact(Fraction(value) * 100)
 
 
 def fmt_yuan(value: Fraction | int | Decimal) -> str:
-    """元 → '300,000.00元'."""
-    d = Decimal(Fraction(value).numerator) / Decimal(Fraction(value).denominator)
-    return f"{d.quantize(Decimal('0.01')):,}元"
+    """元 → '300,000.00元' (huiqi.core.money: half up below the 分)."""
+    return money.fmt_yuan(Fraction(value) * 100)
 
 
 def fmt_number(value: Fraction, unit: str | None = None) -> str:

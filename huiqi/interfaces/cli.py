@@ -14,6 +14,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from huiqi.core import money
 from huiqi.engine.inputs import InputError
 from huiqi.interfaces.cli_common import DEFAULT_DATA, fail as _fail, load_tables as _load_tables, pairs as _pairs
 from huiqi.rules.loader import RuleFileError
@@ -182,7 +183,7 @@ def check(file: Path = typer.Argument(..., help="一个主体的数据（JSON �
         return
     colors = {"符合": "green", "不符合": "red", "待补充信息": "yellow", "参数待定": "blue"}
     for r in results:
-        amount = "" if r.amount_yuan is None else f"  {r.amount_yuan:,.2f} 元"
+        amount = "" if r.amount_yuan is None else f"  {money.yuan_text(r.amount_yuan * 100, grouping=True)} 元"
         color = colors.get(r.status, "white")
         shown = f"{r.status}·未选（与同组措施不可兼得）" if r.selected is False else r.status
         console.print(f"[bold]{r.measure_id}[/bold] {r.name}  [{color}]【{shown}】[/]{amount}", markup=True)
@@ -351,7 +352,7 @@ def screen(period: str = typer.Option(..., help="期间，如 2024Q4"),
     files = write_tables(run, directory)
     paid = run.paid()
     console.print(f"{period_label(period)}筛查完成：{paid['entity_id'].n_unique():,} 个主体、{paid.height:,} 项拟兑现，"
-                  f"合计 {run.total_fen() / 1_000_000:,.2f} 万元（运行编号 {run.manifest['run_id']}，规则版本 "
+                  f"合计 {money.wan_text(run.total_fen(), grouping=True)} 万元（运行编号 {run.manifest['run_id']}，规则版本 "
                   f"{run.manifest['rules_version']}，数据快照 {run.manifest['data_hash']}）")
     console.print(f"拟兑现名单：{xlsx}")
     for f in files:

@@ -9,12 +9,13 @@ creation date is fixed to the period end.
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
 import xlsxwriter
 
+from huiqi.core import money
 from huiqi.engine.evaluate import MISSING
 from huiqi.services.screening import ScreeningRun
 from huiqi.services.xlsx_style import SheetFormats as _Formats
@@ -26,11 +27,11 @@ def wan2(fen: int | None) -> float | None:
     """分 → 万元 rounded half-up to 2 decimals (the displayed and summed value)."""
     if fen is None:
         return None
-    return float((Decimal(fen) / WAN).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    return float(money.wan(fen))  # the float nearest the rounded value: Excel shows it as 1234.57
 
 
 def yuan(fen: int | None) -> float | None:
-    return None if fen is None else float(Decimal(fen) / 100)
+    return None if fen is None else float(money.yuan(fen))
 
 
 def period_label(period: str) -> str:

@@ -24,6 +24,7 @@ from typing import Mapping
 import polars as pl
 import yaml
 
+from huiqi.core import money
 from huiqi.engine.evaluate import MET, MISSING, RuleSet, col
 from huiqi.services.facts import Period, county_facts, enterprise_facts
 from huiqi.services.xlsx_style import SheetFormats
@@ -149,7 +150,7 @@ def wan2(fen: int | None) -> float | None:
     """分 → 万元, rounded half-up to 2 decimals (display only)."""
     if fen is None:
         return None
-    return float((Decimal(fen) / WAN).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    return float(money.wan(fen))
 
 
 def pct2(num: int | Fraction | None, den: int | Fraction | None, minus_one: bool = False) -> float | None:

@@ -43,6 +43,7 @@ from typing import Mapping
 import polars as pl
 from sqlglot import exp
 
+from huiqi.core import money
 from huiqi.engine.allocate import AllocationOptions, allocate
 from huiqi.engine.evaluate import MET, MISSING, NOT_MET, PENDING, Evaluation, ParameterError, RuleSet, col
 from huiqi.engine.expressions import Compiler, ExpressionError, parse
@@ -821,7 +822,7 @@ def fmt_param(kind: str, value: Fraction | None) -> str:
 
 
 def fmt_wan(fen: int | None) -> str:
-    return "—" if fen is None else f"{Decimal(fen) / Decimal(1_000_000):,.2f}万元"
+    return money.fmt_wan(fen)  # '1,234.57万元', half up (huiqi.core.money)
 
 
 def _solve_message(s: Solution) -> str:

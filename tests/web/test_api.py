@@ -455,3 +455,34 @@ def test_openapi_and_docs_are_local(web):
     assert "/api/check" in spec["paths"] and "/api/screenings/{job_id}/results" in spec["paths"]
     html = c.get("/api/docs").text
     assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in html and "cdn" not in html.lower()
+
+
+# ----------------------------------------------------------------------------------- bad input (issue 8, INPUT)
+@pytest.mark.parametrize("facts", [
+    {"当季工业总产值（万元）": "-5"}, {"output_q": "99999999999999999999999"}, {"output_q": "92233720368547758"},
+    {"output_q": 1e308}, {"output_q": "1e308"}, {"output_q": "inf"}, {"output_q": "NaN"}, {"output_q": "0.001"},
+    {"output_q": "1\u0000"}, {"当季用电量": -1}, {"output_q": str(2**63)}])
+def test_check_api_bad_number_is_chinese_422_not_500(web, facts):
+    """Negative, huge, 1e308, inf, NaN, finer than 分 and NUL facts: a Chinese message naming the field."""
+    c = web.client("admin")
+    detail = chinese_error(c.post("/api/check", json={"period": "2024Q4", "facts": facts}, headers=c.csrf), 422)
+    assert "当季" in detail and "output_q" not in detail
+
+
+@pytest.mark.parametrize("url", ["/api/audit?offset=99999999999999999999999", "/api/audit?offset=9223372036854775808",
+                                 "/api/enterprises?offset=99999999999999999999999",
+                                 "/admin/audit?page=99999999999999999999999", "/admin/audit?page=-1"])
+def test_huge_page_or_offset_is_a_chinese_4xx_not_500(web, url):
+    c = web.client("admin")
+    r = c.get(url, headers={"accept": "application/json"})
+    assert 400 <= r.status_code < 500, (r.status_code, r.text[:300])
+    assert CJK.search(r.text)
+
+
+@pytest.mark.parametrize("value", ["-5", "1e308", "99999999999999999999999", "inf", "1\u0000"])
+def test_calculator_form_bad_number_is_chinese_not_500(web, value):
+    """The web form (POST /calculator/check) goes through the same bounds as the API and the importer."""
+    c = web.client("admin")
+    r = c.post("/calculator/check", data={"period": "2024Q4", "f.output_q": value}, headers=c.csrf)
+    assert r.status_code == 422, (r.status_code, r.text[:300])
+    assert "当季工业总产值" in r.text

@@ -9,7 +9,6 @@ import json
 import shutil
 import tempfile
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, Optional
 
@@ -19,10 +18,17 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from huiqi.engine.evaluate import ParameterError
+from huiqi.core import money
 from huiqi.engine.inputs import InputError
 from huiqi.interfaces.web import auth
 from huiqi.interfaces.web.auth import User, admin_user, check_csrf, current_user, officer_user
 from huiqi.interfaces.web.state import WebError, WebState, codes_outside, wan_text, yuan_text
+
+# Bounds of paging parameters: beyond them a database OFFSET or a slice overflows (a 500 before). Far above any
+# real list (10⁶ pages of 500 rows); the validation message says 数值过大 with the maximum.
+MAX_PAGE = 1_000_000
+MAX_OFFSET = 100_000_000
+
 
 router = APIRouter(prefix="/api", dependencies=[Depends(check_csrf)])
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
@@ -81,7 +87,7 @@ def result_dict(r) -> dict:
     d = r.to_dict()
     for k in ("amount_yuan", "computed_yuan"):  # exact 分: always two decimals in the API
         value = getattr(r, k)
-        d[k] = None if value is None else str(value.quantize(Decimal("0.01")))
+        d[k] = None if value is None else money.yuan_text(value * 100)
     doc = d["clauses"][0].split(":", 1)[0] if d["clauses"] else d["document_id"]
     d["clause_url"] = f"/policies/{doc}#{d['clauses'][0]}" if d["clauses"] else f"/policies/{doc}"
     return d
@@ -169,7 +175,7 @@ def api_new_user(body: NewUser, request: Request, user: User = Depends(admin_use
 
 @router.get("/audit", tags=["账户"], summary="审计日志（管理员）")
 def api_audit(request: Request, user: User = Depends(admin_user), limit: int = Query(200, ge=1, le=1000),
-              offset: int = Query(0, ge=0), action: Optional[str] = None):
+              offset: int = Query(0, ge=0, le=MAX_OFFSET), action: Optional[str] = None):
     return st(request).audit_entries(limit, offset, action)
 
 
@@ -366,7 +372,7 @@ def visible_enterprise(state: WebState, user: User, credit_code: str) -> dict:
 @router.get("/enterprises", tags=["企业"], summary="可查看的企业（企业用户只有自己，县区只有本县区）")
 def api_enterprises(request: Request, user: User = Depends(current_user), q: Optional[str] = Query(None, max_length=64),
                     county: Optional[str] = Query(None, max_length=6), limit: int = Query(50, ge=1, le=500),
-                    offset: int = Query(0, ge=0)):
+                    offset: int = Query(0, ge=0, le=MAX_OFFSET)):
     state = st(request)
     frame = visible_enterprises(state, user, q, county)
     rows = frame.slice(offset, limit).select("credit_code", "name", "county_code", "county_name", "industry_code",
@@ -578,7 +584,7 @@ def page_of(frame: pl.DataFrame, page: int, page_size: int, sort: str, desc: boo
 
 @router.get("/screenings/{job_id}/results", tags=["免申即享筛查"], summary="筛查结果（分页；按角色限定范围）")
 def api_screening_results(job_id: str, request: Request, user: User = Depends(current_user),
-                          page: int = Query(1, ge=1), page_size: int = Query(50, ge=1, le=500),
+                          page: int = Query(1, ge=1, le=MAX_PAGE), page_size: int = Query(50, ge=1, le=500),
                           measure: Optional[str] = None, county: Optional[str] = Query(None, max_length=6),
                           status: Optional[Literal["符合", "待补充信息", "参数待定"]] = None,
                           q: Optional[str] = Query(None, max_length=64), sort: str = "final_fen", desc: bool = True):

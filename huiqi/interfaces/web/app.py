@@ -32,6 +32,9 @@ _VALIDATION = {
 }
 
 
+_PARAM_LABELS = {"page": "页码", "offset": "起始位置", "limit": "条数", "page_size": "每页条数"}
+
+
 def _validation_message(exc: RequestValidationError) -> str:
     parts = []
     for err in exc.errors()[:5]:
@@ -39,7 +42,10 @@ def _validation_message(exc: RequestValidationError) -> str:
         reason = _VALIDATION.get(err.get("type", ""), "取值有误")
         if err.get("type") == "literal_error" and err.get("ctx", {}).get("expected"):
             reason += f"（可选：{err['ctx']['expected']}）"
-        parts.append(f"{loc or '请求'}：{reason}")
+        limit = err.get("ctx", {}).get("le", err.get("ctx", {}).get("ge"))
+        if err.get("type") in ("less_than_equal", "greater_than_equal") and limit is not None:
+            reason += f"（{'最大' if err['type'] == 'less_than_equal' else '最小'}为{limit}）"
+        parts.append(f"{_PARAM_LABELS.get(loc, loc) or '请求'}：{reason}")
     return "请求数据有误：" + "；".join(parts)
 
 

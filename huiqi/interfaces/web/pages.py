@@ -11,10 +11,11 @@ from datetime import date
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse
 from markupsafe import Markup, escape
 
+from huiqi.core import money
 from huiqi.engine.evaluate import STATUSES
 from huiqi.interfaces.web import api, auth
 from huiqi.interfaces.web.auth import User, admin_user, check_csrf, current_user, officer_user, optional_user
@@ -49,8 +50,7 @@ def mark_snippet(text: str | None) -> Markup:
 def fmt_yuan(value) -> str:
     if value is None or value == "":
         return "—"
-    d = Decimal(str(value))
-    return f"{d.quantize(Decimal('0.01')):,}"
+    return money.yuan_text(Decimal(str(value)) * 100, grouping=True)  # 元 → '1,234.57', half up
 
 
 def fmt_plain(value) -> str:
@@ -62,7 +62,7 @@ def fmt_plain(value) -> str:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):
-        text = format(value.quantize(Decimal("0.01")), "f")
+        text = str(money.yuan(value * 100))
         return text[:-3] if text.endswith(".00") else text
     return str(value)
 
@@ -308,7 +308,7 @@ def job_page(request: Request, job_id: str, user: User = Depends(officer_user)):
 
 
 @router.get("/workbench/jobs/{job_id}/rows")
-def job_rows(request: Request, job_id: str, page: int = 1, measure: str = "", county: str = "", status: str = "",
+def job_rows(request: Request, job_id: str, page: int = Query(1, ge=1, le=api.MAX_PAGE), measure: str = "", county: str = "", status: str = "",
              q: str = "", sort: str = "final_fen", user: User = Depends(current_user)):
     _register_filters(request)
     state = st(request)
@@ -390,7 +390,7 @@ def mine(request: Request, user: User = Depends(current_user)):
 
 # ------------------------------------------------------------------------------------------------- 管理
 @router.get("/admin/audit")
-def audit_page(request: Request, action: str = "", page: int = 1, user: User = Depends(admin_user)):
+def audit_page(request: Request, action: str = "", page: int = Query(1, ge=1, le=api.MAX_PAGE), user: User = Depends(admin_user)):
     _register_filters(request)
     page = max(page, 1)
     entries = st(request).audit_entries(100, (page - 1) * 100, action or None)

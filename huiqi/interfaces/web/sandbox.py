@@ -23,7 +23,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal, Optional, Union
@@ -33,6 +33,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from huiqi.core import money
 from huiqi.engine.allocate import AllocationOptions
 from huiqi.engine.evaluate import ParameterError
 from huiqi.engine.inputs import InputError
@@ -91,21 +92,22 @@ def wan_text(fen: int | None) -> str | None:
     """分 → 万元 with two decimals, half-up (as the award lists and the Excel export)."""
     if fen is None:
         return None
-    return str((Decimal(int(fen)) / Decimal(1_000_000)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    return money.wan_text(int(fen))
 
 
 def fmt_wan(value) -> str:
     """A 万元 string for display: thousands separators, two decimals, '—' for none."""
     if value is None or value == "":
         return "—"
-    return f"{Decimal(str(value)):,.2f}"
+    return f"{money.in_unit(Decimal(str(value)) * 1_000_000):,}"
 
 
 def fmt_signed(value) -> str:
     if value is None or value == "":
         return "—"
     d = Decimal(str(value))
-    return ("+" if d > 0 else "") + (f"{d:,.2f}" if d.as_tuple().exponent < 0 else f"{d:,}")
+    shown = f"{d.quantize(Decimal('0.01'), rounding=money.ROUNDING):,}" if d.as_tuple().exponent < 0 else f"{d:,}"
+    return ("+" if d > 0 else "") + shown
 
 
 def fmt_count(value) -> str:

@@ -22,6 +22,7 @@ from typing import Any, Iterable
 import polars as pl
 import sqlalchemy as sa
 
+from huiqi.core import money
 from huiqi.data.columns import TABLES
 from huiqi.engine.allocate import AllocationOptions
 from huiqi.engine.evaluate import MET, ParameterError, RuleSet, col
@@ -53,11 +54,11 @@ def _json(value: Any) -> str:
 
 
 def yuan_text(fen: int | None) -> str | None:
-    return None if fen is None else str((Decimal(fen) / SCALE).quantize(Decimal("0.01")))
+    return money.yuan_text(fen)  # one rounding rule for every display (huiqi.core.money)
 
 
 def wan_text(fen: int | None) -> str | None:
-    return None if fen is None else str((Decimal(fen) / 1_000_000).quantize(Decimal("0.01")))
+    return money.wan_text(fen)
 
 
 class WebState:
