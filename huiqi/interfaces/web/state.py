@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import secrets
+import shutil
 import threading
 import traceback
 from collections import OrderedDict
@@ -17,7 +19,7 @@ from dataclasses import replace
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
@@ -61,6 +63,8 @@ def wan_text(fen: int | None) -> str | None:
 
 
 class WebState:
+    settings = auth.DEFAULT_SETTINGS  # create_app sets the deployment's (trusted proxies, login limits)
+
     def __init__(self, db_url: str, data_dir: str | Path, work_dir: str | Path | None = None, *,
                  seed_demo: bool = True, announce=print):
         self.db_url = db_url
@@ -545,10 +549,14 @@ class WebState:
             with self.engine.connect() as conn:
                 job_total = conn.execute(sa.select(db.screening_jobs.c.total)
                                          .where(db.screening_jobs.c.id == job_id)).scalar_one() or total
-            self._update_job(job_id, step="写出结果表", done=job_total - 2)
-            write_tables(run, out)
-            self._update_job(job_id, step="写出拟兑现名单（Excel）", done=job_total - 1)
-            write_excel(run, out / f"拟兑现名单_{job['period']}.xlsx")
+            # into a fresh folder renamed into place when complete: a crash never leaves half a job folder
+            stage = self.runs_dir / f".{job_id}.tmp"
+            shutil.rmtree(stage, ignore_errors=True)
+            self._update_job(job_id, step="写出拟兑现名单（Excel）", done=job_total - 2)
+            xlsx = write_excel(run, stage / f"拟兑现名单_{job['period']}.xlsx")
+            self._update_job(job_id, step="写出结果表", done=job_total - 1)
+            write_tables(run, stage, [xlsx])
+            os.rename(stage, out)
             with self.lock:
                 self._runs[job_id] = run
                 while len(self._runs) > 3:
@@ -643,10 +651,15 @@ class WebState:
 
         expr = self.scope_expr(user)
         scope = "全部" if expr is None else (user.county_code if user.role == "officer" else user.credit_code)
-        path = out / f"拟兑现名单_{job['period']}_{scope}.xlsx"
+        # beside the job folder (whose manifest lists exactly its files); replaced in one step, so a download
+        # running at the same time never sees half a workbook
+        path = self.runs_dir / f"{job_id}-exports" / f"拟兑现名单_{job['period']}_{scope}.xlsx"
         if not path.exists():
+            from huiqi.core.atomic import atomic_file
+
             scoped = run if expr is None else replace(run, results=run.results.filter(expr))
-            write_excel(scoped, path)
+            with atomic_file(path) as tmp:
+                write_excel(scoped, tmp)
         return path
 
     def approve(self, actor: auth.User, job_id: str, scope: str | None, note: str | None, ip: str | None) -> dict:
@@ -698,30 +711,3 @@ def merge_tables(base: dict[str, pl.DataFrame], new: dict[str, pl.DataFrame]) ->
         kept = old.join(frame.select(list(t.key)), on=list(t.key), how="anti", nulls_equal=True)
         out[name] = pl.concat([kept, frame], how="vertical")
     return out
-
-
-def codes_outside(tables: dict[str, pl.DataFrame], county_of: dict[str, str], county: str,
-                  known_projects: pl.DataFrame | None = None) -> list[str]:
-    """Rows of an import that belong to another 县区 than ``county`` (for a county officer's upload)."""
-    problems: list[str] = []
-    new_county = dict(county_of)
-    if "enterprises" in tables:
-        new_county.update(zip(tables["enterprises"]["credit_code"].to_list(),
-                              tables["enterprises"]["county_code"].to_list()))
-    project_county: dict[str, str] = {}
-    for frame in (known_projects, tables.get("projects")):
-        if frame is not None and frame.height:
-            project_county.update(zip(frame["project_id"].to_list(), frame["county_code"].to_list()))
-    for name, frame in tables.items():
-        if "county_code" in frame.columns:
-            bad = frame.filter(pl.col("county_code") != county)["county_code"].unique().sort().to_list()
-            problems += [f"{TABLES[name].label}：县区代码 {c}" for c in bad]
-        elif "credit_code" in frame.columns:
-            codes: Iterable[str] = frame["credit_code"].unique().sort().to_list()
-            bad = [c for c in codes if new_county.get(c) != county]
-            problems += [f"{TABLES[name].label}：企业 {c}" for c in bad[:20]]
-        elif "project_id" in frame.columns:
-            ids = frame["project_id"].unique().sort().to_list()
-            bad = [p for p in ids if project_county.get(p) != county]
-            problems += [f"{TABLES[name].label}：项目 {p}" for p in bad[:20]]
-    return problems
