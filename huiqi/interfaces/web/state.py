@@ -72,6 +72,8 @@ class WebState:
         self.work_dir = Path(work_dir) if work_dir else self.data_dir.parent / "web"
         self.runs_dir = self.work_dir / "runs"
         self.runs_dir.mkdir(parents=True, exist_ok=True)
+        for stray in self.runs_dir.glob(".*.tmp"):  # job folders a crash left half-written (never shown)
+            shutil.rmtree(stray, ignore_errors=True)
         self.engine = db.make_engine(db_url)
         db.create_all(self.engine)
         from huiqi.data.store import Store
