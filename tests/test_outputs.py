@@ -205,3 +205,45 @@ def test_screen_killed_at_random_moments_leaves_a_complete_run(small, tmp_path):
     verify_folder(out)
     assert [p.name for p in (tmp_path / ".out.runs").iterdir() if p.name != ".lock"] == [os.readlink(out).split("/")[-1]]
     print(f"one run {full:.1f} s; kills that landed after the swap: {sum(outcomes)}/10")
+
+
+# ------------------------------------------------------------------------------------------------ demo data
+def test_demo_data_killed_half_way_leaves_no_half_written_data(tmp_path):
+    """`huiqi demo-data` wrote table after table into var/demo: killed after enterprises.parquet, run.sh (which
+    checks that file) served a demo without indicators for ever. Now the tables appear together or not at all."""
+    from huiqi.core.atomic import fresh_dir
+
+    out = tmp_path / "demo"
+    owned = lambda name: name.endswith(".parquet")  # noqa: E731
+    with fresh_dir(out, owned) as d:
+        (d / "enterprises.parquet").write_text("v1")
+        (d / "indicators.parquet").write_text("v1")
+    with pytest.raises(KeyboardInterrupt):
+        with fresh_dir(out, owned) as d:
+            (d / "enterprises.parquet").write_text("v2")
+            raise KeyboardInterrupt  # killed before indicators.parquet
+    assert {p.name: p.read_text() for p in out.iterdir()} == {"enterprises.parquet": "v1", "indicators.parquet": "v1"}
+    # killed between the two renames: the next run puts the previous data back first
+    os.rename(out, tmp_path / ".demo.old-dead")
+    with fresh_dir(out, owned) as d:
+        assert (out / "indicators.parquet").read_text() == "v1"
+        (d / "enterprises.parquet").write_text("v3")
+    assert [p.name for p in out.iterdir()] == ["enterprises.parquet"]
+    assert not list(tmp_path.glob(".demo.*"))
+    # a folder with someone else's file: that file is kept, the tables replaced one by one
+    (out / "说明.txt").write_text("mine")
+    with fresh_dir(out, owned) as d:
+        (d / "enterprises.parquet").write_text("v4")
+    assert (out / "说明.txt").read_text() == "mine" and (out / "enterprises.parquet").read_text() == "v4"
+
+
+def test_every_workbook_writer_turns_formula_strings_off():
+    """Each XlsxWriter workbook the product writes is opened with strings_to_formulas off."""
+    import re as _re
+
+    root = Path(__file__).resolve().parents[1] / "huiqi"
+    calls = [(p, m.group(0)) for p in root.rglob("*.py")
+             for m in _re.finditer(r"xlsxwriter\.Workbook\(.*?\}\)", p.read_text(encoding="utf-8"), _re.S)]
+    assert calls
+    for path, call in calls:
+        assert '"strings_to_formulas": False' in call, (path, call)

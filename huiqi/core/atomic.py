@@ -124,3 +124,38 @@ def _clean(out: Path, store: Path, listed: Callable[[Path], set[str] | None], no
         elif not (entry / ".kept").exists():
             (entry / ".kept").touch()
             notice(f"{entry} 中有不属于筛查结果的文件，已保留，请自行处理")
+
+
+@contextlib.contextmanager
+def fresh_dir(out: str | Path, owned: Callable[[str], bool]) -> Iterator[Path]:
+    """Yield an empty folder; when the block succeeds it takes the place of ``out`` (a folder of files for which
+    ``owned(name)`` is true, e.g. the demo data's ``<table>.parquet``). The old folder is renamed aside, the new
+    one renamed in, the old one deleted: killed in between, ``out`` is missing (and restored from the old one at the
+    next call), never a mix. If ``out`` holds other files, nothing of them is touched: the new files are moved in
+    one by one (each replaced in one step) instead."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    olds = sorted(out.parent.glob(f".{out.name}.old-*"))
+    if not out.exists() and olds:  # killed between the two renames last time: put the previous data back
+        os.rename(olds.pop(), out)
+    for stray in [*olds, *out.parent.glob(f".{out.name}.tmp-*")]:
+        shutil.rmtree(stray, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        yield tmp
+        for f in tmp.iterdir():
+            fsync_path(f)
+        fsync_path(tmp)
+        if out.is_dir() and not out.is_symlink() and not all(owned(p.name) for p in out.iterdir()):
+            for f in sorted(tmp.iterdir()):
+                os.replace(f, out / f.name)
+            fsync_path(out)
+            return
+        old = out.parent / f".{out.name}.old-{secrets.token_hex(4)}"
+        if out.exists():
+            os.rename(out, old)
+        os.rename(tmp, out)
+        fsync_path(out.parent)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

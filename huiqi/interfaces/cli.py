@@ -300,9 +300,13 @@ def demo_data(out: Path = typer.Option(DEFAULT_DATA, "--out", help="输出目录
     """生成广西工业企业模拟数据（确定性，可复现），作为内置演示数据。"""
     from huiqi.data.synthetic import generate, write_parquet
 
+    from huiqi.core.atomic import fresh_dir
+    from huiqi.data.columns import TABLES
+
     started = time.perf_counter()
     tables = generate(enterprises, seed=seed)
-    write_parquet(tables, out)
+    with fresh_dir(out, lambda name: name in {f"{t}.parquet" for t in TABLES}) as tmp:  # all tables or none
+        write_parquet(tables, tmp)
     sizes = "，".join(f"{k} {v.height:,}行" for k, v in tables.items())
     console.print(f"已生成 {out}（{time.perf_counter() - started:.1f} 秒）：{sizes}")
 

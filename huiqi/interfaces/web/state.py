@@ -110,7 +110,10 @@ class WebState:
 
         if not (self.data_dir / "enterprises.parquet").exists():
             self.announce(f"演示数据目录 {self.data_dir} 不存在，正在生成（10,000家企业，种子2024）……")
-            write_parquet(generate(10_000), self.data_dir)
+            from huiqi.core.atomic import fresh_dir
+
+            with fresh_dir(self.data_dir, lambda name: name in {f"{t}.parquet" for t in TABLES}) as tmp:
+                write_parquet(generate(10_000), tmp)  # all tables or none: a kill never leaves half the demo data
         tables = read_parquet(self.data_dir)
         for name, t in TABLES.items():
             tables.setdefault(name, t.empty())
@@ -546,6 +549,9 @@ class WebState:
             run = screen(tables, job["period"], params=params, measures=job["measures"],
                          options=AllocationOptions(job["budget_policy"]), ruleset=self.ruleset, progress=progress,
                          data_hash=data_hash)
+            from huiqi.services.award_list import sort_results
+
+            run.results = sort_results(run.results)  # the files' order, also before a restart (pages, API)
             out = self.runs_dir / job_id
             total = job_total = 10 + extra
             with self.engine.connect() as conn:
