@@ -188,23 +188,34 @@ def test_screen_killed_at_random_moments_leaves_a_complete_run(small, tmp_path):
     assert previous["period"] == "2024Q3"
     rng = random.Random(8)
     periods = ["2024Q4", "2024Q3"]
-    outcomes = []
+    store = tmp_path / ".out.runs"
+    outcomes, while_writing = [], 0
     for i in range(10):
         period = periods[i % 2]
+        before = set(store.iterdir())
         proc = subprocess.Popen([*cmd, "--period", period], env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.3, 1.1) * full)  # startup, screening and — most often — writing the files
+        if i % 2 == 0:  # any moment: startup, screening, writing, publishing
+            time.sleep(rng.uniform(0.1, 1.1) * full)
+        else:  # a moment while the files are being written: once the run's folder appears
+            deadline = time.perf_counter() + 3 * full + 10
+            while not (set(store.iterdir()) - before) and proc.poll() is None and time.perf_counter() < deadline:
+                time.sleep(0.005)
+            time.sleep(rng.uniform(0, 0.5))
+        writing = bool(set(store.iterdir()) - before) and proc.poll() is None
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        while_writing += writing
         manifest = verify_folder(out)
         assert manifest["period"] in (previous["period"], period)
         outcomes.append(manifest["period"] == period and manifest["period"] != previous["period"])
         previous = manifest
+    assert while_writing, "no kill landed while the files were being written"
     # leftovers of the killed runs are cleaned at the next run
     subprocess.run([*cmd, "--period", "2024Q4"], check=True, env=env, capture_output=True)
     verify_folder(out)
     assert [p.name for p in (tmp_path / ".out.runs").iterdir() if p.name != ".lock"] == [os.readlink(out).split("/")[-1]]
-    print(f"one run {full:.1f} s; kills that landed after the swap: {sum(outcomes)}/10")
+    print(f"one run {full:.1f} s; kills while writing: {while_writing}/10; after the swap: {sum(outcomes)}/10")
 
 
 # ------------------------------------------------------------------------------------------------ demo data

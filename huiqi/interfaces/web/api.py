@@ -638,8 +638,7 @@ def api_export_csv(job_id: str, request: Request, user: User = Depends(current_u
     from huiqi.services.award_list import sort_results
     from huiqi.services.csv_safe import write_csv
 
-    frame = sort_results(frame)
-
+    frame = sort_results(frame)  # the order of results.csv; cells safe from formula injection
     return Response("\ufeff" + write_csv(frame), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f"attachment; filename={name}"})
 
