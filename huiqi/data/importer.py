@@ -918,10 +918,12 @@ def import_file(path: str | Path, table: str | None = None, *, sheet: str | None
 
 
 def import_files(paths: Iterable[str | Path] | str | Path, store=None, table: str | None = None, *,
-                 sheet: str | None = None, money_unit: str | None = None,
-                 limits: bounds.ImportLimits | None = None) -> ImportResult:
+                 sheet: str | None = None, money_unit: str | None = None, county: str | None = None,
+                 held=None, limits: bounds.ImportLimits | None = None) -> ImportResult:
     """Read and validate every file; if there is no problem anywhere, write all tables to `store` in one
-    transaction (upsert by key: importing the same files twice changes nothing). All or nothing."""
+    transaction (upsert by key: importing the same files twice changes nothing). All or nothing.
+    `county`: a county officer's import — every row must belong to that 县区, by the file and by what `held`
+    (default: `store`) already holds (huiqi.data.scope)."""
     if isinstance(paths, (str, Path)):
         paths = [paths]
     result = ImportResult()
@@ -935,6 +937,10 @@ def import_files(paths: Iterable[str | Path] | str | Path, store=None, table: st
         except Exception:  # no table yet
             extra = set()
     _assemble(result, staged, _Collector(result), extra)
+    if county is not None and result.ok:
+        from huiqi.data.scope import county_scope_problems
+
+        result.problems += county_scope_problems(result, county, held if held is not None else store)
     if result.ok and store is not None:
         result.written = store.write_many(result.tables)
     return result

@@ -301,9 +301,13 @@ def demo_data(out: Path = typer.Option(DEFAULT_DATA, "--out", help="输出目录
     """生成广西工业企业模拟数据（确定性，可复现），作为内置演示数据。"""
     from huiqi.data.synthetic import generate, write_parquet
 
+    from huiqi.core.atomic import fresh_dir
+    from huiqi.data.columns import TABLES
+
     started = time.perf_counter()
     tables = generate(enterprises, seed=seed)
-    write_parquet(tables, out)
+    with fresh_dir(out, lambda name: name in {f"{t}.parquet" for t in TABLES}) as tmp:  # all tables or none
+        write_parquet(tables, tmp)
     sizes = "，".join(f"{k} {v.height:,}行" for k, v in tables.items())
     console.print(f"已生成 {out}（{time.perf_counter() - started:.1f} 秒）：{sizes}")
 
@@ -313,14 +317,14 @@ def screen(period: str = typer.Option(..., help="期间，如 2024Q4"),
            measures: Optional[str] = typer.Option(None, help="只筛查这些措施（逗号分隔）"),
            data: Path = typer.Option(DEFAULT_DATA, "--data", help="数据目录（Parquet）"),
            db: Optional[str] = typer.Option(None, "--db", help="数据库 URL（替代 --data）"),
-           out: Path = typer.Option(Path("out"), "--out", help="输出目录或 .xlsx 文件"),
+           out: Path = typer.Option(Path("out"), "--out", help="输出目录（每次整体替换，中断不留半成品）或 .xlsx 文件"),
            param: list[str] = typer.Option([], "--param", help="参数覆盖 name=value，可多次"),
            budget_policy: str = typer.Option("pro_rata", "--budget-policy", help="超预算时：pro_rata 按比例 / ranked 按金额排序"),
            prior: Optional[Path] = typer.Option(None, "--prior", help="本年度此前各期已兑现结果（results.parquet），用于年度累计封顶")) -> None:
     """免申即享筛查：全部企业逐项判断、核定金额，输出拟兑现名单（Excel）与结果表。"""
     from huiqi.engine.allocate import AllocationOptions
     from huiqi.engine.evaluate import ParameterError
-    from huiqi.services.award_list import period_label, write_excel, write_tables
+    from huiqi.services.award_list import period_label, write_run
     from huiqi.services.screening import screen as run_screen
 
     params = _pairs(param)
@@ -346,10 +350,10 @@ def screen(period: str = typer.Option(..., help="期间，如 2024Q4"),
                              options=AllocationOptions(budget_policy, prior_frame), progress=tick)
         except (ParameterError, ValueError) as e:
             _fail(str(e))
-    directory = out if out.suffix != ".xlsx" else out.parent
-    xlsx = out if out.suffix == ".xlsx" else out / f"拟兑现名单_{period}.xlsx"
-    write_excel(run, xlsx)
-    files = write_tables(run, directory)
+    try:  # all files or none: a kill leaves the previous complete run (huiqi.core.atomic)
+        xlsx, *files = write_run(run, out, notice=lambda m: console.print(m, markup=False))
+    except ValueError as e:
+        _fail(str(e))
     paid = run.paid()
     console.print(f"{period_label(period)}筛查完成：{paid['entity_id'].n_unique():,} 个主体、{paid.height:,} 项拟兑现，"
                   f"合计 {money.wan_text(run.total_fen(), grouping=True)} 万元（运行编号 {run.manifest['run_id']}，规则版本 "
@@ -364,7 +368,8 @@ def import_(files: list[Path] = typer.Argument(..., help="Excel（.xlsx）、CSV
             db: str = typer.Option("sqlite:///var/huiqi.db", "--db", help="数据库 URL（默认内置 SQLite）"),
             table: Optional[str] = typer.Option(None, "--table", help="目标表（默认按表头/工作表名识别）"),
             money_unit: Optional[str] = typer.Option(None, "--money-unit", help="表头未标单位的金额列按此单位（元/万元）"),
-            check_only: bool = typer.Option(False, "--check", help="只检查，不写入")) -> None:
+            check_only: bool = typer.Option(False, "--check", help="只检查，不写入"),
+            county: Optional[str] = typer.Option(None, "--county", help="以县区工信部门身份导入：每行须属于此县区（按文件与库中已有数据判断）")) -> None:
     """导入企业数据：全部通过才写入（全有或全无），同一文件重复导入不产生变化。"""
     from huiqi.data.importer import import_files
     from huiqi.data.store import Store
@@ -378,7 +383,12 @@ def import_(files: list[Path] = typer.Argument(..., help="Excel（.xlsx）、CSV
 
         upgrade(db)
         store = Store(db)
-    result = import_files(files, store, table, money_unit=money_unit)
+    if county is not None and store is None:  # --check with a county scope: judge against the database too
+        store = Store(db)
+        held, store = store, None
+    else:
+        held = store
+    result = import_files(files, store, table, money_unit=money_unit, county=county, held=held)
     console.print(result.to_text(), markup=False)
     console.print(f"（用时 {time.perf_counter() - started:.1f} 秒）")
     if not result.ok:

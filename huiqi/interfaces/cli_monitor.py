@@ -57,7 +57,10 @@ def monitor(period: str = typer.Option(..., help="期间，如 2024Q4"),
     except ValueError as e:
         _fail(str(e))
     xlsx = out or Path("out") / f"运行监测_{period}.xlsx"
-    write_excel(report, xlsx)
+    from huiqi.core.atomic import atomic_file
+
+    with atomic_file(xlsx) as tmp:  # a kill leaves the previous workbook, never half of one
+        write_excel(report, tmp)
     elapsed = time.perf_counter() - started
     if fmt == "json":
         sys.stdout.write(json.dumps(report.to_dict(limit=limit or None), ensure_ascii=False, indent=2, default=str) + "\n")

@@ -140,7 +140,10 @@ def simulate(period: str = typer.Option(..., help="期间，如 2025Q3"),
         final_cmp = cmp
         if solution is not None and solution.forward is not None:
             final_cmp = Comparison(base_run, solution.forward)
-        write_comparison(final_cmp, out, solution=solution)
+        from huiqi.core.atomic import atomic_file
+
+        with atomic_file(out) as tmp:  # a kill leaves the previous workbook, never half of one
+            write_comparison(final_cmp, tmp, solution=solution)
         if fmt != "json":
             console.print(f"测算对比：{out}")
 

@@ -2,12 +2,19 @@
 the deciding indicators, amount to 2 decimals, explanation and clause per row, and a 合计 row written as values;
 one sheet per measure, a summary by 县区 / 行业 / 措施, and a 待补充信息 sheet. Also Parquet and CSV.
 
-The same run gives byte-identical files: rows are sorted, no timestamps are written, and the workbook's
-creation date is fixed to the period end.
+The same run gives byte-identical files: rows are sorted (result tables by entity type, measure ID, entity ID —
+whatever the data source), no timestamps are written, and the workbook's creation date is fixed to the period end.
+`write_run` writes all of a run's files atomically (a kill leaves the previous complete run); the manifest lists
+every file with its size and sha256.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import shutil
+import tempfile
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -17,6 +24,7 @@ import xlsxwriter
 
 from huiqi.core import money
 from huiqi.engine.evaluate import MISSING
+from huiqi.services.csv_safe import write_csv
 from huiqi.services.screening import ScreeningRun
 from huiqi.services.xlsx_style import SheetFormats as _Formats
 
@@ -174,13 +182,86 @@ def write_excel(run: ScreeningRun, path: Path) -> Path:
     return path
 
 
-def write_tables(run: ScreeningRun, directory: Path) -> list[Path]:
-    """results.parquet and results.csv (amounts in 分 and in 元), plus manifest.json."""
+ENTITY_ORDER = ("enterprise", "project", "county")
+SORT_KEY = ("entity", "measure_id", "entity_id")  # docs/data-model.md "Result files"
+
+
+def sort_results(results: pl.DataFrame) -> pl.DataFrame:
+    """Result rows in the documented order — entity type (enterprise, project, county), measure ID, entity ID — so
+    the same run gives the same bytes whether its data came from Parquet or a database."""
+    if results.height == 0 or not set(SORT_KEY) <= set(results.columns):
+        return results
+    rank = pl.col("entity").replace_strict(ENTITY_ORDER, list(range(len(ENTITY_ORDER))), default=len(ENTITY_ORDER),
+                                           return_dtype=pl.Int8)
+    return results.sort([rank, pl.col("entity"), pl.col("measure_id"), pl.col("entity_id")], maintain_order=True)
+
+
+def file_entry(path: Path) -> dict:
+    """Size and sha256 of a file, as the manifest lists it."""
+    h = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return {"bytes": Path(path).stat().st_size, "sha256": h.hexdigest()}
+
+
+def write_tables(run: ScreeningRun, directory: Path, extra: list[Path] = ()) -> list[Path]:
+    """results.parquet and results.csv (amounts in 分 and in 元; rows in the documented order; CSV cells safe from
+    formula injection), then manifest.json listing each of them and of ``extra`` (e.g. the workbook) with its size
+    and sha256 — written last, so a manifest always describes complete files."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    results = run.results.with_columns((pl.col("final_fen") / 100).alias("final_yuan"))
+    results = sort_results(run.results).with_columns((pl.col("final_fen") / 100).alias("final_yuan"))
     pq, csv = directory / "results.parquet", directory / "results.csv"
     results.write_parquet(pq, statistics=False)
-    results.write_csv(csv)
-    return [pq, csv, run.write_manifest(directory / "manifest.json")]
+    write_csv(results, csv)
+    files = [*extra, pq, csv]
+    manifest = {**run.manifest, "files": {p.name: file_entry(p) for p in sorted(files, key=lambda p: p.name)}}
+    path = directory / MANIFEST
+    path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True), encoding="utf-8")
+    return [pq, csv, path]
 
+
+MANIFEST = "manifest.json"
+
+
+def manifest_files(folder: Path) -> set[str] | None:
+    """The files a finished run folder holds by its manifest (with the manifest), or None if it has none. Folders
+    written before manifests listed their files hold the fixed names of that version."""
+    try:
+        manifest = json.loads((Path(folder) / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if "files" in manifest:
+        return {MANIFEST, *manifest["files"]}
+    return {MANIFEST, "results.parquet", "results.csv", f"拟兑现名单_{manifest.get('period')}.xlsx"}
+
+
+def write_run(run: ScreeningRun, out: Path, notice=lambda _m: None) -> list[Path]:
+    """Every output of a run, complete or not at all: the workbook, results.parquet, results.csv, manifest.json.
+
+    ``out`` a folder: the files go into a new version folder and ``out`` becomes a link to it in one atomic step
+    (huiqi.core.atomic.run_folder) — a kill leaves the previous complete run. ``out`` an .xlsx file: the files are
+    written beside it, each replaced atomically, the manifest last."""
+    from huiqi.core.atomic import fsync_path, run_folder
+
+    out = Path(out)
+    if out.suffix != ".xlsx":
+        with run_folder(out, manifest_files, notice) as folder:
+            xlsx = write_excel(run, folder / f"拟兑现名单_{run.period}.xlsx")
+            written = write_tables(run, folder, [xlsx])
+        return [out / p.name for p in (xlsx, *written)]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for stray in out.parent.glob(f".{out.stem}.tmp-*"):  # what a killed run left
+        shutil.rmtree(stray, ignore_errors=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.stem}.tmp-", dir=out.parent))
+    try:
+        xlsx = write_excel(run, stage / out.name)
+        written = write_tables(run, stage, [xlsx])
+        for f in (xlsx, *written):  # each replaced in one step, the manifest last: it describes files in place
+            fsync_path(f)
+            os.replace(f, out.parent / f.name)
+        fsync_path(out.parent)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return [out.parent / p.name for p in (xlsx, *written)]

@@ -254,5 +254,5 @@ def test_login_page_and_rate_limit(page, server):
         login(page, server, "officer2", "wrong-password-x")
         assert "用户名或密码不正确" in page.inner_text("main")
     login(page, server, "officer2", "Other-Password-2024")
-    assert "登录失败次数过多" in page.inner_text("main")
+    assert "登录尝试过于频繁" in page.inner_text("main")
     page.screenshot(path=str(ARTIFACTS / "login_rate_limited.png"))

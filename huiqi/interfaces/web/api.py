@@ -22,7 +22,7 @@ from huiqi.core import money
 from huiqi.engine.inputs import InputError
 from huiqi.interfaces.web import auth
 from huiqi.interfaces.web.auth import User, admin_user, check_csrf, current_user, officer_user
-from huiqi.interfaces.web.state import WebError, WebState, codes_outside, wan_text, yuan_text
+from huiqi.interfaces.web.state import WebError, WebState, wan_text, yuan_text
 
 # Bounds of paging parameters: beyond them a database OFFSET or a slice overflows (a 500 before). Far above any
 # real list (10⁶ pages of 500 rows); the validation message says 数值过大 with the maximum.
@@ -116,15 +116,15 @@ def api_csrf(request: Request):
     return {"csrf_token": auth.csrf_token(request)}
 
 
-@router.post("/login", tags=["账户"], summary="登录（失败5次/5分钟→429）")
+@router.post("/login", tags=["账户"], summary="登录（失败过多→429：同一用户名默认5次/5分钟，同一地址默认20次/5分钟）")
 def api_login(body: LoginBody, request: Request):
     state = st(request)
     ip = auth.client_ip(request)
     try:
-        user = auth.authenticate(state.engine, body.username, body.password, ip)
+        user = auth.authenticate(state.engine, body.username, body.password, ip, state.settings)
     except auth.LoginError as e:
         if e.status == 429:
-            state.audit(None, "登录受限", body.username, None, ip)
+            state.audit(None, "登录受限", body.username, auth.limit_detail(e, state.settings), ip)
         return JSONResponse({"detail": e.message}, status_code=e.status)
     token, csrf = auth.start_session(state.engine, user)
     state.audit(user, "登录", user.username, None, ip)
@@ -641,7 +641,11 @@ def api_export_csv(job_id: str, request: Request, user: User = Depends(current_u
     frame = frame.with_columns(pl.col("final_fen").map_elements(yuan_text, return_dtype=pl.String).alias("final_yuan"))
     job = state.job(job_id)
     name = f"results_{job['period']}_{job_id}.csv"
-    return Response("\ufeff" + frame.write_csv(), media_type="text/csv; charset=utf-8",
+    from huiqi.services.award_list import sort_results
+    from huiqi.services.csv_safe import write_csv
+
+    frame = sort_results(frame)  # the order of results.csv; cells safe from formula injection
+    return Response("\ufeff" + write_csv(frame), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f"attachment; filename={name}"})
 
 
@@ -694,11 +698,16 @@ def do_import(state: WebState, user: User, uploads: list[UploadFile], money_unit
             state.audit(user, "导入", "、".join(names), {"ok": False, "problems": len(errors)}, ip)
             return {"ok": False, "text": result.to_text().replace(str(tmp), ""), "errors": errors, "rows": {},
                     "written": None}
-        if user.role == "officer":
-            outside = codes_outside(result.tables, state.county_of, user.county_code, state.tables.get("projects"))
-            if outside:
-                raise WebError(403, "只能导入本县区的数据，以下记录属于其他县区：" + "；".join(outside[:10]))
-        written = state.apply_import(result.tables)
+        with state.lock:  # check and write under one lock: no other import can change the owners in between
+            if user.role == "officer":
+                from huiqi.data.scope import county_scope_problems
+
+                # against what is held (demo data + database), not only the file: no county takeover
+                result.problems += county_scope_problems(result, user.county_code, state.tables)
+                if result.problems:
+                    state.audit(user, "导入", "、".join(names), {"ok": False, "outside_county": len(result.problems)}, ip)
+                    raise WebError(403, "只能导入本县区的数据。" + result.to_text(limit=20).replace(str(tmp), ""))
+            written = state.apply_import(result.tables)
         state.audit(user, "导入", "、".join(names), {"ok": True, "rows": result.rows(), "written": written}, ip)
         return {"ok": True, "text": result.to_text() + "已写入：" + ("，".join(f"{t} {n}行" for t, n in written.items() if n)
                                                                    or "无变化（数据已是最新）") + "。",

@@ -18,6 +18,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import MutableHeaders
 
 from huiqi.interfaces.web import auth
+from huiqi.interfaces.web.settings import WebSettings
 from huiqi.interfaces.web.state import WebError, WebState
 
 HERE = Path(__file__).parent
@@ -71,7 +72,8 @@ class SecurityHeaders:
                 headers = MutableHeaders(scope=message)
                 new = state.get("new_csrf_cookie")
                 if new:
-                    headers.append("set-cookie", f"{auth.CSRF_COOKIE}={new}; Path=/; SameSite=Strict")
+                    secure = "; Secure" if scope.get("scheme") == "https" else ""
+                    headers.append("set-cookie", f"{auth.CSRF_COOKIE}={new}; Path=/; SameSite=Strict{secure}")
                 headers.setdefault("X-Content-Type-Options", "nosniff")
                 headers.setdefault("X-Frame-Options", "DENY")
                 headers.setdefault("Referrer-Policy", "same-origin")
@@ -83,10 +85,14 @@ class SecurityHeaders:
 
 
 def create_app(db_url: str = "sqlite:///var/huiqi.db", data_dir: str | Path = "var/demo",
-               work_dir: str | Path | None = None, *, seed_demo: bool = True, announce=print) -> FastAPI:
+               work_dir: str | Path | None = None, *, seed_demo: bool = True, announce=print,
+               settings: WebSettings | None = None) -> FastAPI:
     """The web application. On start: creates the tables, loads the demo data (generating it if ``data_dir`` is
-    missing), seeds the demo accounts (passwords printed once), and creates the current parameter set."""
+    missing), seeds the demo accounts (passwords printed once), and creates the current parameter set.
+    ``settings``: trusted proxies and login limits (default: from the environment, huiqi.interfaces.web.settings)."""
+    settings = settings if settings is not None else WebSettings.from_env()
     state = WebState(db_url, data_dir, work_dir, seed_demo=seed_demo, announce=announce)
+    state.settings = settings
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -107,6 +113,12 @@ def create_app(db_url: str = "sqlite:///var/huiqi.db", data_dir: str | Path = "v
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     app.add_middleware(SecurityHeaders)
+    if settings.trusted_proxies:
+        # outermost: the client address and scheme are the original ones before anything else reads them (the
+        # login limit keys on the address, the session cookie gets Secure for https); only from these proxies
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
 
     def wants_json(request: Request) -> bool:
         return request.url.path.startswith("/api")
@@ -189,7 +201,8 @@ def create_app(db_url: str = "sqlite:///var/huiqi.db", data_dir: str | Path = "v
 
 
 def app_from_env() -> FastAPI:
-    """For `uvicorn --factory huiqi.interfaces.web.app:app_from_env` (HUIQI_DB, HUIQI_DATA, HUIQI_WORK)."""
+    """For `uvicorn --factory huiqi.interfaces.web.app:app_from_env` (HUIQI_DB, HUIQI_DATA, HUIQI_WORK; the settings
+    of huiqi.interfaces.web.settings, e.g. HUIQI_TRUSTED_PROXIES)."""
     import os
 
     return create_app(os.environ.get("HUIQI_DB", "sqlite:///var/huiqi.db"), os.environ.get("HUIQI_DATA", "var/demo"),

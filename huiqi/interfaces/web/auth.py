@@ -6,13 +6,16 @@
 - CSRF: every state-changing request (POST/PUT/PATCH/DELETE) must carry the token in the ``X-CSRF-Token`` header
   or a ``csrf_token`` form field. Signed in, it is the session's own token (per session, rotated at login);
   before login (the login form) it is a double-submit cookie.
-- Login rate limit: 5 failures for one username from one address within 5 minutes → 429 until the window passes.
+- Login rate limits (huiqi.interfaces.web.settings, docs/web.md): 5 failures for one user name from one address,
+  or 20 from one address across all user names (password spraying), within 5 minutes → 429 until the oldest
+  failure leaves the window. The address is the real client's when the request came through a trusted proxy.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 import time
 from dataclasses import dataclass
@@ -24,13 +27,13 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from fastapi import HTTPException, Request
 
 from huiqi.interfaces.web import db
+from huiqi.interfaces.web.settings import WebSettings
 
 SESSION_COOKIE = "huiqi_session"
 CSRF_COOKIE = "huiqi_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 SESSION_HOURS = 8
-MAX_FAILURES = 5
-FAILURE_WINDOW = timedelta(minutes=5)
+DEFAULT_SETTINGS = WebSettings()
 ROLES = {"admin": "管理员", "officer": "县区工信部门", "enterprise": "企业"}
 
 _hasher = PasswordHasher()
@@ -102,19 +105,27 @@ def get_user(engine: sa.Engine, username: str):
 
 
 # ----------------------------------------------------------------------------------------------- rate limit
-def recent_failures(engine: sa.Engine, username: str, ip: str) -> int:
-    since = db.now() - FAILURE_WINDOW
+def _failures(engine: sa.Engine, since, username: str | None, ip: str) -> tuple[int, object]:
+    """(number of failures since ``since``, the oldest of them) for one address, one user name or all."""
+    t = db.login_failures
+    q = sa.select(sa.func.count(), sa.func.min(t.c.at)).where(t.c.ip == ip, t.c.at > since)
+    if username is not None:
+        q = q.where(t.c.username == username)
     with engine.connect() as conn:
-        return conn.execute(sa.select(sa.func.count()).select_from(db.login_failures).where(
-            db.login_failures.c.username == username, db.login_failures.c.ip == ip,
-            db.login_failures.c.at > since)).scalar_one()
+        n, oldest = conn.execute(q).one()
+    return int(n), oldest
 
 
-def record_failure(engine: sa.Engine, username: str, ip: str) -> None:
+def recent_failures(engine: sa.Engine, username: str, ip: str, settings: WebSettings = DEFAULT_SETTINGS) -> int:
+    return _failures(engine, settings.clock() - settings.login_window, username, ip)[0]
+
+
+def record_failure(engine: sa.Engine, username: str, ip: str, settings: WebSettings = DEFAULT_SETTINGS) -> None:
+    now = settings.clock()
     with engine.begin() as conn:
-        conn.execute(db.login_failures.insert().values(username=username, ip=ip, at=db.now()))
+        conn.execute(db.login_failures.insert().values(username=username, ip=ip, at=now))
         # keep the table small: anything older than the window no longer counts
-        conn.execute(db.login_failures.delete().where(db.login_failures.c.at < db.now() - 2 * FAILURE_WINDOW))
+        conn.execute(db.login_failures.delete().where(db.login_failures.c.at < now - 2 * settings.login_window))
 
 
 def clear_failures(engine: sa.Engine, username: str, ip: str) -> None:
@@ -124,22 +135,46 @@ def clear_failures(engine: sa.Engine, username: str, ip: str) -> None:
 
 
 class LoginError(Exception):
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, limit: str | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.limit = limit  # which limit refused a 429: "user" (one account) or "ip" (one address, all accounts)
 
 
-def authenticate(engine: sa.Engine, username: str, password: str, ip: str) -> User:
-    """The user, or LoginError(401/429) with a Chinese message. Failures count toward the rate limit."""
+def _limited(engine: sa.Engine, username: str, ip: str, settings: WebSettings) -> LoginError | None:
+    now = settings.clock()
+    since = now - settings.login_window
+    for limit, who, most in (("user", username, settings.login_max_failures),
+                             ("ip", None, settings.login_max_failures_per_ip)):
+        n, oldest = _failures(engine, since, who, ip)
+        if n >= most:
+            wait = db.aware(oldest) + settings.login_window - now  # until the oldest failure leaves the window
+            minutes = max(1, math.ceil(wait.total_seconds() / 60))
+            return LoginError(429, f"登录尝试过于频繁，请{minutes}分钟后再试", limit)
+    return None
+
+
+def limit_detail(e: LoginError, settings: WebSettings = DEFAULT_SETTINGS) -> dict:
+    """The audit-log detail of a refused login: which limit, its size and window."""
+    per_ip = e.limit == "ip"
+    return {"限制": "同一地址多个用户名（疑似密码喷洒）" if per_ip else "同一用户名同一地址",
+            "上限次数": settings.login_max_failures_per_ip if per_ip else settings.login_max_failures,
+            "时间窗（分钟）": int(settings.login_window.total_seconds() // 60)}
+
+
+def authenticate(engine: sa.Engine, username: str, password: str, ip: str,
+                 settings: WebSettings = DEFAULT_SETTINGS) -> User:
+    """The user, or LoginError(401/429) with a Chinese message. Failures count toward both rate limits: per
+    user name and address, and per address across all user names (password spraying)."""
     username = (username or "").strip()
-    if recent_failures(engine, username, ip) >= MAX_FAILURES:
-        raise LoginError(429, f"登录失败次数过多（{int(FAILURE_WINDOW.total_seconds() // 60)}分钟内{MAX_FAILURES}次），"
-                              "请5分钟后再试")
+    refused = _limited(engine, username, ip, settings)
+    if refused is not None:
+        raise refused
     row = get_user(engine, username) if username else None
     ok = verify_password(row.password_hash if row is not None else _DUMMY_HASH, password or "")
     if row is None or not ok or not row.active:
-        record_failure(engine, username, ip)
+        record_failure(engine, username, ip, settings)
         raise LoginError(401, "用户名或密码不正确")
     clear_failures(engine, username, ip)
     return _user_from_row(row)

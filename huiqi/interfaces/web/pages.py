@@ -96,10 +96,10 @@ def login_submit(request: Request, username: str = Form(""), password: str = For
     state = st(request)
     ip = auth.client_ip(request)
     try:
-        user = auth.authenticate(state.engine, username, password, ip)
+        user = auth.authenticate(state.engine, username, password, ip, state.settings)
     except auth.LoginError as e:
         if e.status == 429:
-            state.audit(None, "登录受限", username[:64], None, ip)
+            state.audit(None, "登录受限", username[:64], auth.limit_detail(e, state.settings), ip)
         return render(request, "login.html", status=e.status, next=_safe_next(next), error=e.message,
                       username=username)
     token, _csrf = auth.start_session(state.engine, user)

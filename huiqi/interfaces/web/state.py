@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import secrets
+import shutil
 import threading
 import traceback
 from collections import OrderedDict
@@ -17,7 +19,7 @@ from dataclasses import replace
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
@@ -62,6 +64,8 @@ def wan_text(fen: int | None) -> str | None:
 
 
 class WebState:
+    settings = auth.DEFAULT_SETTINGS  # create_app sets the deployment's (trusted proxies, login limits)
+
     def __init__(self, db_url: str, data_dir: str | Path, work_dir: str | Path | None = None, *,
                  seed_demo: bool = True, announce=print):
         self.db_url = db_url
@@ -69,6 +73,8 @@ class WebState:
         self.work_dir = Path(work_dir) if work_dir else self.data_dir.parent / "web"
         self.runs_dir = self.work_dir / "runs"
         self.runs_dir.mkdir(parents=True, exist_ok=True)
+        for stray in self.runs_dir.glob(".*.tmp"):  # job folders a crash left half-written (never shown)
+            shutil.rmtree(stray, ignore_errors=True)
         self.engine = db.make_engine(db_url)
         from huiqi.data.store import Store
         from huiqi.migrations import upgrade
@@ -105,7 +111,10 @@ class WebState:
 
         if not (self.data_dir / "enterprises.parquet").exists():
             self.announce(f"演示数据目录 {self.data_dir} 不存在，正在生成（10,000家企业，种子2024）……")
-            write_parquet(generate(10_000), self.data_dir)
+            from huiqi.core.atomic import fresh_dir
+
+            with fresh_dir(self.data_dir, lambda name: name in {f"{t}.parquet" for t in TABLES}) as tmp:
+                write_parquet(generate(10_000), tmp)  # all tables or none: a kill never leaves half the demo data
         tables = read_parquet(self.data_dir)
         for name, t in TABLES.items():
             tables.setdefault(name, t.empty())
@@ -541,15 +550,22 @@ class WebState:
             run = screen(tables, job["period"], params=params, measures=job["measures"],
                          options=AllocationOptions(job["budget_policy"]), ruleset=self.ruleset, progress=progress,
                          data_hash=data_hash)
+            from huiqi.services.award_list import sort_results
+
+            run.results = sort_results(run.results)  # the files' order, also before a restart (pages, API)
             out = self.runs_dir / job_id
             total = job_total = 10 + extra
             with self.engine.connect() as conn:
                 job_total = conn.execute(sa.select(db.screening_jobs.c.total)
                                          .where(db.screening_jobs.c.id == job_id)).scalar_one() or total
-            self._update_job(job_id, step="写出结果表", done=job_total - 2)
-            write_tables(run, out)
-            self._update_job(job_id, step="写出拟兑现名单（Excel）", done=job_total - 1)
-            write_excel(run, out / f"拟兑现名单_{job['period']}.xlsx")
+            # into a fresh folder renamed into place when complete: a crash never leaves half a job folder
+            stage = self.runs_dir / f".{job_id}.tmp"
+            shutil.rmtree(stage, ignore_errors=True)
+            self._update_job(job_id, step="写出拟兑现名单（Excel）", done=job_total - 2)
+            xlsx = write_excel(run, stage / f"拟兑现名单_{job['period']}.xlsx")
+            self._update_job(job_id, step="写出结果表", done=job_total - 1)
+            write_tables(run, stage, [xlsx])
+            os.rename(stage, out)
             with self.lock:
                 self._runs[job_id] = run
                 while len(self._runs) > 3:
@@ -644,10 +660,15 @@ class WebState:
 
         expr = self.scope_expr(user)
         scope = "全部" if expr is None else (user.county_code if user.role == "officer" else user.credit_code)
-        path = out / f"拟兑现名单_{job['period']}_{scope}.xlsx"
+        # beside the job folder (whose manifest lists exactly its files); replaced in one step, so a download
+        # running at the same time never sees half a workbook
+        path = self.runs_dir / f"{job_id}-exports" / f"拟兑现名单_{job['period']}_{scope}.xlsx"
         if not path.exists():
+            from huiqi.core.atomic import atomic_file
+
             scoped = run if expr is None else replace(run, results=run.results.filter(expr))
-            write_excel(scoped, path)
+            with atomic_file(path) as tmp:
+                write_excel(scoped, tmp)
         return path
 
     def approve(self, actor: auth.User, job_id: str, scope: str | None, note: str | None, ip: str | None) -> dict:
@@ -699,30 +720,3 @@ def merge_tables(base: dict[str, pl.DataFrame], new: dict[str, pl.DataFrame]) ->
         kept = old.join(frame.select(list(t.key)), on=list(t.key), how="anti", nulls_equal=True)
         out[name] = pl.concat([kept, frame], how="vertical")
     return out
-
-
-def codes_outside(tables: dict[str, pl.DataFrame], county_of: dict[str, str], county: str,
-                  known_projects: pl.DataFrame | None = None) -> list[str]:
-    """Rows of an import that belong to another 县区 than ``county`` (for a county officer's upload)."""
-    problems: list[str] = []
-    new_county = dict(county_of)
-    if "enterprises" in tables:
-        new_county.update(zip(tables["enterprises"]["credit_code"].to_list(),
-                              tables["enterprises"]["county_code"].to_list()))
-    project_county: dict[str, str] = {}
-    for frame in (known_projects, tables.get("projects")):
-        if frame is not None and frame.height:
-            project_county.update(zip(frame["project_id"].to_list(), frame["county_code"].to_list()))
-    for name, frame in tables.items():
-        if "county_code" in frame.columns:
-            bad = frame.filter(pl.col("county_code") != county)["county_code"].unique().sort().to_list()
-            problems += [f"{TABLES[name].label}：县区代码 {c}" for c in bad]
-        elif "credit_code" in frame.columns:
-            codes: Iterable[str] = frame["credit_code"].unique().sort().to_list()
-            bad = [c for c in codes if new_county.get(c) != county]
-            problems += [f"{TABLES[name].label}：企业 {c}" for c in bad[:20]]
-        elif "project_id" in frame.columns:
-            ids = frame["project_id"].unique().sort().to_list()
-            bad = [p for p in ids if project_county.get(p) != county]
-            problems += [f"{TABLES[name].label}：项目 {p}" for p in bad[:20]]
-    return problems
