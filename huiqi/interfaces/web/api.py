@@ -312,7 +312,7 @@ class CheckBody(BaseModel):
 
 
 def _period_ok(state: WebState, period: str) -> None:
-    from huiqi.services.facts import Period
+    from huiqi.core.periods import Period
 
     try:
         Period.parse(period)

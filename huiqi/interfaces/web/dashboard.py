@@ -54,7 +54,7 @@ def monitor_periods(state: WebState) -> list[str]:
 
 
 def check_period(state: WebState, period: str) -> str:
-    from huiqi.services.facts import Period
+    from huiqi.core.periods import Period
 
     try:
         p = Period.parse((period or "").strip())

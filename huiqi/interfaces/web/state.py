@@ -474,13 +474,13 @@ class WebState:
 
     def start_screening(self, actor: auth.User, period: str, set_id: int | None, measures: list[str] | None,
                         budget_policy: str | None, ip: str | None = None) -> str:
-        from huiqi.services.facts import Period
+        from huiqi.core.periods import QUARTER, Period
 
         try:
-            Period.parse(period)
+            p = Period.parse(period)
         except ValueError as e:
             raise WebError(422, str(e)) from None
-        if "Q" not in period:
+        if p.kind != QUARTER:
             raise WebError(422, f"筛查期间应为季度（如 2024Q4），得到“{period}”")
         pset = self.parameter_set(set_id) if set_id is not None else self.active_set()
         policy = budget_policy or pset["budget_policy"]
