@@ -6,7 +6,6 @@ Every form carries the CSRF token (and htmx sends it as a header on every reques
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from decimal import Decimal
 from urllib.parse import urlencode
@@ -15,6 +14,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse
 from markupsafe import Markup, escape
 
+from huiqi.core.periods import QUARTER, Period, PeriodError
 from huiqi.engine.evaluate import STATUSES
 from huiqi.interfaces.web import api, auth
 from huiqi.interfaces.web.auth import User, admin_user, check_csrf, current_user, officer_user, optional_user
@@ -228,14 +228,20 @@ def calculator(request: Request, period: str = DEFAULT_PERIOD, enterprise: str =
     return render(request, "calculator.html", active_nav="calculator", **ctx)
 
 
+def _is_quarter(period: str) -> bool:
+    try:
+        return Period.parse(period).kind == QUARTER
+    except PeriodError:
+        return False
+
+
 @router.post("/calculator/check")
 async def calculator_check(request: Request, user: User = Depends(current_user)):
     _register_filters(request)
     state = st(request)
     form = await request.form()
     period = str(form.get("period") or DEFAULT_PERIOD)
-    fields = {f["name"]: f for f in api.calculator_fields(state, period)} if re.fullmatch(r"\d{4}Q[1-4]", period) \
-        else {}
+    fields = {f["name"]: f for f in api.calculator_fields(state, period)} if _is_quarter(period) else {}
     facts: dict = {}
     for key, value in form.multi_items():
         if not key.startswith("f.") or not isinstance(value, str):
