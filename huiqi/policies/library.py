@@ -114,7 +114,17 @@ class Document:
         return normalize(quote) in normalize(self.text)
 
 
-def _split_clauses(doc_id: str, lines: list[str], first_line_no: int) -> list[Clause]:
+_BOLD = re.compile(r"^(?:\*\*|__)\s*")
+
+
+def _heading_text(raw: str, bold_headings: bool) -> str:
+    """A line as the heading patterns see it: markdown heading marks (``##``) and, unless the document keeps its
+    legacy IDs, bold marks (``## **五、…**``) removed — bold is typesetting, like the ``#``."""
+    text = raw.lstrip("#").strip()
+    return _BOLD.sub("", text) if bold_headings else text
+
+
+def _split_clauses(doc_id: str, lines: list[str], first_line_no: int, bold_headings: bool = True) -> list[Clause]:
     stack: list[tuple[int, int, str]] = []  # (level, number, marker)
     clauses: list[Clause] = []
     current: dict = {"path": (), "label": "", "start": first_line_no, "buf": []}
@@ -133,7 +143,7 @@ def _split_clauses(doc_id: str, lines: list[str], first_line_no: int) -> list[Cl
 
     for offset, raw in enumerate(lines):
         line_no = first_line_no + offset
-        stripped = raw.lstrip("#").strip()
+        stripped = _heading_text(raw, bold_headings)
         for level, pattern in _HEADINGS:
             m = pattern.match(stripped)
             if m:
@@ -178,7 +188,9 @@ class Library:
                 draft=bool(entry.get("draft")), topics=list(entry.get("topics") or []), note=entry.get("note"),
             )
             doc.text = "\n".join(body)
-            doc.clauses = _split_clauses(doc.id, body, span[0])
+            # bold_headings: false — documents whose clause IDs were cited before bold headings were recognised
+            # keep them (see docs/decisions.md TIME-3)
+            doc.clauses = _split_clauses(doc.id, body, span[0], bool(entry.get("bold_headings", True)))
             self.documents[doc.id] = doc
 
     def __iter__(self):
