@@ -16,6 +16,7 @@ from markupsafe import Markup, escape
 
 from huiqi.core.periods import QUARTER, Period, PeriodError
 from huiqi.engine.evaluate import STATUSES
+from huiqi.policies.library import STATUSES as DOCUMENT_STATUSES
 from huiqi.interfaces.web import api, auth
 from huiqi.interfaces.web.auth import User, admin_user, check_csrf, current_user, officer_user, optional_user
 from huiqi.interfaces.web.state import DEFAULT_PERIOD, STATUS_DONE, WebError, WebState
@@ -129,8 +130,8 @@ def policies(request: Request, level: str = "", issuer: str = "", status: str = 
     facets = {
         "levels": sorted({d.level for d in lib}),
         "issuers": sorted({d.issuer for d in lib if d.issuer}),
-        "statuses": ["有效", "已失效", "征求意见稿"],
-        "years": sorted({d.issued.year for d in lib if d.issued}, reverse=True),
+        "statuses": list(DOCUMENT_STATUSES),
+        "years": sorted({d.year for d in lib if d.year}, reverse=True),
         "topics": sorted({t for d in lib for t in d.topics}),
     }
     hits = api.search_hits(q, 20, level or None, None, status or None) if q.strip() else []
