@@ -91,3 +91,10 @@ def test_every_rule_file_period_parses():
     for f in src.files:
         for text in [*f.rules.defaults.periods, *(p for m in f.rules.measures for p in m.periods or [])]:
             Period.parse(text)
+
+
+def test_is_quarter_for_data_period_labels():
+    from huiqi.core.periods import is_quarter
+
+    assert is_quarter("2024Q4") and not is_quarter("2024M10") and not is_quarter("2024H2")
+    assert not is_quarter("2024Q5") and not is_quarter("") and not is_quarter(None)

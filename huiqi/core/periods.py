@@ -205,5 +205,9 @@ class Period:
         return self._key() < other._key()
 
 
-def parse_period(text: str | Period) -> Period:
-    return Period.parse(text)
+def is_quarter(text: str | Period | None) -> bool:
+    """Whether a data period label is a calendar quarter (False for anything that is not a period)."""
+    try:
+        return text is not None and Period.parse(text).kind == QUARTER
+    except PeriodError:
+        return False

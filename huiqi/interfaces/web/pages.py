@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse
 from markupsafe import Markup, escape
 
-from huiqi.core.periods import QUARTER, Period, PeriodError
+from huiqi.core.periods import is_quarter
 from huiqi.engine.evaluate import STATUSES
 from huiqi.policies.library import STATUSES as DOCUMENT_STATUSES
 from huiqi.interfaces.web import api, auth
@@ -229,20 +229,13 @@ def calculator(request: Request, period: str = DEFAULT_PERIOD, enterprise: str =
     return render(request, "calculator.html", active_nav="calculator", **ctx)
 
 
-def _is_quarter(period: str) -> bool:
-    try:
-        return Period.parse(period).kind == QUARTER
-    except PeriodError:
-        return False
-
-
 @router.post("/calculator/check")
 async def calculator_check(request: Request, user: User = Depends(current_user)):
     _register_filters(request)
     state = st(request)
     form = await request.form()
     period = str(form.get("period") or DEFAULT_PERIOD)
-    fields = {f["name"]: f for f in api.calculator_fields(state, period)} if _is_quarter(period) else {}
+    fields = {f["name"]: f for f in api.calculator_fields(state, period)} if is_quarter(period) else {}
     facts: dict = {}
     for key, value in form.multi_items():
         if not key.startswith("f.") or not isinstance(value, str):

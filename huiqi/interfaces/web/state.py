@@ -157,7 +157,9 @@ class WebState:
         ruled: set[str] = set()
         for m, f in self.ruleset.measures_for():
             ruled |= set(m.periods or f.rules.defaults.periods)
-        quarters = sorted((p for p in ruled if "Q" in p and (not have or p in have)), reverse=True)
+        from huiqi.core.periods import Period, is_quarter
+
+        quarters = sorted((p for p in ruled if is_quarter(p) and (not have or p in have)), key=Period.parse, reverse=True)
         return quarters or [DEFAULT_PERIOD]
 
     def enterprise_facts(self, period: str) -> pl.DataFrame:
