@@ -84,6 +84,7 @@ def screen(tables: Mapping[str, pl.DataFrame], period: str, *, params: Mapping[s
     library = default_library()
     tick = progress or (lambda *_: None)
     p = Period.parse(period)
+    period = str(p)  # the canonical spelling rule files use (2024q4 → 2024Q4)
     resolved = ruleset.resolve_parameters(params)
     builders = {
         "enterprise": lambda: facts_mod.enterprise_facts(tables, p),
