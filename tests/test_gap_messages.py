@@ -6,8 +6,10 @@ import re
 from decimal import Decimal
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
-from huiqi.engine.explain import Explainer
+from huiqi.engine.explain import Explainer, failing_side
 from huiqi.policies.library import default_library
 from huiqi.services.calculator import default_ruleset
 
@@ -58,3 +60,12 @@ def test_gap_money_difference_is_shown_difference(short_fen):
 def test_gap_readme_example_unchanged():
     msg = explainer(output_q=4_999 * WAN // 10).gap("output_q >= wan(500)")
     assert msg.endswith("499.9万元，低于500万元（含）的要求，差0.1万元")
+
+
+@given(st.fractions(min_value=-10**6, max_value=10**6), st.fractions(min_value=-10**6, max_value=10**6))
+def test_gap_failing_side_never_contradicts(value, threshold):
+    """Whatever the two numbers, the shown value is strictly on the failing side and the gap is shown − shown, > 0."""
+    assume(value != threshold)
+    v, t, d = (Decimal(x) for x in failing_side(value, threshold, 2, 8))
+    assert (v < t) if value < threshold else (v > t)
+    assert d == abs(t - v) and d > 0

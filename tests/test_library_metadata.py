@@ -9,8 +9,16 @@ from types import SimpleNamespace
 
 import yaml
 
-from huiqi.policies.library import (STATUS_EXPIRED, STATUS_IN_FORCE, STATUS_NOT_YET, STATUS_UNSTATED, TOPICS,
-                                    Library, default_library, normalize)
+from huiqi.policies.library import (
+    STATUS_EXPIRED,
+    STATUS_IN_FORCE,
+    STATUS_NOT_YET,
+    STATUS_UNSTATED,
+    TOPICS,
+    Library,
+    default_library,
+    normalize,
+)
 
 TODAY = date(2026, 12, 1)
 
