@@ -152,8 +152,9 @@ class Document:
         newer = self.replaced_by(as_of)
         if newer is not None:
             return f"已被《{newer.title}》{f'（{newer.wenhao}）' if newer.wenhao else ''}替代"
-        span = f"{self.valid_from or '—'} 至 {self.valid_to or '—'}"
-        return f"有效期 {span}（依据：{self.validity_basis}）" if self.validity_basis else "文本未载明施行日期和有效期"
+        if self.validity_basis:
+            return f"依据：{self.validity_basis}" + ("" if self.valid_to else "；文本未载明有效期止")
+        return "文本未载明施行日期和有效期"
 
     def clause(self, clause_id: str) -> Clause:
         for c in self.clauses:
