@@ -61,9 +61,9 @@ def failing_side(value: Fraction, threshold: Fraction, places: int, most: int) -
     """(value, threshold, difference) as decimal texts that never contradict "value fails threshold".
 
     Starts at ``places`` and adds digits until the shown value lies strictly on the failing side of the shown
-    threshold (9.9996 vs 10, not "10 低于 10"); beyond ``most`` digits the value is rounded away from the
-    threshold instead. The difference is the difference of the shown numbers, so it is exact, consistent with
-    what is shown, and never 0.
+    threshold (9.9996 vs 10, not "10 低于 10"); beyond ``most`` digits the value and a threshold that does not
+    end within them are rounded away from each other instead. The difference is the difference of the shown
+    numbers, so it is exact, consistent with what is shown, and never 0.
     """
     below = value < threshold
     for p in range(places, most + 1):
@@ -73,8 +73,9 @@ def failing_side(value: Fraction, threshold: Fraction, places: int, most: int) -
         v, t = _quantize(value, p), _quantize(threshold, p)
         if (v < t) if below else (v > t):
             return _text(v), _text(t), _text(abs(t - v))
+    # both rounded away from each other: floor(v) <= v < t <= ceil(t) keeps the order strict
     v = _quantize(value, most, ROUND_FLOOR if below else ROUND_CEILING)
-    t = _quantize(threshold, most)
+    t = _quantize(threshold, most, ROUND_CEILING if below else ROUND_FLOOR)
     return _text(v), _text(t), _text(abs(t - v))
 
 
