@@ -39,7 +39,7 @@ class TestFacts:
     def test_period_arithmetic(self):
         p = Period.parse("2024Q4")
         assert (str(p.start), str(p.end)) == ("2024-10-01", "2024-12-31")
-        with pytest.raises(ValueError, match="期间格式"):
+        with pytest.raises(ValueError, match="期间“2024Q5”格式错误"):
             Period.parse("2024Q5")
 
     def test_missing_quarter_makes_cumulative_unknown_not_zero(self, tables):

@@ -23,6 +23,7 @@ from xml.etree import ElementTree
 import polars as pl
 
 from huiqi.core import bounds, money
+from huiqi.core.periods import MONTH, QUARTER, Period, PeriodError
 from huiqi.data import columns as C
 from huiqi.data.columns import TABLES, Table, normalize_header as _norm
 from huiqi.engine.inputs import InputError, split_unit, to_bool, to_date
@@ -403,25 +404,14 @@ def parse_date(text: str) -> date:
         raise _Bad(f"“{text}”不是有效日期（应为 YYYY-MM-DD，如 2024-03-31）") from e
 
 
-_CN_NUM = {"一": 1, "二": 2, "三": 3, "四": 4}
-_QUARTER = re.compile(r"^(\d{4})\s*(?:年)?\s*[-_]?\s*(?:[Qq]|第)?\s*([0-9一二三四])\s*(?:季度?)?$")
-_MONTH = re.compile(r"^(\d{4})\s*(?:[Mm]|-|/|年|\.)\s*(\d{1,2})\s*(?:月)?$")
-
-
 def parse_period(text: str, quarter_only: bool = False) -> str:
-    t = text.strip()
-    m = re.match(r"^(\d{4})\s*[-_]?\s*[Qq]\s*(\d+)$", t) or re.match(r"^(\d{4})年第?(\d+|[一二三四])季度?$", t)
-    if m:
-        q = _CN_NUM.get(m.group(2)) or int(m.group(2))
-        if 1 <= q <= 4:
-            return f"{m.group(1)}Q{q}"
-        raise _Bad(f"期间“{text}”格式错误：季度只有 Q1–Q4")
-    m = _MONTH.match(t)
-    if m and not quarter_only:
-        mo = int(m.group(2))
-        if 1 <= mo <= 12:
-            return f"{m.group(1)}M{mo:02d}"
-        raise _Bad(f"期间“{text}”格式错误：月份只有 01–12")
+    """An indicator row's period: a quarter, or (unless ``quarter_only``) a month — read by the one Period type."""
+    try:
+        p = Period.parse_loose(text)
+    except PeriodError as e:
+        raise _Bad(str(e)) from None
+    if p.kind == QUARTER or (p.kind == MONTH and not quarter_only):
+        return str(p)
     if quarter_only:
         raise _Bad(f"期间“{text}”格式错误：应为季度，如 2024Q4")
     raise _Bad(f"期间“{text}”格式错误：应为季度 2024Q4 或月份 2024M01")

@@ -7,7 +7,7 @@ exact Fractions — so "差0.8个百分点" is exact, not a float artefact.
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 from sqlglot import exp
@@ -36,6 +36,46 @@ def fmt_number(value: Fraction, unit: str | None = None) -> str:
 def fmt_pct(value: Fraction) -> str:
     d = (Decimal(value.numerator) * 100 / Decimal(value.denominator)).quantize(Decimal("0.01")).normalize()
     return f"{format(d, 'f')}%"
+
+
+def _places_needed(value: Fraction) -> int | None:
+    """Decimal places that show ``value`` exactly, or None if it does not terminate within 12."""
+    for p in range(13):
+        if (value * 10**p).denominator == 1:
+            return p
+    return None
+
+
+def _quantize(value: Fraction, places: int, rounding=ROUND_HALF_UP) -> Decimal:
+    d = Decimal(value.numerator) / Decimal(value.denominator)
+    return d.quantize(Decimal(1).scaleb(-places), rounding=rounding)
+
+
+def _text(d: Decimal) -> str:
+    return format(d.normalize(), "f") if d != 0 else "0"
+
+
+def failing_side(value: Fraction, threshold: Fraction, places: int, most: int) -> tuple[str, str, str]:
+    """(value, threshold, difference) as decimal texts that never contradict "value fails threshold".
+
+    Starts at ``places`` and adds digits until the shown value lies strictly on the failing side of the shown
+    threshold (9.9996 vs 10, not "10 低于 10"); beyond ``most`` digits the value and a threshold that does not
+    end within them are rounded away from each other instead. The difference is the difference of the shown
+    numbers, so it is exact, consistent with what is shown, and never 0.
+    """
+    below = value < threshold
+    for p in range(places, most + 1):
+        need = _places_needed(threshold)
+        if need is not None and need > p:
+            continue
+        v, t = _quantize(value, p), _quantize(threshold, p)
+        if (v < t) if below else (v > t):
+            return _text(v), _text(t), _text(abs(t - v))
+    # both rounded away from each other: floor(v) <= v < t <= ceil(t) keeps the order strict
+    v = _quantize(value, most, ROUND_FLOOR if below else ROUND_CEILING)
+    t = _quantize(threshold, most, ROUND_CEILING if below else ROUND_FLOOR)
+    return _text(v), _text(t), _text(abs(t - v))
+
 
 
 def citation(library: Library, clause_id: str) -> str:
@@ -157,15 +197,35 @@ class Explainer:
         a, b = self.value(left), self.value(right)
         if not isinstance(a, Fraction) or not isinstance(b, Fraction):
             return None
-        label = self._label(left)
-        shown_a, shown_b, diff = self.show_like(left, a), self.show_like(left, b), self.show_like(left, abs(b - a))
+        label = self._label(left) + ("" if isinstance(left, exp.Column) else " ＝ ")
+        if a == b:  # failing at equality: 超过/低于 exclude the threshold itself
+            shown = self.show_like(left, a)
+            return f"{label}{shown}，须超过{shown}（等于不算）" if isinstance(node, exp.GT) else \
+                f"{label}{shown}，未低于{shown}（等于不算）" if isinstance(node, exp.LT) else None
+        shown_a, shown_b, diff = self._shown_pair(left, a, b)
         if isinstance(node, exp.GTE):
             return f"{label}{shown_a}，低于{shown_b}（含）的要求，差{diff}"
         if isinstance(node, exp.GT):
-            return f"{label}{shown_a}，须超过{shown_b}，差{diff}" if a < b else f"{label}{shown_a}，须超过{shown_b}（等于不算）"
+            return f"{label}{shown_a}，须超过{shown_b}，差{diff}"
         if isinstance(node, exp.LTE):
             return f"{label}{shown_a}，超过{shown_b}的上限{diff}"
-        return f"{label}{shown_a}，未低于{shown_b}" + (f"（超出{diff}）" if a > b else "（等于不算）")
+        return f"{label}{shown_a}，未低于{shown_b}（超出{diff}）"
+
+    def _shown_pair(self, node: exp.Expression, a: Fraction, b: Fraction) -> tuple[str, str, str]:
+        """The value, the threshold and their difference with units, digits enough never to contradict the
+        failure (see ``failing_side``). Money is in 万元 down to the 分; a difference under 100元 is given in 元
+        ("差0.01元", not "差0.000001万元")."""
+        cols = [c for c in node.find_all(exp.Column) if c.name in self.dictionary]
+        if cols and self.dictionary[cols[0].name].type == "money":
+            exact = max(_places_needed(a / 10_000) or 6, _places_needed(b / 10_000) or 6)
+            va, vb, _ = failing_side(a / 10_000, b / 10_000, min(exact, 6), 6)
+            wa, wb = Fraction(va) * 10_000, Fraction(vb) * 10_000
+            gap = abs(wb - wa)
+            diff = f"{_text(_quantize(gap / 10_000, 6))}万元" if gap >= 100 else f"{_text(_quantize(gap, 2))}元"
+            return f"{va}万元", f"{vb}万元", diff
+        unit = self.dictionary[cols[0].name].unit if cols else None
+        va, vb, diff = failing_side(a, b, 2, 8)
+        return f"{va}{unit or ''}", f"{vb}{unit or ''}", f"{diff}{unit or ''}"
 
     def _growth_gap(self, node, growth_node, right) -> str | None:
         this_node, last_node = growth_node.expressions
@@ -176,11 +236,12 @@ class Explainer:
         if b <= 0:
             return f"{label}上年同期无基数（{self.show_like(last_node, b)}），无法计算同比增速"
         g = a / b - 1
-        diff = (target - g) * 100
-        text = f"{label}同比增速{fmt_pct(g)}，低于{fmt_pct(target)}的要求"
-        if diff > 0:
-            text += f"，差{fmt_number(diff)}个百分点"
-        return text
+        if g == target:
+            return f"{label}同比增速{fmt_pct(g)}，须{'超过' if isinstance(node, exp.GT) else '低于'}{fmt_pct(target)}（等于不算）"
+        shown_g, shown_t, diff = failing_side(g * 100, target * 100, 2, 8)
+        if g > target:  # a ceiling on growth (低于/不超过)
+            return f"{label}同比增速{shown_g}%，超过{shown_t}%的上限，超出{diff}个百分点"
+        return f"{label}同比增速{shown_g}%，低于{shown_t}%的要求，差{diff}个百分点"
 
     def _label(self, node: exp.Expression) -> str:
         cols = [c for c in node.find_all(exp.Column) if c.name in self.dictionary]

@@ -43,6 +43,7 @@ def docs_list(level: Optional[str] = typer.Option(None, help="层级：国家/�
     docs = [d for d in default_library() if not level or d.level == level]
     if fmt == "json":
         _print_json([{"id": d.id, "title": d.title, "wenhao": d.wenhao, "issuer": d.issuer, "level": d.level,
+                      "department": d.department, "year": d.year, "issued": d.issued, "topics": d.topics,
                       "status": d.status(when), "valid_from": d.valid_from, "valid_to": d.valid_to,
                       "clauses": len(d.clauses)} for d in docs])
         return
@@ -63,11 +64,14 @@ def docs_show(doc_id: str, fmt: str = typer.Option("text", "--format", help="tex
         _fail(str(e).strip("'\""))
     if fmt == "json":
         _print_json({"id": d.id, "title": d.title, "wenhao": d.wenhao, "issuer": d.issuer, "level": d.level,
-                     "status": d.status(), "valid_from": d.valid_from, "valid_to": d.valid_to, "note": d.note,
+                     "department": d.department, "issued": d.issued, "year": d.year, "topics": d.topics,
+                     "status": d.status(), "status_reason": d.status_reason(), "valid_from": d.valid_from,
+                     "valid_to": d.valid_to, "validity_basis": d.validity_basis, "note": d.note,
                      "clauses": [{"id": c.id, "label": c.label, "lines": c.lines, "text": c.text} for c in d.clauses]})
         return
     console.print(f"[bold]{d.title}[/bold]  {d.wenhao or ''}")
-    console.print(f"发文：{d.issuer or '—'}  层级：{d.level}  状态：{d.status()}  有效期：{d.valid_from or '—'} 至 {d.valid_to or '—'}")
+    console.print(f"发文：{d.issuer or '—'}  主管部门：{d.department or '未载明'}  层级：{d.level}  成文：{d.issued or d.year or '未载明'}")
+    console.print(f"状态：{d.status()}（{d.status_reason()}）  主题：{'、'.join(d.topics) or '—'}")
     for c in d.clauses:
         console.print(f"\n[cyan]{c.id}[/cyan]（第{c.lines[0]}–{c.lines[1]}行）")
         console.print(c.text.strip(), markup=False)

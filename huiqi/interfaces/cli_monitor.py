@@ -37,7 +37,7 @@ def monitor(period: str = typer.Option(..., help="期间，如 2024Q4"),
             fmt: str = typer.Option("table", "--format", help="table|json（json 为驾驶舱数据）"),
             limit: int = typer.Option(50, "--limit", help="json 中每张清单最多列出的企业数（0 = 全部）")) -> None:
     """运行监测：四张重点企业清单、临规、临退规、行业增长对照目标、县区综合评分排名，导出 Excel。"""
-    from huiqi.services.facts import Period
+    from huiqi.core.periods import Period
     from huiqi.services.monitoring import LISTS, MonitorSettings, list_rules, monitor as run_monitor
     from huiqi.services.monitoring import period_label, wan2, write_excel
 

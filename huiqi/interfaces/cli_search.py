@@ -35,7 +35,7 @@ def search(query: str = typer.Argument(..., help="检索词：如 技改、贴�
            limit: int = typer.Option(20, "--limit", "-n", help="最多显示多少条"),
            level: Optional[str] = typer.Option(None, "--level", help="层级：国家/自治区/市"),
            document: Optional[str] = typer.Option(None, "--document", help="只在这份文件中检索（文件编号，如 gx2024q4）"),
-           status: Optional[str] = typer.Option(None, "--status", help="状态：有效/已失效/征求意见稿（按今天判断）"),
+           status: Optional[str] = typer.Option(None, "--status", help="状态：有效/已失效/未载明有效期/尚未施行/征求意见稿（按今天判断）"),
            fmt: str = typer.Option("table", "--format", help="table|text|json")) -> None:
     """按条款检索政策库（支持两字词、政策用语和文号）。"""
     from huiqi.services.search import default_index

@@ -23,6 +23,15 @@ HERE = Path(__file__).parent
 TEXTS = HERE / "texts"
 
 STATUS_DRAFT, STATUS_IN_FORCE, STATUS_EXPIRED = "征求意见稿", "有效", "已失效"
+STATUS_NOT_YET, STATUS_UNSTATED = "尚未施行", "未载明有效期"
+STATUSES = (STATUS_IN_FORCE, STATUS_EXPIRED, STATUS_UNSTATED, STATUS_NOT_YET, STATUS_DRAFT)
+
+# the fixed topic vocabulary of documents.yaml (a typo there is a load error, so the 主题 filter stays exact)
+TOPICS = (
+    "稳增长", "增产增效", "投资", "技术改造", "设备更新", "开拓市场", "展会", "外贸", "电子商务", "降成本", "用电",
+    "融资", "贴息", "税收", "人才", "就业", "创业", "科技创新", "数字化", "绿色低碳", "质量品牌", "标准", "知识产权",
+    "中小企业", "优质企业", "民营经济", "营商环境", "工业用地", "招商引资", "产业规划", "政策服务",
+)
 
 _CN_DIGITS = {"零": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 
@@ -86,23 +95,66 @@ class Document:
     level: str
     source_file: str
     lines: tuple[int, int] | None
-    issued: date | None
-    valid_from: date | None
-    valid_to: date | None
+    issued: date | None  # 成文日期, only when the text prints it
+    valid_from: date | None  # 施行日期
+    valid_to: date | None  # 有效期止
     draft: bool
     topics: list[str]
     note: str | None
+    department: str | None = None  # 主管部门 as the text lists it
+    issued_year: int | None = None  # 成文年份: the printed date's year, else the 文号's
+    validity_basis: str | None = None  # the words the dates above come from
+    supersedes: list[str] = field(default_factory=list)  # IDs or 文号 this text says it replaces
+    superseded_by: list[Document] = field(default_factory=list, repr=False)  # filled by the Library
     clauses: list[Clause] = field(default_factory=list, repr=False)
     text: str = field(default="", repr=False)
 
+    @property
+    def year(self) -> int | None:
+        """The 政策库's 年份: 成文年份 where the text gives it (落款日期 or 文号), else the year the title names
+        (“2024年四季度”), else the year of the stated start; None when the text gives none of these."""
+        if self.issued or self.issued_year:
+            return self.issued.year if self.issued else self.issued_year
+        m = re.search(r"(20\d{2})\s*年", self.title)
+        if m:
+            return int(m.group(1))
+        return self.valid_from.year if self.valid_from else None
+
+    def replaced_by(self, as_of: date | None = None) -> Document | None:
+        """The first document of the library that says it replaces this one and is in force on ``as_of``."""
+        as_of = as_of or date.today()
+        for newer in self.superseded_by:
+            start = newer.valid_from or newer.issued
+            if not newer.draft and start is not None and start <= as_of:
+                return newer
+        return None
+
     def status(self, as_of: date | None = None) -> str:
-        """征求意见稿 / 有效 / 已失效 as of a date (today by default)."""
+        """The status on a date (today by default), from the dates the text states — never from guesses:
+        征求意见稿 for a draft; 已失效 once a later document of the library replaces it or after its stated end;
+        尚未施行 before its stated start; 有效 within a stated end; otherwise 未载明有效期 (the text states no end,
+        and we do not claim it is still in force)."""
         as_of = as_of or date.today()
         if self.draft:
             return STATUS_DRAFT
+        if self.replaced_by(as_of) is not None:
+            return STATUS_EXPIRED
         if self.valid_to and as_of > self.valid_to:
             return STATUS_EXPIRED
-        return STATUS_IN_FORCE
+        if self.valid_from and as_of < self.valid_from:
+            return STATUS_NOT_YET
+        if self.valid_to:
+            return STATUS_IN_FORCE
+        return STATUS_UNSTATED
+
+    def status_reason(self, as_of: date | None = None) -> str:
+        """Why the status is what it is, in Chinese, for the 政策库."""
+        newer = self.replaced_by(as_of)
+        if newer is not None:
+            return f"已被《{newer.title}》{f'（{newer.wenhao}）' if newer.wenhao else ''}替代"
+        if self.validity_basis:
+            return f"依据：{self.validity_basis}" + ("" if self.valid_to else "；文本未载明有效期止")
+        return "文本未载明施行日期和有效期"
 
     def clause(self, clause_id: str) -> Clause:
         for c in self.clauses:
@@ -114,7 +166,17 @@ class Document:
         return normalize(quote) in normalize(self.text)
 
 
-def _split_clauses(doc_id: str, lines: list[str], first_line_no: int) -> list[Clause]:
+_BOLD = re.compile(r"^(?:\*\*|__)\s*")
+
+
+def _heading_text(raw: str, bold_headings: bool) -> str:
+    """A line as the heading patterns see it: markdown heading marks (``##``) and, unless the document keeps its
+    legacy IDs, bold marks (``## **五、…**``) removed — bold is typesetting, like the ``#``."""
+    text = raw.lstrip("#").strip()
+    return _BOLD.sub("", text) if bold_headings else text
+
+
+def _split_clauses(doc_id: str, lines: list[str], first_line_no: int, bold_headings: bool = True) -> list[Clause]:
     stack: list[tuple[int, int, str]] = []  # (level, number, marker)
     clauses: list[Clause] = []
     current: dict = {"path": (), "label": "", "start": first_line_no, "buf": []}
@@ -133,7 +195,7 @@ def _split_clauses(doc_id: str, lines: list[str], first_line_no: int) -> list[Cl
 
     for offset, raw in enumerate(lines):
         line_no = first_line_no + offset
-        stripped = raw.lstrip("#").strip()
+        stripped = _heading_text(raw, bold_headings)
         for level, pattern in _HEADINGS:
             m = pattern.match(stripped)
             if m:
@@ -171,15 +233,29 @@ class Library:
             all_lines = file_cache[name]
             span = tuple(entry["lines"]) if entry.get("lines") else (1, len(all_lines))
             body = all_lines[span[0] - 1: span[1]]
+            topics = list(entry.get("topics") or [])
+            unknown = [t for t in topics if t not in TOPICS]
+            if unknown:
+                raise ValueError(f"政策文件登记表中 {entry['id']} 的主题“{'、'.join(unknown)}”不在主题词表中")
             doc = Document(
                 id=entry["id"], title=entry["title"], wenhao=entry.get("wenhao"), issuer=entry.get("issuer"),
                 level=entry["level"], source_file=name, lines=span, issued=_to_date(entry.get("issued")),
                 valid_from=_to_date(entry.get("valid_from")), valid_to=_to_date(entry.get("valid_to")),
-                draft=bool(entry.get("draft")), topics=list(entry.get("topics") or []), note=entry.get("note"),
+                draft=bool(entry.get("draft")), topics=topics, note=entry.get("note"),
+                department=entry.get("department"), issued_year=entry.get("issued_year"),
+                validity_basis=entry.get("validity_basis"), supersedes=list(entry.get("supersedes") or []),
             )
             doc.text = "\n".join(body)
-            doc.clauses = _split_clauses(doc.id, body, span[0])
+            # bold_headings: false — documents whose clause IDs were cited before bold headings were recognised
+            # keep them (see docs/decisions.md TIME-3)
+            doc.clauses = _split_clauses(doc.id, body, span[0], bool(entry.get("bold_headings", True)))
             self.documents[doc.id] = doc
+        # a document is superseded only where a later text of the library says so (by ID or 文号)
+        by_key = {k: d for d in self.documents.values() for k in (d.id, d.wenhao) if k}
+        for newer in self.documents.values():
+            for key in newer.supersedes:
+                if key in by_key and by_key[key] is not newer:
+                    by_key[key].superseded_by.append(newer)
 
     def __iter__(self):
         return iter(self.documents.values())

@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from huiqi.core.periods import Period, PeriodError
 from huiqi.rules.model import Measure, Parameter, RuleFile
 
 RULES_DIR = Path(__file__).parent / "files"
@@ -69,7 +70,21 @@ def load_file(path: Path) -> LoadedFile:
         loc = tuple(err["loc"])
         where = ".".join(map(str, loc))
         raise RuleFileError(path, _line_of(node, loc), f"{where}: {err['msg']}") from None
+    _check_periods(path, node, rules)
     return LoadedFile(path, rules, node, hashlib.sha256(text.encode("utf-8")).hexdigest())
+
+
+def _check_periods(path: Path, node: yaml.Node, rules: RuleFile) -> None:
+    """Every ``periods`` entry must be a period the one Period type reads (the schema only says "a string"):
+    a typo such as 2024Q5 or 2204Q4 would otherwise make a measure silently apply to no data."""
+    places = [(("defaults", "periods"), rules.defaults.periods)]
+    places += [(("measures", i, "periods"), m.periods or []) for i, m in enumerate(rules.measures)]
+    for loc, periods in places:
+        for j, text in enumerate(periods):
+            try:
+                Period.parse(text)
+            except PeriodError as e:
+                raise RuleFileError(path, _line_of(node, (*loc, j)), f"{'.'.join(map(str, loc))}: {e}") from None
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ import polars as pl
 import xlsxwriter
 
 from huiqi.core import money
+from huiqi.core.periods import Period
 from huiqi.engine.evaluate import MISSING
 from huiqi.services.csv_safe import write_csv
 from huiqi.services.screening import ScreeningRun
@@ -43,10 +44,8 @@ def yuan(fen: int | None) -> float | None:
 
 
 def period_label(period: str) -> str:
-    if "Q" in period:
-        y, q = period.split("Q")
-        return f"{y}年{'一二三四'[int(q) - 1]}季度"
-    return f"{period}年"
+    p = Period.parse(period)
+    return f"{p.year}年{'一二三四'[p.quarter - 1]}季度" if p.quarter else p.label
 
 
 def _sheet_table(ws, fmt: _Formats, title: str, headers: list[tuple[str, int]], rows: list[list], kinds: list[str],

@@ -9,11 +9,11 @@ no event record means no such event in the quarter.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import polars as pl
+
+from huiqi.core.periods import Period  # the one period type; re-exported for existing callers
 
 # indicator code → field prefix in the data dictionary
 INDICATOR_FIELDS = {
@@ -40,41 +40,6 @@ DESIGNATION_FIELDS = {
     "chain_leader": "is_chain_leader", "two_high": "gx2024q2_in_two_high_catalog",
     "independent_metering": "gx2024q2_independent_metering",
 }
-
-
-@dataclass(frozen=True)
-class Period:
-    """A calendar quarter ("2024Q4") or year ("2024")."""
-
-    year: int
-    quarter: int | None
-
-    @classmethod
-    def parse(cls, text: str) -> "Period":
-        m = re.fullmatch(r"(\d{4})(?:Q([1-4]))?", text.strip())
-        if not m:
-            raise ValueError(f"期间格式应为 2024Q4 或 2024，得到“{text}”")
-        return cls(int(m.group(1)), int(m.group(2)) if m.group(2) else None)
-
-    def __str__(self) -> str:
-        return f"{self.year}Q{self.quarter}" if self.quarter else str(self.year)
-
-    @property
-    def last_quarter(self) -> int:
-        return self.quarter or 4
-
-    @property
-    def start(self) -> date:
-        return date(self.year, 3 * (self.quarter - 1) + 1, 1) if self.quarter else date(self.year, 1, 1)
-
-    @property
-    def end(self) -> date:
-        q = self.last_quarter
-        nxt = date(self.year + (q == 4), 1 if q == 4 else 3 * q + 1, 1)
-        return nxt - timedelta(days=1)
-
-    def quarters(self, year: int, upto: int) -> list[str]:
-        return [f"{year}Q{q}" for q in range(1, upto + 1)]
 
 
 def _sum_of(columns: list[str], present: set[str], name: str) -> pl.Expr:

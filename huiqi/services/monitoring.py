@@ -26,7 +26,8 @@ import yaml
 
 from huiqi.core import money
 from huiqi.engine.evaluate import MET, MISSING, RuleSet, col
-from huiqi.services.facts import Period, county_facts, enterprise_facts
+from huiqi.core.periods import Period
+from huiqi.services.facts import county_facts, enterprise_facts
 from huiqi.services.xlsx_style import SheetFormats
 
 WAN = 1_000_000  # 分 per 万元
@@ -169,8 +170,8 @@ def round_fraction(value: Fraction, places: int) -> float:
 
 
 def period_label(period: str | Period) -> str:
-    p = Period.parse(str(period))
-    return f"{p.year}年{'一二三四'[p.quarter - 1]}季度" if p.quarter else f"{p.year}年"
+    p = Period.parse(period)
+    return f"{p.year}年{'一二三四'[p.quarter - 1]}季度" if p.quarter else p.label
 
 
 def _months_before(d: date, months: int) -> date:
@@ -447,7 +448,7 @@ def sector_growth(tables: Mapping[str, pl.DataFrame] | None, period: str | Perio
     f = _ensure(f, _FACT_TYPES)
     needs_prev = any(t.kind == "narrow_decline" and t.data_sectors for t in targets)
     if needs_prev and facts_prev is None and tables is not None:
-        facts_prev = with_places(enterprise_facts(tables, Period(p.year - 1, p.quarter)), tables)
+        facts_prev = with_places(enterprise_facts(tables, p.years_earlier(1)), tables)
     if facts_prev is not None:
         facts_prev = _ensure(facts_prev, _FACT_TYPES)
     rows = []

@@ -17,6 +17,7 @@ from typing import Callable, Mapping
 
 import polars as pl
 
+from huiqi.core.periods import Period
 from huiqi.data.store import snapshot_hash
 from huiqi.engine.allocate import AllocationOptions, allocate, paid, status_counts
 from huiqi.engine.evaluate import MISSING, CompiledMeasure, Evaluation, RuleSet, col
@@ -82,7 +83,8 @@ def screen(tables: Mapping[str, pl.DataFrame], period: str, *, params: Mapping[s
     ruleset = ruleset or default_ruleset()
     library = default_library()
     tick = progress or (lambda *_: None)
-    p = facts_mod.Period.parse(period)
+    p = Period.parse(period)
+    period = str(p)  # the canonical spelling rule files use (2024q4 → 2024Q4)
     resolved = ruleset.resolve_parameters(params)
     builders = {
         "enterprise": lambda: facts_mod.enterprise_facts(tables, p),

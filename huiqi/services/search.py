@@ -41,12 +41,11 @@ from pathlib import Path
 
 import rjieba
 
-from huiqi.policies.library import STATUS_DRAFT, STATUS_EXPIRED, STATUS_IN_FORCE, Library, default_library
+from huiqi.policies.library import STATUSES, Library, default_library
 
 DICT_PATH = Path(__file__).with_name("search_dict.txt")
 
 LEVELS = ("国家", "自治区", "市")
-STATUSES = (STATUS_IN_FORCE, STATUS_EXPIRED, STATUS_DRAFT)
 
 K1, B = 1.2, 0.75
 W_WORD, W_SUBWORD, W_BIGRAM, W_SYNONYM = 1.0, 0.5, 0.5, 0.3

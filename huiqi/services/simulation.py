@@ -44,6 +44,7 @@ import polars as pl
 from sqlglot import exp
 
 from huiqi.core import money
+from huiqi.core.periods import Period
 from huiqi.engine.allocate import AllocationOptions, allocate
 from huiqi.engine.evaluate import MET, MISSING, NOT_MET, PENDING, Evaluation, ParameterError, RuleSet, col
 from huiqi.engine.expressions import Compiler, ExpressionError, parse
@@ -473,7 +474,7 @@ class Simulator:
                  measures: list[str] | None = None, options: AllocationOptions = AllocationOptions(),
                  assume: Mapping[str, object] | None = None):
         self.tables = tables
-        self.period = str(facts_mod.Period.parse(period))
+        self.period = str(Period.parse(period))
         self.ruleset = ruleset or default_ruleset()
         self.measures = list(measures) if measures else None
         self.options = options
@@ -483,7 +484,7 @@ class Simulator:
 
     # -- facts --------------------------------------------------------------------------------------
     def facts(self, entity: str, resolved: Mapping[str, object]) -> pl.DataFrame:
-        p = facts_mod.Period.parse(self.period)
+        p = Period.parse(self.period)
         if entity == "county":
             wi, wo = resolved.get("lz2026q3_1_weight_invest"), resolved.get("lz2026q3_1_weight_output")
             key = ("county", str(wi), str(wo))
@@ -919,7 +920,7 @@ def write_comparison(cmp: Comparison, path: Path, *, max_rows: int = 20_000,
     base, scen = cmp.baseline, cmp.scenario
     label = period_label(base.period)
     wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False})
-    end = facts_mod.Period.parse(base.period).end
+    end = Period.parse(base.period).end
     from datetime import datetime
 
     wb.set_properties({"title": f"{label}政策沙盘测算", "author": "huiqi",

@@ -42,8 +42,9 @@ def st(request: Request) -> WebState:
 # ------------------------------------------------------------------------------------------- serialisers
 def document_dict(state: WebState, d, with_clauses: bool = False) -> dict:
     out = {"id": d.id, "title": d.title, "wenhao": d.wenhao, "issuer": d.issuer, "level": d.level,
-           "status": d.status(), "issued": d.issued, "valid_from": d.valid_from, "valid_to": d.valid_to,
-           "draft": d.draft, "topics": d.topics, "note": d.note, "clause_count": len(d.clauses),
+           "status": d.status(), "status_reason": d.status_reason(), "issued": d.issued, "year": d.year,
+           "department": d.department, "valid_from": d.valid_from, "valid_to": d.valid_to,
+           "validity_basis": d.validity_basis, "draft": d.draft, "topics": d.topics, "note": d.note, "clause_count": len(d.clauses),
            "measures": measures_of_document(state, d.id), "url": f"/policies/{d.id}"}
     if with_clauses:
         by_clause = measures_by_clause(state)
@@ -189,7 +190,7 @@ def filter_documents(state: WebState, level=None, issuer=None, status=None, year
     if status:
         docs = [d for d in docs if d.status() == status]
     if year:
-        docs = [d for d in docs if d.issued and d.issued.year == year]
+        docs = [d for d in docs if d.year == year]
     if topic:
         docs = [d for d in docs if topic in d.topics]
     if q:
@@ -203,7 +204,7 @@ def filter_documents(state: WebState, level=None, issuer=None, status=None, year
 
 @router.get("/documents", tags=["政策库"], summary="政策文件列表（可按层级、发文单位、状态、年份、主题筛选）")
 def api_documents(request: Request, level: Optional[str] = None, issuer: Optional[str] = None,
-                  status: Optional[Literal["有效", "已失效", "征求意见稿"]] = None,
+                  status: Optional[Literal["有效", "已失效", "未载明有效期", "尚未施行", "征求意见稿"]] = None,
                   year: Optional[int] = Query(None, ge=1949, le=2100), topic: Optional[str] = None,
                   q: Optional[str] = Query(None, max_length=200)):
     state = st(request)
@@ -318,7 +319,7 @@ class CheckBody(BaseModel):
 
 
 def _period_ok(state: WebState, period: str) -> None:
-    from huiqi.services.facts import Period
+    from huiqi.core.periods import Period
 
     try:
         Period.parse(period)

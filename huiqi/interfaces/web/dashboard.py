@@ -49,12 +49,15 @@ def st(request: Request) -> WebState:
 # ------------------------------------------------------------------------------------------------- compute
 def monitor_periods(state: WebState) -> list[str]:
     ind = state.tables["indicators"]
-    have = sorted((p for p in ind["period"].unique().to_list() if p and "Q" in p), reverse=True) if ind.height else []
+    from huiqi.core.periods import Period, is_quarter
+
+    have = sorted((p for p in ind["period"].unique().to_list() if is_quarter(p)), key=Period.parse, reverse=True) \
+        if ind.height else []
     return have or [DEFAULT_PERIOD]
 
 
 def check_period(state: WebState, period: str) -> str:
-    from huiqi.services.facts import Period
+    from huiqi.core.periods import Period
 
     try:
         p = Period.parse((period or "").strip())

@@ -6,7 +6,6 @@ Every form carries the CSRF token (and htmx sends it as a header on every reques
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from decimal import Decimal
 from urllib.parse import urlencode
@@ -16,7 +15,9 @@ from fastapi.responses import RedirectResponse
 from markupsafe import Markup, escape
 
 from huiqi.core import money
+from huiqi.core.periods import is_quarter
 from huiqi.engine.evaluate import STATUSES
+from huiqi.policies.library import STATUSES as DOCUMENT_STATUSES
 from huiqi.interfaces.web import api, auth
 from huiqi.interfaces.web.auth import User, admin_user, check_csrf, current_user, officer_user, optional_user
 from huiqi.interfaces.web.state import DEFAULT_PERIOD, STATUS_DONE, WebError, WebState
@@ -129,8 +130,8 @@ def policies(request: Request, level: str = "", issuer: str = "", status: str = 
     facets = {
         "levels": sorted({d.level for d in lib}),
         "issuers": sorted({d.issuer for d in lib if d.issuer}),
-        "statuses": ["有效", "已失效", "征求意见稿"],
-        "years": sorted({d.issued.year for d in lib if d.issued}, reverse=True),
+        "statuses": list(DOCUMENT_STATUSES),
+        "years": sorted({d.year for d in lib if d.year}, reverse=True),
         "topics": sorted({t for d in lib for t in d.topics}),
     }
     hits = api.search_hits(q, 20, level or None, None, status or None) if q.strip() else []
@@ -234,8 +235,7 @@ async def calculator_check(request: Request, user: User = Depends(current_user))
     state = st(request)
     form = await request.form()
     period = str(form.get("period") or DEFAULT_PERIOD)
-    fields = {f["name"]: f for f in api.calculator_fields(state, period)} if re.fullmatch(r"\d{4}Q[1-4]", period) \
-        else {}
+    fields = {f["name"]: f for f in api.calculator_fields(state, period)} if is_quarter(period) else {}
     facts: dict = {}
     for key, value in form.multi_items():
         if not key.startswith("f.") or not isinstance(value, str):

@@ -137,7 +137,7 @@ def _periods(state: WebState) -> list[str]:
 
 
 def check_period(state: WebState, period: str) -> str:
-    from huiqi.services.facts import Period
+    from huiqi.core.periods import Period
 
     try:
         p = str(Period.parse(period))

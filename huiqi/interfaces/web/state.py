@@ -167,7 +167,9 @@ class WebState:
         ruled: set[str] = set()
         for m, f in self.ruleset.measures_for():
             ruled |= set(m.periods or f.rules.defaults.periods)
-        quarters = sorted((p for p in ruled if "Q" in p and (not have or p in have)), reverse=True)
+        from huiqi.core.periods import Period, is_quarter
+
+        quarters = sorted((p for p in ruled if is_quarter(p) and (not have or p in have)), key=Period.parse, reverse=True)
         return quarters or [DEFAULT_PERIOD]
 
     def enterprise_facts(self, period: str) -> pl.DataFrame:
@@ -484,13 +486,13 @@ class WebState:
 
     def start_screening(self, actor: auth.User, period: str, set_id: int | None, measures: list[str] | None,
                         budget_policy: str | None, ip: str | None = None) -> str:
-        from huiqi.services.facts import Period
+        from huiqi.core.periods import QUARTER, Period
 
         try:
-            Period.parse(period)
+            p = Period.parse(period)
         except ValueError as e:
             raise WebError(422, str(e)) from None
-        if "Q" not in period:
+        if p.kind != QUARTER:
             raise WebError(422, f"筛查期间应为季度（如 2024Q4），得到“{period}”")
         pset = self.parameter_set(set_id) if set_id is not None else self.active_set()
         policy = budget_policy or pset["budget_policy"]
