@@ -124,9 +124,11 @@ def lint(rules_dir: Optional[Path] = typer.Option(None, "--rules-dir", help="规
     from huiqi.rules.lint import Linter
     from huiqi.rules.loader import load_rules
 
+    from huiqi.rules.application_lint import lint_applications
+
     try:
         source = load_rules(rules_dir) if rules_dir else None
-        findings = Linter(source).run()
+        findings = Linter(source).run() + lint_applications(rules=source)
     except RuleFileError as e:
         _fail(str(e), 1)
     for f in findings:
