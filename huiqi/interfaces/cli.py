@@ -397,3 +397,6 @@ app.command("simulate", help="政策沙盘：参数或版本调整后的成本�
 from huiqi.interfaces.cli_serve import serve as _serve_command  # noqa: E402
 
 app.command("serve", help="启动网页应用（政策库、政策计算器、工作台）与 REST API")(_serve_command)
+from huiqi.interfaces.cli_calendar import calendar as _calendar_command  # noqa: E402
+
+app.command("calendar", help="政策月历：申报窗口与截止日期（按县区、行业、本企业筛选；可导出 iCalendar）")(_calendar_command)
