@@ -317,7 +317,8 @@ def screen(period: str = typer.Option(..., help="期间，如 2024Q4"),
            out: Path = typer.Option(Path("out"), "--out", help="输出目录或 .xlsx 文件"),
            param: list[str] = typer.Option([], "--param", help="参数覆盖 name=value，可多次"),
            budget_policy: str = typer.Option("pro_rata", "--budget-policy", help="超预算时：pro_rata 按比例 / ranked 按金额排序"),
-           prior: Optional[Path] = typer.Option(None, "--prior", help="本年度此前各期已兑现结果（results.parquet），用于年度累计封顶")) -> None:
+           prior: Optional[Path] = typer.Option(None, "--prior", help="本年度此前各期已兑现结果（results.parquet），用于年度累计封顶"),
+           assume: list[str] = typer.Option([], "--assume", help="无数据来源的事实按此值计入每个主体（字段=值，只补缺，不覆盖已有数据；记入 manifest 与汇总表）")) -> None:
     """免申即享筛查：全部企业逐项判断、核定金额，输出拟兑现名单（Excel）与结果表。"""
     from huiqi.engine.allocate import AllocationOptions
     from huiqi.engine.evaluate import ParameterError
@@ -344,7 +345,8 @@ def screen(period: str = typer.Option(..., help="期间，如 2024Q4"),
 
         try:
             run = run_screen(tables, period, params=params, measures=measures.split(",") if measures else None,
-                             options=AllocationOptions(budget_policy, prior_frame), progress=tick)
+                             options=AllocationOptions(budget_policy, prior_frame), progress=tick,
+                             assume=_pairs(assume, "--assume") or None)
         except (ParameterError, ValueError) as e:
             _fail(str(e))
     directory = out if out.suffix != ".xlsx" else out.parent

@@ -10,13 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from huiqi.policies.library import Library, default_library, normalize
-from huiqi.rules.application import APPLICATIONS_DIR, Cited, LoadedApplications, load_applications
+from huiqi.rules import application
+from huiqi.rules.application import Cited, LoadedApplications, load_applications
 from huiqi.rules.lint import Finding
 from huiqi.rules.loader import RuleSource, default_rules
 
 
-def lint_applications(directory: Path = APPLICATIONS_DIR, rules: RuleSource | None = None,
+def lint_applications(directory: Path | None = None, rules: RuleSource | None = None,
                       library: Library | None = None) -> list[Finding]:
+    directory = directory or application.APPLICATIONS_DIR  # read at call time: tests point it elsewhere
     library = library or default_library()
     measure_ids = {m.id for m, _ in (rules or default_rules()).measures()}
     findings: list[Finding] = []
