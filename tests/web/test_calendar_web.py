@@ -97,3 +97,19 @@ def test_calculator_shows_how_to_apply_and_deadlines_within_14_days(web, monkeyp
     monkeypatch.setattr(pages, "_today", lambda: date(2026, 8, 1))
     html = anon.post("/calculator/check", data={"period": "2026Q3"}, headers=anon.csrf).text
     assert "即将截止（14天内）" not in html
+
+
+def test_mine_page_lists_deadlines_within_14_days(web, monkeypatch):
+    """The enterprise's results page: its 2026Q3 screening rows (004 measures, 待补充信息 while the 六（二） gates
+    have no data) lead to 004's end of validity, 2026-09-30, listed under 即将截止 from 2026-09-16."""
+    from huiqi.interfaces.web import pages
+
+    admin = web.client("admin")
+    web.screening(admin, "2026Q3")
+    c = web.client("qiye")
+    monkeypatch.setattr(pages, "_today", lambda: date(2026, 9, 16))
+    html = c.get("/mine").text
+    assert "lz2026q3" in html  # the enterprise has 004 rows in this screening
+    assert "即将截止（14天内）" in html and "9月30日" in html
+    monkeypatch.setattr(pages, "_today", lambda: date(2026, 9, 15))  # 15 days before: not yet listed
+    assert "即将截止（14天内）" not in c.get("/mine").text

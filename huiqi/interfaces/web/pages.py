@@ -400,7 +400,11 @@ def mine(request: Request, user: User = Depends(current_user)):
         except WebError:
             continue
         blocks.append({"job": job, "rows": api.result_rows(state, frame.sort("measure_id"))})
-    return render(request, "mine.html", active_nav="mine", enterprise=ent, blocks=blocks)
+    from huiqi.services import calendar as cal
+
+    own = {r["measure_id"] for b in blocks for r in b["rows"]}  # screening lists only rows that are not 不符合
+    upcoming = cal.upcoming(_today(), measures=own) if own else []
+    return render(request, "mine.html", active_nav="mine", enterprise=ent, blocks=blocks, upcoming=upcoming)
 
 
 # ------------------------------------------------------------------------------------------------- 管理
