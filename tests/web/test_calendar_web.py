@@ -113,3 +113,20 @@ def test_mine_page_lists_deadlines_within_14_days(web, monkeypatch):
     assert "即将截止（14天内）" in html and "9月30日" in html
     monkeypatch.setattr(pages, "_today", lambda: date(2026, 9, 15))  # 15 days before: not yet listed
     assert "即将截止（14天内）" not in c.get("/mine").text
+
+
+def test_measure_page_shows_the_application_guide(web):
+    """The structured 申报事项 (who, materials, steps, office, phones) on the measure's page, each with its clause."""
+    html = web.client().get("/rules/hb-lz-emergency").text
+    assert "申报指南：柳州市中小工业企业应急周转资金申请" in html and 'id="apply"' in html
+    assert "柳州市中小工业企业应急周转资金申请书" in html  # hb46 【申报材料】2
+    assert "0772-2830598" in html and "/policies/hb46#hb46:2" in html
+
+
+def test_calendar_json_api(web):
+    r = web.client().get("/api/calendar", params={"month": "2024-04", "county": "柳南区"})
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["total"] == len(out["entries"]) > 0
+    assert all(e["date"].startswith("2024-04") for e in out["entries"])
+    assert any(e["programme_id"] == "hb28-iclist" and e["kind"] == "截止" for e in out["entries"])

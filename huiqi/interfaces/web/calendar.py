@@ -64,6 +64,18 @@ def calendar_page(request: Request, county: str = Query("", max_length=20), indu
                   window_text=cal.window_text)
 
 
+@router.get("/api/calendar", tags=["政策月历"], summary="政策月历：载明日期的申报窗口与截止日期（按日期排列）")
+def calendar_json(request: Request, county: str = Query("", max_length=20), industry: str = Query("", max_length=8),
+                  year: str = Query("", max_length=4), month: str = Query("", max_length=7), mine: bool = False,
+                  period: str = Query(DEFAULT_PERIOD, max_length=8), user: User | None = Depends(maybe_user)):
+    items = _entries(request, user, county, industry, year, month, mine, period)
+    return {"total": len(items), "entries": [
+        {"date": e.day.isoformat(), "kind": e.kind, "programme_id": e.programme_id, "programme": e.programme,
+         "window": e.window, "office": e.office, "phones": list(e.phones), "document_id": e.document_id,
+         "document_title": e.document_title, "quote": e.quote, "clause": e.clause, "measures": list(e.measures)}
+        for e in items]}
+
+
 @router.get("/api/calendar.ics", tags=["政策月历"], summary="政策月历 iCalendar 订阅（可按县区、行业、年份、月份筛选）")
 def calendar_ics(request: Request, county: str = Query("", max_length=20), industry: str = Query("", max_length=8),
                  year: str = Query("", max_length=4), month: str = Query("", max_length=7), mine: bool = False,

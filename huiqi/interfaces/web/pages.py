@@ -177,8 +177,11 @@ def rule_page(request: Request, measure_id: str):
             pass
     own = {p["name"] for p in m.get("parameters", [])}
     params = [r for r in api.parameter_rows(state, state.active_set()["values"]) if r["name"] in own]
+    from huiqi.services import calendar as cal
+
+    applications = [p for _doc, p in cal.programmes(measures=[measure_id])]
     return render(request, "measure.html", active_nav="policies", m=m, doc=doc, clauses=clauses, params=params,
-                  fields=state.ruleset.dictionary)
+                  fields=state.ruleset.dictionary, applications=applications, window_text=cal.window_text)
 
 
 # ------------------------------------------------------------------------------------------------ 计算器
