@@ -135,3 +135,12 @@ def test_huiqi_lint_passes_with_the_shipped_files():
 
     r = CliRunner().invoke(app, ["lint"])
     assert r.exit_code == 0, r.output
+
+
+def test_label_drops_list_numbering():
+    from huiqi.rules.application import Cited
+
+    assert Cited(quote="（一）项目申报书。", clause="hb47:1").label == "项目申报书。"
+    assert Cited(quote="5、企业法人营业执照复印件。", clause="x:1").label == "企业法人营业执照复印件。"
+    assert Cited(quote="1.统一社会信用代码证;", clause="x:1").label == "统一社会信用代码证"
+    assert Cited(text="营业执照", quote="（二）营业执照。", clause="x:1").label == "营业执照"

@@ -137,7 +137,9 @@ def lint(rules_dir: Optional[Path] = typer.Option(None, "--rules-dir", help="规
     if findings:
         console.print(f"[red]lint 未通过：{len(findings)} 个问题[/red]")
         raise typer.Exit(1)
-    console.print(f"[green]lint 通过[/green]：{rs_count} 项措施，引文与数字均与原文一致")
+    from huiqi.rules.application import default_applications
+
+    console.print(f"[green]lint 通过[/green]：{rs_count} 项措施、{len(default_applications())} 项申报事项，引文与数字均与原文一致")
 
 
 # -- check ------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ they lie inside the document's validity.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -19,6 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from huiqi.rules.loader import RuleFileError, _line_of
 
 APPLICATIONS_DIR = Path(__file__).parent / "applications"
+
+_ENUMERATOR = re.compile(r"^[-\s]*(?:[（(][一二三四五六七八九十\d]+[）)]|\d{1,2}[.、．]|[一二三四五六七八九十]+、)")
 
 # who a programme is for, by industry; matched against GB/T 4754 codes in the calendar service
 Industry = Literal["工业", "制造业", "软件和信息技术服务业"]
@@ -34,7 +37,8 @@ class Cited(BaseModel):
 
     @property
     def label(self) -> str:
-        return self.text or self.quote
+        """The text, or the quote without its list numbering (（一）, 1., 2、) and trailing ；, for lists."""
+        return self.text or _ENUMERATOR.sub("", self.quote).rstrip("；;")
 
 
 class Window(Cited):
