@@ -121,10 +121,9 @@ def rules_show(measure_id: str, fmt: str = typer.Option("yaml", "--format", help
 @app.command()
 def lint(rules_dir: Optional[Path] = typer.Option(None, "--rules-dir", help="规则目录（默认内置规则）")) -> None:
     """核对规则与原文：引文逐字一致、数字见于原文、措辞与运算符一致、分档无重叠缺口、单位一致。"""
+    from huiqi.rules.application_lint import lint_applications
     from huiqi.rules.lint import Linter
     from huiqi.rules.loader import load_rules
-
-    from huiqi.rules.application_lint import lint_applications
 
     try:
         source = load_rules(rules_dir) if rules_dir else None

@@ -69,6 +69,7 @@ class Programme(BaseModel):
     office: Cited | None = None       # 受理/主管部门
     address: Cited | None = None
     phones: list[Cited] = []          # 咨询电话
+    emails: list[Cited] = []          # 电子邮箱 (where the text gives no phone, e.g. hb54)
     payout: list[Cited] = []          # 兑现安排 as the text states it (申报/拨付)
 
 

@@ -42,7 +42,7 @@ def _file(f: LoadedApplications, library: Library, measure_ids: set[str]) -> lis
             if m not in measure_ids:
                 add(("measures",), f"关联措施 {m} 不存在")
         items: list[tuple[tuple, Cited]] = []
-        for key in ("who", "windows", "materials", "steps", "phones", "payout"):
+        for key in ("who", "windows", "materials", "steps", "phones", "emails", "payout"):
             items += [((key, j), c) for j, c in enumerate(getattr(p, key))]
         items += [((key,), getattr(p, key)) for key in ("office", "address") if getattr(p, key)]
         for loc, c in items:
