@@ -97,6 +97,7 @@ def test_calendar_cli_table_json_ics():
     r = runner.invoke(app, ["calendar", "--month", "2024-06", "--county", "柳南区"])
     assert r.exit_code == 0, r.output
     assert "2024年6月" in r.output
+    assert "申报时间以通知为准或常年受理的事项" in r.output and "链主型龙头企业申报" in r.output
     r = runner.invoke(app, ["calendar", "--year", "2024", "--format", "json"])
     rows = json.loads(r.output)
     assert rows and all(x["date"].startswith("2024-") for x in rows)

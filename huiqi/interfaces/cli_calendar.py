@@ -76,7 +76,6 @@ def calendar(month: Optional[str] = typer.Option(None, "--month", help="只看�
     console = Console()
     if not items:
         console.print("所选范围内没有载明日期的申报窗口。")
-        return
     for m, rows in cal.by_month(items).items():
         year_s, mon = m.split("-")
         table = Table(title=f"{year_s}年{int(mon)}月", show_lines=False)
@@ -86,3 +85,11 @@ def calendar(month: Optional[str] = typer.Option(None, "--month", help="只看�
             table.add_row(f"{e.day.month}月{e.day.day}日", e.kind, e.programme, e.window, e.office or "",
                           "；".join(e.phones))
         console.print(table)
+    undated = [p for _doc, p in cal.programmes(county, industry, measures)
+               if p.windows and all(w.opens is None and w.closes is None for w in p.windows)]
+    if undated:
+        console.print("申报时间以通知为准或常年受理的事项：")
+        for p in undated:
+            office = f"（{p.office.label}）" if p.office else ""
+            console.print(f"  · {p.name}：{'；'.join(cal.window_text(w) for w in p.windows)}{office}", markup=False,
+                          soft_wrap=True)
