@@ -126,12 +126,13 @@ def rules_show(measure_id: str, fmt: str = typer.Option("yaml", "--format", help
 @app.command()
 def lint(rules_dir: Optional[Path] = typer.Option(None, "--rules-dir", help="规则目录（默认内置规则）")) -> None:
     """核对规则与原文：引文逐字一致、数字见于原文、措辞与运算符一致、分档无重叠缺口、单位一致。"""
+    from huiqi.rules.application_lint import lint_applications
     from huiqi.rules.lint import Linter
     from huiqi.rules.loader import load_rules
 
     try:
         source = load_rules(rules_dir) if rules_dir else None
-        findings = Linter(source).run()
+        findings = Linter(source).run() + lint_applications(rules=source)
     except RuleFileError as e:
         _fail(str(e), 1)
     for f in findings:
@@ -140,7 +141,9 @@ def lint(rules_dir: Optional[Path] = typer.Option(None, "--rules-dir", help="规
     if findings:
         console.print(f"[red]lint 未通过：{len(findings)} 个问题[/red]")
         raise typer.Exit(1)
-    console.print(f"[green]lint 通过[/green]：{rs_count} 项措施，引文与数字均与原文一致")
+    from huiqi.rules.application import default_applications
+
+    console.print(f"[green]lint 通过[/green]：{rs_count} 项措施、{len(default_applications())} 项申报事项，引文与数字均与原文一致")
 
 
 # -- check ------------------------------------------------------------------------------------------
@@ -324,7 +327,8 @@ def screen(period: str = typer.Option(..., help="期间，如 2024Q4"),
            out: Path = typer.Option(Path("out"), "--out", help="输出目录（每次整体替换，中断不留半成品）或 .xlsx 文件"),
            param: list[str] = typer.Option([], "--param", help="参数覆盖 name=value，可多次"),
            budget_policy: str = typer.Option("pro_rata", "--budget-policy", help="超预算时：pro_rata 按比例 / ranked 按金额排序"),
-           prior: Optional[Path] = typer.Option(None, "--prior", help="本年度此前各期已兑现结果（results.parquet），用于年度累计封顶")) -> None:
+           prior: Optional[Path] = typer.Option(None, "--prior", help="本年度此前各期已兑现结果（results.parquet），用于年度累计封顶"),
+           assume: list[str] = typer.Option([], "--assume", help="无数据来源的事实按此值计入每个主体（字段=值，只补缺，不覆盖已有数据；记入 manifest 与汇总表）")) -> None:
     """免申即享筛查：全部企业逐项判断、核定金额，输出拟兑现名单（Excel）与结果表。"""
     from huiqi.engine.allocate import AllocationOptions
     from huiqi.engine.evaluate import ParameterError
@@ -351,7 +355,8 @@ def screen(period: str = typer.Option(..., help="期间，如 2024Q4"),
 
         try:
             run = run_screen(tables, period, params=params, measures=measures.split(",") if measures else None,
-                             options=AllocationOptions(budget_policy, prior_frame), progress=tick)
+                             options=AllocationOptions(budget_policy, prior_frame), progress=tick,
+                             assume=_pairs(assume, "--assume") or None)
         except (ParameterError, ValueError) as e:
             _fail(str(e))
     try:  # all files or none: a kill leaves the previous complete run (huiqi.core.atomic)
@@ -412,3 +417,6 @@ app.command("simulate", help="政策沙盘：参数或版本调整后的成本�
 from huiqi.interfaces.cli_serve import serve as _serve_command  # noqa: E402
 
 app.command("serve", help="启动网页应用（政策库、政策计算器、工作台）与 REST API")(_serve_command)
+from huiqi.interfaces.cli_calendar import calendar as _calendar_command  # noqa: E402
+
+app.command("calendar", help="政策月历：申报窗口与截止日期（按县区、行业、本企业筛选；可导出 iCalendar）")(_calendar_command)

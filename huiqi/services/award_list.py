@@ -96,6 +96,17 @@ def _indicator_columns(run: ScreeningRun, measure_id: str) -> list[str]:
     return numeric[:4]
 
 
+def _write_assumptions(ws, fmt, run: ScreeningRun, start: int) -> None:
+    """The run's stated assumptions (huiqi screen --assume), so no one reads them as data."""
+    assumed = run.manifest.get("assumptions") or {}
+    if not assumed:
+        return
+    ws.write_string(start, 0, "测算假定（无数据来源，按下列取值计入每个缺少该数据的主体）", fmt.head)
+    for i, (name, value) in enumerate(assumed.items(), start=1):
+        ws.write_string(start + i, 1, run.ruleset.dictionary[name].label, fmt.text)
+        ws.write_string(start + i, 2, f"假定为：{value}", fmt.text)
+
+
 def write_excel(run: ScreeningRun, path: Path) -> Path:
     """The 拟兑现名单 workbook for a screening run."""
     path = Path(path)
@@ -136,6 +147,7 @@ def write_excel(run: ScreeningRun, path: Path) -> Path:
             ws.write_number(start + i, 2, n, fmt.int)
             ws.write_number(start + i, 3, wan2(total), fmt.wan)
         start += len(grouped) + 3
+    _write_assumptions(ws, fmt, run, start)
 
     # one sheet per measure with payments
     for mid in sorted(by_measure["measure_id"].to_list()):

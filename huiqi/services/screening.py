@@ -23,6 +23,7 @@ from huiqi.engine.allocate import AllocationOptions, allocate, paid, status_coun
 from huiqi.engine.evaluate import MISSING, CompiledMeasure, Evaluation, RuleSet, col
 from huiqi.engine.explain import Explainer, citation
 from huiqi.policies.library import default_library
+from huiqi.services import assumptions
 from huiqi.services import facts as facts_mod
 from huiqi.services.calculator import default_ruleset, explain_row
 
@@ -77,7 +78,7 @@ DISPLAY = ["name", "credit_code", "county_code", "sector"]  # carried from the f
 def screen(tables: Mapping[str, pl.DataFrame], period: str, *, params: Mapping[str, object] | None = None,
            measures: list[str] | None = None, options: AllocationOptions = AllocationOptions(),
            ruleset: RuleSet | None = None, explain: bool = True, progress: Progress | None = None,
-           data_hash: str | None = None) -> ScreeningRun:
+           data_hash: str | None = None, assume: Mapping[str, object] | None = None) -> ScreeningRun:
     """Screen every entity for ``period``. ``tables`` are frames of docs/data-model.md (``indicators`` may be a
     LazyFrame over Parquet, then pass ``data_hash`` — e.g. :func:`files_hash` — since it is not read whole)."""
     ruleset = ruleset or default_ruleset()
@@ -86,6 +87,7 @@ def screen(tables: Mapping[str, pl.DataFrame], period: str, *, params: Mapping[s
     p = Period.parse(period)
     period = str(p)  # the canonical spelling rule files use (2024q4 → 2024Q4)
     resolved = ruleset.resolve_parameters(params)
+    assumed, assumed_as_written = assumptions.resolve(assume, ruleset.dictionary) if assume else ({}, {})
     builders = {
         "enterprise": lambda: facts_mod.enterprise_facts(tables, p),
         "project": lambda: facts_mod.project_facts(tables, p),
@@ -99,7 +101,7 @@ def screen(tables: Mapping[str, pl.DataFrame], period: str, *, params: Mapping[s
     evaluations, long_parts, count_parts, plans = {}, [], [], {}
     for entity in entities:
         tick(f"汇总{ {'enterprise': '企业', 'project': '项目', 'county': '县区'}[entity]}数据", done, steps)
-        frame = builders[entity]()
+        frame = assumptions.overlay(builders[entity](), assumed)
         done += 1
         tick("逐项判断", done, steps)
         ev = ruleset.evaluate(frame, period, entity=entity, params=params, measures=measures,
@@ -131,6 +133,8 @@ def screen(tables: Mapping[str, pl.DataFrame], period: str, *, params: Mapping[s
         "entities": {e: evaluations[e].inputs.height for e in evaluations},
         "paid_total_fen": int(paid(results)["final_fen"].sum() or 0) if results.height else 0,
     }
+    if assumed_as_written:  # only when given, so runs without assumptions keep their run ID
+        manifest["assumptions"] = assumed_as_written
     manifest["run_id"] = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:12]
     cites = {mid: citation(library, cm.measure.clauses[0]) for mid, cm in plans.items()}
     return ScreeningRun(period, p.end, ruleset, manifest, results, counts, evaluations, plans, cites)

@@ -161,6 +161,7 @@ def create_app(db_url: str = "sqlite:///var/huiqi.db", data_dir: str | Path = "v
         return error_response(request, 422, _validation_message(exc))
 
     from huiqi.interfaces.web import api, dashboard, pages, sandbox
+    from huiqi.interfaces.web import calendar as calendar_routes
 
     app.include_router(api.router)
     app.include_router(sandbox.api_router)  # 政策沙盘 POST /api/simulations …
@@ -168,6 +169,7 @@ def create_app(db_url: str = "sqlite:///var/huiqi.db", data_dir: str | Path = "v
     app.include_router(pages.router)
     app.include_router(sandbox.page_router)  # /sandbox
     app.include_router(dashboard.page_router)  # /dashboard
+    app.include_router(calendar_routes.router)  # 政策月历 /calendar, GET /api/calendar.ics
 
     @app.get("/", include_in_schema=False)
     def index(request: Request):

@@ -19,7 +19,7 @@ from huiqi.core.periods import is_quarter
 from huiqi.engine.evaluate import STATUSES
 from huiqi.policies.library import STATUSES as DOCUMENT_STATUSES
 from huiqi.interfaces.web import api, auth
-from huiqi.interfaces.web.auth import User, admin_user, check_csrf, current_user, officer_user, optional_user
+from huiqi.interfaces.web.auth import User, admin_user, check_csrf, current_user, maybe_user, officer_user, optional_user
 from huiqi.interfaces.web.state import DEFAULT_PERIOD, STATUS_DONE, WebError, WebState
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf)])
@@ -178,8 +178,11 @@ def rule_page(request: Request, measure_id: str):
             pass
     own = {p["name"] for p in m.get("parameters", [])}
     params = [r for r in api.parameter_rows(state, state.active_set()["values"]) if r["name"] in own]
+    from huiqi.services import calendar as cal
+
+    applications = [p for _doc, p in cal.programmes(measures=[measure_id])]
     return render(request, "measure.html", active_nav="policies", m=m, doc=doc, clauses=clauses, params=params,
-                  fields=state.ruleset.dictionary)
+                  fields=state.ruleset.dictionary, applications=applications, window_text=cal.window_text)
 
 
 # ------------------------------------------------------------------------------------------------ 计算器
@@ -196,7 +199,9 @@ def _calc_context(request: Request, user: User, period: str, enterprise: str | N
     periods = state.periods()
     if period not in periods:
         raise WebError(422, f"期间“{period}”没有可计算的措施或数据（可选：{'、'.join(periods[:12])}……）")
-    if user.role == "enterprise":
+    if user is None and enterprise:
+        raise WebError(401, "查看已登记企业的信息请先登录")
+    if user is not None and user.role == "enterprise":
         if enterprise and enterprise != user.credit_code:
             raise WebError(403, "企业用户只能查看本企业的信息")
         enterprise = user.credit_code
@@ -209,28 +214,41 @@ def _calc_context(request: Request, user: User, period: str, enterprise: str | N
     for f in fields:
         f["value"] = _field_value(facts.get(f["name"]), f["type"])
     options = []
-    if user.role == "officer":
+    if user is not None and user.role == "officer":
         options = api.visible_enterprises(state, user).select("credit_code", "name").to_dicts()
     outcome = api.run_check(state, facts, period, "enterprise", None) if ent is not None else None
     return {"periods": periods, "period": period, "enterprise": ent, "fields": fields, "options": options,
             "outcome": _outcome_view(outcome) if outcome else None}
 
 
+def _today() -> date:
+    return date.today()
+
+
 def _outcome_view(outcome: dict) -> dict:
-    outcome["results"] = sorted(outcome["results"], key=lambda r: STATUS_ORDER.get(r["status"], 9))
+    """Results largest amount first (then by status), each with how to apply; deadlines within 14 days."""
+    from huiqi.services import calendar as cal
+
+    outcome["results"] = sorted(outcome["results"], key=lambda r: (-Decimal(r["amount_yuan"] or 0),
+                                                                   STATUS_ORDER.get(r["status"], 9)))
+    open_ids = [r["measure_id"] for r in outcome["results"] if r["status"] != "不符合"]
+    apply = cal.how_to_apply(r["measure_id"] for r in outcome["results"])
+    for r in outcome["results"]:
+        r["apply"] = apply.get(r["measure_id"])
+    outcome["upcoming"] = cal.upcoming(_today(), measures=open_ids) if open_ids else []
     return outcome
 
 
 @router.get("/calculator")
 def calculator(request: Request, period: str = DEFAULT_PERIOD, enterprise: str = "",
-               user: User = Depends(current_user)):
+               user: User | None = Depends(maybe_user)):  # open to all, as the README promises
     _register_filters(request)
     ctx = _calc_context(request, user, period, enterprise.strip() or None)
     return render(request, "calculator.html", active_nav="calculator", **ctx)
 
 
 @router.post("/calculator/check")
-async def calculator_check(request: Request, user: User = Depends(current_user)):
+async def calculator_check(request: Request, user: User | None = Depends(maybe_user)):
     _register_filters(request)
     state = st(request)
     form = await request.form()
@@ -385,7 +403,11 @@ def mine(request: Request, user: User = Depends(current_user)):
         except WebError:
             continue
         blocks.append({"job": job, "rows": api.result_rows(state, frame.sort("measure_id"))})
-    return render(request, "mine.html", active_nav="mine", enterprise=ent, blocks=blocks)
+    from huiqi.services import calendar as cal
+
+    own = {r["measure_id"] for b in blocks for r in b["rows"]}  # screening lists only rows that are not 不符合
+    upcoming = cal.upcoming(_today(), measures=own) if own else []
+    return render(request, "mine.html", active_nav="mine", enterprise=ent, blocks=blocks, upcoming=upcoming)
 
 
 # ------------------------------------------------------------------------------------------------- 管理
