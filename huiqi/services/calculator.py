@@ -59,6 +59,7 @@ class MeasureResult:
     missing: list[MissingFact] = field(default_factory=list)
     pending_parameters: list[str] = field(default_factory=list)
     exclusive_group: str | None = None
+    rivals: list[str] = field(default_factory=list)  # names of the measures it cannot be combined with
     selected: bool | None = None
     reason: str = ""  # the explanation without the citation (for lists where the clause has its own column)
 
@@ -117,7 +118,7 @@ def _result(cm, row: dict, explainer: Explainer, library: Library) -> MeasureRes
     cite = citation(library, m.clauses[0])
     award = row.get(col(m.id, "award"))
     amount = _yuan(award if award is not None else row.get(col(m.id, "amount")))
-    group = m.exclusive_group
+    group = cm.group.id if cm.group else None
     selected = None
     if group and row.get(col(m.id, "amount")) is not None:
         selected = row.get(f"group|{group}") == m.id
@@ -126,6 +127,7 @@ def _result(cm, row: dict, explainer: Explainer, library: Library) -> MeasureRes
         citation=cite, quote="".join(m.quotes), status=status, amount_yuan=amount,
         computed_yuan=_yuan(row.get(col(m.id, "computed"))), explanation="", conditions=conditions,
         missing=missing, pending_parameters=sorted(pending), exclusive_group=group, selected=selected,
+        rivals=list(cm.rivals),
     )
     result.reason = _explain(result, cm, explainer, row)
     result.explanation = f"依据{result.citation}：“{result.quote}”" + result.reason
@@ -151,7 +153,8 @@ def _explain(r: MeasureResult, cm, explainer: Explainer, row: dict) -> str:
     if m.kind == "money" and r.status in (MET, NOT_MET) and r.computed_yuan is not None and not failed:
         parts.append(_computation(r, cm, explainer, row))
     if r.selected is False:
-        parts.append(f"与同组措施不可同时享受（{r.exclusive_group}），已选择金额更高的一项，本项计0元。")
+        rivals = "、".join(f"“{n}”" for n in r.rivals) or "同组措施"
+        parts.append(f"与{rivals}不能重复享受，已选择金额更高的一项，本项计0元。")
     return "".join(parts)
 
 
