@@ -30,6 +30,7 @@ from huiqi.rules.model import Condition, ExclusiveGroup, Measure, Parameter
 MET, NOT_MET, MISSING, PENDING = "符合", "不符合", "待补充信息", "参数待定"
 STATUSES = (MET, NOT_MET, MISSING, PENDING)
 STATUS_DTYPE = pl.Enum(list(STATUSES))
+AMOUNT_KINDS = ("money", "facility")  # measures with an amount (only money is an award)
 SMALL_BATCH = 256  # below this many rows evaluate eagerly (the calculator's batch of one)
 
 _ROUNDING_UNIT = {"floor_wan": 10_000 * SCALE, "floor_yuan": SCALE}
@@ -224,7 +225,7 @@ class RuleSet:
         caps = [compile_at(src, key) for key, src in (("cap", m.cap), ("cap_year", m.cap_year)) if src]
         cap = caps[0] if len(caps) == 1 else (_least_of(caps) if caps else None)
         minimum = compile_at(m.minimum, "minimum") if m.minimum else None
-        if m.kind == "money" and amount is None:
+        if m.kind in AMOUNT_KINDS and amount is None:
             raise RuleFileError(f.path, f.measure_line(m.id), f"{m.id}: 资金类措施须有 amount 公式")
         own = applicable_period(m, f, period) if period else None
         group = group_of(m.id, self.groups)
@@ -331,7 +332,7 @@ def _measure_exprs(cm: CompiledMeasure) -> list[pl.Expr]:
 
     status = pl.when(any_of(any_false)).then(_status(NOT_MET)).when(any_of(missing)).then(_status(MISSING)) \
         .when(any_of(pending)).then(_status(PENDING))
-    if cm.measure.kind == "money":
+    if cm.measure.kind in AMOUNT_KINDS:
         amount_pending = bool(cm.amount.pending or (cm.cap and cm.cap.pending) or (cm.minimum and cm.minimum.pending))
         computed = cm.amount.polars()
         final = computed

@@ -94,7 +94,9 @@ class Measure(Strict):
     clause: str | list[str]
     quote: str | list[str]
     entity: Entity
-    kind: Literal["money", "eligibility"] = "money"
+    # money: an award (paid, summed, budgeted); eligibility: yes/no only; facility: an amount that is granted
+    # but is not an award (a bridge loan's usable amount, hb46) — computed like money, never paid or summed
+    kind: Literal["money", "eligibility", "facility"] = "money"
     periods: list[str] | None = None  # data periods it applies to; None → the document defaults
     conditions: list[Condition] = []
     amount: str | None = None  # SQL numeric expression in 元 (money measures)

@@ -59,6 +59,7 @@ class MeasureResult:
     missing: list[MissingFact] = field(default_factory=list)
     pending_parameters: list[str] = field(default_factory=list)
     exclusive_group: str | None = None
+    kind: str = "money"  # money (an award) / eligibility / facility (a usable amount, not an award)
     rivals: list[str] = field(default_factory=list)  # names of the measures it cannot be combined with
     selected: bool | None = None
     reason: str = ""  # the explanation without the citation (for lists where the clause has its own column)
@@ -127,7 +128,7 @@ def _result(cm, row: dict, explainer: Explainer, library: Library) -> MeasureRes
         citation=cite, quote="".join(m.quotes), status=status, amount_yuan=amount,
         computed_yuan=_yuan(row.get(col(m.id, "computed"))), explanation="", conditions=conditions,
         missing=missing, pending_parameters=sorted(pending), exclusive_group=group, selected=selected,
-        rivals=list(cm.rivals),
+        rivals=list(cm.rivals), kind=m.kind,
     )
     result.reason = _explain(result, cm, explainer, row)
     result.explanation = f"依据{result.citation}：“{result.quote}”" + result.reason
@@ -150,7 +151,7 @@ def _explain(r: MeasureResult, cm, explainer: Explainer, row: dict) -> str:
         met = [c.text for c in r.conditions if c.result]
         if met:
             parts.append("满足：" + "；".join(met) + "。")
-    if m.kind == "money" and r.status in (MET, NOT_MET) and r.computed_yuan is not None and not failed:
+    if m.kind in ("money", "facility") and r.status in (MET, NOT_MET) and r.computed_yuan is not None and not failed:
         parts.append(_computation(r, cm, explainer, row))
     if r.selected is False:
         rivals = "、".join(f"“{n}”" for n in r.rivals) or "同组措施"
@@ -174,12 +175,12 @@ def _computation(r: MeasureResult, cm, explainer: Explainer, row: dict) -> str:
         else:
             text += "，金额为0，不予补助"
         return text + "。"
-    verb = "单独计可享" if r.selected is False else "应享"
+    verb = "可用额度" if m.kind == "facility" else ("单独计可享" if r.selected is False else "应享")
     return text + f"，{verb}{fmt_yuan(final)}。"
 
 
 def summarize(results: list[MeasureResult]) -> dict[str, Any]:
-    total = sum((r.amount_yuan or Decimal(0)) for r in results if r.status == MET)
+    total = sum((r.amount_yuan or Decimal(0)) for r in results if r.status == MET and r.kind == "money")
     counts: dict[str, int] = {}
     for r in results:
         counts[r.status] = counts.get(r.status, 0) + 1

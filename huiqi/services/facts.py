@@ -30,7 +30,7 @@ _DERIVED = {
     "purchased_power": ["q"],
     "export": ["q", "q_ly"],
     "new_market_export": ["q"],
-    "new_jobs": ["q"],
+    "new_jobs": ["q", "q_ly"],
     "employees": ["end"],
     "rd_expense": ["year"],
 }
