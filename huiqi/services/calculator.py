@@ -142,7 +142,8 @@ def _explain(r: MeasureResult, cm, explainer: Explainer, row: dict) -> str:
     if r.status == NOT_MET and failed:
         parts.append("不符合：" + "；".join(c.gap or f"未满足“{c.text}”" for c in failed) + "。")
     elif r.status == MISSING:
-        names = "、".join(f"{x.label}（{x.field}）" for x in r.missing) or "所需数据"
+        # labels only: officers and enterprises read this (the field names are in ``missing``)
+        names = "、".join(x.label for x in r.missing) or "所需数据"
         parts.append(f"待补充信息：缺少{names}，无法判断。")
     elif r.status == PENDING:
         labels = "、".join(explainer.parameter_labels.get(p, p) for p in r.pending_parameters)
