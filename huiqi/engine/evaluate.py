@@ -179,6 +179,24 @@ class RuleSet:
             out.append((m, f))
         return out
 
+    def quarters(self) -> list[str]:
+        """Every quarter some measure applies to — its own quarters, and "as of" the quarters inside its year or
+        half-year periods (within validity) — oldest first."""
+        out: set[str] = set()
+        for m, f in self.measures.values():
+            for p in measure_periods(m, f):
+                try:
+                    start, end = period_span(p)
+                except ValueError:
+                    continue
+                for year in range(start.year, end.year + 1):
+                    for q in range(1, 5):
+                        quarter = f"{year}Q{q}"
+                        q_start, q_end = period_span(quarter)
+                        if start <= q_start and q_end <= end and applicable_period(m, f, quarter):
+                            out.add(quarter)
+        return sorted(out)
+
     def plan(self, period: str | None, entity: str | None, params: Mapping[str, object],
              only: list[str] | None = None) -> list[CompiledMeasure]:
         return self._planned(period, entity, params, only)[0]
