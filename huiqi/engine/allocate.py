@@ -5,7 +5,8 @@ minimum and exclusivity. What needs more than one row or more than one period ha
 
 0. **Earlier awards** (``prior``): an entity already paid one member of an exclusive group (of any document, in
    any earlier period) is not paid another member now ("不能重复享受"); a measure evaluated "as of" a finer period
-   (a year measure in 2024Q4) is paid once for its period — if this year already paid it, not again.
+   (a year measure in 2024Q4) is paid once for its own period — if prior shows it paid within that period, not
+   again.
 1. **Annual cumulative cap** (``cap_year``): what earlier periods of the same year awarded (``prior``) is
    subtracted from the cap; the award is cut to what remains.
 2. **Rounding and minimum again** on any amount the annual cap cut.
@@ -27,7 +28,7 @@ from typing import Literal
 
 import polars as pl
 
-from huiqi.engine.evaluate import MET, NOT_MET, Evaluation, col
+from huiqi.engine.evaluate import MET, NOT_MET, Evaluation, col, period_span
 from huiqi.engine.expressions import Compiler
 from huiqi.rules.fields import SCALE
 
@@ -73,6 +74,29 @@ def _same_year(prior: pl.DataFrame | None, period: str) -> pl.DataFrame | None:
     return prior.filter(pl.col("period").cast(pl.String).str.slice(0, 4) == str(period)[:4])
 
 
+def _within(prior: pl.DataFrame, own: str) -> pl.DataFrame:
+    """The prior rows of periods inside ``own`` (a measure's own period); all rows if prior has no period column
+    (then prior is, as documented, this year's awards)."""
+    if "period" not in prior.columns:
+        return prior
+    start, end = period_span(own)
+    inside = []
+    for p in prior["period"].cast(pl.String).unique().drop_nulls().to_list():
+        try:
+            p_start, p_end = period_span(p)
+        except ValueError:
+            continue
+        if start <= p_start and p_end <= end:
+            inside.append(p)
+    return prior.filter(pl.col("period").cast(pl.String).is_in(inside))
+
+
+def _period_label(own: str) -> str:
+    if own.isdigit():
+        return f"{own}年度"
+    return {"H1": f"{own[:4]}年上半年", "H2": f"{own[:4]}年下半年"}.get(own[4:], own)
+
+
 def _prior_paid(prior: pl.DataFrame, measure_ids: list[str]) -> pl.DataFrame:
     """entity_id → what it was paid earlier for any of ``measure_ids`` (only entities paid something)."""
     return (prior.filter(pl.col("measure_id").is_in(measure_ids) & (pl.col("prior_fen") > 0))
@@ -95,7 +119,6 @@ def _earlier_awards(ev: Evaluation, wide: pl.DataFrame, prior: pl.DataFrame | No
     if prior is None or prior.height == 0:
         return wide
     names = {mid: m.name for mid, (m, _f) in ev.ruleset.measures.items()}
-    this_year = _same_year(prior, ev.period)
     for cm in ev.plan:
         if cm.measure.kind != "money":
             continue
@@ -106,9 +129,10 @@ def _earlier_awards(ev: Evaluation, wide: pl.DataFrame, prior: pl.DataFrame | No
             note = pl.format("此前已享受“{}”{}元，依“{}”，本期不再兑现本项", label,
                              _yuan_text(pl.col("_prior")), pl.lit(cm.group.quote))
             wide = _cut_where_paid(wide, cm.id, earlier, note)
-        if cm.as_of is not None and this_year is not None:
-            earlier = _prior_paid(this_year, [cm.id])
-            note = pl.format("本项按{}年度兑现一次，本年度此前已兑现{}元，本期不再重复兑现", pl.lit(cm.as_of),
+        if cm.as_of is not None:
+            earlier = _prior_paid(_within(prior, cm.as_of), [cm.id])
+            label = _period_label(cm.as_of)
+            note = pl.format("本项按{}兑现一次，{}此前已兑现{}元，本期不再重复兑现", pl.lit(label), pl.lit(label),
                              _yuan_text(pl.col("_prior")))
             wide = _cut_where_paid(wide, cm.id, earlier, note)
     return wide

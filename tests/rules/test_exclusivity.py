@@ -63,7 +63,7 @@ def test_year_measure_as_of_a_quarter_is_paid_once_a_year(ruleset: RuleSet):
     paid_q3 = pl.DataFrame({"entity_id": ["p1"], "measure_id": ["hb-lz-incubator-jobs"], "prior_fen": [200_000],
                             "period": ["2024Q3"]})
     out = allocate(ev, AllocationOptions(prior=paid_q3))
-    assert out["final_fen"].to_list() == [0] and "本年度此前已兑现2000.00元" in out["allocation_note"][0]
+    assert out["final_fen"].to_list() == [0] and "2024年度此前已兑现2000.00元" in out["allocation_note"][0]
     last_year = paid_q3.with_columns(pl.lit("2023Q4").alias("period"))
     assert allocate(ev, AllocationOptions(prior=last_year))["final_fen"].to_list() == [200_000]
 
@@ -75,3 +75,14 @@ def test_duplicate_exclusivity_pass_removed():
     from huiqi.engine import evaluate
 
     assert inspect.getsource(evaluate.RuleSet.evaluate).count("_apply_exclusivity(") == 1
+
+
+def test_once_per_own_period_reads_only_that_period():
+    """A half-year measure (hb13: 2024H1, 2024H2) paid in 2024Q1 is not cut in 2024Q3: only earlier awards inside
+    the measure's own period count."""
+    from huiqi.engine.allocate import _within
+
+    prior = pl.DataFrame({"entity_id": ["e"] * 4, "measure_id": ["m"] * 4, "prior_fen": [1, 2, 3, 4],
+                          "period": ["2023Q4", "2024Q1", "2024Q3", "2024"]})
+    assert _within(prior, "2024H2")["prior_fen"].to_list() == [3]
+    assert _within(prior, "2024")["prior_fen"].to_list() == [2, 3, 4]
