@@ -17,9 +17,10 @@ from huiqi.services.simulation import (Comparison, Scenario, SimulationError, Si
                                        write_comparison)
 
 BASE_Q4 = {"gx2024q4_02a_amount": "200000", "gx2024q4_02b_amount": "100000", "gx2024q4_15a_rate": "0.05"}
-# 000（一） reads 产值、用电、利润、新增就业人数 (RULES-6): the other three thresholds set to "no fall"
-BASE_H2 = {"gx2025h2_01_growth_min": "0.1", "gx2025h2_01_power_growth_min": "0",
-           "gx2025h2_01_profit_growth_min": "0", "gx2025h2_01_jobs_growth_min": "0", "gx2025h2_01_amount": "100000"}
+# 000（一） reads 产值、用电、利润、新增就业人数 (RULES-6): the other three thresholds at -100% (only a base > 0
+# and the data are required), so the solves below move the 产值 threshold alone
+BASE_H2 = {"gx2025h2_01_growth_min": "0.1", "gx2025h2_01_power_growth_min": "-1",
+           "gx2025h2_01_profit_growth_min": "-1", "gx2025h2_01_jobs_growth_min": "-1", "gx2025h2_01_amount": "100000"}
 GATES_004 = {"lz2026q3_law_abiding": True, "lz2026q3_sound_financial_system": True,
              "lz2026q3_good_accounting_credit": True, "lz2026q3_good_tax_credit": True,
              "lz2026q3_violates_joint_punishment": False, "lz2026q3_materials_falsified": False}
