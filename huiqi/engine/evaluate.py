@@ -181,7 +181,12 @@ class RuleSet:
 
     def quarters(self) -> list[str]:
         """Every quarter some measure applies to — its own quarters, and "as of" the quarters inside its year or
-        half-year periods (within validity) — oldest first."""
+        half-year periods (within validity) — oldest first. Cached (the web lists them on every page); the key
+        follows the measures (a sandbox copy replaces them) and the date (open-ended policies grow a year)."""
+        key = (id(self.measures), len(self.measures), date.today())
+        cached = getattr(self, "_quarters", None)
+        if cached is not None and cached[0] == key:
+            return list(cached[1])
         out: set[str] = set()
         for m, f in self.measures.values():
             for p in measure_periods(m, f):
@@ -195,6 +200,7 @@ class RuleSet:
                         q_start, q_end = period_span(quarter)
                         if start <= q_start and q_end <= end and applicable_period(m, f, quarter):
                             out.add(quarter)
+        self._quarters = (key, tuple(sorted(out)))
         return sorted(out)
 
     def plan(self, period: str | None, entity: str | None, params: Mapping[str, object],
