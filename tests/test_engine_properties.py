@@ -15,6 +15,8 @@ RS = RuleSet()
 
 
 def evaluate(rows: dict, entity="enterprise", params=None):
+    if entity == "enterprise" and "is_industrial" not in rows:  # 第21、22条 are for 工业企业 (issue 8 #2)
+        rows = {**rows, "is_industrial": [True] * len(next(iter(rows.values())))}
     schema = {k: (pl.Boolean if isinstance(next((v for v in vals if v is not None), 0), bool) else
                   pl.String if isinstance(next((v for v in vals if v is not None), 0), str) else pl.Int64)
               for k, vals in rows.items()}
@@ -96,7 +98,30 @@ def test_missing_input_is_never_zero():
 
 def test_float_hostile_example_in_yuan_and_wan(run):
     """8,169,227.00 → 8,986,149.70 is exactly +10%: entered in 元 with 分 and in 万元 with decimals."""
-    facts = {"promo_event_held_q": True, "promo_event_cost_q": 1000}
+    facts = {"is_industrial": True, "promo_event_held_q": True, "promo_event_cost_q": 1000}  # 第21条: 工业企业
     yuan = run("gx2024q4-21", {**facts, "output_q": "8986149.70", "output_q_ly": "8169227.00"}, Q)
     wan = run("gx2024q4-21", {**facts, "当季工业总产值（万元）": "898.61497", "上年同季工业总产值（万元）": "816.9227"}, Q)
     assert yuan == wan == (MET, Decimal("500"))
+
+
+_PERIODS = sorted({*RS.quarters(), *(p for m, f in RS.measures.values() for p in (m.periods or f.rules.defaults.periods))})
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(_PERIODS), st.sampled_from(["enterprise", "project", "county", "person"]),
+       st.lists(st.from_regex(r"\A45(0[1-9]|1[0-4])\d{2}\Z"), min_size=1, max_size=10))
+def test_city_documents_never_pay_outside_their_city(period, entity, counties):
+    """No measure of a 设区市 document (柳州: 004, hb13, hb34 …) is 符合 or has an amount for an entity whose 所在县区
+    lies outside that city, in any period and for any entity type (issue 8 #1, RULES-1)."""
+    frame = pl.DataFrame({"county": counties})
+    ev = RS.evaluate(frame, period, entity=entity)
+    for cm in ev.plan:
+        j = cm.source.rules.jurisdiction
+        if not j.gated:
+            continue
+        outside = [not c.startswith(j.code) for c in counties]
+        statuses = ev.frame[col(cm.id, "status")].cast(pl.String).to_list()
+        assert all(s == NOT_MET for s, out in zip(statuses, outside) if out), cm.id
+        if cm.measure.kind == "money":
+            amounts = ev.frame[col(cm.id, "award")].to_list()
+            assert all(a is None for a, out in zip(amounts, outside) if out), cm.id

@@ -91,7 +91,8 @@ class TestAllocation:
     GATES = {"lz2026q3_law_abiding": True, "lz2026q3_sound_financial_system": True,
              "lz2026q3_good_accounting_credit": True, "lz2026q3_good_tax_credit": True,
              "lz2026q3_serious_bad_record_2y": False, "lz2026q3_violates_joint_punishment": False,
-             "lz2026q3_joint_punishment_target": False, "lz2026q3_materials_falsified": False}
+             "lz2026q3_joint_punishment_target": False, "lz2026q3_materials_falsified": False,
+             "county": "450204"}  # 004 applies in 柳州 only (RULES-1): these entities are in 柳南区
 
     @settings(max_examples=30, deadline=None)
     @given(costs=st.lists(st.integers(min_value=0, max_value=40_0000_00), min_size=1, max_size=30),
@@ -121,7 +122,8 @@ class TestAllocation:
                               "is_gx_leading_enterprise": False, "is_little_giant": False, "is_single_champion": False,
                               "output_q": "10亿元", "output_q_ly": "5亿元", "output_ytd": "30亿元",
                               "output_ytd_ly": "20亿元"}])
-        ev = ruleset.evaluate(facts, "2023Q4", measures=["gx2023-02"])
+        # 001: the 1% is a ceiling (参数待定 until set, RULES-3): the operator sets it here
+        ev = ruleset.evaluate(facts, "2023Q4", measures=["gx2023-02"], params={"gx2023_02_rate": "0.01"})
         prior = pl.DataFrame({"entity_id": ["e1"], "measure_id": ["gx2023-02"], "prior_fen": [480_0000_00]})
         out = allocate(ev, AllocationOptions(prior=prior)).row(0, named=True)
         assert out["award_fen"] == 500_0000_00  # 1% of 5亿 = 500万, the per-period view

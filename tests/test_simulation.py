@@ -17,7 +17,10 @@ from huiqi.services.simulation import (Comparison, Scenario, SimulationError, Si
                                        write_comparison)
 
 BASE_Q4 = {"gx2024q4_02a_amount": "200000", "gx2024q4_02b_amount": "100000", "gx2024q4_15a_rate": "0.05"}
-BASE_H2 = {"gx2025h2_01_growth_min": "0.1", "gx2025h2_01_amount": "100000"}
+# 000（一） reads 产值、用电、利润、新增就业人数 (RULES-6): the other three thresholds at -100% (only a base > 0
+# and the data are required), so the solves below move the 产值 threshold alone
+BASE_H2 = {"gx2025h2_01_growth_min": "0.1", "gx2025h2_01_power_growth_min": "-1",
+           "gx2025h2_01_profit_growth_min": "-1", "gx2025h2_01_jobs_growth_min": "-1", "gx2025h2_01_amount": "100000"}
 GATES_004 = {"lz2026q3_law_abiding": True, "lz2026q3_sound_financial_system": True,
              "lz2026q3_good_accounting_credit": True, "lz2026q3_good_tax_credit": True,
              "lz2026q3_violates_joint_punishment": False, "lz2026q3_materials_falsified": False}
@@ -192,7 +195,8 @@ class TestVersions:
         assert {"产值", "增速"} <= conds
 
     def test_001_against_002(self, sim_q4, base_q4):
-        scen = sim_q4.run(Scenario("按001", {**BASE_Q4}, versions={"gx2024q4-02a": "gx2023-02"}))
+        # 001's 1% is a ceiling (RULES-3): set explicitly
+        scen = sim_q4.run(Scenario("按001", {**BASE_Q4, "gx2023_02_rate": "0.01"}, versions={"gx2024q4-02a": "gx2023-02"}))
         cmp = Comparison(base_q4, scen)
         row = cmp.by_measure().filter(pl.col("measure_id") == "gx2024q4-02a").row(0, named=True)
         assert row["base_beneficiaries"] > 0 and row["scen_cost_fen"] != row["base_cost_fen"]
@@ -281,6 +285,8 @@ class TestOutputs:
         out = tmp_path / "sim.xlsx"
         result = CliRunner().invoke(app, [
             "--period", "2025Q3", "--param", "gx2025h2_01_growth_min=0.1", "--param", "gx2025h2_01_amount=100000",
+            "--param", "gx2025h2_01_power_growth_min=0", "--param", "gx2025h2_01_profit_growth_min=0",
+            "--param", "gx2025h2_01_jobs_growth_min=0",
             "--compare-param", "gx2025h2_01_growth_min=0.08", "--solve", "gx2025h2_01_amount", "--budget", "50000000",
             "--data", str(tmp_path / "data"), "--out", str(out)])
         assert result.exit_code == 0, result.output

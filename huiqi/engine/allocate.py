@@ -3,6 +3,10 @@
 Evaluation (huiqi.engine.evaluate) already applied, per entity: the per-period cap, the prescribed rounding, the
 minimum and exclusivity. What needs more than one row or more than one period happens here, in this order:
 
+0. **Earlier awards** (``prior``): an entity already paid one member of an exclusive group (of any document, in
+   any earlier period) is not paid another member now ("不能重复享受"); a measure evaluated "as of" a finer period
+   (a year measure in 2024Q4) is paid once for its own period — if prior shows it paid within that period, not
+   again.
 1. **Annual cumulative cap** (``cap_year``): what earlier periods of the same year awarded (``prior``) is
    subtracted from the cap; the award is cut to what remains.
 2. **Rounding and minimum again** on any amount the annual cap cut.
@@ -25,7 +29,7 @@ from typing import Literal
 import polars as pl
 
 from huiqi.core import money
-from huiqi.engine.evaluate import MET, NOT_MET, Evaluation, col
+from huiqi.engine.evaluate import MET, NOT_MET, Evaluation, col, period_span
 from huiqi.engine.expressions import Compiler
 from huiqi.rules.fields import SCALE
 
@@ -36,7 +40,9 @@ _UNIT = {"floor_wan": 10_000 * SCALE, "floor_yuan": SCALE, "none": 1}
 @dataclass(frozen=True)
 class AllocationOptions:
     budget_policy: BudgetPolicy = "pro_rata"
-    prior: pl.DataFrame | None = None  # entity_id, measure_id, prior_fen: awarded earlier in the same year
+    # entity_id, measure_id, prior_fen (optional period): awarded earlier. Annual caps and once-a-year measures
+    # read the rows of the same year (all rows when there is no period column); exclusive groups read every row.
+    prior: pl.DataFrame | None = None
 
 
 def _const(ev: Evaluation, source: str | None) -> int | None:
@@ -55,6 +61,82 @@ def _final(mid: str) -> str:
 
 def _note(mid: str) -> str:
     return col(mid, "note")
+
+
+def _yuan_text(fen: pl.Expr) -> pl.Expr:
+    """分 → "1500.00" (exact, no float)."""
+    return pl.concat_str([(fen // SCALE).cast(pl.String), pl.lit("."),
+                          (fen % SCALE).cast(pl.String).str.zfill(2)])
+
+
+def _same_year(prior: pl.DataFrame | None, period: str) -> pl.DataFrame | None:
+    if prior is None or "period" not in prior.columns:
+        return prior
+    return prior.filter(pl.col("period").cast(pl.String).str.slice(0, 4) == str(period)[:4])
+
+
+def _within(prior: pl.DataFrame, own: str) -> pl.DataFrame:
+    """The prior rows of periods inside ``own`` (a measure's own period); all rows if prior has no period column
+    (then prior is, as documented, this year's awards)."""
+    if "period" not in prior.columns:
+        return prior
+    start, end = period_span(own)
+    inside = []
+    for p in prior["period"].cast(pl.String).unique().drop_nulls().to_list():
+        try:
+            p_start, p_end = period_span(p)
+        except ValueError:
+            continue
+        if start <= p_start and p_end <= end:
+            inside.append(p)
+    return prior.filter(pl.col("period").cast(pl.String).is_in(inside))
+
+
+def _period_label(own: str) -> str:
+    if own.isdigit():
+        return f"{own}年度"
+    return {"H1": f"{own[:4]}年上半年", "H2": f"{own[:4]}年下半年"}.get(own[4:], own)
+
+
+def _prior_paid(prior: pl.DataFrame, measure_ids: list[str]) -> pl.DataFrame:
+    """entity_id → what it was paid earlier for any of ``measure_ids`` (only entities paid something)."""
+    return (prior.filter(pl.col("measure_id").is_in(measure_ids) & (pl.col("prior_fen") > 0))
+            .group_by("entity_id").agg(pl.col("prior_fen").sum().alias("_prior"),
+                                       pl.col("measure_id").sort().first().alias("_prior_measure")))
+
+
+def _cut_where_paid(wide: pl.DataFrame, mid: str, earlier: pl.DataFrame, note: pl.Expr) -> pl.DataFrame:
+    if earlier.height == 0:
+        return wide
+    wide = wide.join(earlier, on="entity_id", how="left", maintain_order="left")
+    cut = pl.col("_prior").is_not_null() & (pl.col(_final(mid)) > 0)
+    return wide.with_columns(
+        pl.when(cut).then(0).otherwise(pl.col(_final(mid))).alias(_final(mid)),
+        pl.when(cut).then(note).otherwise(pl.col(_note(mid))).alias(_note(mid)),
+    ).drop("_prior", "_prior_measure")
+
+
+def _earlier_awards(ev: Evaluation, wide: pl.DataFrame, prior: pl.DataFrame | None) -> pl.DataFrame:
+    if prior is None or prior.height == 0:
+        return wide
+    names = {mid: m.name for mid, (m, _f) in ev.ruleset.measures.items()}
+    for cm in ev.plan:
+        if cm.measure.kind != "money":
+            continue
+        if cm.group is not None:
+            others = [x for x in cm.group.members if x != cm.id]
+            earlier = _prior_paid(prior, others)
+            label = pl.col("_prior_measure").replace(names)
+            note = pl.format("此前已享受“{}”{}元，依“{}”，本期不再兑现本项", label,
+                             _yuan_text(pl.col("_prior")), pl.lit(cm.group.quote))
+            wide = _cut_where_paid(wide, cm.id, earlier, note)
+        if cm.as_of is not None:
+            earlier = _prior_paid(_within(prior, cm.as_of), [cm.id])
+            label = _period_label(cm.as_of)
+            note = pl.format("本项按{}兑现一次，{}此前已兑现{}元，本期不再重复兑现", pl.lit(label), pl.lit(label),
+                             _yuan_text(pl.col("_prior")))
+            wide = _cut_where_paid(wide, cm.id, earlier, note)
+    return wide
 
 
 def _annual_caps(ev: Evaluation, wide: pl.DataFrame, prior: pl.DataFrame | None) -> pl.DataFrame:
@@ -134,7 +216,8 @@ def allocate(ev: Evaluation, options: AllocationOptions = AllocationOptions(), *
     wide = ev.frame.with_columns(
         *[pl.col(col(cm.id, "award")).alias(_final(cm.id)) for cm in money],
         *[pl.lit(None, dtype=pl.String).alias(_note(cm.id)) for cm in money])
-    wide = _annual_caps(ev, wide, options.prior)
+    wide = _earlier_awards(ev, wide, options.prior)
+    wide = _annual_caps(ev, wide, _same_year(options.prior, ev.period))
     wide = _budgets(ev, wide, options.budget_policy)
     parts = []
     for cm in ev.plan:

@@ -15,19 +15,22 @@ and budgets are the allocation layer's job (huiqi.engine.allocate).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from fractions import Fraction
 from typing import Mapping
 
 import polars as pl
 
+from huiqi.core.periods import Period
 from huiqi.engine.expressions import Compiler, ExpressionError, Value
 from huiqi.rules.fields import SCALE, DataDictionary, default_dictionary
 from huiqi.rules.loader import LoadedFile, RuleFileError, RuleSource, default_rules
-from huiqi.rules.model import Condition, Measure, Parameter
+from huiqi.rules.model import Condition, ExclusiveGroup, Measure, Parameter
 
 MET, NOT_MET, MISSING, PENDING = "符合", "不符合", "待补充信息", "参数待定"
 STATUSES = (MET, NOT_MET, MISSING, PENDING)
 STATUS_DTYPE = pl.Enum(list(STATUSES))
+AMOUNT_KINDS = ("money", "facility")  # measures with an amount (only money is an award)
 SMALL_BATCH = 256  # below this many rows evaluate eagerly (the calculator's batch of one)
 
 _ROUNDING_UNIT = {"floor_wan": 10_000 * SCALE, "floor_yuan": SCALE}
@@ -54,6 +57,10 @@ class CompiledMeasure:
     cap: Value | None
     minimum: Value | None
     rounding: str
+    # the measure's own period when it is evaluated "as of" a finer one (a year measure in 2024Q4), else None
+    as_of: str | None = None
+    group: ExclusiveGroup | None = None  # its exclusive group, wherever defined
+    rivals: tuple[str, ...] = ()  # the names of the group's other members (for explanations)
 
     @property
     def id(self) -> str:
@@ -69,6 +76,52 @@ def col(measure_id: str, what: str) -> str:
     return f"{measure_id}|{what}"
 
 
+def period_span(text: str) -> tuple[date, date]:
+    """First and last day of a rule period: 2024, 2024Q4, 2024H1, 2024M02 (the one Period type)."""
+    p = Period.parse(text)
+    return p.start, p.end
+
+
+def measure_periods(m: Measure, f: LoadedFile, around: str | None = None) -> list[str]:
+    """The periods a measure is written for: its own list or the document's, plus — for a standing policy
+    (``recurring: year``) — every calendar year of its validity (up to ``around``'s year when open-ended)."""
+    d = f.rules.defaults
+    periods = list(m.periods if m.periods is not None else d.periods)
+    if d.recurring == "year" and m.periods is None and d.valid_from:
+        last = d.valid_to.year if d.valid_to else max(d.valid_from.year, period_span(around)[0].year if around
+                                                        else date.today().year)
+        periods += [str(y) for y in range(d.valid_from.year, last + 1) if str(y) not in periods]
+    return periods
+
+
+def applicable_period(m: Measure, f: LoadedFile, period: str) -> str | None:
+    """The measure's period that ``period`` falls in, or None.
+
+    A measure applies to its own periods and, "as of" a finer period, to every finer period inside one of them
+    and inside the document's validity: evaluating 2024Q4 also evaluates a year-2024 measure (on the facts as of
+    2024Q4 — full-year figures are unknown until the year is complete, hence 待补充信息, never 0). Allocation
+    pays such a measure once per year (huiqi.engine.allocate).
+    """
+    periods = measure_periods(m, f, period)
+    if period in periods:
+        return period
+    try:
+        start, end = period_span(period)
+    except ValueError:
+        return None
+    d = f.rules.defaults
+    if (d.valid_from and end < d.valid_from) or (d.valid_to and start > d.valid_to):
+        return None
+    for own in periods:
+        try:
+            own_start, own_end = period_span(own)
+        except ValueError:
+            continue
+        if own_start <= start and end <= own_end and (own_start, own_end) != (start, end):
+            return own
+    return None
+
+
 class RuleSet:
     """Rule files + data dictionary, ready to evaluate."""
 
@@ -77,6 +130,7 @@ class RuleSet:
         self.dictionary = dictionary or default_dictionary()
         self.parameters: dict[str, Parameter] = {k: v[0] for k, v in self.source.parameters().items()}
         self.measures: dict[str, tuple[Measure, LoadedFile]] = {m.id: (m, f) for m, f in self.source.measures()}
+        self.groups = exclusive_groups(self.source)
         self._plans: dict = {}
         self.compile_all()  # fail early, with file and line, on any bad expression
 
@@ -104,17 +158,42 @@ class RuleSet:
     # -- compilation ----------------------------------------------------------------------------
     def measures_for(self, period: str | None = None, entity: str | None = None,
                      only: list[str] | None = None) -> list[tuple[Measure, LoadedFile]]:
+        """The measures that apply to ``period`` — their own periods, or "as of" a finer period inside one
+        (see :func:`applicable_period`)."""
         out = []
         for mid, (m, f) in self.measures.items():
             if only is not None and mid not in only:
                 continue
             if entity and m.entity != entity:
                 continue
-            periods = m.periods if m.periods is not None else f.rules.defaults.periods
-            if period and period not in periods:
+            if period and applicable_period(m, f, period) is None:
                 continue
             out.append((m, f))
         return out
+
+    def quarters(self) -> list[str]:
+        """Every quarter some measure applies to — its own quarters, and "as of" the quarters inside its year or
+        half-year periods (within validity) — oldest first. Cached (the web lists them on every page); the key
+        follows the measures (a sandbox copy replaces them) and the date (open-ended policies grow a year)."""
+        key = (id(self.measures), len(self.measures), date.today())
+        cached = getattr(self, "_quarters", None)
+        if cached is not None and cached[0] == key:
+            return list(cached[1])
+        out: set[str] = set()
+        for m, f in self.measures.values():
+            for p in measure_periods(m, f):
+                try:
+                    start, end = period_span(p)
+                except ValueError:
+                    continue
+                for year in range(start.year, end.year + 1):
+                    for q in range(1, 5):
+                        quarter = f"{year}Q{q}"
+                        q_start, q_end = period_span(quarter)
+                        if start <= q_start and q_end <= end and applicable_period(m, f, quarter):
+                            out.add(quarter)
+        self._quarters = (key, tuple(sorted(out)))
+        return sorted(out)
 
     def plan(self, period: str | None, entity: str | None, params: Mapping[str, object],
              only: list[str] | None = None) -> list[CompiledMeasure]:
@@ -125,7 +204,7 @@ class RuleSet:
         key = (period, entity, tuple(sorted((k, str(v)) for k, v in params.items())), tuple(only or ()))
         if key not in self._plans:
             compiler = Compiler(self.dictionary, params=params, declared=frozenset(self.parameters))
-            plan = [self._compile_measure(m, f, compiler) for m, f in self.measures_for(period, entity, only)]
+            plan = [self._compile_measure(m, f, compiler, period) for m, f in self.measures_for(period, entity, only)]
             self._plans[key] = (plan, [e for cm in plan for e in _measure_exprs(cm)])
             if len(self._plans) > 64:
                 self._plans.pop(next(iter(self._plans)))
@@ -134,7 +213,8 @@ class RuleSet:
     def compile_all(self) -> None:
         self.plan(None, None, self.resolve_parameters())
 
-    def _compile_measure(self, m: Measure, f: LoadedFile, compiler: Compiler) -> CompiledMeasure:
+    def _compile_measure(self, m: Measure, f: LoadedFile, compiler: Compiler,
+                         period: str | None = None) -> CompiledMeasure:
         def compile_at(source: str, *loc) -> Value:
             try:
                 return compiler.compile(source)
@@ -143,6 +223,9 @@ class RuleSet:
 
         d = f.rules.defaults
         conditions = []
+        where = jurisdiction_gate(f)
+        if where is not None:  # a 设区市/县区 document: every measure, every entity type (RULES-1)
+            conditions.append(CompiledCondition(where, compiler.compile(where.when), True))
         if m.entity in d.gates_apply_to:
             for g in d.gates:
                 try:
@@ -158,9 +241,14 @@ class RuleSet:
         caps = [compile_at(src, key) for key, src in (("cap", m.cap), ("cap_year", m.cap_year)) if src]
         cap = caps[0] if len(caps) == 1 else (_least_of(caps) if caps else None)
         minimum = compile_at(m.minimum, "minimum") if m.minimum else None
-        if m.kind == "money" and amount is None:
+        if m.kind in AMOUNT_KINDS and amount is None:
             raise RuleFileError(f.path, f.measure_line(m.id), f"{m.id}: 资金类措施须有 amount 公式")
-        return CompiledMeasure(m, f, tuple(conditions), amount, cap, minimum, m.rounding or d.rounding)
+        own = applicable_period(m, f, period) if period else None
+        group = group_of(m.id, self.groups)
+        rivals = tuple(self.measures[x][0].name for x in group.members if x != m.id and x in self.measures) \
+            if group else ()
+        return CompiledMeasure(m, f, tuple(conditions), amount, cap, minimum, m.rounding or d.rounding,
+                               own if own != period else None, group, rivals)
 
     # -- evaluation -----------------------------------------------------------------------------
     def prepare(self, frame: pl.DataFrame, plan: list[CompiledMeasure]) -> pl.DataFrame:
@@ -184,9 +272,36 @@ class RuleSet:
             result = frame.lazy().select(columns).collect()
         else:
             result = frame.select(columns)  # a few rows: the optimiser costs more than it saves
-        result = _apply_exclusivity(result, plan)
-        result = _apply_exclusivity(result, plan)
+        result = _apply_exclusivity(result, plan, self.groups)
         return Evaluation(self, period, entity, values, plan, frame, result)
+
+
+JURISDICTION_GATE_ID = "适用地域"
+
+
+def jurisdiction_gate(f: LoadedFile) -> Condition | None:
+    """The condition a 设区市/县区 document puts on every measure: the entity's 所在县区 lies in its area."""
+    j = f.rules.jurisdiction
+    if j is None or not j.gated:
+        return None
+    return Condition(id=JURISDICTION_GATE_ID, text=f"所在县区属{j.name}（本文件适用于{j.name}行政区域）",
+                     when=f"in_region(county, '{j.code}')")
+
+
+def exclusive_groups(source: RuleSource) -> dict[str, ExclusiveGroup]:
+    """Every exclusive group of every file by ID: a group may list measures of other documents (RULES-4)."""
+    out: dict[str, tuple[ExclusiveGroup, LoadedFile]] = {}
+    for f in source.files:
+        for g in f.rules.exclusive_groups:
+            if g.id in out:
+                raise RuleFileError(f.path, f.line("exclusive_groups"),
+                                    f"互斥组 {g.id} 重复（已在 {out[g.id][1].path.name} 中定义）")
+            out[g.id] = (g, f)
+    return {gid: g for gid, (g, _f) in out.items()}
+
+
+def group_of(measure_id: str, groups: Mapping[str, ExclusiveGroup]) -> ExclusiveGroup | None:
+    return next((g for g in groups.values() if measure_id in g.members), None)
 
 
 def _least_of(values: list[Value]) -> Value:
@@ -233,7 +348,7 @@ def _measure_exprs(cm: CompiledMeasure) -> list[pl.Expr]:
 
     status = pl.when(any_of(any_false)).then(_status(NOT_MET)).when(any_of(missing)).then(_status(MISSING)) \
         .when(any_of(pending)).then(_status(PENDING))
-    if cm.measure.kind == "money":
+    if cm.measure.kind in AMOUNT_KINDS:
         amount_pending = bool(cm.amount.pending or (cm.cap and cm.cap.pending) or (cm.minimum and cm.minimum.pending))
         computed = cm.amount.polars()
         final = computed
@@ -260,14 +375,16 @@ def _measure_exprs(cm: CompiledMeasure) -> list[pl.Expr]:
     return out
 
 
-def _apply_exclusivity(result: pl.DataFrame, plan: list[CompiledMeasure]) -> pl.DataFrame:
-    """Within each exclusive group, keep the eligible member with the highest amount (ties: file order)."""
+def _apply_exclusivity(result: pl.DataFrame, plan: list[CompiledMeasure],
+                       all_groups: Mapping[str, ExclusiveGroup]) -> pl.DataFrame:
+    """Within each exclusive group (members of any file), keep the eligible member with the highest amount
+    (ties: the group's order)."""
     by_id = {cm.id: cm for cm in plan}
     groups: dict[str, list[str]] = {}
-    for cm in plan:
-        for g in cm.source.rules.exclusive_groups:
-            if cm.id in g.members:
-                groups.setdefault(g.id, [m for m in g.members if m in by_id])
+    for gid, g in all_groups.items():
+        members = [m for m in g.members if m in by_id]
+        if members:
+            groups[gid] = members
     exprs = []
     grouped = set()
     for gid, members in groups.items():

@@ -11,7 +11,9 @@ marked *pending*, so a result can say 参数待定 instead of pretending.
 Helpers available in rule expressions:
   wan(x) 万元, yi(x) 亿元, pct(x) x%, growth(this, last) 同比增速 (comparisons only), ratio(a, b) a/b
   (comparisons only), param('name'), least(...), greatest(...), coalesce(...), days_between(d1, d2),
-  year(d), CASE WHEN, IN, BETWEEN, IS NULL, DATE 'YYYY-MM-DD'.
+  year(d), CASE WHEN, IN, BETWEEN, IS NULL, DATE 'YYYY-MM-DD', in_region(county, '4502') (所在县区 — a
+  6-digit division code or a Guangxi 县区/设区市 name — lies in the area whose code starts so; unknown or
+  unrecognised → unknown).
 """
 
 from __future__ import annotations
@@ -180,7 +182,21 @@ class Compiler:
                 return Value("num", **_merge(a, b))
             days = (b.polars() - a.polars()).dt.total_days().cast(pl.Int64) * SCALE
             return Value("num", expr=days, **_merge(a, b))
+        if name == "in_region":
+            return self._in_region(n, args)
         raise ExpressionError(f"未知函数 {n.name}()")
+
+    def _in_region(self, n: exp.Anonymous, args) -> Value:
+        if len(args) != 2 or not (isinstance(args[1], exp.Literal) and args[1].is_string):
+            raise ExpressionError(f"{n.sql()}：in_region 需要两个参数：字段与区划代码前缀字符串，如 in_region(county, '4502')")
+        subject, prefix = self.node(args[0]), args[1].this
+        if subject.kind != "text":
+            raise ExpressionError(f"{n.sql()}：in_region 的第一个参数应为文本字段（所在县区）")
+        # an unrecognised name is outside every Guangxi area (false, not unknown: only an empty field is
+        # unknown, so the answer stays 待补充信息 exactly when 所在县区 was not given)
+        value = subject.polars()
+        inside = region_code(value).fill_null("").str.starts_with(prefix)
+        return Value("bool", expr=pl.when(value.is_null()).then(None).otherwise(inside), **_merge(subject))
 
     def _param(self, args) -> Value:
         if len(args) != 1 or not isinstance(args[0], exp.Literal) or not args[0].is_string:
@@ -364,6 +380,28 @@ class Compiler:
         unknown = pl.any_horizontal([c.polars().is_null() for c, _ in branches])
         return Value(kinds.pop(), expr=pl.when(unknown).then(None).otherwise(out),
                      pending=meta["pending"], fields=meta["fields"])
+
+
+@lru_cache(maxsize=1)
+def _region_names() -> dict[str, str]:
+    """Guangxi 县区 and 设区市 names (also written "柳州市柳南区" or with "广西") → 6-digit division code."""
+    from huiqi.data.regions import CITIES  # a static table (GB/T 2260), no data access
+
+    out: dict[str, str] = {}
+    for city, (city_code, _w, counties) in CITIES.items():
+        out[city] = city_code
+        for code, name, _ in counties:
+            out[name] = out[city + name] = code
+    out.update({"广西" + k: v for k, v in list(out.items())} | {"广西壮族自治区" + k: v for k, v in list(out.items())})
+    return out
+
+
+def region_code(text: pl.Expr) -> pl.Expr:
+    """The 6-digit division code of a 所在县区 value: the code itself, or looked up by name (a 设区市 name gives
+    the city's code, e.g. 450200); else null."""
+    clean = text.str.replace_all(r"\s", "")
+    by_name = clean.replace_strict(_region_names(), default=None, return_dtype=pl.String)
+    return pl.when(clean.str.contains(r"^\d{6}$")).then(clean).otherwise(by_name)
 
 
 def _is_number(text: str) -> bool:

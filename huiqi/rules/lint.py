@@ -8,7 +8,12 @@ Checks, per rule file:
      超过/高于 → >, 不到/低于/不满 → <, 不超过/以内/以下 → <=;
   4. CASE tiers over one field neither overlap nor leave gaps;
   5. units: a money field compared with a bare number under 10,000 (元) is flagged (likely a missing wan());
-  6. exclusive groups name existing measures; parameter quotes are verbatim; periods lie in the validity.
+  6. exclusive groups name existing measures (of any file); parameter quotes are verbatim; periods lie in the
+     validity;
+  7. every file states its jurisdiction (国家/自治区/设区市/县区), matching the document's level in the library;
+  8. a ceiling is never the entitlement: a rate parameter whose quote says 最高/不超过/不高于/上限 (or any rate of
+     a document whose rates are all upper bounds) has no default, and an amount does not multiply by a literal
+     percentage the quote states as a ceiling ("按不超过……的1%" → param() with max, not pct(1)).
 """
 
 from __future__ import annotations
@@ -46,6 +51,14 @@ _WORDING = [
     ("达到", exp.GTE), ("以上", exp.GTE), ("（含）", exp.GTE),
 ]
 _MIRROR = {exp.GTE: exp.LTE, exp.GT: exp.LT, exp.LTE: exp.GTE, exp.LT: exp.GT}
+_CEILING = re.compile(r"最高|不超过|不高于|不得超过|不得高于|上限|最多")
+# the document level in the policy library → the jurisdiction levels a rule file may state
+_LEVELS = {"国家": {"国家"}, "自治区": {"自治区"}, "市": {"设区市"}, "县": {"县区"}, "县区": {"县区"}}
+
+
+def _ceiling_percent(quote: str, number: str) -> bool:
+    """The quote states number% as a ceiling: a ceiling word shortly before it, within one phrase."""
+    return bool(re.search(rf"(?:{_CEILING.pattern})[^，。；,;%]{{0,30}}?(?<![\d.]){re.escape(number)}\s*%", quote))
 
 
 def _format_number(value: Fraction) -> str:
@@ -91,13 +104,24 @@ class Linter:
     def run(self) -> list[Finding]:
         self.findings = []
         ids = {m.id for m, _ in self.source.measures()}
+        self.group_ids = {g.id for f in self.source.files for g in f.rules.exclusive_groups}
         params = self.source.parameters()
         for f in self.source.files:
             self._file(f, ids)
         for name, (p, f) in params.items():
             if p.quote and p.clause:
                 self._quote(f, f.line("parameters"), None, p.clause, p.quote)
+            self._ceiling_default(f, p)
         return self.findings
+
+    def _ceiling_default(self, f: LoadedFile, p) -> None:
+        if p.kind != "rate" or p.default is None:
+            return
+        if _CEILING.search(p.quote or "") or _CEILING.search(p.label):
+            self.add(f, f.line("parameters"), None, f"参数 {p.name}：原文为上限（“{_CEILING.search((p.quote or '') + p.label).group()}”），"
+                     "上限不能作为默认应享比例：请删去 default（未设时“参数待定”），以 max 表示上限")
+        elif f.rules.defaults.rates_are_upper_bounds:
+            self.add(f, f.line("parameters"), None, f"参数 {p.name}：本文件“比例和限额均为上限”，比例参数不能有默认值")
 
     def add(self, f: LoadedFile, line: int | None, measure: str | None, message: str) -> None:
         self.findings.append(Finding(f.path.name, line, measure, message))
@@ -123,6 +147,7 @@ class Linter:
         except KeyError as e:
             self.add(f, f.line("document"), None, str(e).strip("'\""))
             return
+        self._jurisdiction(f, doc)
         d = r.defaults
         for q in d.quotes:
             self._quote(f, f.line("defaults", "quotes"), None, q["clause"], q["quote"])
@@ -135,7 +160,16 @@ class Linter:
                     self.add(f, f.line("exclusive_groups"), g.id, f"互斥组成员 {m} 不存在")
         for m in r.measures:
             self._measure(f, m)
-        del doc
+
+    def _jurisdiction(self, f: LoadedFile, doc) -> None:
+        j = f.rules.jurisdiction
+        if j is None:
+            self.add(f, f.line("title"), None, "缺少 jurisdiction（适用地域：国家/自治区/设区市/县区 及区划代码），"
+                     "引擎据此限定每项措施的适用范围")
+            return
+        allowed = _LEVELS.get(getattr(doc, "level", None) or "", None)
+        if allowed is not None and j.level not in allowed:
+            self.add(f, f.line("jurisdiction"), None, f"适用地域“{j.level}”与政策库中文件层级“{doc.level}”不一致")
 
     def _measure(self, f: LoadedFile, m: Measure) -> None:
         line = f.measure_line(m.id)
@@ -145,10 +179,13 @@ class Linter:
         for i, quote in enumerate(m.quotes):
             clause = m.clauses[min(i, len(m.clauses) - 1)]
             quotes_ok &= self._quote(f, f.measure_line(m.id, "quote"), m.id, clause, quote)
-        if m.exclusive_group and m.exclusive_group not in {g.id for g in f.rules.exclusive_groups}:
-            self.add(f, line, m.id, f"互斥组 {m.exclusive_group} 未在本文件 exclusive_groups 中定义")
+        if m.exclusive_group and m.exclusive_group not in self.group_ids:
+            self.add(f, line, m.id, f"互斥组 {m.exclusive_group} 未在任何规则文件的 exclusive_groups 中定义")
+        if m.amount and m.kind == "money":
+            self._ceiling_amount(f, m)
         quote_text = normalize("".join(m.quotes))
-        group_quotes = normalize("".join(g.quote for g in f.rules.exclusive_groups if g.id == m.exclusive_group))
+        group_quotes = normalize("".join(g.quote for ff in self.source.files for g in ff.rules.exclusive_groups
+                                         if g.id == m.exclusive_group))
         d = f.rules.defaults
         doc_quotes = normalize("".join([q["quote"] for q in d.quotes] + [d.gate_quote or ""]))
         sources = [("conditions", i, "when", c.when) for i, c in enumerate(m.conditions)]
@@ -180,6 +217,20 @@ class Linter:
                 if not _number_in(quote_text + doc_quotes, w):
                     self.add(f, f.measure_line(m.id, "conditions", i), m.id,
                              f"条件说明“{c.text}”中的数字 {w} 不见于原文")
+
+    def _ceiling_amount(self, f: LoadedFile, m: Measure) -> None:
+        """pct(N) in an amount where the quote says N% is a ceiling (or the whole document's rates are)."""
+        quote = normalize("".join(m.quotes))
+        for lit in parse(m.amount).find_all(exp.Literal):
+            call = lit.parent
+            if lit.is_string or not (isinstance(call, exp.Anonymous) and call.name.lower() == "pct"):
+                continue
+            if lit.find_ancestor(exp.GTE, exp.GT, exp.LTE, exp.LT, exp.EQ):
+                continue  # a threshold inside a condition ("利率不高于LPR的150%"), not the rate paid
+            shown = _format_number(Fraction(lit.this))
+            if _ceiling_percent(quote, shown) or f.rules.defaults.rates_are_upper_bounds:
+                self.add(f, f.measure_line(m.id, "amount"), m.id,
+                         f"比例 {shown}% 在原文中是上限，不能作为应享比例：请改为 param() 参数（无默认值，max 为上限）")
 
     def _wording(self, f, m, text: str, node: exp.Expression, line) -> None:
         comps = _comparisons(node)

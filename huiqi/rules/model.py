@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Entity = Literal["enterprise", "project", "county", "person", "bank", "parcel"]
 Rounding = Literal["none", "floor_wan", "floor_yuan"]
@@ -49,11 +49,38 @@ class Condition(Strict):
 
 class ExclusiveGroup(Strict):
     id: str
-    members: list[str]
+    members: list[str]  # measure IDs, of this or other rule files (resolved across all files)
     choice: Literal["best", "applicant"] = "best"  # applicant: the engine proposes the best, the applicant may pick
     clause: str
     quote: str
     note: str | None = None
+
+
+JurisdictionLevel = Literal["国家", "自治区", "设区市", "县区"]
+_CODE_DIGITS = {"国家": 0, "自治区": 2, "设区市": 4, "县区": 6}
+
+
+class Jurisdiction(Strict):
+    """Where a document applies: the engine gates every measure of the file on the entity's 所在县区.
+
+    ``code`` is the leading part of the 6-digit administrative division code (GB/T 2260): none for 国家, "45"
+    for 自治区 (广西), 4 digits for a 设区市 ("4502" 柳州市), 6 for a 县区. 国家 and 自治区 documents apply to
+    every Guangxi entity (no gate); 设区市 and 县区 documents only inside that area.
+    """
+
+    level: JurisdictionLevel
+    code: str = Field("", pattern=r"^(|45|45\d{2}|45\d{4})$")
+    name: str
+
+    @model_validator(mode="after")
+    def _code_matches_level(self) -> "Jurisdiction":
+        if len(self.code) != _CODE_DIGITS[self.level]:
+            raise ValueError(f"适用地域“{self.level}”的区划代码应为{_CODE_DIGITS[self.level]}位，得到“{self.code}”")
+        return self
+
+    @property
+    def gated(self) -> bool:
+        return self.level in ("设区市", "县区")
 
 
 class ImpliedNumber(Strict):
@@ -67,7 +94,9 @@ class Measure(Strict):
     clause: str | list[str]
     quote: str | list[str]
     entity: Entity
-    kind: Literal["money", "eligibility"] = "money"
+    # money: an award (paid, summed, budgeted); eligibility: yes/no only; facility: an amount that is granted
+    # but is not an award (a bridge loan's usable amount, hb46) — computed like money, never paid or summed
+    kind: Literal["money", "eligibility", "facility"] = "money"
     periods: list[str] | None = None  # data periods it applies to; None → the document defaults
     conditions: list[Condition] = []
     amount: str | None = None  # SQL numeric expression in 元 (money measures)
@@ -108,13 +137,18 @@ class DocumentDefaults(Strict):
     periods: list[str] = []
     valid_from: date | None = None
     valid_to: date | None = None
+    # "year": besides ``periods``, every calendar year inside [valid_from, valid_to] (open-ended if valid_to is
+    # None) — for standing policies with no end date (hb43)
+    recurring: Literal["year"] | None = None
     rounding: Rounding = "none"
     gates: list[Condition] = []  # applicant gates for every measure of the document (e.g. 004 六（二）)
     gates_apply_to: list[Entity] = ["enterprise", "project"]
     gate_clause: str | None = None
     gate_quote: str | None = None
     budget_parameter: str | None = None
-    rates_are_upper_bounds: bool = False  # 001: "涉及奖补资金比例和限额均为上限"
+    # 001: "涉及奖补资金比例和限额均为上限": every rate and limit of the document is a ceiling, so an amount
+    # computed from one is 参数待定 until the operator sets the rate (lint enforces it; see RULES-3)
+    rates_are_upper_bounds: bool = False
     bare_yishang_inclusive: bool = True  # 民法典 第1259条
     quotes: list[dict] = []  # document-level quotes backing these layers: [{clause, quote}]
 
@@ -122,6 +156,7 @@ class DocumentDefaults(Strict):
 class RuleFile(Strict):
     document: str
     title: str
+    jurisdiction: Jurisdiction | None = None  # required by lint on every file (RULES-1)
     defaults: DocumentDefaults = DocumentDefaults()
     parameters: list[Parameter] = []
     exclusive_groups: list[ExclusiveGroup] = []

@@ -59,6 +59,8 @@ class MeasureResult:
     missing: list[MissingFact] = field(default_factory=list)
     pending_parameters: list[str] = field(default_factory=list)
     exclusive_group: str | None = None
+    kind: str = "money"  # money (an award) / eligibility / facility (a usable amount, not an award)
+    rivals: list[str] = field(default_factory=list)  # names of the measures it cannot be combined with
     selected: bool | None = None
     reason: str = ""  # the explanation without the citation (for lists where the clause has its own column)
 
@@ -117,7 +119,7 @@ def _result(cm, row: dict, explainer: Explainer, library: Library) -> MeasureRes
     cite = citation(library, m.clauses[0])
     award = row.get(col(m.id, "award"))
     amount = _yuan(award if award is not None else row.get(col(m.id, "amount")))
-    group = m.exclusive_group
+    group = cm.group.id if cm.group else None
     selected = None
     if group and row.get(col(m.id, "amount")) is not None:
         selected = row.get(f"group|{group}") == m.id
@@ -126,6 +128,7 @@ def _result(cm, row: dict, explainer: Explainer, library: Library) -> MeasureRes
         citation=cite, quote="".join(m.quotes), status=status, amount_yuan=amount,
         computed_yuan=_yuan(row.get(col(m.id, "computed"))), explanation="", conditions=conditions,
         missing=missing, pending_parameters=sorted(pending), exclusive_group=group, selected=selected,
+        rivals=list(cm.rivals), kind=m.kind,
     )
     result.reason = _explain(result, cm, explainer, row)
     result.explanation = f"依据{result.citation}：“{result.quote}”" + result.reason
@@ -139,7 +142,8 @@ def _explain(r: MeasureResult, cm, explainer: Explainer, row: dict) -> str:
     if r.status == NOT_MET and failed:
         parts.append("不符合：" + "；".join(c.gap or f"未满足“{c.text}”" for c in failed) + "。")
     elif r.status == MISSING:
-        names = "、".join(f"{x.label}（{x.field}）" for x in r.missing) or "所需数据"
+        # labels only: officers and enterprises read this (the field names are in ``missing``)
+        names = "、".join(x.label for x in r.missing) or "所需数据"
         parts.append(f"待补充信息：缺少{names}，无法判断。")
     elif r.status == PENDING:
         labels = "、".join(explainer.parameter_labels.get(p, p) for p in r.pending_parameters)
@@ -148,10 +152,11 @@ def _explain(r: MeasureResult, cm, explainer: Explainer, row: dict) -> str:
         met = [c.text for c in r.conditions if c.result]
         if met:
             parts.append("满足：" + "；".join(met) + "。")
-    if m.kind == "money" and r.status in (MET, NOT_MET) and r.computed_yuan is not None and not failed:
+    if m.kind in ("money", "facility") and r.status in (MET, NOT_MET) and r.computed_yuan is not None and not failed:
         parts.append(_computation(r, cm, explainer, row))
     if r.selected is False:
-        parts.append(f"与同组措施不可同时享受（{r.exclusive_group}），已选择金额更高的一项，本项计0元。")
+        rivals = "、".join(f"“{n}”" for n in r.rivals) or "同组措施"
+        parts.append(f"与{rivals}不能重复享受，已选择金额更高的一项，本项计0元。")
     return "".join(parts)
 
 
@@ -171,12 +176,12 @@ def _computation(r: MeasureResult, cm, explainer: Explainer, row: dict) -> str:
         else:
             text += "，金额为0，不予补助"
         return text + "。"
-    verb = "单独计可享" if r.selected is False else "应享"
+    verb = "可用额度" if m.kind == "facility" else ("单独计可享" if r.selected is False else "应享")
     return text + f"，{verb}{fmt_yuan(final)}。"
 
 
 def summarize(results: list[MeasureResult]) -> dict[str, Any]:
-    total = sum((r.amount_yuan or Decimal(0)) for r in results if r.status == MET)
+    total = sum((r.amount_yuan or Decimal(0)) for r in results if r.status == MET and r.kind == "money")
     counts: dict[str, int] = {}
     for r in results:
         counts[r.status] = counts.get(r.status, 0) + 1

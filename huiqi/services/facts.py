@@ -30,7 +30,7 @@ _DERIVED = {
     "purchased_power": ["q"],
     "export": ["q", "q_ly"],
     "new_market_export": ["q"],
-    "new_jobs": ["q"],
+    "new_jobs": ["q", "q_ly"],
     "employees": ["end"],
     "rd_expense": ["year"],
 }
@@ -241,7 +241,8 @@ def county_facts(tables: dict[str, pl.DataFrame], period: str | Period, weight_i
                    "output_target_fen", "output_done_fen").join(
         tables["counties"].select(pl.col("county_code").alias("entity_id"), pl.col("county_name").alias("name")),
         on="entity_id", how="left", maintain_order="left").with_columns(
-        pl.col("entity_id").alias("county_code"), pl.lit(None, dtype=pl.String).alias("credit_code"),
+        pl.col("entity_id").alias("county_code"), pl.col("entity_id").alias("county"),  # 所在县区: itself
+        pl.lit(None, dtype=pl.String).alias("credit_code"),
         pl.lit(None, dtype=pl.String).alias("sector"))
     if weight_invest is None or weight_output is None:
         return out.with_columns(pl.lit(None, dtype=pl.Int64).alias("county_rank_q"))

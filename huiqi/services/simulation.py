@@ -30,6 +30,7 @@ numbers 1) and proves its answer with two full forward runs (the answer meets th
 from __future__ import annotations
 
 import copy
+import dataclasses
 import operator
 import re
 import time
@@ -160,6 +161,8 @@ def derive_ruleset(base: RuleSet, period: str, scenario: Scenario,
             budget = tm.budget_parameter or tf.rules.defaults.budget_parameter or m.budget_parameter
             m = m.model_copy(update={"id": target, "name": f"{m.name}（按{source}规则）", "periods": [period],
                                      "budget_parameter": budget, "exclusive_group": None})
+            # the target document's area still bounds it: another document's rule does not widen where it pays
+            f = dataclasses.replace(f, rules=f.rules.model_copy(update={"jurisdiction": tf.rules.jurisdiction}))
         else:
             m = m.model_copy(update={"periods": sorted({*(m.periods or f.rules.defaults.periods), period})})
         rs.measures[target] = (m, f)
@@ -684,8 +687,7 @@ def _with_group_peers(rs: RuleSet, scope: list[str], planned: list[str]) -> list
     """Exclusive-group peers change what a measure awards, so they belong to the solve's scope."""
     out = list(scope)
     for mid in scope:
-        _, f = rs.measures[mid]
-        for g in f.rules.exclusive_groups:
+        for g in rs.groups.values():  # groups may list measures of several documents
             if mid in g.members:
                 out += [x for x in g.members if x in planned]
     return list(dict.fromkeys(out))

@@ -12,6 +12,19 @@ GIANT = {"is_top500_output": False, "is_manufacturing": True, "is_gx_leading_ent
          "is_little_giant": True, "is_single_champion": False}
 
 
+# 001 says "涉及奖补资金比例和限额均为上限": the 1% is a ceiling, so the rates default to unset (参数待定, RULES-3).
+# These clause tests check the thresholds and arithmetic with the operator having set the rates at the ceiling.
+AT_CEILING = {"gx2023_01_rate": "0.01", "gx2023_02_rate": "0.01", "gx2023_03_rate": "0.01"}
+
+
+@pytest.fixture
+def run(run):
+    def _run(measure_id, facts, period, params=None, entity=None):
+        return run(measure_id, facts, period, params={**AT_CEILING, **(params or {})}, entity=entity)
+
+    return _run
+
+
 def jf(**kw):
     """第（一）条 facts for 2023M02 (本年累计 = 1—2月)."""
     return {**TOP500, "gx2023_covid900_benefit": False, "output_ytd": "8000万元", "output_ytd_ly": "5000万元", **kw}
@@ -209,3 +222,20 @@ class TestClause24Land:
         assert run("gx2023-24c", facts, "2023Q2", params=p)[0] == NOT_MET
         assert run("gx2023-24c", {**facts, "gx2023_project_energy_intensity": "99.99"}, "2023Q2", params=p)[0] == MET
         assert run("gx2023-24c", {"gx2023_in_city_energy_plan": True}, "2023Q2", params=p)[0] == MISSING
+
+
+@pytest.mark.parametrize("measure_id, facts, period", [
+    ("gx2023-01", jf(), "2023M02"),
+    ("gx2023-02", {**TOP500, "output_q": "3亿元", "output_q_ly": "2亿元", "output_ytd": "3亿元", "output_ytd_ly": "2亿元"},
+     "2023Q1"),
+])
+def test_gx2023_ceiling_rate_is_not_the_entitlement(ruleset, measure_id, facts, period):
+    """001：“均按不超过……的1%予以奖励”、“涉及奖补资金比例和限额均为上限” — 1% is a ceiling, not the rate:
+    until an operator sets the rate the amount is 参数待定, never the ceiling."""
+    from huiqi.engine.evaluate import col
+    from huiqi.engine.inputs import facts_frame
+
+    ev = ruleset.evaluate(facts_frame([facts]), period, measures=[measure_id])
+    row = ev.frame.row(0, named=True)
+    assert row[col(measure_id, "status")] == PENDING
+    assert row[col(measure_id, "amount")] is None

@@ -7,7 +7,8 @@ import pytest
 from huiqi.engine.evaluate import MET, MISSING, NOT_MET
 
 Q = "2024Q4"
-BASE = {"output_q": "5000000", "output_q_ly": "4545454.54"}  # 500万; 4,545,454.54 × 1.1 < 500万, so growth ≥ 10%
+# 500万; 4,545,454.54 × 1.1 < 500万, so growth ≥ 10%; 第21、22条 are for 工业企业 (issue 8: was not checked)
+BASE = {"is_industrial": True, "output_q": "5000000", "output_q_ly": "4545454.54"}
 
 
 def promo(**kw):
@@ -52,14 +53,15 @@ class TestClause21Promotion:
 class TestClause22Expo:
     def test_booth_fee_half_capped_at_5wan(self, run):
         """第22条：展位费给予50%的补助，每家企业最高不超过5万元."""
-        facts = {"large_expo_attended_q": True, "expo_booth_fee_q": "12万元", "output_q": "500万元"}
+        facts = {"is_industrial": True, "large_expo_attended_q": True, "expo_booth_fee_q": "12万元", "output_q": "500万元"}
         assert run("gx2024q4-22a", facts, Q) == (MET, Decimal("50000"))
         facts["expo_booth_fee_q"] = "8万元"
         assert run("gx2024q4-22a", facts, Q) == (MET, Decimal("40000"))
 
     def test_no_growth_test_for_expo(self, run):
         """第22条 (展会) has no growth condition: a falling output of 500万 still qualifies."""
-        facts = {"large_expo_attended_q": True, "expo_booth_fee_q": 10000, "output_q": "500万元", "output_q_ly": "900万元"}
+        facts = {"is_industrial": True, "large_expo_attended_q": True, "expo_booth_fee_q": 10000, "output_q": "500万元",
+                 "output_q_ly": "900万元"}
         assert run("gx2024q4-22a", facts, Q)[0] == MET
 
 
@@ -72,4 +74,18 @@ class TestClause22NewMarkets:
     ])
     def test_threshold_rate_cap(self, run, export, expected):
         """第22条：新开拓境外市场出口额100万元（含）以上…按1%，最高不超过50万元."""
-        assert run("gx2024q4-22b", {"new_market_export_q": export, "output_q": "500万元"}, Q) == expected
+        assert run("gx2024q4-22b", {"is_industrial": True, "new_market_export_q": export, "output_q": "500万元"}, Q) == expected
+
+
+@pytest.mark.parametrize("measure_id, facts", [
+    ("gx2024q4-21", {"promo_event_held_q": True, "promo_event_cost_q": 200_000}),
+    ("gx2024q4-22a", {"large_expo_attended_q": True, "expo_booth_fee_q": 50_000}),
+    ("gx2024q4-22b", {"new_market_export_q": "200万元"}),
+])
+def test_gx2024q4_21_22_require_industrial_enterprise(run, measure_id, facts):
+    """第21条“……的工业企业，对企业发生的……费用给予50%的补助”；第22条“……的工业企业的展位费给予50%的补助”、
+    “……的工业企业，按照其新开拓境外市场出口额的1%”：a non-industrial enterprise is 不符合, unknown → 待补充信息."""
+    facts = {**facts, "output_q": "5000000", "output_q_ly": "4545454.54"}
+    assert run(measure_id, {**facts, "is_industrial": True}, Q)[0] == MET
+    assert run(measure_id, {**facts, "is_industrial": False}, Q)[0] == NOT_MET
+    assert run(measure_id, facts, Q)[0] == MISSING

@@ -138,9 +138,13 @@ class TestClause2SmallToScale:
         assert run("gx2024q4-02c", facts, self.Y)[0] == MISSING
 
     def test_evaluated_on_full_year_data_only(self, ruleset):
-        """第2条：“全年产值增速” — evaluated with 2024 full-year data, not in a quarterly run."""
+        """第2条：“全年产值增速” — a year-2024 measure; a 2024Q4 run evaluates it "as of" 2024Q4 (RULES-8) on the
+        full-year fields, which stay unknown (待补充信息) until the year's data are in — never 0."""
         assert "gx2024q4-02c" in ids_for(ruleset, "2024")
-        assert "gx2024q4-02c" not in ids_for(ruleset, "2024Q4")
+        assert "gx2024q4-02c" in ids_for(ruleset, "2024Q4")
+        plan = {cm.id: cm for cm in ruleset.plan("2024Q4", "enterprise", ruleset.resolve_parameters())}
+        assert plan["gx2024q4-02c"].as_of == "2024"
+        assert {"output_year", "output_year_ly"} <= plan["gx2024q4-02c"].fields
 
 
 # ---------------------------------------------------------------------------------------------

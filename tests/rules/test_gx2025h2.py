@@ -26,8 +26,10 @@ class TestDocumentLayer:
 
 
 class TestClause1Output:
-    SET = {"gx2025h2_01_growth_min": 0.1, "gx2025h2_01_amount": 100000}
-    FACTS = {"is_industrial": True, "output_q": "1100万元", "output_q_ly": "1000万元"}
+    SET = {"gx2025h2_01_growth_min": 0.1, "gx2025h2_01_power_growth_min": 0, "gx2025h2_01_profit_growth_min": 0,
+           "gx2025h2_01_jobs_growth_min": 0, "gx2025h2_01_amount": 100000}
+    FACTS = {"is_industrial": True, "output_q": "1100万元", "output_q_ly": "1000万元", "power_q": 1_100_000,
+             "power_q_ly": 1_000_000, "profit_q": "110万元", "profit_q_ly": "100万元", "new_jobs_q": 11, "new_jobs_q_ly": 10}
 
     def test_pending_without_parameters(self, run):
         """（一）：根据…指标增长情况，分季度给予奖励 — no numbers in the draft → 参数待定."""
@@ -42,6 +44,20 @@ class TestClause1Output:
     def test_missing_last_year(self, run):
         """（一）：missing 上年同季产值 → 待补充信息."""
         assert run("gx2025h2-01", {"is_industrial": True, "output_q": "1100万元"}, Q3, params=self.SET)[0] == MISSING
+
+
+    @pytest.mark.parametrize("indicator, last", [("power_q", "power_q_ly"), ("profit_q", "profit_q_ly"),
+                                                 ("new_jobs_q", "new_jobs_q_ly")])
+    def test_gx2025h2_01_checks_every_listed_indicator(self, run, indicator, last):
+        """（一）：“根据企业……当季产值、用电、利润、新增就业人数等指标增长情况，分季度给予奖励” — every listed
+        indicator counts (RULES-6: all must reach their thresholds): a fall in 用电/利润/新增就业人数 is 不符合, a
+        missing one 待补充信息 (the old rule read 产值 only and paid regardless)."""
+        fell = {**self.FACTS, indicator: 9 if indicator == "new_jobs_q" else ("90万元" if indicator == "profit_q" else 900_000)}
+        assert run("gx2025h2-01", fell, Q3, params=self.SET)[0] == NOT_MET
+        missing = {k: v for k, v in self.FACTS.items() if k != last}
+        assert run("gx2025h2-01", missing, Q3, params=self.SET)[0] == MISSING
+        unset = {k: v for k, v in self.SET.items() if k != "gx2025h2_01_profit_growth_min"}
+        assert run("gx2025h2-01", self.FACTS, Q3, params=unset)[0] == PENDING
 
 
 class TestClause2Software:

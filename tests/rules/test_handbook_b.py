@@ -242,12 +242,24 @@ class TestHb41Talent:
         """hb41 第十三条：分4年每年不高于25%，最后一年一次性拨付剩余."""
         f = {"hb41_disburse_year_no": 1, "hb41_annual_review_passed": True, "hb41_project_support_approved": "1000万元",
              "hb41_disbursed_before": 0}
-        assert run("hb-lz-talent-d", f, Y) == (MET, Decimal("2500000"))
-        assert run("hb-lz-talent-d", {**f, "hb41_disburse_year_no": 4, "hb41_disbursed_before": "600万元"}, Y) \
+        share = {"hb41_annual_share": "0.25"}  # the ceiling as set by an operator (default: unset)
+        assert run("hb-lz-talent-d", f, Y, params=share) == (MET, Decimal("2500000"))
+        assert run("hb-lz-talent-d4", {**f, "hb41_disburse_year_no": 4, "hb41_disbursed_before": "600万元"}, Y) \
             == (MET, Decimal("4000000"))
-        assert run("hb-lz-talent-d", {**f, "hb41_disburse_year_no": 5}, Y)[0] == NOT_MET
+        assert run("hb-lz-talent-d", {**f, "hb41_disburse_year_no": 5}, Y, params=share)[0] == NOT_MET
         f4 = {k: v for k, v in f.items() if k != "hb41_disbursed_before"}
-        assert run("hb-lz-talent-d", {**f4, "hb41_disburse_year_no": 4}, Y)[0] == MISSING
+        assert run("hb-lz-talent-d4", {**f4, "hb41_disburse_year_no": 4}, Y)[0] == MISSING
+
+    def test_hb41_annual_share_ceiling_is_not_paid(self, run):
+        """hb41 第十三条：“分4年按每年不高于25%的比例逐年划拨” — 25% is a ceiling: years 1—3 are 参数待定 until
+        the share is set (the old rule paid exactly 25%); a share above 25% is refused."""
+        f = {"hb41_disburse_year_no": 2, "hb41_annual_review_passed": True, "hb41_project_support_approved": "1000万元",
+             "hb41_disbursed_before": "250万元"}
+        assert run("hb-lz-talent-d", f, Y) == (PENDING, None)
+        assert run("hb-lz-talent-d", f, Y, params={"hb41_annual_share": "0.2"}) == (MET, Decimal("2000000"))
+        from huiqi.engine.evaluate import ParameterError
+        with pytest.raises(ParameterError):
+            run("hb-lz-talent-d", f, Y, params={"hb41_annual_share": "0.26"})
 
     def test_validity(self, ruleset):
         """hb41：有效期至2025年12月31日."""
@@ -351,9 +363,12 @@ class TestHb43Incubator:
         """hb43 注意事项1 / hb58：一次性带动就业补贴与一次性扩岗补助不能重复享受."""
         assert run("hb-lz-incubator-jobs", {**self.JOB, "hb43_hire_received_other_employment_subsidy": True}, Y)[0] == NOT_MET
 
-    def test_period(self, ruleset):
-        """hb43 evaluated for 2024 (no end date printed)."""
-        assert "hb-lz-incubator-jobs" in ids(ruleset, "2024") and "hb-lz-incubator-jobs" not in ids(ruleset, "2023")
+    def test_hb43_applies_in_every_period_of_its_validity(self, ruleset):
+        """hb43 柳人社规〔2023〕3号：“本办法自印发之日起施行”, no end date — a standing policy from 2023 on, not
+        only 2024 (the old rule): every year from 2023, and "as of" any quarter inside one (RULES-7, RULES-8)."""
+        for period in ("2023", "2024", "2025", "2026", "2024Q4", "2026Q3"):
+            assert "hb-lz-incubator-jobs" in ids(ruleset, period), period
+        assert "hb-lz-incubator-jobs" not in ids(ruleset, "2022")
 
 
 # ---------------------------------------------------------------- hb44 创业担保贷款
@@ -502,18 +517,38 @@ class TestHb46Emergency:
         assert run("hb-lz-emergency", bank, Y)[0] == MET
         assert run("hb-lz-emergency", {**bank, "hb46_working_days": 11}, Y)[0] == NOT_MET
         big = {**EMG, "hb46_amount": "25000000.01", "hb46_renewal_approved": "1亿元", "hb46_used_this_year_before": 0}
-        assert run("hb-lz-emergency", big, Y)[0] == NOT_MET
+        assert run("hb-lz-emergency", big, Y) == (MET, Decimal("25000000"))  # the grantable amount, not 不符合
+
+    def test_hb46_grantable_amount_under_the_limits(self, run):
+        """hb46：“单笔使用额度不低于200万元，不高于2500万元，……不得高于贷款银行同意续贷资金金额的90%……累计使用总额度
+        不得超过5000万元” — asked 2800万 → 2500万 can be used (the old rule only said 不符合); the least limit wins."""
+        f = {**EMG, "hb46_amount": "2800万元", "hb46_renewal_approved": "1亿元", "hb46_used_this_year_before": 0}
+        assert run("hb-lz-emergency", f, Y) == (MET, Decimal("25000000"))
+        assert run("hb-lz-emergency", {**f, "hb46_renewal_approved": "2000万元"}, Y) == (MET, Decimal("18000000"))
+        assert run("hb-lz-emergency", {**f, "hb46_used_this_year_before": "3000万元"}, Y) == (MET, Decimal("20000000"))
+        assert run("hb-lz-emergency", {**f, "hb46_used_this_year_before": "4900万元"}, Y)[0] == NOT_MET  # 100万 < 200万
+
+    def test_hb46_grantable_amount_is_not_an_award(self):
+        """A usable bridge-fund amount is shown but never summed as an award."""
+        from huiqi.services.calculator import check, summarize
+
+        f = {**EMG, "hb46_amount": "2800万元", "hb46_renewal_approved": "1亿元", "hb46_used_this_year_before": 0,
+             "county": "450204"}
+        results = check(f, Y, measures=["hb-lz-emergency"])
+        assert results[0].amount_yuan == Decimal("25000000") and "可用额度" in results[0].explanation
+        assert summarize(results)["total_yuan"] == "0"
 
     def test_fee(self, run):
-        """hb46 担保模式：应急周转金额×代偿服务年费率×借款期限/360，年费率不得超过2%."""
-        assert run("hb-lz-emergency-fee", EMG, Y) == (MET, Decimal("2222.22"))
+        """hb46 担保模式：应急周转金额×代偿服务年费率×借款期限/360，年费率不得超过2%（上限：未设时参数待定）."""
+        assert run("hb-lz-emergency-fee", EMG, Y) == (PENDING, None)
+        assert run("hb-lz-emergency-fee", EMG, Y, params={"hb46_fee_rate": "0.02"}) == (MET, Decimal("2222.22"))
         assert run("hb-lz-emergency-fee", EMG, Y, params={"hb46_fee_rate": "0.01"}) == (MET, Decimal("1111.11"))
         from huiqi.engine.evaluate import ParameterError
         with pytest.raises(ParameterError):
             run("hb-lz-emergency-fee", EMG, Y, params={"hb46_fee_rate": "0.021"})
         f = dict(EMG)
         del f["hb46_loan_days"]
-        assert run("hb-lz-emergency-fee", f, Y)[0] == MISSING
+        assert run("hb-lz-emergency-fee", f, Y, params={"hb46_fee_rate": "0.02"})[0] == MISSING
 
 
 # ---------------------------------------------------------------- hb47 / hb53 / hb55 项目资金
@@ -542,9 +577,11 @@ class TestProjectFunds:
 
     def test_major_project(self, run):
         """hb55：固投10亿元及以上、年度计划投资不低于2亿元、完成30%及以上；最高不超过固投10%且不超过1亿元."""
-        assert run("hb-major-project", self.MAJOR, Y) == (MET, Decimal("100000000"))
-        assert run("hb-major-project", {**self.MAJOR, "hb55_fai_total": "12亿元", "hb55_fai_completed": "4亿元"}, Y) \
-            == (MET, Decimal("100000000"))
+        top = {"hb55_support_rate": "0.10"}  # the ceiling, set by an operator (default: unset → 参数待定)
+        assert run("hb-major-project", self.MAJOR, Y) == (PENDING, None)
+        assert run("hb-major-project", self.MAJOR, Y, params=top) == (MET, Decimal("100000000"))
+        assert run("hb-major-project", {**self.MAJOR, "hb55_fai_total": "12亿元", "hb55_fai_completed": "4亿元"}, Y,
+                   params=top) == (MET, Decimal("100000000"))
         assert run("hb-major-project", self.MAJOR, Y, params={"hb55_support_rate": "0.05"}) == (MET, Decimal("50000000"))
         for k, v in [("hb55_fai_total", "999999999.99"), ("hb55_fai_planned_support_year", "199999999.99"),
                      ("hb55_fai_completed", "299999999.99")]:

@@ -144,6 +144,7 @@ def test_calculator_enterprise_qualifies(page, server):
 def test_calculator_missing_data_asks_questions(page, server):
     login(page, server, "admin")
     page.goto(server["url"] + "/calculator?period=2024Q4")
+    page.select_option("#f-is_industrial", "是")  # 第21条 is for 工业企业 (issue 8 #2)
     page.fill("#f-output_q", "8986149.70")
     page.fill("#f-output_q_ly", "7000000")
     page.select_option("#f-promo_event_held_q", "是")

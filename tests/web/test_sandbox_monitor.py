@@ -33,7 +33,9 @@ def body_004(**extra) -> dict:
 
 
 def body_000(**extra) -> dict:
-    body = {"period": "2025Q3", "base_params": {"gx2025h2_01_growth_min": "0.1", "gx2025h2_01_amount": "100000"}}
+    body = {"period": "2025Q3", "base_params": {"gx2025h2_01_growth_min": "0.1", "gx2025h2_01_power_growth_min": "0",
+                                                "gx2025h2_01_profit_growth_min": "0", "gx2025h2_01_jobs_growth_min": "0",
+                                                "gx2025h2_01_amount": "100000"}}
     body.update(extra)
     return body
 
@@ -159,10 +161,11 @@ def test_scenario_money_is_exact_and_consistent(env):
 def test_solve_is_within_budget_and_verified(env):
     c = env.clients["admin"]
     out = simulate(c, body_004(params={"lz2026q3-4.1b.cap": "100000"},
-                               solve={"parameter": "lz2026q3.rate", "budget_yuan": "3000000"}))
+                               solve={"parameter": "lz2026q3.rate", "budget_yuan": "1000000"}))
     s = out["solve"]
+    # 004 pays 柳州 enterprises only (RULES-1): a budget of 100万 (was 300万, more than 柳州's full claim) binds
     assert s["status"] == "solved" and s["verified"] and s["within_budget"]
-    assert Decimal(s["cost_yuan"]) <= Decimal(s["target_yuan"]) == Decimal(3_000_000)
+    assert Decimal(s["cost_yuan"]) <= Decimal(s["target_yuan"]) == Decimal(1_000_000)
     assert Decimal(s["next_cost_yuan"]) > Decimal(s["target_yuan"])  # one step more is over the budget
     assert Decimal(s["next_value"]) - Decimal(s["value"]) == Decimal("0.0001")
     assert s["message"].endswith("已用正向测算复核。") and s["value_text"] in s["message"]
@@ -272,6 +275,8 @@ def test_sandbox_page_preset_and_form(page, server, tmp_path):  # noqa: F811
     page.goto(server["url"] + "/sandbox?period=2025Q3")
     page.fill("input[name='b.gx2025h2_01_amount']", "100000")
     page.fill("input[name='b.gx2025h2_01_growth_min']", "10%")
+    for other in ("power", "profit", "jobs"):  # 000（一） reads every listed indicator (RULES-6)
+        page.fill(f"input[name='b.gx2025h2_01_{other}_growth_min']", "0%")
     page.fill("input[name='s.gx2025h2_01_growth_min']", "8%")
     page.click("#run-button")
     page.wait_for_selector("#measure-table tr[data-measure='gx2025h2-01']")

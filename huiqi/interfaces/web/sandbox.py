@@ -59,7 +59,10 @@ PRESETS: dict[str, dict] = {
     "000": {
         "title": "000 2025年下半年措施（征求意见稿）：设定未定数值，降低增产增效增速门槛，按5亿元预算求奖励金额",
         "period": "2025Q3", "document": "gx2025h2",
-        "base_params": {"gx2025h2_01_growth_min": "0.1", "gx2025h2_01_amount": "100000", "gx2025h2_03_rate": "0.05",
+        # 000（一） reads 产值、用电、利润、新增就业人数 (RULES-6): 用电、利润、新增就业人数 set to "不下降" (≥ 0%)
+        "base_params": {"gx2025h2_01_growth_min": "0.1", "gx2025h2_01_power_growth_min": "0",
+                        "gx2025h2_01_profit_growth_min": "0", "gx2025h2_01_jobs_growth_min": "0",
+                        "gx2025h2_01_amount": "100000", "gx2025h2_03_rate": "0.05",
                         "gx2025h2_11_rate": "0.5", "gx2025h2_12_rate": "0.01"},
         "params": {"gx2025h2_01_growth_min": "0.08"},
         "solve": {"parameter": "gx2025h2_01_amount", "budget_yuan": "500000000"},

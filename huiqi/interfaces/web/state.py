@@ -164,12 +164,10 @@ class WebState:
     def periods(self) -> list[str]:
         """Quarters that both the data and the rules cover (newest first)."""
         have = set(self.tables["indicators"]["period"].unique().to_list()) if self.tables["indicators"].height else set()
-        ruled: set[str] = set()
-        for m, f in self.ruleset.measures_for():
-            ruled |= set(m.periods or f.rules.defaults.periods)
-        from huiqi.core.periods import Period, is_quarter
+        from huiqi.core.periods import Period
 
-        quarters = sorted((p for p in ruled if is_quarter(p) and (not have or p in have)), key=Period.parse, reverse=True)
+        ruled = set(self.ruleset.quarters())  # with the quarters year measures apply to "as of" (RULES-8)
+        quarters = sorted((p for p in ruled if not have or p in have), key=Period.parse, reverse=True)
         return quarters or [DEFAULT_PERIOD]
 
     def enterprise_facts(self, period: str) -> pl.DataFrame:
