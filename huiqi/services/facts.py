@@ -132,7 +132,8 @@ def indicator_facts(indicators: pl.DataFrame | pl.LazyFrame, period: Period,
         if base is not None and "enterprise_index" in names and _index_matches(lazy, base):
             key = "enterprise_index"  # an integer surrogate key: the base's row number (huiqi.data.panel)
             base = base.select("credit_code").with_row_index("enterprise_index")
-        wide = base.select(key, "credit_code") if base is not None else \
+        # key and credit_code are the same column when the panel's index does not fit this base (a partition)
+        wide = base.select(*dict.fromkeys([key, "credit_code"])) if base is not None else \
             lazy.filter(pl.col("period").is_in(quarters)).select("credit_code").unique(maintain_order=True).collect()
         for qq in quarters:
             # one quarter at a time: the panel is sorted by period, so each scan reads only that quarter's row

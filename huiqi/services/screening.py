@@ -80,7 +80,6 @@ def screen(tables: Mapping[str, pl.DataFrame], period: str, *, params: Mapping[s
     """Screen every entity for ``period``. ``tables`` are frames of docs/data-model.md (``indicators`` may be a
     LazyFrame over Parquet, then pass ``data_hash`` — e.g. :func:`files_hash` — since it is not read whole)."""
     ruleset = ruleset or default_ruleset()
-    library = default_library()
     tick = progress or (lambda *_: None)
     p = facts_mod.Period.parse(period)
     resolved = ruleset.resolve_parameters(params)
@@ -92,20 +91,33 @@ def screen(tables: Mapping[str, pl.DataFrame], period: str, *, params: Mapping[s
     }
     entities = [e for e in builders if ruleset.measures_for(period, e, measures)]
     steps = len(entities) * 3 + 1
-    done = 0
-    counties = tables["counties"].select("county_code", "county_name", "city_name")
-    evaluations, long_parts, count_parts, plans = {}, [], [], {}
-    for entity in entities:
-        tick(f"汇总{ {'enterprise': '企业', 'project': '项目', 'county': '县区'}[entity]}数据", done, steps)
+    evaluations = {}
+    for i, entity in enumerate(entities):
+        tick(f"汇总{ {'enterprise': '企业', 'project': '项目', 'county': '县区'}[entity]}数据", 3 * i, steps)
         frame = builders[entity]()
-        done += 1
-        tick("逐项判断", done, steps)
-        ev = ruleset.evaluate(frame, period, entity=entity, params=params, measures=measures,
-                              keep=["entity_id", *DISPLAY])
-        evaluations[entity] = ev
+        tick("逐项判断", 3 * i + 1, steps)
+        evaluations[entity] = ruleset.evaluate(frame, period, entity=entity, params=params, measures=measures,
+                                               keep=["entity_id", *DISPLAY])
+    return assemble(evaluations, tables, period, ruleset, params=params, options=options, explain=explain,
+                    progress=progress, data_hash=data_hash)
+
+
+def assemble(evaluations: Mapping[str, Evaluation], tables: Mapping[str, pl.DataFrame], period: str,
+             ruleset: RuleSet, *, params: Mapping[str, object] | None = None,
+             options: AllocationOptions = AllocationOptions(), explain: bool = True,
+             progress: Progress | None = None, data_hash: str | None = None) -> ScreeningRun:
+    """The global step after evaluation, wherever the evaluation ran (here, or on Spark partitions): allocation,
+    counts, explanations and the manifest."""
+    library = default_library()
+    tick = progress or (lambda *_: None)
+    p = facts_mod.Period.parse(period)
+    resolved = ruleset.resolve_parameters(params)
+    steps = len(evaluations) * 3 + 1
+    counties = tables["counties"].select("county_code", "county_name", "city_name")
+    long_parts, count_parts, plans = [], [], {}
+    for i, (entity, ev) in enumerate(evaluations.items()):
         plans.update({cm.id: cm for cm in ev.plan})
-        done += 1
-        tick("核定金额（封顶、取整、互斥、年度累计、预算）", done, steps)
+        tick("核定金额（封顶、取整、互斥、年度累计、预算）", 3 * i + 2, steps)
         long = allocate(ev, options, keep=DISPLAY, drop_not_met=True)
         count_parts.append(status_counts(ev))
         long = long.join(counties, on="county_code", how="left", maintain_order="left") \
@@ -113,7 +125,6 @@ def screen(tables: Mapping[str, pl.DataFrame], period: str, *, params: Mapping[s
         if explain:
             long = _explain(long, ev, library)
         long_parts.append(long)
-        done += 1
     tick("完成", steps, steps)
     # rows come in entity type, plan and entity order — deterministic, so no sort is needed
     results = pl.concat(long_parts, how="diagonal_relaxed") if long_parts else pl.DataFrame()
@@ -131,7 +142,7 @@ def screen(tables: Mapping[str, pl.DataFrame], period: str, *, params: Mapping[s
     }
     manifest["run_id"] = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:12]
     cites = {mid: citation(library, cm.measure.clauses[0]) for mid, cm in plans.items()}
-    return ScreeningRun(period, p.end, ruleset, manifest, results, counts, evaluations, plans, cites)
+    return ScreeningRun(period, p.end, ruleset, manifest, results, counts, dict(evaluations), plans, cites)
 
 
 def _explain(rows: pl.DataFrame, ev: Evaluation, library) -> pl.DataFrame:
