@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -34,14 +35,53 @@ def _frame_hash(frame: pl.DataFrame) -> str:
 
 
 def files_hash(paths: list[Path]) -> str:
-    """A content hash of data files (for Parquet inputs too large to hash row by row)."""
+    """A content hash of data files (for Parquet inputs too large to hash row by row): sha256 over each file's
+    name and bytes, in name order.
+
+    Hashing a province's ~1 GB each run costs about a second, so the result is remembered per file stamp (name,
+    size, modification time in ns) in the huiqi cache directory: unchanged files are not read again; any
+    rewrite (new mtime or size) is hashed afresh. The value is the same as without the memo (docs/decisions.md
+    SCALE-2)."""
+    files = sorted(Path(x) for x in paths)
+    stamp = [[p.name, st.st_size, st.st_mtime_ns] for p in files for st in [p.stat()]]
+    memo = _memo_path([str(p.resolve()) for p in files])
+    if memo is not None:
+        try:
+            saved = json.loads(memo.read_text(encoding="utf-8"))
+            if saved["stamp"] == stamp:
+                return saved["hash"]
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
     h = hashlib.sha256()
-    for p in sorted(Path(x) for x in paths):
+    for p in files:
         h.update(p.name.encode())
         with p.open("rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
                 h.update(block)
-    return h.hexdigest()[:16]
+    digest = h.hexdigest()[:16]
+    if memo is not None and [[p.name, st.st_size, st.st_mtime_ns] for p in files for st in [p.stat()]] == stamp:
+        try:  # only if nothing changed while it was read; atomic, so a concurrent reader sees all or nothing
+            memo.parent.mkdir(parents=True, exist_ok=True)
+            tmp = memo.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps({"stamp": stamp, "hash": digest}), encoding="utf-8")
+            os.replace(tmp, memo)
+        except OSError:
+            pass
+    return digest
+
+
+def _memo_path(names: list[str]) -> Path | None:
+    from huiqi.rules.cache import cache_dir
+
+    directory = cache_dir()
+    key = hashlib.sha256("\n".join(names).encode()).hexdigest()[:24]
+    return directory / "snapshots" / f"{key}.json" if directory else None
+
+
+def directory_hash(directory: Path) -> str:
+    """The data snapshot hash of a Parquet data directory (every table file, the panel included; earlier
+    results excluded): the same value the web application records for the same directory."""
+    return files_hash([p for p in Path(directory).glob("*.parquet") if p.stem != "results"])
 
 
 @dataclass
