@@ -95,6 +95,8 @@ class ScreeningRun:
     evaluations: dict[str, Evaluation] = field(default_factory=dict)
     plans: dict[str, CompiledMeasure] = field(default_factory=dict)
     citations: dict[str, str] = field(default_factory=dict)
+    # 待补充信息 summarised: per measure and missing field, how many entities lack it (not one row per entity)
+    missing_fields: pl.DataFrame | None = None
 
     def paid(self) -> pl.DataFrame:
         return paid(self.results)
@@ -154,12 +156,13 @@ def assemble(evaluations: Mapping[str, Evaluation], tables: Mapping[str, pl.Data
     resolved = ruleset.resolve_parameters(params)
     steps = len(evaluations) * 3 + 1
     counties = tables["counties"].select("county_code", "county_name", "city_name")
-    long_parts, count_parts, plans = [], [], {}
+    long_parts, count_parts, plans, missing_parts = [], [], {}, []
     for i, (entity, ev) in enumerate(evaluations.items()):
         plans.update({cm.id: cm for cm in ev.plan})
         tick("核定金额（封顶、取整、互斥、年度累计、预算）", 3 * i + 2, steps)
         long = allocate(ev, options, keep=DISPLAY, drop_not_met=True)
         count_parts.append(status_counts(ev))
+        missing_parts.append(missing_fields(ev))
         long = long.join(counties, on="county_code", how="left", maintain_order="left") \
             .with_columns(pl.lit(entity).alias("entity"))
         if explain:
@@ -182,7 +185,39 @@ def assemble(evaluations: Mapping[str, Evaluation], tables: Mapping[str, pl.Data
     }
     manifest["run_id"] = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:12]
     cites = {mid: citation(library, cm.measure.clauses[0]) for mid, cm in plans.items()}
-    return ScreeningRun(period, p.end, ruleset, manifest, results, counts, dict(evaluations), plans, cites)
+    missing = [m for m in missing_parts if m is not None]
+    return ScreeningRun(period, p.end, ruleset, manifest, results, counts, dict(evaluations), plans, cites,
+                        pl.concat(missing) if missing else None)
+
+
+def missing_fields(ev: Evaluation) -> pl.DataFrame | None:
+    """Per measure and input field: the number of entities that are 待补充信息 for that measure and lack the field
+    (for an undecided condition, or for the amount), with its Chinese label and source. One vectorised select;
+    None when the evaluation does not carry the facts (a Spark run keeps only its results)."""
+    both = ev.inputs.hstack(ev.frame.drop([c for c in ev.frame.columns if c in ev.inputs.columns]))
+    exprs, keys = [], []
+    for cm in ev.plan:
+        is_missing = pl.col(col(cm.id, "status")) == MISSING
+        why: dict[str, list[pl.Expr]] = {}
+        for cc in cm.conditions:
+            undecided = pl.col(col(cm.id, f"c|{cc.condition.id}")).is_null()
+            for f in sorted(cc.value.fields):
+                why.setdefault(f, []).append(undecided)
+        for v in (cm.amount, cm.cap, cm.minimum):
+            for f in sorted(v.fields) if v else ():
+                why.setdefault(f, []).append(pl.lit(True))
+        for f, reasons in why.items():
+            if f not in both.columns:
+                return None
+            exprs.append((is_missing & pl.col(f).is_null() & pl.any_horizontal(reasons)).sum().alias(str(len(keys))))
+            keys.append((cm.id, f))
+    if not exprs:
+        return None
+    counts = both.select(exprs).row(0)
+    d = ev.ruleset.dictionary
+    rows = [(mid, f, d[f].label, d[f].source or "", int(n)) for (mid, f), n in zip(keys, counts) if n]
+    return pl.DataFrame(rows, schema={"measure_id": pl.String, "field": pl.String, "label": pl.String,
+                                      "source": pl.String, "entities": pl.Int64}, orient="row")
 
 
 def _explain(rows: pl.DataFrame, ev: Evaluation, library) -> pl.DataFrame:
