@@ -227,7 +227,7 @@ def _explain(rows: pl.DataFrame, ev: Evaluation, library) -> pl.DataFrame:
     by_id = {cm.id: cm for cm in ev.plan}
     # what is missing: per measure, the null inputs of the conditions that could not be decided (then of the amount)
     both = ev.inputs.hstack(ev.frame.drop([c for c in ev.frame.columns if c in ev.inputs.columns]))
-    notes = []
+    notes, pending_texts = [], {}
 
     def label(f: str) -> str:
         return f"{dictionary[f].label}（来源：{dictionary[f].source or '—'}）"
@@ -241,14 +241,24 @@ def _explain(rows: pl.DataFrame, ev: Evaluation, library) -> pl.DataFrame:
         pieces += [pl.when(pl.col(f).is_null()).then(pl.lit(label(f))) for f in amount_fields]
         pending = sorted(set().union(*(c.value.pending for c in cm.conditions),
                                      *(v.pending for v in (cm.amount, cm.cap, cm.minimum) if v)))
-        pending_text = "金额或条件取决于尚未确定的参数：" + "、".join(labels.get(x, x) for x in pending) if pending else None
-        notes.append(both.select(
-            pl.col("entity_id"), pl.lit(cm.id).alias("measure_id"),
-            (pl.concat_list(pieces).list.drop_nulls().list.unique(maintain_order=True).list.join("；")
-             if pieces else pl.lit("")).alias("missing"),
-            pl.lit(pending_text, dtype=pl.String).alias("pending")))
-    rows = rows.join(pl.concat(notes), on=["entity_id", "measure_id"], how="left", maintain_order="left")
-    rows = rows.with_columns(pl.when(pl.col("status") == MISSING).then(pl.col("missing")).otherwise(None).alias("missing"))
+        if pending:
+            pending_texts[cm.id] = "金额或条件取决于尚未确定的参数：" + "、".join(labels.get(x, x) for x in pending)
+        # only the rows that are 待补充信息 for this measure: a list of labels per row for every entity and
+        # measure was most of the explanation step's memory at a million enterprises
+        undecided_rows = both.filter(pl.col(col(cm.id, "status")) == MISSING)
+        if undecided_rows.height:
+            notes.append(undecided_rows.select(
+                pl.col("entity_id"), pl.lit(cm.id).alias("measure_id"),
+                (pl.concat_list(pieces).list.drop_nulls().list.unique(maintain_order=True).list.join("；")
+                 if pieces else pl.lit("")).alias("missing")))
+    if notes:
+        rows = rows.join(pl.concat(notes), on=["entity_id", "measure_id"], how="left", maintain_order="left")
+        rows = rows.with_columns(pl.when(pl.col("status") == MISSING).then(pl.col("missing")).otherwise(None)
+                                 .alias("missing"))
+    else:
+        rows = rows.with_columns(pl.lit(None, dtype=pl.String).alias("missing"))
+    rows = rows.with_columns(pl.col("measure_id").replace_strict(pending_texts, default=None, return_dtype=pl.String)
+                             .alias("pending"))
     # the full Chinese reason for rows that are paid or could be (符合), through the calculator's explainer
     met = rows.filter(pl.col("status") == "符合").select("entity_id", "measure_id")
     wanted = set(met["entity_id"].to_list())
