@@ -22,7 +22,7 @@ COLUMNS = ["entity", "entity_id", "measure_id", "status", "computed_fen", "amoun
 def tables():
     from huiqi.data.synthetic import generate
 
-    return generate(3_000, seed=11)
+    return generate(2_000, seed=11)
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +83,7 @@ def spark():
     os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"  # loopback only: no cluster, nothing on the network
     session = (SparkSession.builder.master("local[2]").appName("huiqi-test")
                .config("spark.ui.enabled", "false")
-               .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1").config("spark.sql.shuffle.partitions", "4")
+               .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1").config("spark.sql.shuffle.partitions", "2")
                .config("spark.driver.memory", "1g").config("spark.sql.execution.arrow.pyspark.enabled", "true")
                .getOrCreate())
     session.sparkContext.setLogLevel("ERROR")
@@ -96,7 +96,7 @@ def test_spark_run_equals_the_single_process_run(spark, tables, single):
     """Facts and evaluation on Spark partitions, allocation on the driver: the same rows, amounts and notes."""
     from huiqi.services.spark import screen_on_spark
 
-    run = screen_on_spark(spark, tables, PERIOD, partitions=4)
+    run = screen_on_spark(spark, tables, PERIOD, partitions=2)
     assert _sorted(run.results).equals(_sorted(single.results))
     assert run.manifest["paid_total_fen"] == single.manifest["paid_total_fen"] > 0
     assert run.manifest["data_hash"] == single.manifest["data_hash"]
