@@ -103,14 +103,22 @@ def test_spark_run_equals_the_single_process_run(spark, tables, single):
     assert run.counts.equals(single.counts)
 
 
-def test_spark_run_with_the_panel_and_a_budget(spark, tables):
-    """The panel layout on partitions (the DuplicateError path) and a budget pool cut globally, after collect."""
-    from huiqi.services.spark import screen_on_spark
+def test_spark_run_from_parquet_with_the_panel_and_a_budget(spark, tables, tmp_path):
+    """Tables read by Spark from a data directory in the panel layout (the DuplicateError path on partitions),
+    and a budget pool cut globally, after collect."""
+    from huiqi.data.synthetic import write_parquet
+    from huiqi.services.screening import directory_hash
+    from huiqi.services.spark import read_tables, screen_on_spark
 
-    with_panel = {**{k: v for k, v in tables.items() if k != "indicators"}, "indicator_panel": _panel(tables)}
+    write_parquet({**{k: v for k, v in tables.items() if k != "indicators"}, "indicator_panel": _panel(tables)},
+                  tmp_path)
+    on_cluster = read_tables(spark, tmp_path)
+    assert "indicator_panel" in on_cluster and "indicators" not in on_cluster
     params = {"gx2023_budget": 1_000_000}
     one = screen(tables, "2023Q4", params=params, explain=False)
-    run = screen_on_spark(spark, with_panel, "2023Q4", params=params, data_hash="x")
+    run = screen_on_spark(spark, on_cluster, "2023Q4", params=params, data_hash=directory_hash(tmp_path))
     assert one.paid().height > 0 and one.total_fen() <= 1_000_000 * 100
     assert run.results["allocation_note"].drop_nulls().len() > 0  # the pool was cut
     assert _sorted(run.results).equals(_sorted(one.results))
+    with pytest.raises(ValueError, match="数据快照"):
+        screen_on_spark(spark, on_cluster, "2023Q4")

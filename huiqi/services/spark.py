@@ -65,6 +65,13 @@ def screen_on_spark(spark, tables: Mapping[str, Any], period: str, *, params: Ma
     ruleset = ruleset or default_ruleset()
     p = facts_mod.Period.parse(period)
     resolved = ruleset.resolve_parameters(params)
+    local = {k: v for k, v in tables.items() if isinstance(v, pl.DataFrame)}
+    if data_hash is None:
+        if len(local) < len(tables):
+            raise ValueError("数据在集群上时须给出数据快照哈希（data_hash，见 docs/scale-out.md）")
+        from huiqi.data.store import snapshot_hash
+
+        data_hash = snapshot_hash(local)[:16]  # the single-process run's hash of the same frames
     spark_tables, schemas = {}, {}
     for name in ENTERPRISE_TABLES:
         if name not in tables:
@@ -95,7 +102,7 @@ def screen_on_spark(spark, tables: Mapping[str, Any], period: str, *, params: Ma
         frame = pl.from_arrow(table)
         evaluations["enterprise"] = partition.evaluation_from_frame(frame, period, ruleset, params, measures)
     small = {
-        "project": lambda: facts_mod.project_facts(tables, p),
+        "project": lambda: facts_mod.project_facts({**local, "enterprises": _owners(spark_tables, local)}, p),
         "county": lambda: facts_mod.county_facts(tables, p, resolved.get("lz2026q3_1_weight_invest"),
                                                  resolved.get("lz2026q3_1_weight_output")),
     }
@@ -103,15 +110,16 @@ def screen_on_spark(spark, tables: Mapping[str, Any], period: str, *, params: Ma
         if ruleset.measures_for(period, entity, measures):
             evaluations[entity] = ruleset.evaluate(build(), period, entity=entity, params=params,
                                                    measures=measures, keep=["entity_id", *DISPLAY])
-    local = {k: v for k, v in tables.items() if isinstance(v, pl.DataFrame)}
-    if data_hash is None:
-        if len(local) < len(tables):
-            raise ValueError("数据在集群上时须给出数据快照哈希（data_hash，见 docs/scale-out.md）")
-        from huiqi.data.store import snapshot_hash
-
-        data_hash = snapshot_hash(local)[:16]  # the single-process run's hash of the same frames
     return assemble(evaluations, local, period, ruleset, params=params, options=options, explain=False,
                     data_hash=data_hash)
+
+
+def _owners(spark_tables: Mapping[str, Any], local: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
+    """The enterprises that own projects (their names label the projects), collected to the driver."""
+    from pyspark.sql import functions as F
+
+    codes = local["projects"]["credit_code"].unique().to_list() if "projects" in local else []
+    return pl.from_arrow(spark_tables["enterprises"].filter(F.col("credit_code").isin(codes)).toArrow())
 
 
 def _empty_arrow(df):
@@ -121,19 +129,18 @@ def _empty_arrow(df):
 
 
 def read_tables(spark, directory: str | Path) -> dict[str, Any]:
-    """A data directory (``<table>.parquet``, e.g. on HDFS/S3): enterprise tables as Spark DataFrames, the small
-    tables (projects, 县区, targets) as Polars frames on the driver."""
+    """A data directory (``<table>.parquet`` on any file system Spark reads: HDFS, S3, local): the enterprise
+    tables as Spark DataFrames, the small tables (县区, projects, targets) collected to the driver as Polars."""
     from huiqi.data.columns import TABLES
 
     d = str(directory).rstrip("/")
     out: dict[str, Any] = {}
-    for name in TABLES:
-        path = f"{d}/{name}.parquet"
-        if name in ENTERPRISE_TABLES:
-            try:
-                out[name] = spark.read.parquet(path)
-            except Exception:  # noqa: BLE001 - an absent optional table
-                continue
-        elif Path(path).exists():
-            out[name] = pl.read_parquet(path)
+    for name in [*TABLES, "indicator_panel"]:
+        try:
+            df = spark.read.parquet(f"{d}/{name}.parquet")
+        except Exception:  # noqa: BLE001 - an absent optional table (Spark raises AnalysisException)
+            continue
+        out[name] = df if name in ENTERPRISE_TABLES else pl.from_arrow(df.toArrow())
+    if "indicator_panel" in out:
+        out.pop("indicators", None)  # the panel replaces the long table for screening (huiqi.data.panel)
     return out
