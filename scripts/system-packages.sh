@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Debian packages the tests use: PostgreSQL (a real server for the storage tests), LibreOffice (opens the
 # exported Excel files headless), Chromium (Playwright drives it for the browser tests; no browser download)
-# and Noto CJK fonts (Chinese renders in screenshots and PDFs, not as tofu). Installed only when missing; needs root and apt-get, otherwise the tests
-# that need them are skipped with a reason.
+# Noto CJK fonts (Chinese renders in screenshots and PDFs, not as tofu) and a headless Java runtime (PySpark
+# runs the scale-out test on local[2]; Spark 4 needs Java 17+, bookworm's default is 17). Installed only when
+# missing; needs root and apt-get, otherwise the tests that need them are skipped with a reason.
 set -euo pipefail
 need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v soffice >/dev/null 2>&1 || need+=(libreoffice-calc-nogui)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+java -version >/dev/null 2>&1 || need+=(default-jre-headless)
 fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need+=(fonts-noto-cjk)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then

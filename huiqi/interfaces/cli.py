@@ -333,7 +333,7 @@ def screen(period: str = typer.Option(..., help="期间，如 2024Q4"),
     from huiqi.engine.allocate import AllocationOptions
     from huiqi.engine.evaluate import ParameterError
     from huiqi.services.award_list import period_label, write_run
-    from huiqi.services.screening import screen as run_screen
+    from huiqi.services.screening import directory_hash, screen as run_screen
 
     params = _pairs(param)
     if budget_policy not in ("pro_rata", "ranked"):
@@ -356,7 +356,8 @@ def screen(period: str = typer.Option(..., help="期间，如 2024Q4"),
         try:
             run = run_screen(tables, period, params=params, measures=measures.split(",") if measures else None,
                              options=AllocationOptions(budget_policy, prior_frame), progress=tick,
-                             assume=_pairs(assume, "--assume") or None)
+                             assume=_pairs(assume, "--assume") or None,
+                             data_hash=None if db else directory_hash(data))  # every file, the panel too
         except (ParameterError, ValueError) as e:
             _fail(str(e))
     try:  # all files or none: a kill leaves the previous complete run (huiqi.core.atomic)

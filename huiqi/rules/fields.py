@@ -74,4 +74,6 @@ def load_dictionary(directory: Path = FIELDS_DIR) -> DataDictionary:
 
 @lru_cache(maxsize=1)
 def default_dictionary() -> DataDictionary:
-    return load_dictionary()
+    from huiqi.rules.cache import load  # with the rules: validated once per content, then unpickled
+
+    return load()[1]

@@ -127,4 +127,6 @@ def load_rules(directory: Path = RULES_DIR) -> RuleSource:
 
 @lru_cache(maxsize=1)
 def default_rules() -> RuleSource:
-    return load_rules()
+    from huiqi.rules.cache import load  # validated once per content of the rule files, then unpickled
+
+    return load()[0]

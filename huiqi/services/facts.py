@@ -97,11 +97,13 @@ def indicator_facts(indicators: pl.DataFrame | pl.LazyFrame, period: Period,
         if base is not None and "enterprise_index" in names and _index_matches(lazy, base):
             key = "enterprise_index"  # an integer surrogate key: the base's row number (huiqi.data.panel)
             base = base.select("credit_code").with_row_index("enterprise_index")
-        wide = base.select(key, "credit_code") if base is not None else \
+        # key and credit_code are the same column when the panel's index does not fit this base (a partition)
+        wide = base.select(*dict.fromkeys([key, "credit_code"])) if base is not None else \
             lazy.filter(pl.col("period").is_in(quarters)).select("credit_code").unique(maintain_order=True).collect()
         for qq in quarters:
             # one quarter at a time: the panel is sorted by period, so each scan reads only that quarter's row
-            # groups, and only one quarter is held beside the growing wide frame
+            # groups, and only one quarter is held beside the growing wide frame. (One scan of all eight quarters,
+            # sliced or pivoted in memory, measured no faster at 100k: docs/decisions.md SCALE-3.)
             part = lazy.filter(pl.col("period") == qq).select(
                 key, *[pl.col(c).alias(f"{c}|{qq}") for c in codes]).collect()
             wide = wide.join(part, on=key, how="left", maintain_order="left")
@@ -166,7 +168,8 @@ def enterprise_facts(tables: dict[str, pl.DataFrame], period: str | Period) -> p
     ent = ent.with_columns(division.is_between(13, 43).alias("is_manufacturing"),
                            division.is_between(6, 46).alias("is_industrial"))
     indicators = tables["indicator_panel"] if "indicator_panel" in tables else tables["indicators"]
-    out = ent.join(indicator_facts(indicators, p, base=ent), on="credit_code", how="left", maintain_order="left")
+    # indicator_facts follows the base's rows one to one, so its columns are placed beside them, not joined
+    out = ent.hstack(indicator_facts(indicators, p, base=ent).drop("credit_code"))
 
     scale = tables["scale_status"].filter(pl.col("year") == p.year).select(
         "credit_code", pl.col("above_scale").alias("is_above_scale"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -36,14 +37,53 @@ def _frame_hash(frame: pl.DataFrame) -> str:
 
 
 def files_hash(paths: list[Path]) -> str:
-    """A content hash of data files (for Parquet inputs too large to hash row by row)."""
+    """A content hash of data files (for Parquet inputs too large to hash row by row): sha256 over each file's
+    name and bytes, in name order.
+
+    Hashing a province's ~1 GB each run costs about a second, so the result is remembered per file stamp (name,
+    size, modification time in ns) in the huiqi cache directory: unchanged files are not read again; any
+    rewrite (new mtime or size) is hashed afresh. The value is the same as without the memo (docs/decisions.md
+    SCALE-2)."""
+    files = sorted(Path(x) for x in paths)
+    stamp = [[p.name, st.st_size, st.st_mtime_ns] for p in files for st in [p.stat()]]
+    memo = _memo_path([str(p.resolve()) for p in files])
+    if memo is not None:
+        try:
+            saved = json.loads(memo.read_text(encoding="utf-8"))
+            if saved["stamp"] == stamp:
+                return saved["hash"]
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
     h = hashlib.sha256()
-    for p in sorted(Path(x) for x in paths):
+    for p in files:
         h.update(p.name.encode())
         with p.open("rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
                 h.update(block)
-    return h.hexdigest()[:16]
+    digest = h.hexdigest()[:16]
+    if memo is not None and [[p.name, st.st_size, st.st_mtime_ns] for p in files for st in [p.stat()]] == stamp:
+        try:  # only if nothing changed while it was read; atomic, so a concurrent reader sees all or nothing
+            memo.parent.mkdir(parents=True, exist_ok=True)
+            tmp = memo.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps({"stamp": stamp, "hash": digest}), encoding="utf-8")
+            os.replace(tmp, memo)
+        except OSError:
+            pass
+    return digest
+
+
+def _memo_path(names: list[str]) -> Path | None:
+    from huiqi.rules.cache import cache_dir
+
+    directory = cache_dir()
+    key = hashlib.sha256("\n".join(names).encode()).hexdigest()[:24]
+    return directory / "snapshots" / f"{key}.json" if directory else None
+
+
+def directory_hash(directory: Path) -> str:
+    """The data snapshot hash of a Parquet data directory (every table file, the panel included; earlier
+    results excluded): the same value the web application records for the same directory."""
+    return files_hash([p for p in Path(directory).glob("*.parquet") if p.stem != "results"])
 
 
 @dataclass
@@ -57,6 +97,8 @@ class ScreeningRun:
     evaluations: dict[str, Evaluation] = field(default_factory=dict)
     plans: dict[str, CompiledMeasure] = field(default_factory=dict)
     citations: dict[str, str] = field(default_factory=dict)
+    # 待补充信息 summarised: per measure and missing field, how many entities lack it (not one row per entity)
+    missing_fields: pl.DataFrame | None = None
 
     def paid(self) -> pl.DataFrame:
         return paid(self.results)
@@ -82,7 +124,6 @@ def screen(tables: Mapping[str, pl.DataFrame], period: str, *, params: Mapping[s
     """Screen every entity for ``period``. ``tables`` are frames of docs/data-model.md (``indicators`` may be a
     LazyFrame over Parquet, then pass ``data_hash`` — e.g. :func:`files_hash` — since it is not read whole)."""
     ruleset = ruleset or default_ruleset()
-    library = default_library()
     tick = progress or (lambda *_: None)
     p = Period.parse(period)
     period = str(p)  # the canonical spelling rule files use (2024q4 → 2024Q4)
@@ -96,28 +137,42 @@ def screen(tables: Mapping[str, pl.DataFrame], period: str, *, params: Mapping[s
     }
     entities = [e for e in builders if ruleset.measures_for(period, e, measures)]
     steps = len(entities) * 3 + 1
-    done = 0
-    counties = tables["counties"].select("county_code", "county_name", "city_name")
-    evaluations, long_parts, count_parts, plans = {}, [], [], {}
-    for entity in entities:
-        tick(f"汇总{ {'enterprise': '企业', 'project': '项目', 'county': '县区'}[entity]}数据", done, steps)
+    evaluations = {}
+    for i, entity in enumerate(entities):
+        tick(f"汇总{ {'enterprise': '企业', 'project': '项目', 'county': '县区'}[entity]}数据", 3 * i, steps)
         frame = assumptions.overlay(builders[entity](), assumed)
-        done += 1
-        tick("逐项判断", done, steps)
-        ev = ruleset.evaluate(frame, period, entity=entity, params=params, measures=measures,
-                              keep=["entity_id", *DISPLAY])
-        evaluations[entity] = ev
+        tick("逐项判断", 3 * i + 1, steps)
+        evaluations[entity] = ruleset.evaluate(frame, period, entity=entity, params=params, measures=measures,
+                                               keep=["entity_id", *DISPLAY])
+    return assemble(evaluations, tables, period, ruleset, params=params, options=options, explain=explain,
+                    progress=progress, data_hash=data_hash, assumed=assumed_as_written)
+
+
+def assemble(evaluations: Mapping[str, Evaluation], tables: Mapping[str, pl.DataFrame], period: str,
+             ruleset: RuleSet, *, params: Mapping[str, object] | None = None,
+             options: AllocationOptions = AllocationOptions(), explain: bool = True,
+             progress: Progress | None = None, data_hash: str | None = None,
+             assumed: Mapping[str, object] | None = None) -> ScreeningRun:
+    """The global step after evaluation, wherever the evaluation ran (here, or on Spark partitions): allocation,
+    counts, explanations and the manifest."""
+    library = default_library()
+    tick = progress or (lambda *_: None)
+    p = facts_mod.Period.parse(period)
+    resolved = ruleset.resolve_parameters(params)
+    steps = len(evaluations) * 3 + 1
+    counties = tables["counties"].select("county_code", "county_name", "city_name")
+    long_parts, count_parts, plans, missing_parts = [], [], {}, []
+    for i, (entity, ev) in enumerate(evaluations.items()):
         plans.update({cm.id: cm for cm in ev.plan})
-        done += 1
-        tick("核定金额（封顶、取整、互斥、年度累计、预算）", done, steps)
+        tick("核定金额（封顶、取整、互斥、年度累计、预算）", 3 * i + 2, steps)
         long = allocate(ev, options, keep=DISPLAY, drop_not_met=True)
         count_parts.append(status_counts(ev))
+        missing_parts.append(missing_fields(ev))
         long = long.join(counties, on="county_code", how="left", maintain_order="left") \
             .with_columns(pl.lit(entity).alias("entity"))
         if explain:
             long = _explain(long, ev, library)
         long_parts.append(long)
-        done += 1
     tick("完成", steps, steps)
     # rows come in entity type, plan and entity order — deterministic, so no sort is needed
     results = pl.concat(long_parts, how="diagonal_relaxed") if long_parts else pl.DataFrame()
@@ -133,11 +188,43 @@ def screen(tables: Mapping[str, pl.DataFrame], period: str, *, params: Mapping[s
         "entities": {e: evaluations[e].inputs.height for e in evaluations},
         "paid_total_fen": int(paid(results)["final_fen"].sum() or 0) if results.height else 0,
     }
-    if assumed_as_written:  # only when given, so runs without assumptions keep their run ID
-        manifest["assumptions"] = assumed_as_written
+    if assumed:  # only when given, so runs without assumptions keep their run ID
+        manifest["assumptions"] = dict(assumed)
     manifest["run_id"] = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:12]
     cites = {mid: citation(library, cm.measure.clauses[0]) for mid, cm in plans.items()}
-    return ScreeningRun(period, p.end, ruleset, manifest, results, counts, evaluations, plans, cites)
+    missing = [m for m in missing_parts if m is not None]
+    return ScreeningRun(period, p.end, ruleset, manifest, results, counts, dict(evaluations), plans, cites,
+                        pl.concat(missing) if missing else None)
+
+
+def missing_fields(ev: Evaluation) -> pl.DataFrame | None:
+    """Per measure and input field: the number of entities that are 待补充信息 for that measure and lack the field
+    (for an undecided condition, or for the amount), with its Chinese label and source. One vectorised select;
+    None when the evaluation does not carry the facts (a Spark run keeps only its results)."""
+    both = ev.inputs.hstack(ev.frame.drop([c for c in ev.frame.columns if c in ev.inputs.columns]))
+    exprs, keys = [], []
+    for cm in ev.plan:
+        is_missing = pl.col(col(cm.id, "status")) == MISSING
+        why: dict[str, list[pl.Expr]] = {}
+        for cc in cm.conditions:
+            undecided = pl.col(col(cm.id, f"c|{cc.condition.id}")).is_null()
+            for f in sorted(cc.value.fields):
+                why.setdefault(f, []).append(undecided)
+        for v in (cm.amount, cm.cap, cm.minimum):
+            for f in sorted(v.fields) if v else ():
+                why.setdefault(f, []).append(pl.lit(True))
+        for f, reasons in why.items():
+            if f not in both.columns:
+                return None
+            exprs.append((is_missing & pl.col(f).is_null() & pl.any_horizontal(reasons)).sum().alias(str(len(keys))))
+            keys.append((cm.id, f))
+    if not exprs:
+        return None
+    counts = both.select(exprs).row(0)
+    d = ev.ruleset.dictionary
+    rows = [(mid, f, d[f].label, d[f].source or "", int(n)) for (mid, f), n in zip(keys, counts) if n]
+    return pl.DataFrame(rows, schema={"measure_id": pl.String, "field": pl.String, "label": pl.String,
+                                      "source": pl.String, "entities": pl.Int64}, orient="row")
 
 
 def _explain(rows: pl.DataFrame, ev: Evaluation, library) -> pl.DataFrame:
@@ -147,7 +234,7 @@ def _explain(rows: pl.DataFrame, ev: Evaluation, library) -> pl.DataFrame:
     by_id = {cm.id: cm for cm in ev.plan}
     # what is missing: per measure, the null inputs of the conditions that could not be decided (then of the amount)
     both = ev.inputs.hstack(ev.frame.drop([c for c in ev.frame.columns if c in ev.inputs.columns]))
-    notes = []
+    notes, pending_texts = [], {}
 
     def label(f: str) -> str:
         return f"{dictionary[f].label}（来源：{dictionary[f].source or '—'}）"
@@ -161,14 +248,24 @@ def _explain(rows: pl.DataFrame, ev: Evaluation, library) -> pl.DataFrame:
         pieces += [pl.when(pl.col(f).is_null()).then(pl.lit(label(f))) for f in amount_fields]
         pending = sorted(set().union(*(c.value.pending for c in cm.conditions),
                                      *(v.pending for v in (cm.amount, cm.cap, cm.minimum) if v)))
-        pending_text = "金额或条件取决于尚未确定的参数：" + "、".join(labels.get(x, x) for x in pending) if pending else None
-        notes.append(both.select(
-            pl.col("entity_id"), pl.lit(cm.id).alias("measure_id"),
-            (pl.concat_list(pieces).list.drop_nulls().list.unique(maintain_order=True).list.join("；")
-             if pieces else pl.lit("")).alias("missing"),
-            pl.lit(pending_text, dtype=pl.String).alias("pending")))
-    rows = rows.join(pl.concat(notes), on=["entity_id", "measure_id"], how="left", maintain_order="left")
-    rows = rows.with_columns(pl.when(pl.col("status") == MISSING).then(pl.col("missing")).otherwise(None).alias("missing"))
+        if pending:
+            pending_texts[cm.id] = "金额或条件取决于尚未确定的参数：" + "、".join(labels.get(x, x) for x in pending)
+        # only the rows that are 待补充信息 for this measure: a list of labels per row for every entity and
+        # measure was most of the explanation step's memory at a million enterprises
+        undecided_rows = both.filter(pl.col(col(cm.id, "status")) == MISSING)
+        if undecided_rows.height:
+            notes.append(undecided_rows.select(
+                pl.col("entity_id"), pl.lit(cm.id).alias("measure_id"),
+                (pl.concat_list(pieces).list.drop_nulls().list.unique(maintain_order=True).list.join("；")
+                 if pieces else pl.lit("")).alias("missing")))
+    if notes:
+        rows = rows.join(pl.concat(notes), on=["entity_id", "measure_id"], how="left", maintain_order="left")
+        rows = rows.with_columns(pl.when(pl.col("status") == MISSING).then(pl.col("missing")).otherwise(None)
+                                 .alias("missing"))
+    else:
+        rows = rows.with_columns(pl.lit(None, dtype=pl.String).alias("missing"))
+    rows = rows.with_columns(pl.col("measure_id").replace_strict(pending_texts, default=None, return_dtype=pl.String)
+                             .alias("pending"))
     # the full Chinese reason for rows that are paid or could be (符合), through the calculator's explainer
     met = rows.filter(pl.col("status") == "符合").select("entity_id", "measure_id")
     wanted = set(met["entity_id"].to_list())

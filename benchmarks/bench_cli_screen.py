@@ -1,0 +1,87 @@
+"""The real `huiqi screen` as a whole process beside the floor script (benchmarks/floor_screen.py), same data.
+
+Each runs as its own child under /usr/bin/time -v: wall time and peak RSS are the whole process's (interpreter
+start, imports, rule loading, facts, evaluation, allocation, explanations, the Excel award list, Parquet and CSV).
+The paid rows and totals per measure must agree; the script exits 1 if they do not.
+
+Run: .venv/bin/python benchmarks/bench_cli_screen.py --size 100000   (data generated once under /tmp/huiqi-bench-N)
+Not a timed test: the machine is shared, so figures vary run to run; report the median of --repeat runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from bench_screening import ensure_data  # noqa: E402  (same cached data as the screening benchmark)
+
+
+def timed(cmd: list[str]) -> tuple[float, float, str]:
+    """(wall seconds, peak RSS GiB, stdout) of one child process."""
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
+        proc = subprocess.run(["/usr/bin/time", "-v", "-o", report.name, *cmd], capture_output=True, text=True)
+        if proc.returncode:
+            raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+        text = Path(report.name).read_text()
+    wall = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", text)
+    h, m, s = (float(x) if x else 0.0 for x in wall.groups())
+    rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", text).group(1))
+    return h * 3600 + m * 60 + s, rss_kb / 2**20, proc.stdout
+
+
+def cli_paid(out: Path) -> dict:
+    import polars as pl
+
+    r = pl.read_parquet(out / "results.parquet")
+    paid = r.filter((pl.col("status") == "符合") & (pl.col("final_fen") > 0))
+    return {m: {"rows": n, "total_fen": t} for m, n, t in
+            paid.group_by("measure_id").agg(pl.len(), pl.col("final_fen").sum()).sort("measure_id").iter_rows()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--size", type=int, default=100_000)
+    ap.add_argument("--period", default="2024Q4")
+    ap.add_argument("--repeat", type=int, default=1)
+    args = ap.parse_args()
+    if args.period != "2024Q4":
+        raise SystemExit("the floor script encodes 2024Q4's measures only")
+    data = ensure_data(args.size)
+    huiqi = shutil.which("huiqi") or str(Path(sys.executable).with_name("huiqi"))
+    cli, floor = [], []
+    for _ in range(args.repeat):
+        with tempfile.TemporaryDirectory() as out:
+            wall, rss, _ = timed([huiqi, "screen", "--period", args.period, "--data", str(data), "--out", out])
+            cli.append((wall, rss))
+            paid_cli = cli_paid(Path(out))
+            sizes = {p.name: p.stat().st_size for p in Path(out).iterdir()}
+        wall, rss, stdout = timed([sys.executable, str(HERE / "floor_screen.py"), str(data)])
+        floor.append((wall, rss))
+        paid_floor = json.loads(stdout.strip().splitlines()[-1])["paid"]
+    cw, cr = statistics.median(w for w, _ in cli), max(r for _, r in cli)
+    fw, fr = statistics.median(w for w, _ in floor), max(r for _, r in floor)
+    print(f"{args.size:,} enterprises (+ synthetic big-firm extras), period {args.period}, {args.repeat} run(s), median wall")
+    print(f"  huiqi screen (whole process, Excel + Parquet + CSV): {cw:7.2f} s  peak RSS {cr:5.2f} GiB")
+    print(f"  floor_screen.py (four measures, plain Polars):       {fw:7.2f} s  peak RSS {fr:5.2f} GiB")
+    print(f"  ratio: {cw / fw:.1f}× time, {cr / fr:.1f}× memory")
+    print("  output files: " + ", ".join(f"{k} {v / 2**20:.1f} MiB" for k, v in sorted(sizes.items())))
+    agree = paid_cli == paid_floor
+    total = sum(v["total_fen"] for v in paid_cli.values())
+    print(f"  paid totals agree: {agree} (CLI {total / 100:,.2f} 元 over {sum(v['rows'] for v in paid_cli.values()):,} rows)")
+    if not agree:
+        print(json.dumps({"cli": paid_cli, "floor": paid_floor}, ensure_ascii=False, indent=1))
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""A serialised cache of the loaded rule files and data dictionary, keyed by their content.
+
+Loading validates every rule file with pure-Python YAML (kept for its line marks) and Pydantic: 1–3 s per
+process, paid by every CLI command and every Spark worker. The validated result is pickled once under a key
+that hashes every rule and field file's bytes (plus the versions of huiqi, Pydantic and Python), so any edit to
+a rule file, or an upgrade, misses the cache and loads afresh; a hit never skips validation of changed text.
+
+The YAML node trees (for "file:line" messages) are not stored: they are ten times the size of the rules and
+are recomposed on a hit with libyaml's C parser, which gives the same line marks in milliseconds.
+
+Location: ``$HUIQI_CACHE_DIR``, else ``$XDG_CACHE_HOME/huiqi``, else ``~/.cache/huiqi``; ``HUIQI_CACHE_DIR=off``
+disables it. An unreadable or unwritable cache is ignored (the rules are then loaded as without it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import pickle
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from huiqi.rules.fields import FIELDS_DIR, DataDictionary, load_dictionary
+from huiqi.rules.loader import RULES_DIR, RuleSource, load_rules
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+FORMAT = 1  # bump when the pickled layout changes
+
+
+def cache_dir() -> Path | None:
+    configured = os.environ.get("HUIQI_CACHE_DIR")
+    if configured:
+        return None if configured.lower() in ("off", "0", "none") else Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "huiqi"
+
+
+def _texts(directory: Path) -> dict[Path, bytes]:
+    return {p: p.read_bytes() for p in sorted(directory.glob("*.yaml"))}
+
+
+def content_key(rule_texts: dict[Path, bytes], field_texts: dict[Path, bytes]) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    import pydantic
+
+    try:
+        huiqi_version = version("huiqi")
+    except PackageNotFoundError:
+        huiqi_version = "?"
+    h = hashlib.sha256(f"{FORMAT}|{huiqi_version}|{pydantic.VERSION}|{sys.version_info[:2]}".encode())
+    for group in (rule_texts, field_texts):
+        for path, data in group.items():
+            h.update(f"\n#{path}\n".encode())
+            h.update(data)
+    return h.hexdigest()[:24]
+
+
+def load(rules_dir: Path = RULES_DIR, fields_dir: Path = FIELDS_DIR) -> tuple[RuleSource, DataDictionary]:
+    """The rule source and data dictionary, from the cache when the files are unchanged."""
+    rule_texts, field_texts = _texts(rules_dir), _texts(fields_dir)
+    directory = cache_dir()
+    path = directory / f"rules-{content_key(rule_texts, field_texts)}.pickle" if directory else None
+    if path is not None:
+        try:
+            files, dictionary = pickle.loads(path.read_bytes())
+            files = tuple(dataclasses.replace(f, node=yaml.compose(rule_texts[f.path].decode("utf-8"), Loader=_Loader))
+                          for f in files)
+            return RuleSource(files), dictionary
+        except Exception:  # noqa: BLE001 - a missing, stale or damaged cache only means loading afresh
+            pass
+    source, dictionary = load_rules(rules_dir), load_dictionary(fields_dir)
+    if path is not None:
+        _store(path, (tuple(dataclasses.replace(f, node=None) for f in source.files), dictionary))
+    return source, dictionary
+
+
+def _store(path: Path, payload) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".rules-", suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump(payload, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)  # atomic: a concurrent worker reads the old file or the whole new one
+    except OSError:
+        pass
