@@ -83,7 +83,7 @@ def open_payout(request: Request, job_id: str, county: str = Form(""), user: Use
         a["final_fen"] = fen
     with chinese_errors():
         list_id = service(request).open_list(user, job_id, job["period"], county, awards)
-    return RedirectResponse(f"/payout/lists/{list_id:int}", status_code=303)
+    return RedirectResponse(f"/payout/lists/{list_id}", status_code=303)
 
 
 @page_router.get("/payout")
@@ -115,7 +115,7 @@ def payout_list(request: Request, list_id: int, error: str = "", user: User = De
 
 
 def _back(list_id: int) -> RedirectResponse:
-    return RedirectResponse(f"/payout/lists/{list_id:int}", status_code=303)
+    return RedirectResponse(f"/payout/lists/{list_id}", status_code=303)
 
 
 def _row_list(request: Request, row_id: int) -> int:
@@ -303,7 +303,7 @@ def gongshi_page(request: Request, list_id: int):
 @page_router.get("/gongshi/{list_id:int}.xlsx")
 def gongshi_xlsx(request: Request, list_id: int):
     info, rows, county = _public(request, list_id)
-    path = _scratch(request, f"公示_{list_id:int}_{secrets.token_hex(4)}.xlsx")
+    path = _scratch(request, f"公示_{list_id}_{secrets.token_hex(4)}.xlsx")
     docs.publicity_xlsx(path, info, county, rows)
     return _download(path, f"{docs.notice_title(info, county)}.xlsx")
 
@@ -311,7 +311,7 @@ def gongshi_xlsx(request: Request, list_id: int):
 @page_router.get("/gongshi/{list_id:int}.pdf")
 def gongshi_pdf(request: Request, list_id: int):
     info, rows, county = _public(request, list_id)
-    path = _scratch(request, f"公示_{list_id:int}_{secrets.token_hex(4)}.pdf")
+    path = _scratch(request, f"公示_{list_id}_{secrets.token_hex(4)}.pdf")
     docs.publicity_pdf(path, info, county, rows)
     return _download(path, f"{docs.notice_title(info, county)}.pdf")
 
