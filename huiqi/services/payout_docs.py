@@ -25,8 +25,17 @@ def cn_date(d: date) -> str:
     return f"{d.year}年{d.month}月{d.day}日"
 
 
+_QUARTERS = {"1": "第一季度", "2": "第二季度", "3": "第三季度", "4": "第四季度"}
+
+
+def period_text(period: str) -> str:
+    """'2024Q4' → '2024年第四季度' (a 公文 title writes the period out)."""
+    year, _, q = period.partition("Q")
+    return f"{year}年{_QUARTERS[q]}" if q in _QUARTERS else period
+
+
 def notice_title(info: dict, county_name: str) -> str:
-    return f"{county_name}{info['period']}惠企政策免申即享拟兑现名单公示"
+    return f"{county_name}{period_text(info['period'])}惠企政策免申即享拟兑现名单公示"
 
 
 def notice_body(info: dict, count: int, total_fen: int) -> str:
