@@ -141,8 +141,12 @@ class PayoutService:
             raise PayoutError(403, "只能办理本县区的兑现名单")
         raise PayoutError(403, "无权办理：仅限工信部门工作人员")
 
-    def _list(self, conn, list_id: int):
-        row = conn.execute(sa.select(L).where(L.c.id == list_id)).first()
+    def _list(self, conn, list_id: int, lock: bool = False):
+        """``lock``: every write locks its list first (SELECT … FOR UPDATE on PostgreSQL), so two officers or an
+        officer and an enterprise acting on the same list at once are serialised and the second sees the first's
+        state; SQLite serialises writers by itself."""
+        q = sa.select(L).where(L.c.id == list_id)
+        row = conn.execute(q.with_for_update() if lock else q).first()
         if row is None:
             raise PayoutError(404, "没有这份兑现名单")
         return row
@@ -152,6 +156,11 @@ class PayoutService:
         if row is None:
             raise PayoutError(404, "没有这一行兑现记录")
         return row
+
+    def _locked(self, conn, row_id: int):
+        """(row, list) for a write: the list locked first, then the row read afresh."""
+        lst = self._list(conn, self._row(conn, row_id).list_id, lock=True)
+        return self._row(conn, row_id), lst
 
     @staticmethod
     def _move(row, to: str, what: str) -> None:
@@ -165,10 +174,19 @@ class PayoutService:
         ``awards``: rows with credit_code, name, county_code, measure_id, measure_name, final_fen (only 符合 rows
         with an award above 0 are taken)."""
         self._officer_scope(actor, county_code)
+        found = self.find_list(job_id, county_code)
+        if found:
+            return found
+        try:
+            return self._create_list(actor, job_id, period, county_code, awards)
+        except sa.exc.IntegrityError:  # opened at the same moment by someone else: theirs is the list
+            found = self.find_list(job_id, county_code)
+            if found is None:
+                raise
+            return found
+
+    def _create_list(self, actor: Actor, job_id: str, period: str, county_code: str, awards: Iterable[dict]) -> int:
         with self.engine.begin() as conn:
-            found = conn.execute(sa.select(L.c.id).where(L.c.job_id == job_id, L.c.county_code == county_code)).first()
-            if found:
-                return found.id
             at = now()
             list_id = conn.execute(L.insert().values(job_id=job_id, period=period, county_code=county_code,
                                                      state=LIST_REVIEW, created_by=actor.username, created_at=at)
@@ -251,8 +269,7 @@ class PayoutService:
 
     # ------------------------------------------------------------------------------------------ review
     def _reviewable(self, conn, actor: Actor, row_id: int):
-        row = self._row(conn, row_id)
-        lst = self._list(conn, row.list_id)
+        row, lst = self._locked(conn, row_id)
         self._officer_scope(actor, lst.county_code)
         if lst.state != LIST_REVIEW:
             raise PayoutError(409, f"名单已{lst.state}，不能再修改；如需更正请通过公示异议处理")
@@ -308,7 +325,7 @@ class PayoutService:
 
     def approve(self, actor: Actor, list_id: int, note: str | None = None) -> None:
         with self.engine.begin() as conn:
-            lst = self._list(conn, list_id)
+            lst = self._list(conn, list_id, lock=True)
             self._officer_scope(actor, lst.county_code)
             if lst.state != LIST_REVIEW:
                 raise PayoutError(409, f"名单当前状态为{lst.state}，不能再次批准")
@@ -346,7 +363,7 @@ class PayoutService:
             raise PayoutError(422, f"公示开始日期{start.isoformat()}不是工作日")
         end = add_workdays(start, days)
         with self.engine.begin() as conn:
-            lst = self._list(conn, list_id)
+            lst = self._list(conn, list_id, lock=True)
             self._officer_scope(actor, lst.county_code)
             if lst.state != LIST_APPROVED:
                 raise PayoutError(409, f"名单当前状态为{lst.state}，须先批准才能公示" if lst.state == LIST_REVIEW
@@ -368,8 +385,7 @@ class PayoutService:
         raised_by = _reason(raised_by, "异议人")
         contact = bounds.check_text((contact or "").strip(), 128) if contact else None
         with self.engine.begin() as conn:
-            row = self._row(conn, row_id)
-            lst = self._list(conn, row.list_id)
+            row, lst = self._locked(conn, row_id)
             if actor.role != "enterprise":
                 self._officer_scope(actor, lst.county_code)
             if lst.state != LIST_PUBLIC or row.state not in APPROVED_STATES:
@@ -394,8 +410,8 @@ class PayoutService:
             obj = conn.execute(sa.select(O).where(O.c.id == objection_id)).first()
             if obj is None:
                 raise PayoutError(404, "没有这条异议")
-            row = self._row(conn, obj.row_id)
-            lst = self._list(conn, row.list_id)
+            row, lst = self._locked(conn, obj.row_id)
+            obj = conn.execute(sa.select(O).where(O.c.id == objection_id)).first()  # afresh, under the lock
             self._officer_scope(actor, lst.county_code)
             if obj.state != OBJ_OPEN:
                 raise PayoutError(409, "这条异议已处理")
@@ -427,10 +443,9 @@ class PayoutService:
             values["decline_reason"] = bounds.check_text((reason or "").strip(), REASON_MAX) or None
         to = ROW_CONFIRMED if accept else ROW_DECLINED
         with self.engine.begin() as conn:
-            row = self._row(conn, row_id)
+            row, lst = self._locked(conn, row_id)
             if row.credit_code != actor.credit_code:
                 raise PayoutError(403, "只能确认本企业的兑现事项")
-            lst = self._list(conn, row.list_id)
             if lst.state != LIST_PUBLIC or self.today() < lst.publicity_start:
                 raise PayoutError(409, "名单尚未公示，暂不能确认")
             self._move(row, to, "确认" if accept else "放弃")
@@ -453,7 +468,7 @@ class PayoutService:
             problems.append((parsed.file, parsed.sheet, p.row, column, None if value is None else str(value), reason))
 
         with self.engine.begin() as conn:
-            lst = self._list(conn, list_id)
+            lst = self._list(conn, list_id, lock=True)
             self._officer_scope(actor, lst.county_code)
             if lst.state != LIST_PUBLIC:
                 raise PayoutError(409, f"名单当前状态为{lst.state}，公示结束后才能登记拨付")

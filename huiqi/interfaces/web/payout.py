@@ -7,6 +7,8 @@ without logging in: /gongshi (lists in 公示, approved rows only, credit codes 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
 import tempfile
 from contextlib import contextmanager
@@ -56,8 +58,23 @@ def _visible_list(request: Request, user: User, list_id: int) -> dict:
     return info
 
 
-def _download(path: Path, name: str) -> FileResponse:
-    return FileResponse(path, filename=name, headers={"Cache-Control": "no-store"})
+def _download(path: Path, name: str, remove: bool = False) -> FileResponse:
+    from starlette.background import BackgroundTask
+
+    return FileResponse(path, filename=name, headers={"Cache-Control": "no-store"},
+                        background=BackgroundTask(path.unlink, missing_ok=True) if remove else None)
+
+
+def _public_file(request: Request, list_id: int, suffix: str, write) -> tuple[Path, str]:
+    """The 公示 file for what the list shows now, written once per content (the public cannot make the server
+    render a PDF per request; a row removed after an objection gives a new file)."""
+    info, rows, county = _public(request, list_id)
+    key = hashlib.sha256(json.dumps([{k: str(v) for k, v in info.items()}, rows, county], ensure_ascii=False,
+                                    sort_keys=True, default=str).encode()).hexdigest()[:16]
+    path = _scratch(request, f"公示_{list_id}_{key}{suffix}")
+    if not path.exists():
+        write(path, info, county, rows)
+    return path, f"{docs.notice_title(info, county)}{suffix}"
 
 
 def _scratch(request: Request, name: str) -> Path:
@@ -232,7 +249,7 @@ def report_xlsx(request: Request, job: str = "", user: User = Depends(officer_us
     scope = "全部" if user.is_admin else user.county_code
     path = _scratch(request, f"兑现报告_{scope}_{job[:16] or '全部'}_{secrets.token_hex(4)}.xlsx")
     docs.report_xlsx(path, rep, st(request).county_names)
-    return _download(path, f"兑现情况报告_{job[:16] or '全部'}.xlsx")
+    return _download(path, f"兑现情况报告_{job[:16] or '全部'}.xlsx", remove=True)
 
 
 @api_router.get("/payout/report", summary="兑现情况：批准、确认、拨付（按县区、按措施；金额为元）")
@@ -302,18 +319,12 @@ def gongshi_page(request: Request, list_id: int):
 
 @page_router.get("/gongshi/{list_id:int}.xlsx")
 def gongshi_xlsx(request: Request, list_id: int):
-    info, rows, county = _public(request, list_id)
-    path = _scratch(request, f"公示_{list_id}_{secrets.token_hex(4)}.xlsx")
-    docs.publicity_xlsx(path, info, county, rows)
-    return _download(path, f"{docs.notice_title(info, county)}.xlsx")
+    return _download(*_public_file(request, list_id, ".xlsx", docs.publicity_xlsx))
 
 
 @page_router.get("/gongshi/{list_id:int}.pdf")
 def gongshi_pdf(request: Request, list_id: int):
-    info, rows, county = _public(request, list_id)
-    path = _scratch(request, f"公示_{list_id}_{secrets.token_hex(4)}.pdf")
-    docs.publicity_pdf(path, info, county, rows)
-    return _download(path, f"{docs.notice_title(info, county)}.pdf")
+    return _download(*_public_file(request, list_id, ".pdf", docs.publicity_pdf))
 
 
 @api_router.get("/gongshi/{list_id:int}", summary="公示名单（公开；只含批准的行，信用代码中间隐去，金额为万元）")
