@@ -140,6 +140,9 @@ def test_04_public_page_shows_only_approved_rows_masked(web, loop):
     text = re.sub(r"[\s\x00]+", "", "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages))
     assert "拟兑现名单公示" in text and "柳州市柳南区工业和信息化局" in text and "公示期为5个工作日" in text
     assert kept[0]["name"].replace(" ", "") in text
+    reader = PdfReader(io.BytesIO(pdf.content))
+    fonts = {str(f.get_object()["/BaseFont"]) for f in reader.pages[0]["/Resources"]["/Font"].values()}
+    assert any("NotoSerifCJK" in f for f in fonts) and any("NotoSansCJK" in f for f in fonts), fonts  # embedded
 
 
 def test_05_enterprise_sees_and_confirms_only_its_own_rows(web, loop):
@@ -233,3 +236,47 @@ def test_07_payments_import_all_or_nothing_and_report(web, loop):
     assert web.client("officer2").get("/api/payout/report").json()["total"]["computed_n"] == 0
     chinese_error(web.client("qiye").get("/api/payout/report"), 403)
     assert web.state.audit_entries(10, 0, "兑现拨付")[0]["detail"]["rows"] == len(own)
+
+
+def test_08_rest_api_for_another_county(web, loop):
+    """The same loop through the JSON API: the admin opens the other county's list, its officer reviews it."""
+    admin = web.client("admin")
+    r = admin.post(f"/workbench/jobs/{loop['job']['id']}/payout", data={"county": web.other_county},
+                   headers=admin.csrf, follow_redirects=False)
+    assert r.status_code == 303
+    lid = int(r.headers["location"].rsplit("/", 1)[1])
+    c = web.client("officer2")
+    assert [x["id"] for x in c.get("/api/payout/lists").json()] == [lid]  # not the demo county's list
+    chinese_error(c.get(f"/api/payout/lists/{loop['list_id']}"), 403)
+    data = c.get(f"/api/payout/lists/{lid}").json()
+    rows = data["rows"]
+    if len(rows) < 2:
+        pytest.skip("the other county has fewer than two awards in this demo data")
+    assert data["state"] == "复核中" and all(x["county_code"] == web.other_county for x in rows)
+    chinese_error(c.post(f"/api/payout/rows/{rows[0]['id']}/exclude", json={"reason": " "}, headers=c.csrf), 422)
+    chinese_error(c.post(f"/api/payout/rows/{rows[0]['id']}/exclude", json={}, headers=c.csrf), 422)
+    assert c.post(f"/api/payout/rows/{rows[0]['id']}/exclude", json={"reason": "重复"}, headers=c.csrf).json()["ok"]
+    more = f"{__import__('decimal').Decimal(rows[1]['computed_yuan']) + __import__('decimal').Decimal('0.01')}"
+    assert "只能调减" in chinese_error(c.post(f"/api/payout/rows/{rows[1]['id']}/adjust",
+                                            json={"amount_yuan": more, "reason": "上调"}, headers=c.csrf), 422)
+    liunan = loop["officer"]
+    chinese_error(liunan.post(f"/api/payout/lists/{lid}/approve", json={}, headers=liunan.csrf), 403)
+    assert c.post(f"/api/payout/lists/{lid}/approve", json={"note": "同意"}, headers=c.csrf).json()["state"] == "已批准"
+    start = svc(web).today()
+    while not P.is_workday(start):
+        start += timedelta(days=1)
+    out = c.post(f"/api/payout/lists/{lid}/publish", json={"issuer": "某县工信局", "contact": "王五 0772-7654321",
+                                                           "days": 7, "start": start.isoformat()}, headers=c.csrf).json()
+    assert out["state"] == "公示中" and out["publicity_end"] == P.add_workdays(start, 7).isoformat()
+    public = web.client().get(f"/api/gongshi/{lid}").json()
+    assert len(public["rows"]) == len(rows) - 1 and public["end"] == out["publicity_end"]
+    # the other county's enterprise user (qiye3) sees only its own rows, in any county's list
+    e = web.client("qiye3")
+    mine = e.get("/api/payout/mine").json()
+    assert all(x["credit_code"] == web.other_county_ent for x in mine)
+    assert web.client("qiye").get("/api/payout/mine").json() and \
+        all(x["credit_code"] == web.own for x in web.client("qiye").get("/api/payout/mine").json())
+    chinese_error(e.post(f"/api/payout/rows/{rows[1]['id']}/decision", json={"decision": "同意"}, headers=e.csrf), 422)
+    if rows[1]["credit_code"] != web.other_county_ent:
+        chinese_error(e.post(f"/api/payout/rows/{rows[1]['id']}/decision", json={"decision": "放弃"},
+                             headers=e.csrf), 403)

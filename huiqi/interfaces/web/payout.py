@@ -13,9 +13,11 @@ import secrets
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal, Optional
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from huiqi.core import money
 from huiqi.interfaces.web import api, auth
@@ -335,6 +337,109 @@ def api_gongshi(request: Request, list_id: int):
             "end": info["publicity_end"].isoformat(),
             "rows": [{"企业名称": r["name"], "统一社会信用代码": r["credit_code_masked"], "政策措施": r["measure_name"],
                       "金额（万元）": r["amount_wan"]} for r in rows]}
+
+
+# ------------------------------------------------------------------------------------------- REST API
+class ReasonBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(max_length=500)
+
+
+class AdjustBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount_yuan: str = Field(max_length=32, examples=["18400.25"])
+    reason: str = Field(max_length=500)
+
+
+class NoteBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: Optional[str] = Field(None, max_length=500)
+
+
+class PublishBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    issuer: str = Field(max_length=128)
+    contact: str = Field(max_length=128)
+    days: int = Field(5, ge=1, le=60)
+    start: Optional[str] = Field(None, max_length=10, examples=["2024-12-02"])
+
+
+class DecisionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    decision: Literal["确认", "放弃"]
+    bank_name: Optional[str] = Field(None, max_length=128)
+    bank_account: Optional[str] = Field(None, max_length=64)
+    reason: Optional[str] = Field(None, max_length=500)
+
+
+def _api_row(r: dict) -> dict:
+    keep = ("id", "list_id", "credit_code", "name", "county_code", "measure_id", "measure_name", "state",
+            "review_reason", "bank_name", "bank_account", "paid_on", "voucher", "objections")
+    out = {k: r.get(k) for k in keep}
+    out.update(computed_yuan=money.yuan_text(r["computed_fen"]), amount_yuan=money.yuan_text(r["amount_fen"]),
+               paid_yuan=money.yuan_text(r["paid_fen"]) if r.get("paid_fen") is not None else None)
+    return out
+
+
+@api_router.get("/payout/lists", summary="兑现名单（县区只见本县区）")
+def api_lists(request: Request, user: User = Depends(officer_user)):
+    return [{k: v for k, v in lst.items()} for lst in service(request).lists(user)]
+
+
+@api_router.get("/payout/lists/{list_id:int}", summary="一份兑现名单及其每一行（金额为元）")
+def api_list(request: Request, list_id: int, user: User = Depends(officer_user)):
+    info = _visible_list(request, user, list_id)
+    return {**info, "rows": [_api_row(r) for r in service(request).rows(list_id)]}
+
+
+@api_router.post("/payout/rows/{row_id:int}/exclude", summary="剔除一行（须填原因）")
+def api_exclude(request: Request, row_id: int, body: ReasonBody, user: User = Depends(officer_user)):
+    with chinese_errors():
+        service(request).exclude(user, row_id, body.reason)
+    return {"ok": True}
+
+
+@api_router.post("/payout/rows/{row_id:int}/restore", summary="恢复一行被剔除的记录（须填原因）")
+def api_restore(request: Request, row_id: int, body: ReasonBody, user: User = Depends(officer_user)):
+    with chinese_errors():
+        service(request).restore(user, row_id, body.reason)
+    return {"ok": True}
+
+
+@api_router.post("/payout/rows/{row_id:int}/adjust", summary="调减一行的金额（只能调减；须填原因）")
+def api_adjust(request: Request, row_id: int, body: AdjustBody, user: User = Depends(officer_user)):
+    with chinese_errors():
+        service(request).adjust(user, row_id, body.amount_yuan.strip(), body.reason)
+    return {"ok": True}
+
+
+@api_router.post("/payout/lists/{list_id:int}/approve", summary="批准名单（剔除的行不在名单中）")
+def api_approve(request: Request, list_id: int, body: NoteBody, user: User = Depends(officer_user)):
+    _visible_list(request, user, list_id)
+    with chinese_errors():
+        service(request).approve(user, list_id, body.note)
+    return service(request).list_info(list_id)
+
+
+@api_router.post("/payout/lists/{list_id:int}/publish", summary="发布公示（公示期为工作日）")
+def api_publish(request: Request, list_id: int, body: PublishBody, user: User = Depends(officer_user)):
+    _visible_list(request, user, list_id)
+    with chinese_errors():
+        service(request).publish(user, list_id, body.issuer, body.contact, body.days, body.start)
+    return service(request).list_info(list_id)
+
+
+@api_router.get("/payout/mine", summary="本企业在公示中的兑现事项（企业用户）")
+def api_mine(request: Request, user: User = Depends(current_user)):
+    with chinese_errors():
+        return [_api_row(r) for r in service(request).enterprise_rows(user)]
+
+
+@api_router.post("/payout/rows/{row_id:int}/decision", summary="意愿确认：确认（须填开户行、账号）或放弃（企业用户）")
+def api_decision(request: Request, row_id: int, body: DecisionBody, user: User = Depends(current_user)):
+    with chinese_errors():
+        service(request).decide(user, row_id, body.decision == "确认", body.bank_name, body.bank_account, body.reason)
+    return {"ok": True}
 
 
 router = APIRouter()  # what app.py includes
