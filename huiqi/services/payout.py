@@ -219,7 +219,7 @@ class PayoutService:
         d["open_objections"] = objections
         d["publicity_over"] = bool(d["publicity_end"] and today > d["publicity_end"])
         d["publicity_open"] = bool(d["publicity_start"] and d["publicity_start"] <= today <= d["publicity_end"])
-        d["stage"] = (f"公示期满" if d["publicity_over"] else d["state"]) if d["state"] == LIST_PUBLIC else d["state"]
+        d["stage"] = ("公示期满" if d["publicity_over"] else d["state"]) if d["state"] == LIST_PUBLIC else d["state"]
         return d
 
     def lists(self, actor: Actor | None = None, job_id: str | None = None, public: bool = False) -> list[dict]:

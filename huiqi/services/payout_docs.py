@@ -99,8 +99,14 @@ def publicity_pdf(path: Path, info: dict, county_name: str, rows: list[dict]) ->
     from fpdf import FPDF
     from fpdf.fonts import FontFace
 
+    class Notice(FPDF):
+        def footer(self):  # 公文 page numbers: “— 1 —” centred at the foot
+            self.set_y(-25)
+            self.set_font("serif", size=14)
+            self.cell(0, 8, f"— {self.page_no()} —", align="C")
+
     total = sum(r["amount_fen"] for r in rows)
-    pdf = FPDF(format="A4")
+    pdf = Notice(format="A4")
     pdf.set_margins(26, 37, 26)  # GB/T 9704 版心: 天头37mm, 订口28mm — rounded to a symmetric page
     pdf.set_auto_page_break(True, 35)
     for name, pattern in (("serif", "Noto Serif CJK SC"), ("title", "Noto Serif CJK SC:bold"),
@@ -114,10 +120,11 @@ def publicity_pdf(path: Path, info: dict, county_name: str, rows: list[dict]) ->
     pdf.multi_cell(0, 12, notice_title(info, county_name), align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(6)
     pdf.set_font("serif", size=14)
-    pdf.multi_cell(0, 8, "　　" + notice_body(info, len(rows), total), new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(4)
+    pdf.set_x(pdf.l_margin + 2 * 14 * 0.3528)  # 首行缩进两字 (14 pt = 4.94 mm a character)
+    pdf.write(8, notice_body(info, len(rows), total))
+    pdf.ln(12)
     pdf.set_font("sans", size=9)
-    with pdf.table(col_widths=(8, 40, 26, 52, 18), text_align=("CENTER", "LEFT", "CENTER", "LEFT", "RIGHT"),
+    with pdf.table(col_widths=(10, 46, 38, 44, 22), text_align=("CENTER", "LEFT", "CENTER", "LEFT", "RIGHT"),
                    headings_style=FontFace(emphasis=None, fill_color=(235, 235, 235)), line_height=6) as table:
         table.row(["序号", "企业名称", "统一社会信用代码", "政策措施", "金额（万元）"])
         for i, r in enumerate(rows, start=1):
