@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import random
 import re
+import sys
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from huiqi.data.credit_code import make_code
+sys.path.insert(0, str(Path(__file__).parent))
+from pg import postgres_url  # noqa: E402,F401  (a pytest fixture)
+
+from huiqi.data.credit_code import make_code  # noqa: E402
 from huiqi.data.payment_file import read_payments
 from huiqi.data.payout_tables import metadata
 from huiqi.services import payout as P
@@ -136,6 +141,8 @@ def test_exclusion_needs_a_reason_and_can_be_restored(svc):
     refused(lambda: svc.adjust(OFFICER, rid, "1", "调整已剔除的行"), 409)
     svc.restore(OFFICER, rid, "误操作")
     assert rows_by(svc, lid)[(A, "m1")]["state"] == P.ROW_PENDING
+    assert [e[1] for e in svc.log] == ["兑现名单生成", "兑现剔除", "兑现恢复"]  # refusals leave no entry
+    assert svc.log[2][3] == {"credit_code": A, "measure_id": "m1", "reason": "误操作", "from": "已剔除", "to": "待复核"}
 
 
 def test_invalid_transitions_are_refused_in_chinese(svc):
@@ -251,3 +258,38 @@ def test_objection_upheld_removes_the_row_from_the_list(svc):
     assert {r["name"] for r in svc.public_rows(lid)} == {"乙公司"}
     refused(lambda: svc.resolve(OFFICER, oid, "维持", "再处理"), 409)
     assert svc.report(OFFICER)["total"]["approved_fen"] == 25_000_000
+
+
+def test_concurrent_approvals_on_postgresql_approve_once(postgres_url):
+    """Eight officers' requests approving the same list at the same moment: the list is locked by each write
+    (SELECT … FOR UPDATE), so exactly one approves and the others are told it is already approved."""
+    import threading
+
+    engine = sa.create_engine(postgres_url)
+    metadata.drop_all(engine)
+    metadata.create_all(engine)
+    log: list = []
+    svc = PayoutService(engine, lambda actor, action, *a, **k: log.append(action), Clock(date(2024, 12, 2)))
+    try:
+        lid = svc.open_list(OFFICER, "job1", "2024Q4", COUNTY, AWARDS)
+        barrier = threading.Barrier(8)
+        outcomes: list = []
+
+        def approve():
+            barrier.wait()
+            try:
+                svc.approve(OFFICER, lid, "同意")
+                outcomes.append("ok")
+            except PayoutError as e:
+                outcomes.append(e.status)
+
+        threads = [threading.Thread(target=approve) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert sorted(outcomes, key=str) == [409] * 7 + ["ok"], outcomes
+        assert log.count("兑现批准") == 1
+    finally:
+        metadata.drop_all(engine)
+        engine.dispose()
