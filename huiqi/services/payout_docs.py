@@ -87,8 +87,11 @@ def publicity_xlsx(path: Path, info: dict, county_name: str, rows: list[dict]) -
 @lru_cache(maxsize=4)
 def cjk_font(pattern: str) -> tuple[str, int]:
     """(file, index in the collection) of a Noto CJK font, by fontconfig."""
-    out = subprocess.run(["fc-match", "-f", "%{file}|%{index}", pattern], capture_output=True, text=True,
-                         timeout=10, check=False).stdout
+    try:
+        out = subprocess.run(["fc-match", "-f", "%{file}|%{index}", pattern], capture_output=True, text=True,
+                             timeout=10, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        out = ""
     file, _, index = out.partition("|")
     if "CJK" not in file:
         raise RuntimeError("未安装 Noto CJK 字体，无法生成 PDF（见 scripts/system-packages.sh）")

@@ -75,7 +75,10 @@ def _public_file(request: Request, list_id: int, suffix: str, write) -> tuple[Pa
                                     sort_keys=True, default=str).encode()).hexdigest()[:16]
     path = _scratch(request, f"公示_{list_id}_{key}{suffix}")
     if not path.exists():
-        write(path, info, county, rows)
+        try:
+            write(path, info, county, rows)
+        except RuntimeError as e:  # no CJK font on this server: say so instead of a broken PDF
+            raise WebError(503, str(e)) from None
     return path, f"{docs.notice_title(info, county)}{suffix}"
 
 
