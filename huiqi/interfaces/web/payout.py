@@ -123,7 +123,7 @@ def payout_index(request: Request, user: User = Depends(current_user)):
 
 
 @page_router.get("/payout/lists/{list_id:int}")
-def payout_list(request: Request, list_id: int, error: str = "", user: User = Depends(officer_user)):
+def payout_list(request: Request, list_id: int, user: User = Depends(officer_user)):
     _register_filters(request)
     info = _visible_list(request, user, list_id)
     rows = service(request).rows(list_id)
@@ -133,7 +133,7 @@ def payout_list(request: Request, list_id: int, error: str = "", user: User = De
               "kept": money.wan_text(sum(r["amount_fen"] for r in kept)), "kept_n": len(kept),
               "removed_n": len(rows) - len(kept)}
     return render(request, "payout_list.html", active_nav="payout", info=info, rows=rows, totals=totals,
-                  error=error[:300], today=service(request).today().isoformat(), P=P)
+                  today=service(request).today().isoformat(), P=P)
 
 
 def _back(list_id: int) -> RedirectResponse:
