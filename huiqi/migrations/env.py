@@ -1,4 +1,4 @@
-"""Alembic environment: the target schema is every table huiqi keeps (data tables and web tables)."""
+"""Alembic environment: the target schema is every table huiqi keeps (data tables, web tables, payout tables)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ import sqlalchemy as sa
 from alembic import context
 
 from huiqi.data.store import METADATA as DATA_METADATA, _normalize_url
+from huiqi.data.payout_tables import metadata as PAYOUT_METADATA
 from huiqi.interfaces.web.db import metadata as WEB_METADATA
 
 config = context.config
-TARGET = [DATA_METADATA, WEB_METADATA]
+TARGET = [DATA_METADATA, WEB_METADATA, PAYOUT_METADATA]
 
 
 def _url() -> str:

@@ -14,11 +14,12 @@ from alembic.migration import MigrationContext
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pg import postgres_url  # noqa: E402,F401  (a pytest fixture)
 
+from huiqi.data.payout_tables import metadata as PAYOUT_METADATA  # noqa: E402
 from huiqi.data.store import METADATA  # noqa: E402
 from huiqi.interfaces.web import db as web_db  # noqa: E402
 from huiqi.migrations import upgrade  # noqa: E402
 
-HEAD = "0002_web_tables"
+HEAD = "0003_payout"
 
 
 def _url(backend: str, tmp_path, request) -> str:
@@ -29,6 +30,7 @@ def _url(backend: str, tmp_path, request) -> str:
 
 def _reset(url: str) -> sa.Engine:
     engine = web_db.make_engine(url)
+    PAYOUT_METADATA.drop_all(engine)
     web_db.metadata.drop_all(engine)
     METADATA.drop_all(engine)
     with engine.begin() as conn:
@@ -43,7 +45,7 @@ def _version(engine: sa.Engine) -> str:
 
 def _schema_diff(engine: sa.Engine) -> list:
     with engine.connect() as conn:
-        return compare_metadata(MigrationContext.configure(conn), [METADATA, web_db.metadata])
+        return compare_metadata(MigrationContext.configure(conn), [METADATA, web_db.metadata, PAYOUT_METADATA])
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])

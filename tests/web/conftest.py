@@ -35,7 +35,10 @@ def reset_database(url: str) -> None:
     from huiqi.data.store import Store
     from huiqi.interfaces.web import db
 
+    from huiqi.data.payout_tables import metadata as payout_metadata
+
     engine = db.make_engine(url)
+    payout_metadata.drop_all(engine)
     db.drop_all(engine)
     engine.dispose()
     store = Store(url)

@@ -160,7 +160,7 @@ def create_app(db_url: str = "sqlite:///var/huiqi.db", data_dir: str | Path = "v
     async def _validation(request: Request, exc: RequestValidationError):
         return error_response(request, 422, _validation_message(exc))
 
-    from huiqi.interfaces.web import api, dashboard, pages, sandbox
+    from huiqi.interfaces.web import api, dashboard, pages, payout, sandbox
     from huiqi.interfaces.web import calendar as calendar_routes
 
     app.include_router(api.router)
@@ -170,6 +170,7 @@ def create_app(db_url: str = "sqlite:///var/huiqi.db", data_dir: str | Path = "v
     app.include_router(sandbox.page_router)  # /sandbox
     app.include_router(dashboard.page_router)  # /dashboard
     app.include_router(calendar_routes.router)  # 政策月历 /calendar, GET /api/calendar.ics
+    app.include_router(payout.router)  # 兑现管理 /payout, 公示 /gongshi, /api/payout …
 
     @app.get("/", include_in_schema=False)
     def index(request: Request):

@@ -417,7 +417,9 @@ def audit_page(request: Request, action: str = "", page: int = Query(1, ge=1, le
     page = max(page, 1)
     entries = st(request).audit_entries(100, (page - 1) * 100, action or None)
     return render(request, "audit.html", active_nav="admin", entries=entries, action=action, page=page,
-                  actions=["登录", "登录受限", "参数变更", "筛查", "筛查完成", "筛查失败", "审核", "导入", "用户", "政策沙盘"])
+                  actions=["登录", "登录受限", "参数变更", "筛查", "筛查完成", "筛查失败", "审核", "导入", "用户", "政策沙盘",
+                           "兑现名单生成", "兑现剔除", "兑现恢复", "兑现调整", "兑现批准", "兑现公示", "兑现异议",
+                           "兑现异议处理", "兑现意愿确认", "兑现拨付"])
 
 
 @router.get("/admin/users")
