@@ -66,7 +66,7 @@ def verify_folder(out: Path) -> dict:
 # ------------------------------------------------------------------------------------------- formula injection
 def test_results_csv_neutralises_formula_injection(run_q4, tmp_path):
     """Names starting with = + - @ tab CR reach results.csv as text (a leading apostrophe), amounts stay numbers."""
-    award_list.write_tables(run_q4, tmp_path)
+    award_list.write_tables(run_q4, tmp_path, csv=True)
     with (tmp_path / "results.csv").open(encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
     names = {r["name"] for r in rows}
@@ -121,8 +121,8 @@ def test_parquet_and_database_runs_give_byte_identical_result_files(small, tmp_p
     assert a.manifest["run_id"] == b.manifest["run_id"]
     for run, d in ((a, tmp_path / "a"), (b, tmp_path / "b")):
         award_list.write_excel(run, d / "拟兑现名单_2024Q4.xlsx")
-        award_list.write_tables(run, d)
-    for name in ("results.parquet", "results.csv", "拟兑现名单_2024Q4.xlsx", "manifest.json"):
+        award_list.write_tables(run, d, csv=True)
+    for name in ("results.parquet", "missing_summary.parquet", "results.csv", "拟兑现名单_2024Q4.xlsx", "manifest.json"):
         assert sha(tmp_path / "a" / name) == sha(tmp_path / "b" / name), name
     key = pl.read_parquet(tmp_path / "a" / "results.parquet").select("entity", "measure_id", "entity_id")
     rank = {"enterprise": 0, "project": 1, "county": 2}
@@ -133,8 +133,9 @@ def test_parquet_and_database_runs_give_byte_identical_result_files(small, tmp_p
 # ---------------------------------------------------------------------------------------------- atomic runs
 def test_manifest_lists_every_file_with_size_and_sha256(run_q4, tmp_path):
     out = tmp_path / "out"
-    files = write_run(run_q4, out)
-    assert [p.name for p in files] == ["拟兑现名单_2024Q4.xlsx", "results.parquet", "results.csv", "manifest.json"]
+    files = write_run(run_q4, out, csv=True)
+    assert [p.name for p in files] == ["拟兑现名单_2024Q4.xlsx", "results.parquet", "missing_summary.parquet",
+                                       "results.csv", "manifest.json"]
     assert out.is_symlink()
     assert verify_folder(out)["run_id"] == run_q4.manifest["run_id"]
     # a second run replaces the first as a whole and removes it
@@ -157,7 +158,8 @@ def test_screen_replaces_a_plain_out_folder_from_earlier_versions(run_q4, tmp_pa
     kept = [p for p in (tmp_path / ".out.runs").glob("legacy-*")]
     assert len(kept) == 1 and (kept[0] / "我的笔记.txt").read_text(encoding="utf-8") == "不要删"
     assert any("保留" in n for n in notes)
-    assert award_list.manifest_files(out) == {"manifest.json", "results.parquet", "results.csv", "拟兑现名单_2024Q4.xlsx"}
+    assert award_list.manifest_files(out) == {"manifest.json", "results.parquet", "missing_summary.parquet",
+                                              "拟兑现名单_2024Q4.xlsx"}
 
 
 def test_screen_cleans_up_leftovers_of_killed_runs(run_q4, tmp_path):

@@ -7,12 +7,11 @@ import os
 import sqlalchemy as sa
 from alembic import context
 
-from huiqi.data.store import METADATA as DATA_METADATA, _normalize_url
-from huiqi.data.payout_tables import metadata as PAYOUT_METADATA
-from huiqi.interfaces.web.db import metadata as WEB_METADATA
+from huiqi.data.store import _normalize_url
+from huiqi.migrations import target_metadata
 
 config = context.config
-TARGET = [DATA_METADATA, WEB_METADATA, PAYOUT_METADATA]
+TARGET = target_metadata()
 
 
 def _url() -> str:

@@ -181,16 +181,50 @@ def write_excel(run: ScreeningRun, path: Path) -> Path:
         _sheet_table(wb.add_worksheet(mid[:31]), fmt, f"{label}{m.name}拟兑现名单", headers, out_rows, kinds,
                      {n - 4: wan2(total_fen), n - 3: yuan(total_fen)})
 
-    # what is missing, for whom, and what it blocks
+    # what is missing: first how many lack each fact (the officer's to-do list), then, per enterprise, only the
+    # rows a data table could fill — facts nobody in the data has (application-only facts) are not listed row by row
     ws = wb.add_worksheet("待补充信息")
-    missing = run.results.filter(pl.col("status") == MISSING).sort(["measure_id", "entity_id"])
-    rows = [[i, r.get("name") or r["entity_id"], r.get("credit_code") or r["entity_id"], r.get("county_name"),
-             r["measure_id"], r.get("missing") or ""] for i, r in enumerate(missing.iter_rows(named=True), start=1)]
-    _sheet_table(ws, fmt, f"{label}待补充信息清单（补齐后方可判断是否符合）",
-                 [("序号", 6), ("企业名称", 34), ("统一社会信用代码", 22), ("县区", 12), ("受影响措施", 16), ("缺少的数据及来源", 70)],
-                 rows, ["int", "text", "text", "text", "text", "wrap"])
+    summary = run.missing_fields if run.missing_fields is not None else pl.DataFrame(
+        schema={"measure_id": pl.String, "field": pl.String, "label": pl.String, "source": pl.String,
+                "entities": pl.Int64})
+    summary = summary.sort(["entities", "measure_id", "field"], descending=[True, False, False])
+    rows = [[i, run.plans[mid].measure.name if mid in run.plans else mid, lab, src or "—", n]
+            for i, (mid, _f, lab, src, n) in enumerate(summary.iter_rows(), start=1)]
+    _sheet_table(ws, fmt, f"{label}待补充信息汇总（按措施与所缺数据；补齐后方可判断是否符合）",
+                 [("序号", 6), ("受影响措施", 36), ("缺少的数据", 30), ("数据来源", 30), ("涉及主体数", 12)],
+                 rows, ["int", "wrap", "text", "wrap", "int"])
+    listed = suppliable_missing(run)
+    ws = wb.add_worksheet("待补充信息明细")
+    detail = [[i, r.get("name") or r["entity_id"], r.get("credit_code") or r["entity_id"], r.get("county_name"),
+               run.plans[r["measure_id"]].measure.name, r.get("missing") or ""]
+              for i, r in enumerate(listed.iter_rows(named=True), start=1)]
+    _sheet_table(ws, fmt, f"{label}待补充信息明细（仅列数据表可补齐的项目）",
+                 [("序号", 6), ("企业名称", 34), ("统一社会信用代码", 22), ("县区", 12), ("受影响措施", 36),
+                  ("缺少的数据及来源", 70)],
+                 detail, ["int", "text", "text", "text", "wrap", "wrap"])
     wb.close()
     return path
+
+
+def suppliable_missing(run: ScreeningRun) -> pl.DataFrame:
+    """The 待补充信息 rows whose missing facts a data table could supply: some entity of the same type has the fact
+    in the data, so the bureau can import it for the others. Sorted by measure and entity."""
+    parts = []
+    for entity, ev in run.evaluations.items():
+        height = ev.inputs.height
+        held = {c for c, n in zip(ev.inputs.columns, ev.inputs.null_count().row(0)) if n < height}
+        for cm in ev.plan:
+            fields = sorted(cm.fields & held)
+            if not fields:
+                continue
+            lacking = pl.any_horizontal([pl.col(f).is_null() for f in fields])
+            ids = ev.inputs.filter(lacking).select("entity_id").with_columns(pl.lit(cm.id).alias("measure_id"))
+            parts.append(ids.with_columns(pl.lit(entity).alias("entity")))
+    missing = run.results.filter(pl.col("status") == MISSING)
+    if not parts or missing.height == 0:
+        return missing.head(0)
+    keys = pl.concat(parts)
+    return missing.join(keys, on=["entity", "measure_id", "entity_id"], how="semi").sort(["measure_id", "entity_id"])
 
 
 ENTITY_ORDER = ("enterprise", "project", "county")
@@ -216,21 +250,43 @@ def file_entry(path: Path) -> dict:
     return {"bytes": Path(path).stat().st_size, "sha256": h.hexdigest()}
 
 
-def write_tables(run: ScreeningRun, directory: Path, extra: list[Path] = ()) -> list[Path]:
-    """results.parquet and results.csv (amounts in 分 and in 元; rows in the documented order; CSV cells safe from
-    formula injection), then manifest.json listing each of them and of ``extra`` (e.g. the workbook) with its size
-    and sha256 — written last, so a manifest always describes complete files."""
+def lean_results(run: ScreeningRun) -> pl.DataFrame:
+    """The result rows the files keep: every 符合 and 参数待定 row, and the 待补充信息 rows a data table could fill
+    (:func:`suppliable_missing`); the rest of 待补充信息 is counted per measure and missing fact in
+    missing_summary.parquet instead of one row per entity (most are facts only an application can give)."""
+    results = run.results
+    if results.height == 0 or "status" not in results.columns:
+        return results
+    keep = suppliable_missing(run).select("entity", "measure_id", "entity_id")
+    others = results.filter(pl.col("status") != MISSING)
+    listed = results.filter(pl.col("status") == MISSING).join(keep, on=["entity", "measure_id", "entity_id"],
+                                                               how="semi")
+    return pl.concat([others, listed])
+
+
+def write_tables(run: ScreeningRun, directory: Path, extra: list[Path] = (), *, csv: bool = False) -> list[Path]:
+    """results.parquet (lean: :func:`lean_results`; amounts in 分 and in 元; rows in the documented order),
+    missing_summary.parquet (待补充信息 per measure and missing fact, with counts), results.csv only when asked
+    (cells safe from formula injection), then manifest.json listing each of them and of ``extra`` (e.g. the
+    workbook) with its size and sha256 — written last, so a manifest always describes complete files."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    results = sort_results(run.results).with_columns((pl.col("final_fen") / 100).alias("final_yuan"))
-    pq, csv = directory / "results.parquet", directory / "results.csv"
+    results = sort_results(lean_results(run)).with_columns((pl.col("final_fen") / 100).alias("final_yuan"))
+    pq = directory / "results.parquet"
     results.write_parquet(pq, statistics=False)
-    write_csv(results, csv)
-    files = [*extra, pq, csv]
-    manifest = {**run.manifest, "files": {p.name: file_entry(p) for p in sorted(files, key=lambda p: p.name)}}
+    files = [pq]
+    if run.missing_fields is not None:
+        summary = directory / "missing_summary.parquet"
+        run.missing_fields.sort(["measure_id", "field"]).write_parquet(summary, statistics=False)
+        files.append(summary)
+    if csv:
+        files.append(directory / "results.csv")
+        write_csv(results, files[-1])
+    listed = [*extra, *files]
+    manifest = {**run.manifest, "files": {p.name: file_entry(p) for p in sorted(listed, key=lambda p: p.name)}}
     path = directory / MANIFEST
     path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True), encoding="utf-8")
-    return [pq, csv, path]
+    return [*files, path]
 
 
 MANIFEST = "manifest.json"
@@ -248,8 +304,9 @@ def manifest_files(folder: Path) -> set[str] | None:
     return {MANIFEST, "results.parquet", "results.csv", f"拟兑现名单_{manifest.get('period')}.xlsx"}
 
 
-def write_run(run: ScreeningRun, out: Path, notice=lambda _m: None) -> list[Path]:
-    """Every output of a run, complete or not at all: the workbook, results.parquet, results.csv, manifest.json.
+def write_run(run: ScreeningRun, out: Path, notice=lambda _m: None, *, csv: bool = False) -> list[Path]:
+    """Every output of a run, complete or not at all: the workbook, results.parquet, missing_summary.parquet,
+    results.csv (only with ``csv``), manifest.json.
 
     ``out`` a folder: the files go into a new version folder and ``out`` becomes a link to it in one atomic step
     (huiqi.core.atomic.run_folder) — a kill leaves the previous complete run. ``out`` an .xlsx file: the files are
@@ -260,7 +317,7 @@ def write_run(run: ScreeningRun, out: Path, notice=lambda _m: None) -> list[Path
     if out.suffix != ".xlsx":
         with run_folder(out, manifest_files, notice) as folder:
             xlsx = write_excel(run, folder / f"拟兑现名单_{run.period}.xlsx")
-            written = write_tables(run, folder, [xlsx])
+            written = write_tables(run, folder, [xlsx], csv=csv)
         return [out / p.name for p in (xlsx, *written)]
     out.parent.mkdir(parents=True, exist_ok=True)
     for stray in out.parent.glob(f".{out.stem}.tmp-*"):  # what a killed run left
@@ -268,7 +325,7 @@ def write_run(run: ScreeningRun, out: Path, notice=lambda _m: None) -> list[Path
     stage = Path(tempfile.mkdtemp(prefix=f".{out.stem}.tmp-", dir=out.parent))
     try:
         xlsx = write_excel(run, stage / out.name)
-        written = write_tables(run, stage, [xlsx])
+        written = write_tables(run, stage, [xlsx], csv=csv)
         for f in (xlsx, *written):  # each replaced in one step, the manifest last: it describes files in place
             fsync_path(f)
             os.replace(f, out.parent / f.name)

@@ -17,7 +17,7 @@ from pg import postgres_url  # noqa: E402,F401  (a pytest fixture)
 from huiqi.data.payout_tables import metadata as PAYOUT_METADATA  # noqa: E402
 from huiqi.data.store import METADATA  # noqa: E402
 from huiqi.interfaces.web import db as web_db  # noqa: E402
-from huiqi.migrations import upgrade  # noqa: E402
+from huiqi.migrations import target_metadata, upgrade  # noqa: E402
 
 HEAD = "0003_payout"
 
@@ -45,7 +45,7 @@ def _version(engine: sa.Engine) -> str:
 
 def _schema_diff(engine: sa.Engine) -> list:
     with engine.connect() as conn:
-        return compare_metadata(MigrationContext.configure(conn), [METADATA, web_db.metadata, PAYOUT_METADATA])
+        return compare_metadata(MigrationContext.configure(conn), target_metadata())
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])

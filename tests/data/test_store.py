@@ -165,8 +165,7 @@ def test_alembic_migration_matches_the_schema(backend, tmp_path, request):
     from alembic.config import Config
     from alembic.migration import MigrationContext
 
-    from huiqi.data.store import METADATA
-    from huiqi.interfaces.web.db import metadata as web_metadata
+    from huiqi.migrations import target_metadata
 
     url = f"sqlite:///{tmp_path / 'm.db'}" if backend == "sqlite" else request.getfixturevalue("postgres_url")
     store = Store(url)
@@ -177,7 +176,7 @@ def test_alembic_migration_matches_the_schema(backend, tmp_path, request):
     cfg.attributes["url"] = url
     command.upgrade(cfg, "head")
     with store.engine.connect() as conn:
-        assert compare_metadata(MigrationContext.configure(conn), [METADATA, web_metadata]) == []
+        assert compare_metadata(MigrationContext.configure(conn), target_metadata()) == []
     store.write_many(sample_tables())
     assert store.snapshot_hash() == snapshot_hash(sample_tables())
     command.downgrade(cfg, "base")
