@@ -157,8 +157,15 @@ def huiqi_frame(inputs: dict[str, np.ndarray], n: int, masks: dict[str, np.ndarr
     return frame
 
 
+# 001's rates are ceilings ("涉及奖补资金比例和限额均为上限"): huiqi leaves them 参数待定 until an operator sets them;
+# the peer is written at 1%, so the operator's setting here is 1%. The peer's population are industrial enterprises
+# (002 第21/22条 apply to 工业企业 only).
+OPERATOR_PARAMS = {"gx2023_01_rate": "0.01", "gx2023_02_rate": "0.01", "gx2023_03_rate": "0.01"}
+
+
 def run_huiqi(rs: RuleSet, period: str, inputs: dict, n: int, masks=None) -> tuple[dict, pl.DataFrame]:
-    ev = rs.evaluate(huiqi_frame(inputs, n, masks), period, measures=peer.PERIODS[period])
+    frame = huiqi_frame(inputs, n, masks).with_columns(pl.lit(True).alias("is_industrial"))
+    ev = rs.evaluate(frame, period, measures=peer.PERIODS[period], params=OPERATOR_PARAMS)
     amounts = {m: ev.frame[f"{m}|amount"].fill_null(0).to_numpy() for m in peer.PERIODS[period]}
     return amounts, ev.frame
 

@@ -114,7 +114,8 @@ def test_spark_run_from_parquet_with_the_panel_and_a_budget(spark, tables, tmp_p
                   tmp_path)
     on_cluster = read_tables(spark, tmp_path)
     assert "indicator_panel" in on_cluster and "indicators" not in on_cluster
-    params = {"gx2023_budget": 1_000_000}
+    # 001's rates are ceilings, 参数待定 until set (RULES-3): the operator sets them at the ceiling here
+    params = {"gx2023_budget": 1_000_000, "gx2023_01_rate": "0.01", "gx2023_02_rate": "0.01", "gx2023_03_rate": "0.01"}
     one = screen(tables, "2023Q4", params=params, explain=False)
     run = screen_on_spark(spark, on_cluster, "2023Q4", params=params, data_hash=directory_hash(tmp_path))
     assert one.paid().height > 0 and one.total_fen() <= 1_000_000 * 100
