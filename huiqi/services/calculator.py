@@ -139,7 +139,7 @@ def _explain(r: MeasureResult, cm, explainer: Explainer, row: dict) -> str:
     if r.status == NOT_MET and failed:
         parts.append("不符合：" + "；".join(c.gap or f"未满足“{c.text}”" for c in failed) + "。")
     elif r.status == MISSING:
-        names = "、".join(f"{x.label}（{x.field}）" for x in r.missing) or "所需数据"
+        names = "、".join(x.label for x in r.missing) or "所需数据"  # the field code stays in the API (missing[].field)
         parts.append(f"待补充信息：缺少{names}，无法判断。")
     elif r.status == PENDING:
         labels = "、".join(explainer.parameter_labels.get(p, p) for p in r.pending_parameters)
@@ -151,7 +151,7 @@ def _explain(r: MeasureResult, cm, explainer: Explainer, row: dict) -> str:
     if m.kind == "money" and r.status in (MET, NOT_MET) and r.computed_yuan is not None and not failed:
         parts.append(_computation(r, cm, explainer, row))
     if r.selected is False:
-        parts.append(f"与同组措施不可同时享受（{r.exclusive_group}），已选择金额更高的一项，本项计0元。")
+        parts.append("与同组措施不可同时享受，已选择金额更高的一项，本项计0元。")
     return "".join(parts)
 
 
