@@ -390,11 +390,25 @@ def mine(request: Request, user: User = Depends(current_user)):
 
 # ------------------------------------------------------------------------------------------------- 管理
 @router.get("/admin/audit")
-def audit_page(request: Request, action: str = "", page: int = Query(1, ge=1, le=api.MAX_PAGE), user: User = Depends(admin_user)):
+def audit_page(request: Request, action: str = "", who: str = "", q: str = "",
+               page: int = Query(1, ge=1, le=api.MAX_PAGE), user: User = Depends(admin_user)):
+    """审计日志 as a readable table: 北京时间, who, action, target and details in Chinese (services.presenters)."""
+    from huiqi.services.presenters import audit_view
+
     _register_filters(request)
+    state = st(request)
     page = max(page, 1)
-    entries = st(request).audit_entries(100, (page - 1) * 100, action or None)
-    return render(request, "audit.html", active_nav="admin", entries=entries, action=action, page=page,
+    entries = state.audit_entries(100, (page - 1) * 100, action or None)
+    names = {mid: m.name for mid, (m, _f) in state.ruleset.measures.items()}
+    names.update({n: p.label for n, p in state.ruleset.parameters.items()})
+    rows = [audit_view(e, names, state.county_names) for e in entries]
+    who, q = who.strip()[:64], q.strip()[:64]
+    if who:
+        rows = [r for r in rows if who in r["user"]]
+    if q:
+        rows = [r for r in rows if q in r["target"] or any(q in k or q in v for k, v in r["details"])]
+    return render(request, "audit.html", active_nav="admin", entries=rows, action=action, who=who, q=q, page=page,
+                  full=len(entries) == 100,
                   actions=["登录", "登录受限", "参数变更", "筛查", "筛查完成", "筛查失败", "审核", "导入", "用户", "政策沙盘"])
 
 
