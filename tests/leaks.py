@@ -10,7 +10,7 @@ from functools import lru_cache
 MEASURE_ID = re.compile(r"(?<![A-Za-z0-9_])(gx|lz|hb)[-_]?\d", re.I)
 SQL = re.compile(r"(?<![A-Za-z_])(CASE\s+WHEN|WHEN|THEN|ELSE|SELECT|COALESCE|LEAST|GREATEST|NULL)(?![A-Za-z_])|"
                  r"(?<![A-Za-z_])(pct|wan|yi|param|ratio|growth|days_between|year)\s*\(", re.I)
-OTHER = re.compile(r"422|docs/|\.md\b|\\u[0-9a-fA-F]{4}")
+OTHER = re.compile(r"(?<![0-9A-Za-z])422(?![0-9A-Za-z])|docs/|\.md\b|\\u[0-9a-fA-F]{4}")
 
 
 def field_codes() -> set[str]:

@@ -118,3 +118,32 @@ def audit_view(entry: dict, names: dict[str, str] | None = None, counties: dict[
         "details": items, "ip": entry.get("ip") or "",
         "raw": json.dumps(detail, ensure_ascii=False) if detail is not None else "",
     }
+
+
+_DOC_REF = re.compile(r"[（(]?(?:见|参见|详见)?\s*(?:docs|huiqi|tests)/[\w./-]*[）)]?")
+
+
+def for_people(text: str | None) -> str:
+    """Drop repository paths ("（见docs/decisions.md）") from texts written for rule authors before people read them."""
+    return _DOC_REF.sub("", text or "").strip()
+
+
+def measure_formulas(ruleset, library, measure: dict, params: dict) -> dict:
+    """The measure page's conditions and amount in plain Chinese (engine.explain.Explainer with no facts): the
+    SQL stays in the API and in a hover."""
+    from huiqi.engine.explain import Explainer
+    from huiqi.engine.expressions import parse
+
+    labels = {n: p.label for n, p in ruleset.parameters.items()}
+    ex = Explainer(ruleset.dictionary, library, {}, params, labels)
+
+    def words(source: str | None) -> str | None:
+        if not source:
+            return None
+        text = ex.describe(parse(source))
+        return text.replace("（未提供）", "")  # no entity here: "未提供" would read as a data problem
+
+    return {
+        "conditions": [words(c["when"]) for c in measure.get("conditions") or []],
+        **{k: words(measure.get(k)) for k in ("amount", "cap", "cap_year", "minimum")},
+    }

@@ -68,7 +68,10 @@ def fmt_plain(value) -> str:
 
 
 def install_filters(env) -> None:
-    env.filters.update(snippet=mark_snippet, yuan=fmt_yuan, plain=fmt_plain)
+    from huiqi.services.presenters import beijing_time, for_people
+
+    env.filters.update(snippet=mark_snippet, yuan=fmt_yuan, plain=fmt_plain, beijing=beijing_time,
+                       for_people=for_people)
     env.globals.update(STATUS_CLASS=STATUS_CLASS, POLICY_LABELS=POLICY_LABELS, ROLES=auth.ROLES)
 
 
@@ -177,8 +180,12 @@ def rule_page(request: Request, measure_id: str):
             pass
     own = {p["name"] for p in m.get("parameters", [])}
     params = [r for r in api.parameter_rows(state, state.active_set()["values"]) if r["name"] in own]
+    from huiqi.services.presenters import measure_formulas
+
+    formulas = measure_formulas(state.ruleset, state.library, m,
+                                {r["name"]: r["effective"] for r in params if r.get("effective") is not None})
     return render(request, "measure.html", active_nav="policies", m=m, doc=doc, clauses=clauses, params=params,
-                  fields=state.ruleset.dictionary)
+                  fields=state.ruleset.dictionary, formulas=formulas)
 
 
 # ------------------------------------------------------------------------------------------------ 计算器
@@ -343,6 +350,13 @@ def _parameters(request: Request, user: User, status: int = 200, error: str | No
     state = st(request)
     active = state.active_set()
     rows = api.parameter_rows(state, active["values"])
+    from huiqi.engine.explain import citation
+
+    for r in rows:  # the clause as people cite it; its ID stays in the link
+        try:
+            r["clause_text"] = citation(state.library, r["clause"]) if r.get("clause") else None
+        except KeyError:
+            r["clause_text"] = None
     if posted is not None:
         for r in rows:
             r["value"] = posted.get(r["name"], r["value"])
