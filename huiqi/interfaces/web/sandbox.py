@@ -370,6 +370,8 @@ def clean_assume(state: WebState, values: Any) -> dict[str, object]:
     if not isinstance(values, dict):
         raise WebError(422, "测算假定应为“字段: 取值”的对象")
     values = {str(k).strip(): v for k, v in values.items() if v is not None and str(v).strip() != ""}
+    # people write the Chinese label (守法经营=是); the simulator works on field names
+    values = {(state.ruleset.dictionary.resolve(k) or k): v for k, v in values.items()}
     try:
         normalize_facts(values, state.ruleset.dictionary)
     except (InputError, ValueError) as e:
@@ -527,6 +529,10 @@ def simulate(state: WebState, user: User, body: SimulationBody, ip: str | None) 
         "solve": solve.model_dump() if solve is not None else None,
         "answer": out["solve"]["value"] if out["solve"] else None, "seconds": out["seconds"]}, ip)
     return out
+
+
+def _plain_value(v: Any) -> str:
+    return "是" if v is True else "否" if v is False else str(v)
 
 
 def _field_label(state: WebState, name: str) -> str:
@@ -701,7 +707,7 @@ def _preset_values(key: str, state: WebState) -> tuple[str, list[str] | None, di
         measures = [m["id"] for m in period_measures(state, period) if m["document"] == p["document"]]
     values = {"base": dict(p["base_params"]), "scen": dict(p["params"]),
               "v_target": next(iter(p["versions"]), ""), "v_source": next(iter(p["versions"].values()), ""),
-              "assume": "\n".join(f"{k}={v}" for k, v in p["assume"].items()),
+              "assume": "\n".join(f"{_field_label(state, k)}={_plain_value(v)}" for k, v in p["assume"].items()),
               "solve_parameter": (p["solve"] or {}).get("parameter", ""),
               "solve_budget": (p["solve"] or {}).get("budget_yuan", ""),
               "solve_beneficiaries": (p["solve"] or {}).get("beneficiaries", ""), "budget_policy": ""}
