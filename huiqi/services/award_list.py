@@ -25,6 +25,7 @@ import xlsxwriter
 from huiqi.core import money
 from huiqi.engine.evaluate import MISSING
 from huiqi.services.csv_safe import write_csv
+from huiqi.services.presenters import MONITORING_MEASURES, sheet_names
 from huiqi.services.screening import ScreeningRun
 from huiqi.services.xlsx_style import SheetFormats as _Formats
 
@@ -116,11 +117,12 @@ def write_excel(run: ScreeningRun, path: Path) -> Path:
     rows = []
     for mid, n, total in by_measure.sort("measure_id").iter_rows():
         m = run.plans[mid].measure
-        rows.append([len(rows) + 1, mid, m.name, run.citations[mid], n, wan2(total)])
+        rows.append([len(rows) + 1, m.name, run.citations[mid], n, wan2(total)])
+    # officers read measure names; the ID stays in results.csv and the API (issue 11)
     _sheet_table(ws, fmt, f"{label}惠企政策免申即享拟兑现名单汇总（按措施）",
-                 [("序号", 6), ("措施编号", 16), ("措施名称", 36), ("依据", 50), ("户数", 8), ("金额", 14)],
-                 rows, ["int", "text", "wrap", "wrap", "int", "wan"],
-                 {4: float(sum(r[4] for r in rows)), 5: wan2(int(paid["final_fen"].sum() or 0))})
+                 [("序号", 6), ("措施名称", 40), ("依据", 50), ("户数", 8), ("金额", 14)],
+                 rows, ["int", "wrap", "wrap", "int", "wan"],
+                 {3: float(sum(r[3] for r in rows)), 4: wan2(int(paid["final_fen"].sum() or 0))})
     start = len(rows) + 6
     paid = paid.with_columns(pl.concat_str([pl.col("city_name"), pl.col("county_name")], ignore_nulls=True)
                              .alias("place"))
@@ -138,8 +140,10 @@ def write_excel(run: ScreeningRun, path: Path) -> Path:
             ws.write_number(start + i, 3, wan2(total), fmt.wan)
         start += len(grouped) + 3
 
-    # one sheet per measure with payments
-    for mid in sorted(by_measure["measure_id"].to_list()):
+    # one sheet per measure with payments, named by the measure's Chinese name (Excel: ≤31 chars, unique)
+    paid_ids = sorted(by_measure["measure_id"].to_list())
+    sheet_of = dict(zip(paid_ids, sheet_names(["汇总", "待补充信息", *(run.plans[i].measure.name for i in paid_ids)])[2:]))
+    for mid in paid_ids:
         m = run.plans[mid].measure
         rows_m = paid.filter(pl.col("measure_id") == mid).sort(["county_name", "entity_id"], nulls_last=True)
         indicators = _indicator_columns(run, mid)
@@ -167,16 +171,18 @@ def write_excel(run: ScreeningRun, path: Path) -> Path:
             out_rows.append(values)
         n = len(headers)
         total_fen = int(rows_m["final_fen"].sum() or 0)
-        _sheet_table(wb.add_worksheet(mid[:31]), fmt, f"{label}{m.name}拟兑现名单", headers, out_rows, kinds,
+        _sheet_table(wb.add_worksheet(sheet_of[mid]), fmt, f"{label}{m.name}拟兑现名单", headers, out_rows, kinds,
                      {n - 4: wan2(total_fen), n - 3: yuan(total_fen)})
 
     # what is missing, for whom, and what it blocks
     ws = wb.add_worksheet("待补充信息")
-    missing = run.results.filter(pl.col("status") == MISSING).sort(["measure_id", "entity_id"])
+    missing = run.results.filter((pl.col("status") == MISSING) & ~pl.col("measure_id").is_in(list(MONITORING_MEASURES))) \
+        .sort(["measure_id", "entity_id"])
     rows = [[i, r.get("name") or r["entity_id"], r.get("credit_code") or r["entity_id"], r.get("county_name"),
-             r["measure_id"], r.get("missing") or ""] for i, r in enumerate(missing.iter_rows(named=True), start=1)]
+             run.plans[r["measure_id"]].measure.name if r["measure_id"] in run.plans else r["measure_id"],
+             r.get("missing") or ""] for i, r in enumerate(missing.iter_rows(named=True), start=1)]
     _sheet_table(ws, fmt, f"{label}待补充信息清单（补齐后方可判断是否符合）",
-                 [("序号", 6), ("企业名称", 34), ("统一社会信用代码", 22), ("县区", 12), ("受影响措施", 16), ("缺少的数据及来源", 70)],
+                 [("序号", 6), ("企业名称", 34), ("统一社会信用代码", 22), ("县区", 12), ("受影响措施", 30), ("缺少的数据及来源", 70)],
                  rows, ["int", "text", "text", "text", "text", "wrap"])
     wb.close()
     return path

@@ -55,7 +55,7 @@ AUDIT_KEYS = {
     "solve": "反算", "answer": "反算结果", "seconds": "用时（秒）", "old": "原值", "new": "新值",
 }
 ROLE_NAMES = {"admin": "系统管理员", "officer": "县区工信部门", "enterprise": "企业"}
-POLICY_NAMES = {"prorate": "按比例核减", "first": "按先后顺序", "flag": "仅提示", "none": "不控制"}
+POLICY_NAMES = {"pro_rata": "按比例核减", "ranked": "按金额从高到低兑现"}
 
 
 def beijing_time(iso: str | datetime | None) -> str:
@@ -71,7 +71,7 @@ def beijing_time(iso: str | datetime | None) -> str:
 def _plain(value: Any, key: str, names: dict[str, str], counties: dict[str, str]) -> str:
     """A detail value as people read it: lists joined with 、, nested dicts as 键：值, measure IDs as names."""
     if value is None:
-        return "—"
+        return "全部" if key == "measures" else "—"
     if isinstance(value, bool):
         return "是" if value else "否"
     if key == "paid_total_fen" and isinstance(value, int):

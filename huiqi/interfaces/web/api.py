@@ -606,14 +606,18 @@ def summary(state: WebState, frame: pl.DataFrame) -> dict:
             .sort("fen", descending=True)
         return [{"key": k, "label": label(k), "n": n, "amount_wan": wan_text(fen)} for k, n, fen in g.iter_rows()]
 
-    by_status = frame.group_by("status").agg(pl.len().alias("n")).sort("status")
+    # 临退规 and other monitoring rules are lists for the 驾驶舱, not awards: kept off the status counts
+    from huiqi.services.presenters import MONITORING_MEASURES
+
+    awards = frame.filter(~pl.col("measure_id").is_in(list(MONITORING_MEASURES)))
+    by_status = awards.group_by("status").agg(pl.len().alias("n")).sort("status")
     return {
         "paid_count": paid.height, "paid_entities": paid["entity_id"].n_unique(),
         "paid_total_wan": wan_text(int(paid["final_fen"].sum() or 0)),
         "paid_total_yuan": yuan_text(int(paid["final_fen"].sum() or 0)),
         "by_county": group("county_code", lambda k: state.county_names.get(k, k or "（未填）")),
         "by_sector": group("sector", lambda k: k or "（县区）"),
-        "by_measure": group("measure_id", lambda k: f"{k} {names.get(k, '')}"),
+        "by_measure": group("measure_id", lambda k: names.get(k, k)),
         "by_status": [{"status": s, "n": n} for s, n in by_status.iter_rows()],
     }
 

@@ -11,6 +11,7 @@ from datetime import date
 from decimal import Decimal
 from urllib.parse import urlencode
 
+import polars as pl
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse
 from markupsafe import Markup, escape
@@ -19,6 +20,7 @@ from huiqi.core import money
 from huiqi.engine.evaluate import STATUSES
 from huiqi.interfaces.web import api, auth
 from huiqi.interfaces.web.auth import User, admin_user, check_csrf, current_user, officer_user, optional_user
+from huiqi.services.presenters import MONITORING_MEASURES
 from huiqi.interfaces.web.state import DEFAULT_PERIOD, STATUS_DONE, WebError, WebState
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf)])
@@ -304,7 +306,8 @@ def job_page(request: Request, job_id: str, user: User = Depends(officer_user)):
         frame = api.scoped_results(state, user, job_id)
         ctx["summary"] = api.summary(state, frame)
         ctx["measures"] = [(mid, state.ruleset.measures[mid][0].name) for mid in
-                           sorted(frame["measure_id"].unique().to_list()) if mid in state.ruleset.measures]
+                           sorted(frame["measure_id"].unique().to_list())
+                           if mid in state.ruleset.measures and mid not in MONITORING_MEASURES]
         if user.is_admin:
             ctx["counties"] = sorted((c, state.county_names.get(c, c)) for c in
                                      frame["county_code"].drop_nulls().unique().to_list())
@@ -322,6 +325,7 @@ def job_rows(request: Request, job_id: str, page: int = Query(1, ge=1, le=api.MA
     if status and status not in STATUSES:
         raise WebError(422, f"状态应为 {'、'.join(STATUSES)} 之一")
     frame = api.scoped_results(state, user, job_id, measure or None, county or None, status or None, q[:64] or None)
+    frame = frame.filter(~pl.col("measure_id").is_in(list(MONITORING_MEASURES)))  # 临退规: a 驾驶舱 list, not an award
     page_size = 50
     pages = max(1, (frame.height + page_size - 1) // page_size)
     page = min(max(page, 1), pages)
@@ -390,14 +394,17 @@ def mine(request: Request, user: User = Depends(current_user)):
     if user.role != "enterprise":
         return RedirectResponse("/workbench" if user.is_officer else "/calculator", status_code=303)
     ent = state.enterprise(user.credit_code or "")
-    blocks = []
-    for job in state.jobs(10):
-        if job["status"] != STATUS_DONE:
+    blocks, seen = [], set()
+    for job in state.jobs(10):  # newest first: one block per period, from its latest finished run
+        if job["status"] != STATUS_DONE or job["period"] in seen:
             continue
         try:
             frame = api.scoped_results(state, user, job["id"])
         except WebError:
             continue
+        seen.add(job["period"])
+        # monitoring lists (临退规) are not measures an enterprise missed
+        frame = frame.filter(~pl.col("measure_id").is_in(list(MONITORING_MEASURES)))
         blocks.append({"job": job, "rows": api.result_rows(state, frame.sort("measure_id"))})
     return render(request, "mine.html", active_nav="mine", enterprise=ent, blocks=blocks)
 
