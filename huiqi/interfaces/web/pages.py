@@ -350,7 +350,7 @@ def parameters_page(request: Request, saved: int = 0, user: User = Depends(offic
 
 
 def _parameters(request: Request, user: User, status: int = 200, error: str | None = None, saved: bool = False,
-                posted: dict | None = None):
+                posted: dict | None = None, field_errors: dict | None = None):
     state = st(request)
     active = state.active_set()
     rows = api.parameter_rows(state, active["values"])
@@ -367,7 +367,7 @@ def _parameters(request: Request, user: User, status: int = 200, error: str | No
     full = state.parameter_set(active["id"])
     return render(request, "parameters.html", status=status, active_nav="parameters", active=active, history=full["history"],
                   budgets=[r for r in rows if r["is_budget"]], others=[r for r in rows if not r["is_budget"]],
-                  error=error, saved=saved, editable=user.is_admin)
+                  error=error, saved=saved, editable=user.is_admin, field_errors=field_errors or {})
 
 
 @router.post("/workbench/parameters")
@@ -382,7 +382,8 @@ async def parameters_save(request: Request, user: User = Depends(admin_user)):
     try:
         state.save_parameter_set(user, active["id"], None, values, policy, comment, None, auth.client_ip(request))
     except WebError as e:
-        return _parameters(request, user, status=e.status, error=e.message, posted=values)
+        message = f"共{len(e.fields)}处填写有误，见各参数旁的提示" if e.fields else e.message
+        return _parameters(request, user, status=e.status, error=message, posted=values, field_errors=e.fields)
     return RedirectResponse("/workbench/parameters?saved=1", status_code=303)
 
 

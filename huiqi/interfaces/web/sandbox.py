@@ -297,38 +297,17 @@ class SimulationBody(BaseModel):
 
 
 def _number_text(name: str, label: str, kind: str, value: Any, *, allow_negative: bool = False) -> str:
-    """A parameter value as exact decimal text: commas removed, '5%' → 0.05 for rates; money to the 分."""
-    if isinstance(value, bool):
-        if kind == "bool":
-            return "true" if value else "false"
-        raise WebError(422, f"参数 {name}（{label}）的取值“{value}”不是数值")
-    text = str(value).strip().replace(",", "").replace("，", "").replace("％", "%")
-    if kind == "bool":
-        if text.lower() not in ("true", "false", "是", "否"):
-            raise WebError(422, f"参数 {name}（{label}）应为 是/否")
-        return "true" if text.lower() in ("true", "是") else "false"
-    percent = text.endswith("%")
-    if percent:
-        if kind != "rate":
-            raise WebError(422, f"参数 {name}（{label}）不是比例，不能写百分号")
-        text = text[:-1].strip()
-    if kind == "money" and text.endswith("元"):
-        text = text[:-1].strip()
-    try:
-        number = Fraction(text)
-        if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)|[+-]?\d+/\d+", text):
-            raise ValueError
-    except (ValueError, ZeroDivisionError):
-        raise WebError(422, f"参数 {name}（{label}）的取值“{value}”不是数值") from None
-    if percent:
-        number /= 100
-    if number < 0 and not allow_negative:
-        raise WebError(422, f"参数 {name}（{label}）不能为负数")
-    if kind == "money" and (number * SCALE).denominator != 1:
-        raise WebError(422, f"参数 {name}（{label}）精度超过0.01元（分），请核对")
-    from huiqi.services.simulation import decimal_text
+    """A parameter value as exact decimal text, read by the one input language of every form
+    (services.form_values: 5% / 0.05, 1,000万元 / 1000万 / 1,000,000元)."""
+    from huiqi.services.form_values import FormValueError, parse_value
 
-    return decimal_text(number)
+    try:
+        text = parse_value(kind, value, allow_negative=allow_negative)
+    except FormValueError as e:
+        raise WebError(422, f"{label}：{e}", fields={name: str(e)}) from None
+    if text is None:
+        raise WebError(422, f"{label}：未填写", fields={name: "未填写"})
+    return text
 
 
 def clean_params(state: WebState, values: Any, what: str) -> dict[str, object]:
