@@ -76,7 +76,7 @@ def parse_money_fen(value: Any, default_unit: str = "元") -> int | None:
 
 def parse_value(kind: str, value: Any, *, allow_negative: bool = False) -> str | None:
     """A form value as the exact decimal text the engine stores: rate → '0.05', money → 元 ('10000000'),
-    number → '3', bool → 'true'/'false'. None when blank (back to the default / unknown)."""
+    number → '3' (points: a number in %, '3.8%' → '3.8'), bool → 'true'/'false'. None when blank (back to the default / unknown)."""
     if kind == "bool":
         if value is None or (isinstance(value, str) and not value.strip()):
             return None
@@ -97,6 +97,8 @@ def parse_value(kind: str, value: Any, *, allow_negative: bool = False) -> str |
         if value is None or not _normalise(value):
             return None
         text = _normalise(value)
+        if kind == "points" and text.endswith("%"):  # a field whose unit is %: "3.8%" is 3.8 (percentage points)
+            text = text[:-1]
         if not _NUMBER.fullmatch(text):
             raise FormValueError(f"“{value}”不是数值")
         number = Fraction(text)

@@ -256,8 +256,18 @@ async def calculator_check(request: Request, user: User = Depends(current_user))
         if value == "":
             continue  # left blank: unknown (待补充信息), never 0
         facts[name] = value
+    # money and rates in the one input language of every form (1,000万元, 1000万, 5%); all errors at once
+    from huiqi.services.form_values import parse_form
+
+    kinds = {n: "money" if fields[n]["type"] == "money" else "points" if fields[n]["unit"] == "%" else "number"
+             for n in facts if fields[n]["type"] in ("money", "number")}
+    clean, errors = parse_form({n: facts[n] for n in kinds}, kinds, allow_negative=frozenset(kinds))
+    if errors:
+        return render(request, "_calc_errors.html", status=422,
+                      errors=[(n, fields[n]["label"], e) for n, e in errors.items()], fields=list(fields))
+    facts.update(clean)
     outcome = api.run_check(state, facts, period, "enterprise", None)
-    return render(request, "_calc_results.html", outcome=_outcome_view(outcome))
+    return render(request, "_calc_results.html", outcome=_outcome_view(outcome), fields=list(fields))
 
 
 # ------------------------------------------------------------------------------------------------ 工作台
