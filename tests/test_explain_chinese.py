@@ -70,3 +70,16 @@ def test_missing_facts_name_no_field_code(status_text):
     r = results[0]
     assert r.status == status_text
     assert not leaks(r.explanation), leaks(r.explanation)
+
+
+def test_car_makers_are_not_asked_whether_they_are_electronics_firms():
+    """gx2024q4 第8条 "对…电子信息制造业重点企业给予奖励": in 柳南区 293 of 1,363 待补充信息 rows asked car makers
+    whether they are 电子信息 key firms. The sector is in the register: a firm outside 电子信息 is 不符合
+    (false AND unknown = false), and only 电子信息 firms are asked."""
+    from huiqi.services.calculator import check
+
+    car = check({"sector": "汽车"}, "2024Q4", measures=["gx2024q4-08"])[0]
+    assert car.status == "不符合" and "缺少" not in car.reason
+    electronics = check({"sector": "电子信息"}, "2024Q4", measures=["gx2024q4-08"])[0]
+    assert electronics.status == "待补充信息"
+    assert "电子信息制造业重点企业" in [m.label for m in electronics.missing]
