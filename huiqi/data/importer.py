@@ -63,10 +63,11 @@ class ImportResult:
 
     def to_text(self, limit: int = 200) -> str:
         if self.ok:
-            parts = "，".join(f"{TABLES[t].label}（{t}）{n}行" for t, n in self.rows().items())
+            parts = "，".join(f"{TABLES[t].label}{n}行" for t, n in self.rows().items())  # people read labels
             text = f"检查通过：{parts or '没有数据'}。"
             if self.written is not None:
-                changed = "，".join(f"{t} {n}行" for t, n in self.written.items() if n) or "无变化（数据已是最新）"
+                changed = "，".join(f"{TABLES[t].label if t in TABLES else t}{n}行" for t, n in self.written.items()
+                                   if n) or "无变化（数据已是最新）"
                 text += f"已写入：{changed}。"
             return text
         lines = [f"导入失败：发现{len(self.problems)}个问题，未写入任何数据。请修改后重新导入。"]

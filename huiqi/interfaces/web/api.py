@@ -665,8 +665,11 @@ def api_approve(job_id: str, body: ApproveBody, request: Request, user: User = D
 
 
 # ------------------------------------------------------------------------------------------------- import
-def do_import(state: WebState, user: User, uploads: list[UploadFile], money_unit: str | None, ip: str) -> dict:
-    """Validate every uploaded file; write all (one transaction) only if there is no problem anywhere."""
+def do_import(state: WebState, user: User, uploads: list[UploadFile], money_unit: str | None, ip: str,
+              preview: bool = False) -> dict:
+    """Validate every uploaded file; write all (one transaction) only if there is no problem anywhere.
+
+    preview: validate and report what would change (rows added / changed / unchanged per table), write nothing."""
     from huiqi.data.importer import import_files
 
     if not uploads:
@@ -711,20 +714,37 @@ def do_import(state: WebState, user: User, uploads: list[UploadFile], money_unit
                 if result.problems:
                     state.audit(user, "导入", "、".join(names), {"ok": False, "outside_county": len(result.problems)}, ip)
                     raise WebError(403, "只能导入本县区的数据。" + result.to_text(limit=20).replace(str(tmp), ""))
+            if preview:
+                from huiqi.services.import_tools import preview as diff
+
+                changes = diff(state.tables, result.tables)
+                return {"ok": True, "preview": changes, "errors": [], "rows": result.rows(), "written": None,
+                        "text": result.to_text() + "以下为预览，尚未写入。"}
             written = state.apply_import(result.tables)
+        from huiqi.services.import_tools import table_label
+
         state.audit(user, "导入", "、".join(names), {"ok": True, "rows": result.rows(), "written": written}, ip)
-        return {"ok": True, "text": result.to_text() + "已写入：" + ("，".join(f"{t} {n}行" for t, n in written.items() if n)
-                                                                   or "无变化（数据已是最新）") + "。",
+        done = "，".join(f"{table_label(t)}{n}行" for t, n in written.items() if n) or "无变化（数据已是最新）"
+        return {"ok": True, "text": result.to_text() + "已写入：" + done + "。",
                 "errors": [], "rows": result.rows(), "written": written}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+@router.get("/imports/template.xlsx", tags=["数据导入"], summary="导入模板（每张导入表一个工作表，中文表头）")
+def api_import_template(request: Request, user: User = Depends(officer_user)):
+    from huiqi.services.import_tools import write_template
+
+    path = write_template(st(request).work_dir / "templates" / "惠企数据导入模板.xlsx")
+    return FileResponse(path, filename=path.name,
+                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
 @router.post("/imports", tags=["数据导入"], summary="上传 Excel/CSV/Parquet 导入（全部通过才写入）")
 def api_import(request: Request, files: list[UploadFile] = File(...), money_unit: Optional[str] = Form(None),
-               user: User = Depends(officer_user)):
+               preview: bool = Form(False), user: User = Depends(officer_user)):
     state = st(request)
-    out = do_import(state, user, files, money_unit, auth.client_ip(request))
+    out = do_import(state, user, files, money_unit, auth.client_ip(request), preview=preview)
     if not out["ok"]:
         return JSONResponse({"detail": out["text"].splitlines()[0], **out}, status_code=422)
     return out

@@ -282,11 +282,11 @@ def workbench(request: Request, user: User = Depends(officer_user)):
 
 @router.post("/workbench/import")
 def workbench_import(request: Request, files: list[UploadFile] = File(default=[]), money_unit: str = Form(""),
-                     user: User = Depends(officer_user)):
+                     mode: str = Form(""), user: User = Depends(officer_user)):
     _register_filters(request)
     state = st(request)
     files = [f for f in files if f.filename]
-    out = api.do_import(state, user, files, money_unit or None, auth.client_ip(request))
+    out = api.do_import(state, user, files, money_unit or None, auth.client_ip(request), preview=mode == "preview")
     return render(request, "_import_report.html", status=200 if out["ok"] else 422, report=out)
 
 
