@@ -121,3 +121,11 @@ def test_import_preview_counts_added_changed_unchanged_and_writes_nothing(web, t
     assert new_code not in web.state.county_of  # nothing written
     r = c.get("/api/imports/template.xlsx")
     assert r.status_code == 200 and r.content[:2] == b"PK"
+
+
+def test_enterprise_calculator_does_not_list_monitoring_rules(web):
+    """gx2024q4 第33条 临退规 is a monitoring list for officers, not a measure an enterprise missed or enjoys."""
+    c = web.client("qiye")
+    r = c.post("/calculator/check", data={"period": "2024Q4", "f.output_jan_sep": "1000万元"}, headers=c.csrf)
+    assert r.status_code == 200, r.text[:300]
+    assert "临退规" not in r.text and "m-gx2024q4-33" not in r.text

@@ -225,8 +225,13 @@ def _calc_context(request: Request, user: User, period: str, enterprise: str | N
 
 
 def _outcome_view(outcome: dict) -> dict:
-    outcome["results"] = sorted(outcome["results"], key=lambda r: STATUS_ORDER.get(r["status"], 9))
-    return outcome
+    # monitoring rules (临退规) are 驾驶舱 lists, not measures an enterprise can enjoy or miss: off the page and counts
+    results = [r for r in outcome["results"] if r["measure_id"] not in MONITORING_MEASURES]
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    return {**outcome, "summary": {**outcome["summary"], "counts": counts},
+            "results": sorted(results, key=lambda r: STATUS_ORDER.get(r["status"], 9))}
 
 
 @router.get("/calculator")
