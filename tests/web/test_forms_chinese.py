@@ -129,3 +129,18 @@ def test_enterprise_calculator_does_not_list_monitoring_rules(web):
     r = c.post("/calculator/check", data={"period": "2024Q4", "f.output_jan_sep": "1000万元"}, headers=c.csrf)
     assert r.status_code == 200, r.text[:300]
     assert "临退规" not in r.text and "m-gx2024q4-33" not in r.text
+
+
+def test_sandbox_form_reads_percent_and_wan_and_lists_every_error(web):
+    """政策沙盘 and 参数与预算 read the same language; the sandbox form shows every bad value beside its field."""
+    c = web.client("admin")
+    base = {"csrf_token": c.csrf["X-CSRF-Token"], "period": "2025Q3", "measures": "gx2025h2-01",
+            "b.gx2025h2_01_growth_min": "10%", "b.gx2025h2_01_amount": "十万", "s.gx2025h2_01_amount": "abc"}
+    r = c.post("/sandbox/run", data=base, headers=c.csrf)
+    assert r.status_code == 422, r.text[:300]
+    assert "共2处填写有误" in r.text
+    assert 'id="err-b-gx2025h2_01_amount" hx-swap-oob="true">' in r.text
+    assert 'id="err-s-gx2025h2_01_amount" hx-swap-oob="true">' in r.text
+    ok = {**base, "b.gx2025h2_01_amount": "10万", "s.gx2025h2_01_amount": "12万元"}
+    r = c.post("/sandbox/run", data=ok, headers=c.csrf)
+    assert r.status_code == 200, r.text[:500]

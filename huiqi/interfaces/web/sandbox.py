@@ -782,6 +782,9 @@ def body_from_form(form) -> SimulationBody:
 async def sandbox_run(request: Request, user: User = Depends(officer_user)):
     state = st(request)
     form = await request.form()
+    errors, keys = _form_errors(state, form)
+    if errors:  # every bad value at once, each beside its field (the API still answers with the first)
+        return render(request, "_sandbox_errors.html", status=422, errors=errors, keys=keys)
     body = body_from_form(form)
     from starlette.concurrency import run_in_threadpool
 
@@ -789,7 +792,36 @@ async def sandbox_run(request: Request, user: User = Depends(officer_user)):
     money = [m for m in out["measures"] if m["kind"] == "money"]
     other = [m for m in out["measures"] if m["kind"] != "money"]
     chart = {"county": _chart_rows(out["distributions"]["county"]), "sector": _chart_rows(out["distributions"]["sector"])}
-    return render(request, "_sandbox_results.html", r=out, money=money, other=other, chart=chart)
+    return render(request, "_sandbox_results.html", r=out, money=money, other=other, chart=chart, keys=keys)
+
+
+def _form_errors(state: WebState, form) -> tuple[list[tuple[str, str, str]], list[str]]:
+    """(dom id, label, reason) for every baseline / scenario value the one input language cannot read, and the dom
+    ids of all parameter fields (their old messages are cleared)."""
+    from huiqi.services.form_values import FormValueError, parse_value
+    from huiqi.services.simulation import split_knob
+
+    errors, keys = [], []
+    for key, value in form.multi_items():
+        if key[:2] not in ("b.", "s.") or not isinstance(value, str):
+            continue
+        name, dom = key[2:], f"err-{key[0]}-{key[2:].replace('.', '_')}"
+        keys.append(dom)
+        if not value.strip():
+            continue
+        p = state.ruleset.parameters.get(name)
+        knob = split_knob(name)
+        if p is not None:
+            kind, label = p.kind, p.label
+        elif knob is not None:
+            kind, label = ("rate" if knob[1] == "rate" else "money"), "情景参数"
+        else:
+            continue  # an unknown name: simulate() refuses it with its own message
+        try:
+            parse_value(kind, value, allow_negative=name.endswith("growth_min"))
+        except FormValueError as e:
+            errors.append((dom, ("基线：" if key[0] == "b" else "情景：") + label, str(e)))
+    return errors, keys
 
 
 def _chart_rows(rows: list[dict], limit: int = 20) -> list[dict]:
