@@ -18,7 +18,7 @@ def write_template(path: Path) -> Path:
     """下载导入模板: one sheet per import table, row 1 = the Chinese headers (required ones marked in a note)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    wb = xlsxwriter.Workbook(str(path))
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False})
     head = wb.add_format({"bold": True, "bg_color": "#EEF2F7", "border": 1})
     need = wb.add_format({"bold": True, "bg_color": "#FDECEA", "border": 1})
     for table in TABLES.values():
