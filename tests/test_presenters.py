@@ -51,3 +51,20 @@ def test_doc_paths_are_not_shown_to_people():
 def test_linuigui_is_monitoring_not_an_award():
     """gx2024q4 第33条 "对前三季度产值或主营业务收入不到1500万元的企业加强动态跟踪" is a monitoring list."""
     assert is_monitoring("gx2024q4-33") and not is_monitoring("gx2024q4-21")
+
+
+def test_missing_facts_grouped_per_enterprise():
+    """待补充信息 per enterprise: one row each, one column per missing fact (Chinese label), monitoring left out."""
+    from huiqi.services.presenters import missing_by_enterprise
+
+    rows = [
+        {"entity_id": "A", "name": "甲公司", "credit_code": "A", "county_name": "柳南区", "measure_id": "m1",
+         "missing": "当季促销活动费用（来源：企业申报）；首次建立供需关系（来源：工信部门）"},
+        {"entity_id": "A", "name": "甲公司", "credit_code": "A", "county_name": "柳南区", "measure_id": "m2",
+         "missing": "当季促销活动费用（来源：企业申报）"},
+        {"entity_id": "B", "name": "乙公司", "credit_code": "B", "county_name": "柳南区", "measure_id": "gx2024q4-33",
+         "missing": "前三季度产值（来源：统计）"},
+    ]
+    labels, grouped = missing_by_enterprise(rows, {"m1": "促销补助", "m2": "展会补助"})
+    assert labels == ["当季促销活动费用", "首次建立供需关系"]
+    assert len(grouped) == 1 and list(grouped[0]["measures"]) == ["促销补助", "展会补助"]

@@ -25,7 +25,7 @@ import xlsxwriter
 from huiqi.core import money
 from huiqi.engine.evaluate import MISSING
 from huiqi.services.csv_safe import write_csv
-from huiqi.services.presenters import MONITORING_MEASURES, sheet_names
+from huiqi.services.presenters import MONITORING_MEASURES, missing_by_enterprise, sheet_names
 from huiqi.services.screening import ScreeningRun
 from huiqi.services.xlsx_style import SheetFormats as _Formats
 
@@ -142,7 +142,8 @@ def write_excel(run: ScreeningRun, path: Path) -> Path:
 
     # one sheet per measure with payments, named by the measure's Chinese name (Excel: ≤31 chars, unique)
     paid_ids = sorted(by_measure["measure_id"].to_list())
-    sheet_of = dict(zip(paid_ids, sheet_names(["汇总", "待补充信息", *(run.plans[i].measure.name for i in paid_ids)])[2:]))
+    sheet_of = dict(zip(paid_ids, sheet_names(["汇总", "待补充信息", "待补充信息（按企业）",
+                                               *(run.plans[i].measure.name for i in paid_ids)])[3:]))
     for mid in paid_ids:
         m = run.plans[mid].measure
         rows_m = paid.filter(pl.col("measure_id") == mid).sort(["county_name", "entity_id"], nulls_last=True)
@@ -176,6 +177,7 @@ def write_excel(run: ScreeningRun, path: Path) -> Path:
 
     # what is missing, for whom, and what it blocks
     ws = wb.add_worksheet("待补充信息")
+    names = {mid: cm.measure.name for mid, cm in run.plans.items()}
     missing = run.results.filter((pl.col("status") == MISSING) & ~pl.col("measure_id").is_in(list(MONITORING_MEASURES))) \
         .sort(["measure_id", "entity_id"])
     rows = [[i, r.get("name") or r["entity_id"], r.get("credit_code") or r["entity_id"], r.get("county_name"),
@@ -184,6 +186,17 @@ def write_excel(run: ScreeningRun, path: Path) -> Path:
     _sheet_table(ws, fmt, f"{label}待补充信息清单（补齐后方可判断是否符合）",
                  [("序号", 6), ("企业名称", 34), ("统一社会信用代码", 22), ("县区", 12), ("受影响措施", 30), ("缺少的数据及来源", 70)],
                  rows, ["int", "text", "text", "text", "text", "wrap"])
+    # the same, one row per enterprise and one column per missing fact (Chinese label): what to ask whom, once
+    labels, grouped = missing_by_enterprise(missing.iter_rows(named=True), names)
+    if grouped:
+        ws = wb.add_worksheet("待补充信息（按企业）")
+        rows = [[i, g["name"], g["credit_code"], g["county_name"], "、".join(g["measures"]),
+                 *["待补充" if x in g["facts"] else None for x in labels]]
+                for i, g in enumerate(grouped, start=1)]
+        _sheet_table(ws, fmt, f"{label}待补充信息（按企业，每户一行，每项缺少的数据一列）",
+                     [("序号", 6), ("企业名称", 34), ("统一社会信用代码", 22), ("县区", 12), ("涉及措施", 40),
+                      *[(x, max(10, min(30, len(x) * 2))) for x in labels]],
+                     rows, ["int", "text", "text", "text", "wrap", *["text"] * len(labels)])
     wb.close()
     return path
 

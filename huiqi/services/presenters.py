@@ -147,3 +147,24 @@ def measure_formulas(ruleset, library, measure: dict, params: dict) -> dict:
         "conditions": [words(c["when"]) for c in measure.get("conditions") or []],
         **{k: words(measure.get(k)) for k in ("amount", "cap", "cap_year", "minimum")},
     }
+
+
+def missing_by_enterprise(rows: Iterable[dict], measure_names: dict[str, str]) -> tuple[list[str], list[dict]]:
+    """待补充信息 grouped per enterprise: (the missing facts' Chinese labels in first-seen order, one dict per
+    enterprise with its measures and the facts to fill). `rows` are result rows with status 待补充信息 whose
+    `missing` reads "标签（来源：…）；标签（来源：…）" (services.screening); monitoring rules are left out."""
+    labels: dict[str, None] = {}
+    by_entity: dict[str, dict] = {}
+    for r in rows:
+        if is_monitoring(r["measure_id"]):
+            continue
+        e = by_entity.setdefault(r["entity_id"], {"name": r.get("name") or r["entity_id"],
+                                                  "credit_code": r.get("credit_code") or r["entity_id"],
+                                                  "county_name": r.get("county_name"), "measures": {}, "facts": {}})
+        e["measures"][measure_names.get(r["measure_id"], r["measure_id"])] = None
+        for piece in (r.get("missing") or "").split("；"):
+            label = piece.split("（来源：")[0].strip()
+            if label:
+                labels.setdefault(label)
+                e["facts"][label] = None
+    return list(labels), list(by_entity.values())
