@@ -645,11 +645,11 @@ def _sheet_rows(sheet: _Sheet, table: Table, money_unit: str | None, out: _Colle
                     _norm(h) in _ENTERPRISE_NAME_HEADERS and "name" not in table.names):
                 continue
             out.add(sheet, sheet.first_row, h, None,
-                    f"无法识别的列名（{table.label}表 {table.name} 可用列：{'、'.join(c.label for c in table.columns)}）")
+                    f"无法识别的列名（{table.label}表可用列：{'、'.join(c.label for c in table.columns)}）")
             continue
         if name in mapped:
             out.add(sheet, sheet.first_row, h, None,
-                    f"列重复：与第{_col_letter(mapped[name][0])}列“{mapped[name][1]}”是同一列（{name}）")
+                    f"列重复：与第{_col_letter(mapped[name][0])}列“{mapped[name][1]}”是同一列（{table[name].label}）")
             continue
         mapped[name] = (j, h, unit)
     if is_wide and not wide and not any(p[0] == sheet.file and p[1] == sheet.name for p in result.problems):
