@@ -158,7 +158,8 @@ def test_award_list_opens_in_libreoffice(run_q4, tmp_path, soffice):
     """The exported 拟兑现名单 opens in LibreOffice with the Chinese text and the values intact."""
     run = run_q4
     xlsx = write_excel(run, tmp_path / "拟兑现名单.xlsx")
-    sheet = "gx2024q4-21"
+    mid = "gx2024q4-21"
+    sheet = run.plans[mid].measure.name[:31]  # sheets are named by the measure's Chinese name (issue 11)
     env = {**os.environ, "HOME": str(tmp_path)}
     subprocess.run([soffice, "--headless", "--norestore", f"-env:UserInstallation=file://{tmp_path}/lo",
                     "--convert-to", f'csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,2',
@@ -171,7 +172,7 @@ def test_award_list_opens_in_libreoffice(run_q4, tmp_path, soffice):
     rows = list(csv.reader(target.open(encoding="utf-8")))
     assert "拟兑现名单" in rows[0][0] and rows[1][0] == "单位：万元"
     assert rows[2][:3] == ["序号", "企业名称", "统一社会信用代码"]
-    paid = run.paid().filter(pl.col("measure_id") == sheet).sort(["county_name", "entity_id"], nulls_last=True)
+    paid = run.paid().filter(pl.col("measure_id") == mid).sort(["county_name", "entity_id"], nulls_last=True)
     first = rows[3]
     assert first[2] == paid["credit_code"][0]  # 18-character code kept as text, not a number
     assert rows[-1][0] == "合计"

@@ -64,10 +64,11 @@ class ImportResult:
 
     def to_text(self, limit: int = 200) -> str:
         if self.ok:
-            parts = "，".join(f"{TABLES[t].label}（{t}）{n}行" for t, n in self.rows().items())
+            parts = "，".join(f"{TABLES[t].label}{n}行" for t, n in self.rows().items())  # people read labels
             text = f"检查通过：{parts or '没有数据'}。"
             if self.written is not None:
-                changed = "，".join(f"{t} {n}行" for t, n in self.written.items() if n) or "无变化（数据已是最新）"
+                changed = "，".join(f"{TABLES[t].label if t in TABLES else t}{n}行" for t, n in self.written.items()
+                                   if n) or "无变化（数据已是最新）"
                 text += f"已写入：{changed}。"
             return text
         lines = [f"导入失败：发现{len(self.problems)}个问题，未写入任何数据。请修改后重新导入。"]
@@ -634,11 +635,11 @@ def _sheet_rows(sheet: _Sheet, table: Table, money_unit: str | None, out: _Colle
                     _norm(h) in _ENTERPRISE_NAME_HEADERS and "name" not in table.names):
                 continue
             out.add(sheet, sheet.first_row, h, None,
-                    f"无法识别的列名（{table.label}表 {table.name} 可用列：{'、'.join(c.label for c in table.columns)}）")
+                    f"无法识别的列名（{table.label}表可用列：{'、'.join(c.label for c in table.columns)}）")
             continue
         if name in mapped:
             out.add(sheet, sheet.first_row, h, None,
-                    f"列重复：与第{_col_letter(mapped[name][0])}列“{mapped[name][1]}”是同一列（{name}）")
+                    f"列重复：与第{_col_letter(mapped[name][0])}列“{mapped[name][1]}”是同一列（{table[name].label}）")
             continue
         mapped[name] = (j, h, unit)
     if is_wide and not wide and not any(p[0] == sheet.file and p[1] == sheet.name for p in result.problems):

@@ -100,6 +100,13 @@ def citation(library: Library, clause_id: str) -> str:
     return f"《{doc.title}》{''.join(parts)}"
 
 
+def _fmt_date(value) -> str:
+    """'2024-01-31' or a date → '2024年1月31日'."""
+    text = str(value)
+    m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text[:10])
+    return f"{int(m[1])}年{int(m[2])}月{int(m[3])}日" if m else text
+
+
 class Explainer:
     def __init__(self, dictionary: DataDictionary, library: Library, facts: dict, params: dict,
                  parameter_labels: dict[str, str]):
@@ -137,44 +144,183 @@ class Explainer:
         return None
 
     def describe(self, node: exp.Expression) -> str:
-        """A Chinese rendering of a numeric expression with this entity's values."""
+        """A Chinese rendering of an expression with this entity's values — never SQL, codes or function names.
+
+        Every construct the rule files use has a plain wording (tests/test_explain_chinese.py walks them all);
+        an unforeseen one reads "按规则公式计算" rather than leaking SQL to an officer or an enterprise."""
         if isinstance(node, exp.Paren):
-            return f"（{self.describe(node.this)}）"
+            inner = node.this
+            text = self.describe(inner)
+            return text if isinstance(inner, (exp.Column, exp.Anonymous, exp.Literal, exp.Case)) else f"（{text}）"
         if isinstance(node, exp.Column):
+            if node.name.lower() in ("true", "false"):
+                return "是" if node.name.lower() == "true" else "否"
+            if node.name not in self.dictionary:
+                return "有关数据"
             f = self.dictionary[node.name]
             v = self.value(node)
             shown = "未提供" if v is None else self.show(node.name, v)
             return f"{f.label}（{shown}）"
+        if isinstance(node, exp.Literal):
+            return f"“{node.this}”" if node.is_string else fmt_number(Fraction(node.this))
+        if isinstance(node, exp.Boolean):
+            return "是" if node.this else "否"
+        if isinstance(node, exp.Null):
+            return "空"
+        if isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal):
+            return _fmt_date(node.this.this)
+        if isinstance(node, exp.Neg):
+            return f"−{self.describe(node.this)}"
         if isinstance(node, exp.Anonymous):
-            name = node.name.lower()
-            if name == "pct":
-                return f"{node.expressions[0].sql()}%"
-            if name in ("wan", "yi"):
-                return f"{node.expressions[0].sql()}{'万元' if name == 'wan' else '亿元'}"
-            if name == "param":
-                pname = node.expressions[0].this
-                v = self.params.get(pname)
-                label = self.parameter_labels.get(pname, pname)
-                return f"{label}（{'待定' if v is None else v}）"
+            return self._describe_function(node)
         if isinstance(node, exp.Mul):
-            return f"{self.describe(node.this)} × {self.describe(node.expression)}"
+            return f"{self._term(node.this)} × {self._term(node.expression)}"
         if isinstance(node, exp.Add):
-            return f"{self.describe(node.this)} + {self.describe(node.expression)}"
+            return f"{self._term(node.this)} + {self._term(node.expression)}"
         if isinstance(node, exp.Sub):
-            return f"{self.describe(node.this)} − {self.describe(node.expression)}"
+            return f"{self._term(node.this)} − {self._term(node.expression)}"
         if isinstance(node, exp.Div):
-            return f"{self.describe(node.this)} ÷ {self.describe(node.expression)}"
+            return f"{self._term(node.this)} ÷ {self._term(node.expression)}"
         if isinstance(node, (exp.Least, exp.Greatest)):
             word = "较小者" if isinstance(node, exp.Least) else "较大者"
             items = "、".join(self.describe(x) for x in [node.this, *node.expressions])
             return f"{items}中的{word}"
-        return node.sql()
+        if isinstance(node, exp.Year):
+            return f"{self.describe(node.this)}的年份"
+        if isinstance(node, exp.Coalesce):
+            rest = "，再取".join(self.describe(x) for x in node.expressions)
+            return f"{self.describe(node.this)}（未提供时取{rest}）"
+        if isinstance(node, exp.Case):
+            return self._describe_case(node)
+        if isinstance(node, exp.If):
+            return self._describe_case(exp.Case(ifs=[node]))
+        return self._describe_condition(node) or "按规则公式计算"
 
-    def show(self, field: str, value: Fraction) -> str:
+    def _term(self, node: exp.Expression) -> str:
+        """An operand of arithmetic: a case table is bracketed so "× 人月数" does not read as part of its last branch."""
+        text = self.describe(node)
+        return f"（{text}）" if isinstance(node, (exp.Case, exp.If)) else text
+
+    _COMPARE = {exp.GTE: "不低于", exp.GT: "超过", exp.LTE: "不超过", exp.LT: "低于", exp.EQ: "为", exp.NEQ: "不为"}
+
+    def _describe_condition(self, node: exp.Expression) -> str | None:
+        """A boolean expression in words: 'X不低于Y', 'A且B', '人才层次为“A”'."""
+        for kind, word in self._COMPARE.items():
+            if type(node) is kind:
+                return f"{self.describe(node.this)}{word}{self._describe_operand(node.this, node.expression)}"
+        if isinstance(node, exp.And):
+            return f"{self._describe_bool(node.this)}且{self._describe_bool(node.expression)}"
+        if isinstance(node, exp.Or):
+            return f"{self._describe_bool(node.this)}或{self._describe_bool(node.expression)}"
+        if isinstance(node, exp.Not):
+            inner = node.this
+            if isinstance(inner, exp.Paren):
+                inner = inner.this
+            if isinstance(inner, exp.Is):
+                return f"{self.describe(inner.this)}已提供"
+            if isinstance(inner, exp.In):
+                return f"{self.describe(inner.this)}不属于{self._options(inner)}"
+            return f"并非{self._describe_bool(inner)}"
+        if isinstance(node, exp.Is):
+            return f"{self.describe(node.this)}未提供"
+        if isinstance(node, exp.In):
+            return f"{self.describe(node.this)}属于{self._options(node)}"
+        if isinstance(node, exp.Between):
+            low, high = node.args["low"], node.args["high"]
+            return (f"{self.describe(node.this)}在{self._describe_operand(node.this, low)}至"
+                    f"{self._describe_operand(node.this, high)}之间（含）")
+        return None
+
+    def _describe_bool(self, node: exp.Expression) -> str:
+        if isinstance(node, exp.Paren):
+            return f"（{self._describe_bool(node.this)}）"
+        if isinstance(node, exp.Column) and node.name in self.dictionary \
+                and self.dictionary[node.name].type == "bool":
+            return f"{self.describe(node)}为“是”"
+        return self.describe(node)
+
+    def _options(self, node: exp.In) -> str:
+        return "、".join(self._describe_operand(node.this, x) for x in node.expressions) + "之一"
+
+    def _describe_operand(self, subject: exp.Expression, node: exp.Expression) -> str:
+        """The constant side of a comparison, in the subject's unit (第1名, 500万元, 5%)."""
+        if isinstance(subject, exp.Column) and subject.name in self.dictionary and isinstance(node, exp.Literal) \
+                and not node.is_string:
+            f = self.dictionary[subject.name]
+            number = Fraction(node.this)
+            if f.unit == "名":
+                return f"第{fmt_number(number)}名"
+            if f.type == "money":
+                return fmt_yuan(number)
+            return fmt_number(number, f.unit)
+        return self.describe(node)
+
+    def _describe_function(self, node: exp.Anonymous) -> str:
+        name, args = node.name.lower(), node.expressions
+        if name in ("pct", "wan", "yi") and len(args) == 1:
+            unit = {"pct": "%", "wan": "万元", "yi": "亿元"}[name]
+            if isinstance(args[0], exp.Literal) and not args[0].is_string:
+                return f"{fmt_number(Fraction(args[0].this))}{unit}"
+            return f"{self.describe(args[0])}（{unit}）"
+        if name == "param" and args:
+            pname = args[0].this
+            v = self.params.get(pname)
+            label = self.parameter_labels.get(pname) or "政策参数"
+            return f"{label}（{'待定' if v is None else v}）"
+        if name == "ratio" and len(args) == 2:
+            return f"{self.describe(args[0])} ÷ {self.describe(args[1])}"
+        if name == "growth" and len(args) == 2:
+            return f"{self.describe(args[0])}较{self.describe(args[1])}的同比增速"
+        if name == "days_between" and len(args) == 2:
+            return f"自{self.describe(args[0])}至{self.describe(args[1])}的天数"
+        return "按规则公式计算"
+
+    def _describe_case(self, node: exp.Case) -> str:
+        """按排名：第1名800万元，第2名500万元…，其他0元 — or 若…，为…；否则为… when branches test different things."""
+        ifs, default = node.args.get("ifs") or [], node.args.get("default")
+        money = any(isinstance(x, exp.Anonymous) and x.name.lower() in ("wan", "yi")
+                    for i in ifs for x in i.args["true"].walk())
+
+        def result(n: exp.Expression) -> str:
+            if money and isinstance(n, exp.Literal) and not n.is_string:
+                return fmt_wan(Fraction(n.this)) if Fraction(n.this) else "0元"
+            return self.describe(n)
+
+        subjects = {i.this.this.sql() for i in ifs if isinstance(i.this, exp.EQ)}
+        lookup = len(subjects) == 1 and all(
+            isinstance(i.this, exp.EQ) and isinstance(i.this.this, exp.Column) and isinstance(i.this.expression, exp.Literal)
+            for i in ifs)
+        if lookup:
+            subject = ifs[0].this.this
+            label = self.dictionary[subject.name].label if subject.name in self.dictionary else "类别"
+            v = self.value(subject)
+            now = "" if v is None else f"（当前：{self.show(subject.name, v)}）"
+            items = []
+            for i in ifs:
+                key = self._describe_operand(subject, i.this.expression)
+                if key.startswith("第"):
+                    items.append(f"{key}{result(i.args['true'])}")
+                elif key.startswith("“"):
+                    items.append(f"{key}为{result(i.args['true'])}")
+                else:
+                    items.append(f"{key}时为{result(i.args['true'])}")
+            items.append(f"其他为{result(default)}" if default is not None else "其他情形不适用")
+            return f"按{label}{now}：" + "，".join(items)
+        parts = [f"若{self._describe_bool(i.this)}，为{result(i.args['true'])}" for i in ifs]
+        parts.append(f"否则为{result(default)}" if default is not None else "其他情形不适用")
+        return "；".join(parts)
+
+    def show(self, field: str, value) -> str:
         f = self.dictionary[field]
+        if isinstance(value, bool):
+            return "是" if value else "否"
+        if not isinstance(value, (Fraction, int, Decimal)):
+            return _fmt_date(value) if f.type == "date" else str(value)
         if f.type == "money":
             return fmt_wan(value)
-        return fmt_number(value, f.unit)
+        if f.unit == "名":
+            return f"第{fmt_number(Fraction(value))}名"
+        return fmt_number(Fraction(value), f.unit)
 
     def show_like(self, node: exp.Expression, value: Fraction) -> str:
         """Format a value the way the other side of a comparison is (money in 万元 for money fields)."""

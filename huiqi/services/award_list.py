@@ -26,6 +26,7 @@ from huiqi.core import money
 from huiqi.core.periods import Period
 from huiqi.engine.evaluate import MISSING
 from huiqi.services.csv_safe import write_csv
+from huiqi.services.presenters import MONITORING_MEASURES, missing_by_enterprise, sheet_names
 from huiqi.services.screening import ScreeningRun
 from huiqi.services.xlsx_style import SheetFormats as _Formats
 
@@ -126,11 +127,12 @@ def write_excel(run: ScreeningRun, path: Path) -> Path:
     rows = []
     for mid, n, total in by_measure.sort("measure_id").iter_rows():
         m = run.plans[mid].measure
-        rows.append([len(rows) + 1, mid, m.name, run.citations[mid], n, wan2(total)])
+        rows.append([len(rows) + 1, m.name, run.citations[mid], n, wan2(total)])
+    # officers read measure names; the ID stays in results.csv and the API (issue 11)
     _sheet_table(ws, fmt, f"{label}惠企政策免申即享拟兑现名单汇总（按措施）",
-                 [("序号", 6), ("措施编号", 16), ("措施名称", 36), ("依据", 50), ("户数", 8), ("金额", 14)],
-                 rows, ["int", "text", "wrap", "wrap", "int", "wan"],
-                 {4: float(sum(r[4] for r in rows)), 5: wan2(int(paid["final_fen"].sum() or 0))})
+                 [("序号", 6), ("措施名称", 40), ("依据", 50), ("户数", 8), ("金额", 14)],
+                 rows, ["int", "wrap", "wrap", "int", "wan"],
+                 {3: float(sum(r[3] for r in rows)), 4: wan2(int(paid["final_fen"].sum() or 0))})
     start = len(rows) + 6
     paid = paid.with_columns(pl.concat_str([pl.col("city_name"), pl.col("county_name")], ignore_nulls=True)
                              .alias("place"))
@@ -149,8 +151,11 @@ def write_excel(run: ScreeningRun, path: Path) -> Path:
         start += len(grouped) + 3
     _write_assumptions(ws, fmt, run, start)
 
-    # one sheet per measure with payments
-    for mid in sorted(by_measure["measure_id"].to_list()):
+    # one sheet per measure with payments, named by the measure's Chinese name (Excel: ≤31 chars, unique)
+    paid_ids = sorted(by_measure["measure_id"].to_list())
+    sheet_of = dict(zip(paid_ids, sheet_names(["汇总", "待补充信息", "待补充信息（按企业）",
+                                               *(run.plans[i].measure.name for i in paid_ids)])[3:]))
+    for mid in paid_ids:
         m = run.plans[mid].measure
         rows_m = paid.filter(pl.col("measure_id") == mid).sort(["county_name", "entity_id"], nulls_last=True)
         indicators = _indicator_columns(run, mid)
@@ -178,30 +183,43 @@ def write_excel(run: ScreeningRun, path: Path) -> Path:
             out_rows.append(values)
         n = len(headers)
         total_fen = int(rows_m["final_fen"].sum() or 0)
-        _sheet_table(wb.add_worksheet(mid[:31]), fmt, f"{label}{m.name}拟兑现名单", headers, out_rows, kinds,
+        _sheet_table(wb.add_worksheet(sheet_of[mid]), fmt, f"{label}{m.name}拟兑现名单", headers, out_rows, kinds,
                      {n - 4: wan2(total_fen), n - 3: yuan(total_fen)})
 
     # what is missing: first how many lack each fact (the officer's to-do list), then, per enterprise, only the
     # rows a data table could fill — facts nobody in the data has (application-only facts) are not listed row by row
     ws = wb.add_worksheet("待补充信息")
+    names = {mid: cm.measure.name for mid, cm in run.plans.items()}
     summary = run.missing_fields if run.missing_fields is not None else pl.DataFrame(
         schema={"measure_id": pl.String, "field": pl.String, "label": pl.String, "source": pl.String,
                 "entities": pl.Int64})
-    summary = summary.sort(["entities", "measure_id", "field"], descending=[True, False, False])
-    rows = [[i, run.plans[mid].measure.name if mid in run.plans else mid, lab, src or "—", n]
+    summary = summary.filter(~pl.col("measure_id").is_in(list(MONITORING_MEASURES))) \
+        .sort(["entities", "measure_id", "field"], descending=[True, False, False])
+    rows = [[i, names.get(mid, mid), lab, src or "—", n]
             for i, (mid, _f, lab, src, n) in enumerate(summary.iter_rows(), start=1)]
     _sheet_table(ws, fmt, f"{label}待补充信息汇总（按措施与所缺数据；补齐后方可判断是否符合）",
                  [("序号", 6), ("受影响措施", 36), ("缺少的数据", 30), ("数据来源", 30), ("涉及主体数", 12)],
                  rows, ["int", "wrap", "text", "wrap", "int"])
-    listed = suppliable_missing(run)
+    listed = suppliable_missing(run).filter(~pl.col("measure_id").is_in(list(MONITORING_MEASURES)))
     ws = wb.add_worksheet("待补充信息明细")
     detail = [[i, r.get("name") or r["entity_id"], r.get("credit_code") or r["entity_id"], r.get("county_name"),
-               run.plans[r["measure_id"]].measure.name, r.get("missing") or ""]
+               names.get(r["measure_id"], r["measure_id"]), r.get("missing") or ""]
               for i, r in enumerate(listed.iter_rows(named=True), start=1)]
     _sheet_table(ws, fmt, f"{label}待补充信息明细（仅列数据表可补齐的项目）",
                  [("序号", 6), ("企业名称", 34), ("统一社会信用代码", 22), ("县区", 12), ("受影响措施", 36),
                   ("缺少的数据及来源", 70)],
                  detail, ["int", "text", "text", "text", "wrap", "wrap"])
+    # the same, one row per enterprise and one column per missing fact (Chinese label): what to ask whom, once
+    labels, grouped = missing_by_enterprise(listed.iter_rows(named=True), names)
+    if grouped:
+        ws = wb.add_worksheet("待补充信息（按企业）")
+        rows = [[i, g["name"], g["credit_code"], g["county_name"], "、".join(g["measures"]),
+                 *["待补充" if x in g["facts"] else None for x in labels]]
+                for i, g in enumerate(grouped, start=1)]
+        _sheet_table(ws, fmt, f"{label}待补充信息（按企业，每户一行，每项缺少的数据一列）",
+                     [("序号", 6), ("企业名称", 34), ("统一社会信用代码", 22), ("县区", 12), ("涉及措施", 40),
+                      *[(x, max(10, min(30, len(x) * 2))) for x in labels]],
+                     rows, ["int", "text", "text", "text", "wrap", *["text"] * len(labels)])
     wb.close()
     return path
 

@@ -607,14 +607,18 @@ def summary(state: WebState, frame: pl.DataFrame) -> dict:
             .sort("fen", descending=True)
         return [{"key": k, "label": label(k), "n": n, "amount_wan": wan_text(fen)} for k, n, fen in g.iter_rows()]
 
-    by_status = frame.group_by("status").agg(pl.len().alias("n")).sort("status")
+    # 临退规 and other monitoring rules are lists for the 驾驶舱, not awards: kept off the status counts
+    from huiqi.services.presenters import MONITORING_MEASURES
+
+    awards = frame.filter(~pl.col("measure_id").is_in(list(MONITORING_MEASURES)))
+    by_status = awards.group_by("status").agg(pl.len().alias("n")).sort("status")
     return {
         "paid_count": paid.height, "paid_entities": paid["entity_id"].n_unique(),
         "paid_total_wan": wan_text(int(paid["final_fen"].sum() or 0)),
         "paid_total_yuan": yuan_text(int(paid["final_fen"].sum() or 0)),
         "by_county": group("county_code", lambda k: state.county_names.get(k, k or "（未填）")),
         "by_sector": group("sector", lambda k: k or "（县区）"),
-        "by_measure": group("measure_id", lambda k: f"{k} {names.get(k, '')}"),
+        "by_measure": group("measure_id", lambda k: names.get(k, k)),
         "by_status": [{"status": s, "n": n} for s, n in by_status.iter_rows()],
     }
 
@@ -662,8 +666,11 @@ def api_approve(job_id: str, body: ApproveBody, request: Request, user: User = D
 
 
 # ------------------------------------------------------------------------------------------------- import
-def do_import(state: WebState, user: User, uploads: list[UploadFile], money_unit: str | None, ip: str) -> dict:
-    """Validate every uploaded file; write all (one transaction) only if there is no problem anywhere."""
+def do_import(state: WebState, user: User, uploads: list[UploadFile], money_unit: str | None, ip: str,
+              preview: bool = False) -> dict:
+    """Validate every uploaded file; write all (one transaction) only if there is no problem anywhere.
+
+    preview: validate and report what would change (rows added / changed / unchanged per table), write nothing."""
     from huiqi.data.importer import import_files
 
     if not uploads:
@@ -708,20 +715,37 @@ def do_import(state: WebState, user: User, uploads: list[UploadFile], money_unit
                 if result.problems:
                     state.audit(user, "导入", "、".join(names), {"ok": False, "outside_county": len(result.problems)}, ip)
                     raise WebError(403, "只能导入本县区的数据。" + result.to_text(limit=20).replace(str(tmp), ""))
+            if preview:
+                from huiqi.services.import_tools import preview as diff
+
+                changes = diff(state.tables, result.tables)
+                return {"ok": True, "preview": changes, "errors": [], "rows": result.rows(), "written": None,
+                        "text": result.to_text() + "以下为预览，尚未写入。"}
             written = state.apply_import(result.tables)
+        from huiqi.services.import_tools import table_label
+
         state.audit(user, "导入", "、".join(names), {"ok": True, "rows": result.rows(), "written": written}, ip)
-        return {"ok": True, "text": result.to_text() + "已写入：" + ("，".join(f"{t} {n}行" for t, n in written.items() if n)
-                                                                   or "无变化（数据已是最新）") + "。",
+        done = "，".join(f"{table_label(t)}{n}行" for t, n in written.items() if n) or "无变化（数据已是最新）"
+        return {"ok": True, "text": result.to_text() + "已写入：" + done + "。",
                 "errors": [], "rows": result.rows(), "written": written}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+@router.get("/imports/template.xlsx", tags=["数据导入"], summary="导入模板（每张导入表一个工作表，中文表头）")
+def api_import_template(request: Request, user: User = Depends(officer_user)):
+    from huiqi.services.import_tools import write_template
+
+    path = write_template(st(request).work_dir / "templates" / "惠企数据导入模板.xlsx")
+    return FileResponse(path, filename=path.name,
+                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
 @router.post("/imports", tags=["数据导入"], summary="上传 Excel/CSV/Parquet 导入（全部通过才写入）")
 def api_import(request: Request, files: list[UploadFile] = File(...), money_unit: Optional[str] = Form(None),
-               user: User = Depends(officer_user)):
+               preview: bool = Form(False), user: User = Depends(officer_user)):
     state = st(request)
-    out = do_import(state, user, files, money_unit, auth.client_ip(request))
+    out = do_import(state, user, files, money_unit, auth.client_ip(request), preview=preview)
     if not out["ok"]:
         return JSONResponse({"detail": out["text"].splitlines()[0], **out}, status_code=422)
     return out

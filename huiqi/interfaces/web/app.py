@@ -110,6 +110,8 @@ def create_app(db_url: str = "sqlite:///var/huiqi.db", data_dir: str | Path = "v
     from huiqi.interfaces.web.pages import install_filters
 
     install_filters(templates.env)
+    # measure names for lists that carry only IDs (issue 11: the name is shown, the ID stays in a hover)
+    templates.env.globals["MEASURE_NAMES"] = {mid: m.name for mid, (m, _f) in state.ruleset.measures.items()}
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     app.add_middleware(SecurityHeaders)

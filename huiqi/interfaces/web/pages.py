@@ -10,6 +10,7 @@ from datetime import date
 from decimal import Decimal
 from urllib.parse import urlencode
 
+import polars as pl
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse
 from markupsafe import Markup, escape
@@ -20,6 +21,7 @@ from huiqi.engine.evaluate import STATUSES
 from huiqi.policies.library import STATUSES as DOCUMENT_STATUSES
 from huiqi.interfaces.web import api, auth
 from huiqi.interfaces.web.auth import User, admin_user, check_csrf, current_user, maybe_user, officer_user, optional_user
+from huiqi.services.presenters import MONITORING_MEASURES
 from huiqi.interfaces.web.state import DEFAULT_PERIOD, STATUS_DONE, WebError, WebState
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf)])
@@ -69,7 +71,10 @@ def fmt_plain(value) -> str:
 
 
 def install_filters(env) -> None:
-    env.filters.update(snippet=mark_snippet, yuan=fmt_yuan, plain=fmt_plain)
+    from huiqi.services.presenters import beijing_time, for_people
+
+    env.filters.update(snippet=mark_snippet, yuan=fmt_yuan, plain=fmt_plain, beijing=beijing_time,
+                       for_people=for_people)
     env.globals.update(STATUS_CLASS=STATUS_CLASS, POLICY_LABELS=POLICY_LABELS, ROLES=auth.ROLES)
 
 
@@ -179,10 +184,14 @@ def rule_page(request: Request, measure_id: str):
     own = {p["name"] for p in m.get("parameters", [])}
     params = [r for r in api.parameter_rows(state, state.active_set()["values"]) if r["name"] in own]
     from huiqi.services import calendar as cal
+    from huiqi.services.presenters import measure_formulas
 
     applications = [p for _doc, p in cal.programmes(measures=[measure_id])]
+    formulas = measure_formulas(state.ruleset, state.library, m,
+                                {r["name"]: r["effective"] for r in params if r.get("effective") is not None})
     return render(request, "measure.html", active_nav="policies", m=m, doc=doc, clauses=clauses, params=params,
-                  fields=state.ruleset.dictionary, applications=applications, window_text=cal.window_text)
+                  fields=state.ruleset.dictionary, formulas=formulas, applications=applications,
+                  window_text=cal.window_text)
 
 
 # ------------------------------------------------------------------------------------------------ 计算器
@@ -226,17 +235,21 @@ def _today() -> date:
 
 
 def _outcome_view(outcome: dict) -> dict:
-    """Results largest amount first (then by status), each with how to apply; deadlines within 14 days."""
+    """Results largest amount first (then by status), each with how to apply; deadlines within 14 days. Monitoring
+    rules (临退规) are 驾驶舱 lists, not measures an enterprise can enjoy or miss: off the page and the counts."""
     from huiqi.services import calendar as cal
 
-    outcome["results"] = sorted(outcome["results"], key=lambda r: (-Decimal(r["amount_yuan"] or 0),
-                                                                   STATUS_ORDER.get(r["status"], 9)))
-    open_ids = [r["measure_id"] for r in outcome["results"] if r["status"] != "不符合"]
-    apply = cal.how_to_apply(r["measure_id"] for r in outcome["results"])
-    for r in outcome["results"]:
+    results = [r for r in outcome["results"] if r["measure_id"] not in MONITORING_MEASURES]
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    results = sorted(results, key=lambda r: (-Decimal(r["amount_yuan"] or 0), STATUS_ORDER.get(r["status"], 9)))
+    open_ids = [r["measure_id"] for r in results if r["status"] != "不符合"]
+    apply = cal.how_to_apply(r["measure_id"] for r in results)
+    for r in results:
         r["apply"] = apply.get(r["measure_id"])
-    outcome["upcoming"] = cal.upcoming(_today(), measures=open_ids) if open_ids else []
-    return outcome
+    upcoming = cal.upcoming(_today(), measures=open_ids) if open_ids else []
+    return {**outcome, "summary": {**outcome["summary"], "counts": counts}, "results": results, "upcoming": upcoming}
 
 
 @router.get("/calculator")
@@ -265,8 +278,18 @@ async def calculator_check(request: Request, user: User | None = Depends(maybe_u
         if value == "":
             continue  # left blank: unknown (待补充信息), never 0
         facts[name] = value
+    # money and rates in the one input language of every form (1,000万元, 1000万, 5%); all errors at once
+    from huiqi.services.form_values import parse_form
+
+    kinds = {n: "money" if fields[n]["type"] == "money" else "points" if fields[n]["unit"] == "%" else "number"
+             for n in facts if fields[n]["type"] in ("money", "number")}
+    clean, errors = parse_form({n: facts[n] for n in kinds}, kinds, allow_negative=frozenset(kinds))
+    if errors:
+        return render(request, "_calc_errors.html", status=422,
+                      errors=[(n, fields[n]["label"], e) for n, e in errors.items()], fields=list(fields))
+    facts.update(clean)
     outcome = api.run_check(state, facts, period, "enterprise", None)
-    return render(request, "_calc_results.html", outcome=_outcome_view(outcome))
+    return render(request, "_calc_results.html", outcome=_outcome_view(outcome), fields=list(fields))
 
 
 # ------------------------------------------------------------------------------------------------ 工作台
@@ -281,11 +304,11 @@ def workbench(request: Request, user: User = Depends(officer_user)):
 
 @router.post("/workbench/import")
 def workbench_import(request: Request, files: list[UploadFile] = File(default=[]), money_unit: str = Form(""),
-                     user: User = Depends(officer_user)):
+                     mode: str = Form(""), user: User = Depends(officer_user)):
     _register_filters(request)
     state = st(request)
     files = [f for f in files if f.filename]
-    out = api.do_import(state, user, files, money_unit or None, auth.client_ip(request))
+    out = api.do_import(state, user, files, money_unit or None, auth.client_ip(request), preview=mode == "preview")
     return render(request, "_import_report.html", status=200 if out["ok"] else 422, report=out)
 
 
@@ -315,7 +338,8 @@ def job_page(request: Request, job_id: str, user: User = Depends(officer_user)):
         frame = api.scoped_results(state, user, job_id)
         ctx["summary"] = api.summary(state, frame)
         ctx["measures"] = [(mid, state.ruleset.measures[mid][0].name) for mid in
-                           sorted(frame["measure_id"].unique().to_list()) if mid in state.ruleset.measures]
+                           sorted(frame["measure_id"].unique().to_list())
+                           if mid in state.ruleset.measures and mid not in MONITORING_MEASURES]
         if user.is_admin:
             ctx["counties"] = sorted((c, state.county_names.get(c, c)) for c in
                                      frame["county_code"].drop_nulls().unique().to_list())
@@ -333,6 +357,7 @@ def job_rows(request: Request, job_id: str, page: int = Query(1, ge=1, le=api.MA
     if status and status not in STATUSES:
         raise WebError(422, f"状态应为 {'、'.join(STATUSES)} 之一")
     frame = api.scoped_results(state, user, job_id, measure or None, county or None, status or None, q[:64] or None)
+    frame = frame.filter(~pl.col("measure_id").is_in(list(MONITORING_MEASURES)))  # 临退规: a 驾驶舱 list, not an award
     page_size = 50
     pages = max(1, (frame.height + page_size - 1) // page_size)
     page = min(max(page, 1), pages)
@@ -357,17 +382,24 @@ def parameters_page(request: Request, saved: int = 0, user: User = Depends(offic
 
 
 def _parameters(request: Request, user: User, status: int = 200, error: str | None = None, saved: bool = False,
-                posted: dict | None = None):
+                posted: dict | None = None, field_errors: dict | None = None):
     state = st(request)
     active = state.active_set()
     rows = api.parameter_rows(state, active["values"])
+    from huiqi.engine.explain import citation
+
+    for r in rows:  # the clause as people cite it; its ID stays in the link
+        try:
+            r["clause_text"] = citation(state.library, r["clause"]) if r.get("clause") else None
+        except KeyError:
+            r["clause_text"] = None
     if posted is not None:
         for r in rows:
             r["value"] = posted.get(r["name"], r["value"])
     full = state.parameter_set(active["id"])
     return render(request, "parameters.html", status=status, active_nav="parameters", active=active, history=full["history"],
                   budgets=[r for r in rows if r["is_budget"]], others=[r for r in rows if not r["is_budget"]],
-                  error=error, saved=saved, editable=user.is_admin)
+                  error=error, saved=saved, editable=user.is_admin, field_errors=field_errors or {})
 
 
 @router.post("/workbench/parameters")
@@ -382,7 +414,8 @@ async def parameters_save(request: Request, user: User = Depends(admin_user)):
     try:
         state.save_parameter_set(user, active["id"], None, values, policy, comment, None, auth.client_ip(request))
     except WebError as e:
-        return _parameters(request, user, status=e.status, error=e.message, posted=values)
+        message = f"共{len(e.fields)}处填写有误，见各参数旁的提示" if e.fields else e.message
+        return _parameters(request, user, status=e.status, error=message, posted=values, field_errors=e.fields)
     return RedirectResponse("/workbench/parameters?saved=1", status_code=303)
 
 
@@ -394,14 +427,17 @@ def mine(request: Request, user: User = Depends(current_user)):
     if user.role != "enterprise":
         return RedirectResponse("/workbench" if user.is_officer else "/calculator", status_code=303)
     ent = state.enterprise(user.credit_code or "")
-    blocks = []
-    for job in state.jobs(10):
-        if job["status"] != STATUS_DONE:
+    blocks, seen = [], set()
+    for job in state.jobs(10):  # newest first: one block per period, from its latest finished run
+        if job["status"] != STATUS_DONE or job["period"] in seen:
             continue
         try:
             frame = api.scoped_results(state, user, job["id"])
         except WebError:
             continue
+        seen.add(job["period"])
+        # monitoring lists (临退规) are not measures an enterprise missed
+        frame = frame.filter(~pl.col("measure_id").is_in(list(MONITORING_MEASURES)))
         blocks.append({"job": job, "rows": api.result_rows(state, frame.sort("measure_id"))})
     from huiqi.services import calendar as cal
 
@@ -412,11 +448,25 @@ def mine(request: Request, user: User = Depends(current_user)):
 
 # ------------------------------------------------------------------------------------------------- 管理
 @router.get("/admin/audit")
-def audit_page(request: Request, action: str = "", page: int = Query(1, ge=1, le=api.MAX_PAGE), user: User = Depends(admin_user)):
+def audit_page(request: Request, action: str = "", who: str = "", q: str = "",
+               page: int = Query(1, ge=1, le=api.MAX_PAGE), user: User = Depends(admin_user)):
+    """审计日志 as a readable table: 北京时间, who, action, target and details in Chinese (services.presenters)."""
+    from huiqi.services.presenters import audit_view
+
     _register_filters(request)
+    state = st(request)
     page = max(page, 1)
-    entries = st(request).audit_entries(100, (page - 1) * 100, action or None)
-    return render(request, "audit.html", active_nav="admin", entries=entries, action=action, page=page,
+    entries = state.audit_entries(100, (page - 1) * 100, action or None)
+    names = {mid: m.name for mid, (m, _f) in state.ruleset.measures.items()}
+    names.update({n: p.label for n, p in state.ruleset.parameters.items()})
+    rows = [audit_view(e, names, state.county_names) for e in entries]
+    who, q = who.strip()[:64], q.strip()[:64]
+    if who:
+        rows = [r for r in rows if who in r["user"]]
+    if q:
+        rows = [r for r in rows if q in r["target"] or any(q in k or q in v for k, v in r["details"])]
+    return render(request, "audit.html", active_nav="admin", entries=rows, action=action, who=who, q=q, page=page,
+                  full=len(entries) == 100,
                   actions=["登录", "登录受限", "参数变更", "筛查", "筛查完成", "筛查失败", "审核", "导入", "用户", "政策沙盘",
                            "兑现名单生成", "兑现剔除", "兑现恢复", "兑现调整", "兑现批准", "兑现公示", "兑现异议",
                            "兑现异议处理", "兑现意愿确认", "兑现拨付"])

@@ -40,7 +40,6 @@ from huiqi.engine.inputs import InputError
 from huiqi.interfaces.web import auth
 from huiqi.interfaces.web.auth import User, check_csrf, officer_user, optional_user
 from huiqi.interfaces.web.state import WebError, WebState, yuan_text
-from huiqi.rules.fields import SCALE
 
 api_router = APIRouter(prefix="/api", dependencies=[Depends(check_csrf)], tags=["政策沙盘"])
 page_router = APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf)])
@@ -300,38 +299,17 @@ class SimulationBody(BaseModel):
 
 
 def _number_text(name: str, label: str, kind: str, value: Any, *, allow_negative: bool = False) -> str:
-    """A parameter value as exact decimal text: commas removed, '5%' → 0.05 for rates; money to the 分."""
-    if isinstance(value, bool):
-        if kind == "bool":
-            return "true" if value else "false"
-        raise WebError(422, f"参数 {name}（{label}）的取值“{value}”不是数值")
-    text = str(value).strip().replace(",", "").replace("，", "").replace("％", "%")
-    if kind == "bool":
-        if text.lower() not in ("true", "false", "是", "否"):
-            raise WebError(422, f"参数 {name}（{label}）应为 是/否")
-        return "true" if text.lower() in ("true", "是") else "false"
-    percent = text.endswith("%")
-    if percent:
-        if kind != "rate":
-            raise WebError(422, f"参数 {name}（{label}）不是比例，不能写百分号")
-        text = text[:-1].strip()
-    if kind == "money" and text.endswith("元"):
-        text = text[:-1].strip()
-    try:
-        number = Fraction(text)
-        if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)|[+-]?\d+/\d+", text):
-            raise ValueError
-    except (ValueError, ZeroDivisionError):
-        raise WebError(422, f"参数 {name}（{label}）的取值“{value}”不是数值") from None
-    if percent:
-        number /= 100
-    if number < 0 and not allow_negative:
-        raise WebError(422, f"参数 {name}（{label}）不能为负数")
-    if kind == "money" and (number * SCALE).denominator != 1:
-        raise WebError(422, f"参数 {name}（{label}）精度超过0.01元（分），请核对")
-    from huiqi.services.simulation import decimal_text
+    """A parameter value as exact decimal text, read by the one input language of every form
+    (services.form_values: 5% / 0.05, 1,000万元 / 1000万 / 1,000,000元)."""
+    from huiqi.services.form_values import FormValueError, parse_value
 
-    return decimal_text(number)
+    try:
+        text = parse_value(kind, value, allow_negative=allow_negative)
+    except FormValueError as e:
+        raise WebError(422, f"{label}：{e}", fields={name: str(e)}) from None
+    if text is None:
+        raise WebError(422, f"{label}：未填写", fields={name: "未填写"})
+    return text
 
 
 def clean_params(state: WebState, values: Any, what: str) -> dict[str, object]:
@@ -373,6 +351,8 @@ def clean_assume(state: WebState, values: Any) -> dict[str, object]:
     if not isinstance(values, dict):
         raise WebError(422, "测算假定应为“字段: 取值”的对象")
     values = {str(k).strip(): v for k, v in values.items() if v is not None and str(v).strip() != ""}
+    # people write the Chinese label (守法经营=是); the simulator works on field names
+    values = {(state.ruleset.dictionary.resolve(k) or k): v for k, v in values.items()}
     try:
         normalize_facts(values, state.ruleset.dictionary)
     except (InputError, ValueError) as e:
@@ -530,6 +510,10 @@ def simulate(state: WebState, user: User, body: SimulationBody, ip: str | None) 
         "solve": solve.model_dump() if solve is not None else None,
         "answer": out["solve"]["value"] if out["solve"] else None, "seconds": out["seconds"]}, ip)
     return out
+
+
+def _plain_value(v: Any) -> str:
+    return "是" if v is True else "否" if v is False else str(v)
 
 
 def _field_label(state: WebState, name: str) -> str:
@@ -704,7 +688,7 @@ def _preset_values(key: str, state: WebState) -> tuple[str, list[str] | None, di
         measures = [m["id"] for m in period_measures(state, period) if m["document"] == p["document"]]
     values = {"base": dict(p["base_params"]), "scen": dict(p["params"]),
               "v_target": next(iter(p["versions"]), ""), "v_source": next(iter(p["versions"].values()), ""),
-              "assume": "\n".join(f"{k}={v}" for k, v in p["assume"].items()),
+              "assume": "\n".join(f"{_field_label(state, k)}={_plain_value(v)}" for k, v in p["assume"].items()),
               "solve_parameter": (p["solve"] or {}).get("parameter", ""),
               "solve_budget": (p["solve"] or {}).get("budget_yuan", ""),
               "solve_beneficiaries": (p["solve"] or {}).get("beneficiaries", ""), "budget_policy": ""}
@@ -800,6 +784,9 @@ def body_from_form(form) -> SimulationBody:
 async def sandbox_run(request: Request, user: User = Depends(officer_user)):
     state = st(request)
     form = await request.form()
+    errors, keys = _form_errors(state, form)
+    if errors:  # every bad value at once, each beside its field (the API still answers with the first)
+        return render(request, "_sandbox_errors.html", status=422, errors=errors, keys=keys)
     body = body_from_form(form)
     from starlette.concurrency import run_in_threadpool
 
@@ -807,7 +794,36 @@ async def sandbox_run(request: Request, user: User = Depends(officer_user)):
     money = [m for m in out["measures"] if m["kind"] == "money"]
     other = [m for m in out["measures"] if m["kind"] != "money"]
     chart = {"county": _chart_rows(out["distributions"]["county"]), "sector": _chart_rows(out["distributions"]["sector"])}
-    return render(request, "_sandbox_results.html", r=out, money=money, other=other, chart=chart)
+    return render(request, "_sandbox_results.html", r=out, money=money, other=other, chart=chart, keys=keys)
+
+
+def _form_errors(state: WebState, form) -> tuple[list[tuple[str, str, str]], list[str]]:
+    """(dom id, label, reason) for every baseline / scenario value the one input language cannot read, and the dom
+    ids of all parameter fields (their old messages are cleared)."""
+    from huiqi.services.form_values import FormValueError, parse_value
+    from huiqi.services.simulation import split_knob
+
+    errors, keys = [], []
+    for key, value in form.multi_items():
+        if key[:2] not in ("b.", "s.") or not isinstance(value, str):
+            continue
+        name, dom = key[2:], f"err-{key[0]}-{key[2:].replace('.', '_')}"
+        keys.append(dom)
+        if not value.strip():
+            continue
+        p = state.ruleset.parameters.get(name)
+        knob = split_knob(name)
+        if p is not None:
+            kind, label = p.kind, p.label
+        elif knob is not None:
+            kind, label = ("rate" if knob[1] == "rate" else "money"), "情景参数"
+        else:
+            continue  # an unknown name: simulate() refuses it with its own message
+        try:
+            parse_value(kind, value, allow_negative=name.endswith("growth_min"))
+        except FormValueError as e:
+            errors.append((dom, ("基线：" if key[0] == "b" else "情景：") + label, str(e)))
+    return errors, keys
 
 
 def _chart_rows(rows: list[dict], limit: int = 20) -> list[dict]:

@@ -45,10 +45,11 @@ DEMO_PASSWORDS = {  # demo only — documented in docs/web.md; change them (or t
 class WebError(Exception):
     """A refusal with an HTTP status and a Chinese message (rendered as {"detail": …} or as an error page)."""
 
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, fields: dict[str, str] | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.fields = fields or {}  # field → Chinese reason: forms show each beside its field
 
 
 def _json(value: Any) -> str:
@@ -364,30 +365,23 @@ class WebState:
         """Overrides as text, checked by the rule set (names, numbers, the text's bounds)."""
         if not isinstance(values, dict):
             raise WebError(422, "参数取值应为“参数名: 取值”的对象")
-        clean: dict[str, str] = {}
-        for name, value in values.items():
-            if name not in self.ruleset.parameters:
-                raise WebError(422, f"没有名为 {name} 的参数")
-            if value is None or (isinstance(value, str) and not value.strip()):
-                continue  # blank: back to the file's default
-            p = self.ruleset.parameters[name]
-            text = str(value).strip().replace(",", "").replace("，", "")
-            if p.kind == "bool":
-                if text.lower() not in ("true", "false", "是", "否"):
-                    raise WebError(422, f"参数 {name}（{p.label}）应为 是/否")
-                text = "true" if text.lower() in ("true", "是") else "false"
-            else:
-                if isinstance(value, bool):
-                    raise WebError(422, f"参数 {name}（{p.label}）的取值“{value}”不是数值")
-                try:
-                    number = Fraction(text)
-                except (ValueError, ZeroDivisionError):
-                    raise WebError(422, f"参数 {name}（{p.label}）的取值“{value}”不是数值") from None
-                if number < 0:
-                    raise WebError(422, f"参数 {name}（{p.label}）不能为负数")
-                if p.kind == "money" and (number * SCALE).denominator != 1:
-                    raise WebError(422, f"参数 {name}（{p.label}）精度超过0.01元（分），请核对")
-            clean[name] = text
+        from huiqi.services.form_values import parse_form
+
+        unknown = [n for n in values if n not in self.ruleset.parameters]
+        if unknown:
+            raise WebError(422, f"没有名为 {unknown[0]} 的参数")
+        # one input language (5%, 0.05, 1,000万元, 1000万 …): services.form_values; every error at once
+        clean, errors = parse_form(values, {n: p.kind for n, p in self.ruleset.parameters.items()})
+        for n, text in clean.items():  # the text's bounds, per field, so every one is reported
+            try:
+                self.ruleset.resolve_parameters(self.params_for_engine({n: text}))
+            except ParameterError:
+                p = self.ruleset.parameters[n]
+                over = p.max is not None and Fraction(text) > Fraction(str(p.max))
+                errors[n] = f"超过文件规定的上限{p.max}" if over else f"低于下限{p.min}"
+        if errors:
+            labels = {n: p.label for n, p in self.ruleset.parameters.items()}
+            raise WebError(422, "；".join(f"{labels[n]}：{e}" for n, e in errors.items()), fields=errors)
         try:
             self.ruleset.resolve_parameters(self.params_for_engine(clean))
         except ParameterError as e:
