@@ -26,7 +26,7 @@ from huiqi.core import bounds, money
 from huiqi.core.periods import MONTH, QUARTER, Period, PeriodError
 from huiqi.data import columns as C
 from huiqi.data.columns import TABLES, Table, normalize_header as _norm
-from huiqi.engine.inputs import InputError, split_unit, to_bool, to_date
+from huiqi.core.values import InputError, split_unit, to_bool, to_date
 
 ERROR_SCHEMA = {"file": pl.String, "sheet": pl.String, "row": pl.Int64, "column": pl.String, "value": pl.String,
                 "reason": pl.String}
@@ -813,8 +813,8 @@ def _duplicates(result: ImportResult, table: Table, recs: list[tuple[tuple, int,
 
 
 def _known_counties() -> set[str]:
-    """The Guangxi county codes of huiqi.data.regions (GB/T 2260)."""
-    from huiqi.data.regions import COUNTY_BY_CODE
+    """The Guangxi county codes of huiqi.core.regions (GB/T 2260)."""
+    from huiqi.core.regions import COUNTY_BY_CODE
 
     return set(COUNTY_BY_CODE)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 import pyarrow.compute as pc
 
-from huiqi.data import regions
+from huiqi.core import regions
 from huiqi.data.credit_code import CHARSET
 
 # ----------------------------------------------------------------------------------------------- constants

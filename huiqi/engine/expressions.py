@@ -26,16 +26,13 @@ from functools import lru_cache
 from typing import Callable, Mapping
 
 import polars as pl
-import sqlglot
 from sqlglot import exp
+
+from huiqi.rules.syntax import ExpressionError, parse  # noqa: F401  (re-exported)
 
 from huiqi.rules.fields import SCALE, DataDictionary
 
 MONEY_UNITS = {"wan": Fraction(10_000), "yi": Fraction(100_000_000)}
-
-
-class ExpressionError(ValueError):
-    """An expression that cannot be compiled; the message says why, in Chinese."""
 
 
 @dataclass(frozen=True)
@@ -97,13 +94,6 @@ _FLIP = {operator.ge: operator.le, operator.gt: operator.lt, operator.le: operat
 
 
 @lru_cache(maxsize=4096)
-def parse(source: str) -> exp.Expression:
-    try:
-        return sqlglot.parse_one(source)
-    except sqlglot.errors.ParseError as e:
-        raise ExpressionError(f"表达式无法解析：{source!r}（{e.errors[0]['description'] if e.errors else e}）") from None
-
-
 @dataclass
 class Compiler:
     """Compiles one expression against a data dictionary and a set of parameter values."""
@@ -385,7 +375,7 @@ class Compiler:
 @lru_cache(maxsize=1)
 def _region_names() -> dict[str, str]:
     """Guangxi 县区 and 设区市 names (also written "柳州市柳南区" or with "广西") → 6-digit division code."""
-    from huiqi.data.regions import CITIES  # a static table (GB/T 2260), no data access
+    from huiqi.core.regions import CITIES  # a static table (GB/T 2260), no data access
 
     out: dict[str, str] = {}
     for city, (city_code, _w, counties) in CITIES.items():

@@ -19,9 +19,9 @@ FIRST = "0001_data_tables"
 
 def target_metadata() -> list[sa.MetaData]:
     """Every table huiqi keeps: what the migrations must produce (Alembic's autogenerate target and the tests)."""
+    from huiqi.data.app_tables import metadata as web
     from huiqi.data.payout_tables import metadata as payout
     from huiqi.data.store import METADATA as data
-    from huiqi.interfaces.web.db import metadata as web
 
     return [data, web, payout]
 

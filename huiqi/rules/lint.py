@@ -24,7 +24,7 @@ from fractions import Fraction
 
 from sqlglot import exp
 
-from huiqi.engine.expressions import parse
+from huiqi.rules.syntax import parse
 from huiqi.policies.library import Library, default_library, normalize
 from huiqi.rules.fields import DataDictionary, default_dictionary
 from huiqi.rules.loader import LoadedFile, RuleSource, default_rules

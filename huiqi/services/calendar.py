@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
-from huiqi.data.regions import COUNTIES, COUNTY_BY_CODE, is_industrial, is_manufacturing
+from huiqi.core.regions import COUNTIES, COUNTY_BY_CODE, is_industrial, is_manufacturing
 from huiqi.policies.library import Library, default_library
 from huiqi.rules.application import Programme, Window, default_applications
 

@@ -456,7 +456,7 @@ def sector_growth(tables: Mapping[str, pl.DataFrame] | None, period: str | Perio
     if targets:
         items = [(t, t.sector, t.data_sectors) for t in targets]
     else:
-        from huiqi.data.regions import SECTORS
+        from huiqi.core.regions import SECTORS
 
         found = {x for x in f["sector"].unique().to_list() if x}
         present = [x for x in SECTORS if x in found] + sorted(found - set(SECTORS))

@@ -1,7 +1,7 @@
 import polars as pl
 import pytest
 
-from huiqi.data import regions
+from huiqi.core import regions
 from huiqi.data.credit_code import is_valid, org_code_valid
 from huiqi.data.synthetic import (INDICATORS, PERIODS, SCHEMAS, TABLES, WAN, generate, read_parquet,
                                   write_parquet, write_synthetic)

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from huiqi.data.regions import CITIES
+from huiqi.core.regions import CITIES
 from huiqi.engine.allocate import allocate, paid
 from huiqi.engine.evaluate import MET, MISSING, NOT_MET, RuleSet, col
 from huiqi.engine.inputs import facts_frame

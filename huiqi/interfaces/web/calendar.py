@@ -11,7 +11,7 @@ from datetime import date
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from huiqi.data.regions import COUNTIES
+from huiqi.core.regions import COUNTIES
 from huiqi.interfaces.web.auth import User, check_csrf, maybe_user
 from huiqi.interfaces.web.sandbox import render
 from huiqi.interfaces.web.state import DEFAULT_PERIOD, WebError
