@@ -93,7 +93,6 @@ _FLIP = {operator.ge: operator.le, operator.gt: operator.lt, operator.le: operat
          operator.eq: operator.eq, operator.ne: operator.ne}
 
 
-@lru_cache(maxsize=4096)
 @dataclass
 class Compiler:
     """Compiles one expression against a data dictionary and a set of parameter values."""

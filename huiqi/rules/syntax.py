@@ -3,6 +3,8 @@ reads the same trees the engine compiles); compiling it to Polars is the engine'
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import sqlglot
 from sqlglot import exp
 
@@ -11,6 +13,7 @@ class ExpressionError(ValueError):
     """An expression that cannot be read or compiled; the message says why, in Chinese."""
 
 
+@lru_cache(maxsize=4096)  # the same expression is read by lint, the compiler and the explainer
 def parse(source: str) -> exp.Expression:
     try:
         return sqlglot.parse_one(source)
