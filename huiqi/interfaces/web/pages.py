@@ -247,7 +247,9 @@ async def calculator_check(request: Request, user: User = Depends(current_user))
         if value == "":
             continue  # left blank: unknown (待补充信息), never 0
         facts[name] = value
-    outcome = api.run_check(state, facts, period, "enterprise", None)
+    # batched with concurrent checks, computed in a worker thread (huiqi.services.calculator_batch)
+    outcome = await api.batched_check(state, facts, period, "enterprise", None,
+                                      lambda req, results: api.check_payload(results, req.period, req.entity))
     return render(request, "_calc_results.html", outcome=_outcome_view(outcome))
 
 
