@@ -1,13 +1,22 @@
-"""`huiqi serve`: the web application (政策库、政策计算器、工作台) on one uvicorn process.
+"""`huiqi serve`: the web application (政策库、政策计算器、工作台) on one or several uvicorn processes.
 
 Registered in huiqi/interfaces/cli.py with ``app.command()(serve)``.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
+
+
+def _prepare(db: str, data: str, work: str | None) -> None:
+    """Everything a first start does once (tables, demo data, demo accounts, the parameter set, interrupted
+    jobs), in a process of its own: N workers starting together would race on it and print the passwords N times."""
+    from huiqi.interfaces.web import create_app
+
+    create_app(db, data, work).state.web.shutdown()
 
 
 def serve(host: str = typer.Option("127.0.0.1", "--host", help="监听地址（对外提供服务请置于反向代理之后）"),
@@ -15,15 +24,34 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="监听地址（�
           db: str = typer.Option("sqlite:///var/huiqi.db", "--db", help="数据库 URL（SQLite 或 postgresql://…）"),
           data: Path = typer.Option(Path("var/demo"), "--data", help="演示数据目录（Parquet；不存在则自动生成）"),
           work: Path = typer.Option(None, "--work", help="筛查结果文件目录（默认 <data>/../web）"),
+          workers: int = typer.Option(1, "--workers", min=1, max=64,
+                                      help="服务进程数（多核时可设为核数；各进程的限制见 docs/web.md）"),
           log_level: str = typer.Option("info", "--log-level", help="uvicorn 日志级别")) -> None:
     """启动网页应用与 REST API（接口文档 /api/docs）。首次启动时创建演示账号并在控制台显示一次密码。"""
     import uvicorn
 
-    from huiqi.interfaces.web import create_app
+    banner = f"惠企政策服务平台：http://{host}:{port}/  （接口文档 http://{host}:{port}/api/docs，Ctrl+C 退出）"
+    if workers == 1:
+        from huiqi.interfaces.web import create_app
 
-    app = create_app(db, data, work)
-    typer.echo(f"惠企政策服务平台：http://{host}:{port}/  （接口文档 http://{host}:{port}/api/docs，Ctrl+C 退出）")
-    uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=False)
+        app = create_app(db, data, work)
+        typer.echo(banner)
+        uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=False)
+        return
+    import multiprocessing
+
+    # uvicorn's workers are new processes that import the app by name: they read these settings
+    os.environ.update(HUIQI_DB=db, HUIQI_DATA=str(data), HUIQI_WORK=str(work or ""))
+    ctx = multiprocessing.get_context("spawn")
+    prep = ctx.Process(target=_prepare, args=(db, str(data), str(work) if work else None))
+    prep.start()
+    prep.join()
+    if prep.exitcode != 0:
+        raise typer.Exit(1)
+    os.environ["HUIQI_PREPARED"] = "1"
+    typer.echo(f"{banner}（{workers}个服务进程）")
+    uvicorn.run("huiqi.interfaces.web.app:app_from_env", factory=True, workers=workers, host=host, port=port,
+                log_level=log_level, proxy_headers=False)
 
 
 if __name__ == "__main__":  # python -m huiqi.interfaces.cli_serve
