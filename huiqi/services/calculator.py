@@ -159,37 +159,69 @@ def explain_row(cm, row: dict, explainer: Explainer, library: Library) -> Measur
     return _result(cm, row, explainer, library)
 
 
+@dataclass(frozen=True)
+class _Shape:
+    """What a measure's result needs that does not depend on the entity (computed once per compiled measure)."""
+    cm: Any  # kept so the id() key below stays this object's
+    doc_id: str
+    doc_title: str
+    citation: str
+    quote: str
+    conditions: tuple  # (CompiledCondition, column name)
+    amount_fields: tuple[str, ...]
+    amount_pending: frozenset
+    cols: dict
+
+
+_SHAPES: dict[tuple[int, int], _Shape] = {}
+
+
+def _shape(cm, library: Library) -> _Shape:
+    key = (id(cm), id(library))
+    shape = _SHAPES.get(key)
+    if shape is None or shape.cm is not cm:
+        m = cm.measure
+        doc = library.document(cm.source.rules.document)
+        amounts = [v for v in (cm.amount, cm.cap, cm.minimum) if v is not None]
+        shape = _Shape(cm, doc.id, doc.title, citation(library, m.clauses[0]), "".join(m.quotes),
+                       tuple((cc, col(m.id, f"c|{cc.condition.id}")) for cc in cm.conditions),
+                       tuple(sorted(frozenset().union(*(v.fields for v in amounts)))),
+                       frozenset().union(*(v.pending for v in amounts)),
+                       {w: col(m.id, w) for w in ("status", "award", "amount", "computed")})
+        if len(_SHAPES) > 4096:  # plans are cached per parameter set; old ones go
+            _SHAPES.clear()
+        _SHAPES[key] = shape
+    return shape
+
+
 def _result(cm, row: dict, explainer: Explainer, library: Library) -> MeasureResult:
     m = cm.measure
+    shape = _shape(cm, library)
     dictionary = explainer.dictionary
-    status = row[col(m.id, "status")]
-    conditions, missing_names, pending = [], [], set()
-    for cc in cm.conditions:
-        value = row[col(m.id, f"c|{cc.condition.id}")]
+    facts = explainer.facts
+    status = row[shape.cols["status"]]
+    conditions, missing_names, pending = [], [], set(shape.amount_pending)
+    for cc, column in shape.conditions:
+        value = row[column]
         gap = explainer.gap(cc.condition.when) if value is False else None
         conditions.append(ConditionResult(cc.condition.id, cc.condition.text, value, gap, cc.is_gate))
         if value is None:
-            missing_names += [f for f in sorted(cc.value.fields) if explainer.facts.get(f) is None]
-            pending |= set(cc.value.pending)
-    amount_fields = frozenset().union(*(v.fields for v in (cm.amount, cm.cap, cm.minimum) if v))
+            missing_names += [f for f in sorted(cc.value.fields) if facts.get(f) is None]
+            pending |= cc.value.pending
     if status == MISSING and not missing_names:
-        missing_names = [f for f in sorted(amount_fields) if explainer.facts.get(f) is None]
-    for v in (cm.amount, cm.cap, cm.minimum):
-        if v is not None:
-            pending |= set(v.pending)
+        missing_names = [f for f in shape.amount_fields if facts.get(f) is None]
     missing = [MissingFact(n, dictionary[n].label, dictionary[n].source) for n in dict.fromkeys(missing_names)]
-    doc = library.document(cm.source.rules.document)
-    cite = citation(library, m.clauses[0])
-    award = row.get(col(m.id, "award"))
-    amount = _yuan(award if award is not None else row.get(col(m.id, "amount")))
+    award = row.get(shape.cols["award"])
+    raw_amount = row.get(shape.cols["amount"])
+    amount = _yuan(award if award is not None else raw_amount)
     group = m.exclusive_group
     selected = None
-    if group and row.get(col(m.id, "amount")) is not None:
+    if group and raw_amount is not None:
         selected = row.get(f"group|{group}") == m.id
     result = MeasureResult(
-        measure_id=m.id, name=m.name, document_id=doc.id, document_title=doc.title, clauses=m.clauses,
-        citation=cite, quote="".join(m.quotes), status=status, amount_yuan=amount,
-        computed_yuan=_yuan(row.get(col(m.id, "computed"))), explanation="", conditions=conditions,
+        measure_id=m.id, name=m.name, document_id=shape.doc_id, document_title=shape.doc_title, clauses=m.clauses,
+        citation=shape.citation, quote=shape.quote, status=status, amount_yuan=amount,
+        computed_yuan=_yuan(row.get(shape.cols["computed"])), explanation="", conditions=conditions,
         missing=missing, pending_parameters=sorted(pending), exclusive_group=group, selected=selected,
     )
     result.reason = _explain(result, cm, explainer, row)
