@@ -234,3 +234,25 @@ def test_batching_off_gives_the_same_answers(web):
     assert [x if isinstance(x, bytes) else str(x) for x in a] == [x if isinstance(x, bytes) else str(x) for x in b]
     assert off.batches == 0 and on.largest > 1
     off.close(), on.close()
+
+
+def test_result_to_dict_is_what_asdict_gave(web):
+    """MeasureResult.to_dict is built directly (asdict deep-copied and cost as much as the check): same dict,
+    same key order, for met, unmet, missing and pending results."""
+    from dataclasses import asdict
+
+    state = web.state
+    statuses = set()
+    for facts in fact_sets(web, 12):
+        try:
+            results = check(facts, PERIOD, ruleset=state.ruleset, library=state.library)
+        except InputError:
+            continue
+        for r in results:
+            expected = asdict(r)
+            for k in ("amount_yuan", "computed_yuan"):
+                expected[k] = None if expected[k] is None else str(expected[k])
+            got = r.to_dict()
+            assert got == expected and list(got) == list(expected)
+            statuses.add(r.status)
+    assert len(statuses) >= 3
