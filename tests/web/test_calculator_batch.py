@@ -256,3 +256,31 @@ def test_result_to_dict_is_what_asdict_gave(web):
             assert got == expected and list(got) == list(expected)
             statuses.add(r.status)
     assert len(statuses) >= 3
+
+
+def test_concurrent_first_requests_build_period_facts_once(web, monkeypatch):
+    """50 clients asking a fresh worker for stored enterprises at once each built the whole period's facts (p99 of
+    25 s with two workers in benchmarks/bench_web.py): now the first builds them and the others wait for it."""
+    import threading
+
+    import huiqi.services.facts as facts_module
+
+    state = web.state
+    real = facts_module.enterprise_facts
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        time.sleep(0.3)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(facts_module, "enterprise_facts", counted)
+    with state.lock:
+        state._facts.clear()
+    frames = []
+    threads = [threading.Thread(target=lambda: frames.append(state.enterprise_facts(PERIOD))) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and len(frames) == 8 and all(f is frames[0] for f in frames)

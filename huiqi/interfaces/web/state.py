@@ -88,6 +88,7 @@ class WebState:
         self.lock = threading.RLock()
         self._attachments: dict[str, object] = {}
         self._facts: OrderedDict = OrderedDict()
+        self._facts_building: dict[tuple, threading.Lock] = {}
         self._calc_cache: OrderedDict = OrderedDict()
         self._runs: OrderedDict = OrderedDict()
         self._worker = None
@@ -175,11 +176,18 @@ class WebState:
             if key in self._facts:
                 self._facts.move_to_end(key)
                 return self._facts[key]
-        frame = enterprise_facts(self.tables, period)
-        with self.lock:
-            self._facts[key] = frame
-            while len(self._facts) > 6:
-                self._facts.popitem(last=False)
+            building = self._facts_building.setdefault(key, threading.Lock())
+        # one build per period: 50 first requests at once used to build the same facts 50 times over
+        with building:
+            with self.lock:
+                if key in self._facts:
+                    return self._facts[key]
+            frame = enterprise_facts(self.tables, period)
+            with self.lock:
+                self._facts[key] = frame
+                self._facts_building.pop(key, None)
+                while len(self._facts) > 6:
+                    self._facts.popitem(last=False)
         return frame
 
     def enterprise(self, credit_code: str) -> dict | None:
