@@ -9,8 +9,8 @@ its own exception (a bad request fails alone, with its own Chinese message).
     batcher = CheckBatcher(ruleset, library, finish=to_json_bytes)
     payload = await batcher.submit(CheckRequest(facts, "2024Q4"))
 
-``window_ms=0`` turns batching off: each request is computed alone in the thread pool (the path before
-batching; kept for benchmarks and as an escape hatch, setting ``HUIQI_CALC_BATCH_MS=0``).
+``window_ms=0`` turns batching off: each request is computed alone in the framework's thread pool (anyio's, 40
+threads — exactly the path before batching; kept for benchmarks and as an escape hatch: ``HUIQI_CALC_BATCH_MS=0``).
 """
 
 from __future__ import annotations
@@ -69,8 +69,10 @@ class CheckBatcher:
         """The request's ``finish(request, results)`` (default: the batcher's), or its own exception."""
         loop = asyncio.get_running_loop()
         item = (request, finish or self.finish)
-        if not self.enabled:
-            return await loop.run_in_executor(self._executor, self._one, item)
+        if not self.enabled:  # the path before batching: each check alone in the framework's thread pool
+            import anyio.to_thread
+
+            return await anyio.to_thread.run_sync(self._one, item)
         if loop is not self._loop:  # a new event loop (tests start one per client): start afresh
             self._loop, self._pending, self._timer, self._running = loop, [], None, 0
         future = loop.create_future()
