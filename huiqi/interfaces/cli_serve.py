@@ -38,20 +38,23 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="监听地址（�
         typer.echo(banner)
         uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=False)
         return
-    import multiprocessing
+    import subprocess
+    import sys
 
     # uvicorn's workers are new processes that import the app by name: they read these settings
     os.environ.update(HUIQI_DB=db, HUIQI_DATA=str(data), HUIQI_WORK=str(work or ""))
-    ctx = multiprocessing.get_context("spawn")
-    prep = ctx.Process(target=_prepare, args=(db, str(data), str(work) if work else None))
-    prep.start()
-    prep.join()
-    if prep.exitcode != 0:
+    # a child interpreter, not multiprocessing: the `huiqi` entry point cannot be re-imported by a spawned child
+    prep = subprocess.run([sys.executable, "-c", "import sys; from huiqi.interfaces.cli_serve import _prepare; "
+                           "_prepare(sys.argv[1], sys.argv[2], sys.argv[3] or None)", db, str(data), str(work or "")])
+    if prep.returncode != 0:
         raise typer.Exit(1)
     os.environ["HUIQI_PREPARED"] = "1"
     typer.echo(f"{banner}（{workers}个服务进程）")
-    uvicorn.run("huiqi.interfaces.web.app:app_from_env", factory=True, workers=workers, host=host, port=port,
-                log_level=log_level, proxy_headers=False)
+    # uvicorn spawns its workers, and a spawned child re-imports the main module: replace this process by
+    # `python -m uvicorn` (whose main module is guarded) rather than whatever script started `huiqi`
+    os.execv(sys.executable, [sys.executable, "-m", "uvicorn", "huiqi.interfaces.web.app:app_from_env", "--factory",
+                              "--workers", str(workers), "--host", host, "--port", str(port), "--log-level", log_level,
+                              "--no-proxy-headers"])
 
 
 if __name__ == "__main__":  # python -m huiqi.interfaces.cli_serve
