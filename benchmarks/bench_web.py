@@ -1,19 +1,28 @@
 """Web latency: the calculator endpoint and search under concurrent clients, over loopback.
 
-Starts `huiqi serve` (one uvicorn process) on a free 127.0.0.1 port with a fresh SQLite database and the demo
-data, logs in, then drives it with an httpx.AsyncClient from this process:
+For each variant it starts a real server process (`python -m huiqi.interfaces.cli_serve`) on a free 127.0.0.1
+port with a fresh SQLite database and the demo data, logs in, drives it with a bounded number of requests at a
+fixed concurrency, then stops it (SIGINT). Variants, measured in the same run so the figures are comparable:
 
-  calculator, distinct facts  POST /api/check, each request a different real enterprise's facts (no cache hit)
-  calculator, repeated facts  POST /api/check, the same 200 enterprises again (answered from the result cache)
-  stored enterprise           GET /api/enterprises/{code}/check (facts from the loaded data, then cached)
-  search                      GET /api/search over huiqi.services.search.BENCHMARK_QUERIES
+  batched      the default: concurrent calculator requests micro-batched into one evaluation (worker thread)
+  unbatched    HUIQI_CALC_BATCH_MS=0: each check alone in the worker thread (the calculator path before batching)
+  workers2     batched, `--workers 2` (two server processes)
+  before       optional (--before PATH): the same scenarios against another checkout's server, e.g. the code
+               before this change (`--before /path/to/checkout`, run with that checkout's own venv python)
 
-Each scenario has a bounded request count and a fixed concurrency; it prints p50/p95/p99, throughput and the
-server's own CPU time per request (from /proc). The load is sent over keep-alive connections by a minimal asyncio
-HTTP/1.1 client (httpx does the set-up): httpx.AsyncClient itself needs several ms of CPU per request at 50
-connections, which on a 2-CPU machine would measure the client, not the server.
+Scenarios (each request distinct: nothing is answered from the server's result cache):
 
-    python benchmarks/bench_web.py [--clients 50] [--requests 1000] [--data var/demo]
+  calc 50 distinct      POST /api/check, 50 clients, each request a different real enterprise's facts
+  search 50 uncached    GET /api/search, 50 clients, every (query, limit) pair new to the server
+  stored 50             GET /api/enterprises/{code}/check, 50 clients, different enterprises
+  calc 1 client         POST /api/check, one client at a time (the service time without queueing)
+
+It prints p50/p95/p99, throughput and the server's own CPU time per request (from /proc, all its processes).
+The load is sent over keep-alive connections by a minimal asyncio HTTP/1.1 client (httpx does the set-up):
+httpx.AsyncClient itself needs several ms of CPU per request at 50 connections, which on a 2-CPU machine would
+measure the client, not the server.
+
+    python benchmarks/bench_web.py [--clients 50] [--requests 600] [--variants batched,unbatched,workers2]
 """
 
 from __future__ import annotations
@@ -50,12 +59,35 @@ def pct(values: list[float], p: float) -> float:
 SERVER_PID: int | None = None
 
 
+def _tree(pid: int) -> list[int]:
+    """pid and its descendants (uvicorn's worker processes), from /proc."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += parents.get(p, [])
+    return out
+
+
 def server_cpu_seconds() -> float:
-    """user+system CPU of the server process so far (Linux /proc), to tell server cost from client cost."""
+    """user+system CPU of the server's processes so far (Linux /proc), to tell server cost from client cost."""
     if SERVER_PID is None or not Path(f"/proc/{SERVER_PID}/stat").exists():
         return float("nan")
-    fields = Path(f"/proc/{SERVER_PID}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in _tree(SERVER_PID):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 class RawConnection:
@@ -123,7 +155,7 @@ async def run(base: str, clients: int, requests: int) -> list[tuple[str, dict]]:
     from huiqi.services.search import BENCHMARK_QUERIES
 
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as c:
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as c:
         token = (await c.get("/api/csrf")).json()["csrf_token"]
         r = await c.post("/api/login", json={"username": "admin", "password": "Huiqi-Admin-2024"},
                          headers={"X-CSRF-Token": token})
@@ -132,84 +164,114 @@ async def run(base: str, clients: int, requests: int) -> list[tuple[str, dict]]:
         listed = (await c.get("/api/enterprises", params={"limit": 500})).json()["enterprises"]
         codes = [e["credit_code"] for e in listed]
         facts = []
-        for code in codes[:max(200, requests)]:
+        for code in codes[:min(len(codes), requests)]:
             got = await c.get(f"/api/enterprises/{code}/facts", params={"period": "2024Q4"})
             facts.append(got.json()["facts"])
-        while len(facts) < requests:  # more distinct requests than enterprises: vary a number by 1 分
-            base_facts = dict(facts[len(facts) % len(codes)])
-            base_facts["output_q"] = f"{len(facts)}.01"
-            facts.append(base_facts)
-        # warm the evaluator's plan for the period (compiled once per parameter set)
-        await c.post("/api/check", json={"period": "2024Q4", "facts": {}}, headers=headers)
+        base_facts = list(facts)
+        while len(facts) < requests + 200:  # more distinct requests than enterprises: vary a number by 1 分
+            f = dict(base_facts[len(facts) % len(base_facts)])
+            f["output_q"] = f"{len(facts)}.01"
+            facts.append(f)
+        # warm the evaluator's plan for the period (compiled once per parameter set) in every process
+        for _ in range(8):
+            await c.post("/api/check", json={"period": "2024Q4", "facts": {"output_q": "1.01"}}, headers=headers)
 
         def check(i):
             return "POST", "/api/check", {"json": {"period": "2024Q4", "facts": facts[i]}, "headers": headers}
 
-        def check_repeat(i):
-            return "POST", "/api/check", {"json": {"period": "2024Q4", "facts": facts[i % 200]}, "headers": headers}
-
         def stored(i):
             return "GET", f"/api/enterprises/{codes[i % len(codes)]}/check", {"params": {"period": "2024Q4"}}
 
-        def search(i):
-            return "GET", "/api/search", {"params": {"q": BENCHMARK_QUERIES[i % len(BENCHMARK_QUERIES)],
-                                                     "limit": 20}}
+        def search(i):  # (query, limit) pairs never asked before: every one misses the result cache
+            q = BENCHMARK_QUERIES[i % len(BENCHMARK_QUERIES)]
+            return "GET", "/api/search", {"params": {"q": q, "limit": 1 + (i // len(BENCHMARK_QUERIES)) % 100}}
 
-        out = []
-        for name, fn in (("calculator, distinct facts", check), ("calculator, repeated facts", check_repeat),
-                         ("stored enterprise", stored), ("search", search)):
-            if fn is check_repeat:
-                await drive(c, check_repeat, 200, clients)  # fill the cache (already filled by the first run)
-            out.append((name, await drive(c, fn, requests, clients)))
-        # one client at a time: the service time without queueing
-        fresh = [{**facts[i % len(facts)], "output_q": f"{10_000_000 + i}.02"} for i in range(200)]
-        out.append(("calculator, 1 client, distinct", await drive(
-            c, lambda i: ("POST", "/api/check", {"json": {"period": "2024Q4", "facts": fresh[i]}, "headers": headers}),
-            200, 1)))
-        out.append(("calculator, 1 client, repeated", await drive(c, check_repeat, 200, 1)))
-        out.append(("search, 1 client", await drive(c, search, 300, 1)))
+        out = [("calc 50 distinct", await drive(c, check, requests, clients)),
+               ("search 50 uncached", await drive(c, search, min(requests, 100 * len(BENCHMARK_QUERIES)), clients)),
+               ("stored 50", await drive(c, stored, min(requests, len(codes)), clients))]
+        n1 = min(200, requests)
+        out.append(("calc 1 client", await drive(c, lambda i: check(requests + i), n1, 1)))
         return out
+
+
+def start_server(root: Path, python: str, data: str, extra: list[str], env: dict) -> tuple[subprocess.Popen, str, Path]:
+    port = free_port()
+    tmp = Path(tempfile.mkdtemp(prefix="huiqi-bench-web-"))
+    cmd = [python, "-m", "huiqi.interfaces.cli_serve", "--host", "127.0.0.1", "--port", str(port),
+           "--db", f"sqlite:///{tmp / 'bench.db'}", "--data", data, "--work", str(tmp / "work"),
+           "--log-level", "warning", *extra]
+    proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env={**os.environ, **env}, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 300
+    while True:
+        try:
+            if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+                return proc, base, tmp
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.time() > deadline:
+            stop_server(proc)
+            raise SystemExit(f"server did not start: {proc.stderr.read().decode()[-2000:]}")
+        time.sleep(0.3)
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    """SIGINT to the server's own process group (uvicorn's workers included); kill if it does not stop."""
+    try:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    except ProcessLookupError:
+        pass
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--clients", type=int, default=50)
-    ap.add_argument("--requests", type=int, default=1000)
+    ap.add_argument("--requests", type=int, default=600)
     ap.add_argument("--data", default=str(ROOT / "var" / "demo"))
+    ap.add_argument("--variants", default="batched,unbatched,workers2")
+    ap.add_argument("--before", help="another checkout to measure as the 'before' variant (its .venv/bin/python)")
     a = ap.parse_args()
-    port = free_port()
-    tmp = Path(tempfile.mkdtemp(prefix="huiqi-bench-web-"))
-    cmd = [sys.executable, "-m", "huiqi.interfaces.cli_serve", "--host", "127.0.0.1", "--port", str(port),
-           "--db", f"sqlite:///{tmp / 'bench.db'}", "--data", a.data, "--work", str(tmp / "work"),
-           "--log-level", "warning"]
+    data = str(Path(a.data).resolve())
+    variants = {"batched": (ROOT, sys.executable, [], {}),
+                "unbatched": (ROOT, sys.executable, [], {"HUIQI_CALC_BATCH_MS": "0"}),
+                "workers2": (ROOT, sys.executable, ["--workers", "2"], {})}
+    if a.before:
+        before = Path(a.before).resolve()
+        python = before / ".venv" / "bin" / "python"
+        variants["before"] = (before, str(python if python.exists() else sys.executable), [], {})
+    chosen = [v for v in a.variants.split(",") if v] + (["before"] if a.before else [])
     global SERVER_PID
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    SERVER_PID = proc.pid
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 180
-        while True:
-            try:
-                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.time() > deadline:
-                raise SystemExit(f"server did not start: {proc.stderr.read().decode()[-2000:]}")
-            time.sleep(0.3)
-        results = asyncio.run(run(base, a.clients, a.requests))
-    finally:
-        proc.send_signal(signal.SIGINT)
+    table: dict[str, list[tuple[str, dict]]] = {}
+    for name in chosen:
+        root, python, extra, env = variants[name]
+        proc, base, _tmp = start_server(root, python, data, extra, env)
+        SERVER_PID = proc.pid
         try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-    print(f"{os.cpu_count()} CPUs, {a.clients} concurrent clients, {a.requests} requests per scenario, loopback")
-    print(f"{'scenario':32s} {'n':>6s} {'err':>4s} {'p50 ms':>8s} {'p95 ms':>8s} {'p99 ms':>8s} {'req/s':>8s} "
-          f"{'server CPU ms/req':>18s}")
-    for name, r in results:
-        print(f"{name:32s} {r['n']:6d} {r['errors']:4d} {r['p50']:8.1f} {r['p95']:8.1f} {r['p99']:8.1f} {r['rps']:8.0f} "
-              f"{r['server_ms']:18.2f}")
+            table[name] = asyncio.run(run(base, a.clients, a.requests))
+        finally:
+            stop_server(proc)
+        print(f"  measured {name}", file=sys.stderr)
+    print(f"{os.cpu_count()} CPUs (shared with other work: see the load average), load average "
+          f"{os.getloadavg()[0]:.1f}; {a.clients} concurrent clients; loopback")
+    print(f"{'scenario':22s} {'variant':10s} {'n':>5s} {'err':>4s} {'p50 ms':>8s} {'p95 ms':>8s} {'p99 ms':>8s} "
+          f"{'req/s':>7s} {'server CPU ms/req':>18s}")
+    scenarios = [s for s, _ in next(iter(table.values()))]
+    for i, scenario in enumerate(scenarios):
+        for name, results in table.items():
+            r = results[i][1]
+            print(f"{scenario:22s} {name:10s} {r['n']:5d} {r['errors']:4d} {r['p50']:8.1f} {r['p95']:8.1f} "
+                  f"{r['p99']:8.1f} {r['rps']:7.0f} {r['server_ms']:18.2f}")
+    if "batched" in table and "unbatched" in table:
+        b, u = table["batched"][0][1], table["unbatched"][0][1]
+        print(f"calc 50 distinct p99: batched {b['p99']:.0f} ms vs unbatched {u['p99']:.0f} ms "
+              f"(×{u['p99'] / b['p99']:.1f}); target ≤ 50 ms")
+    for name, results in table.items():
+        print(f"search 50 uncached p95 ({name}): {results[1][1]['p95']:.0f} ms; target ≤ 50 ms")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@ every item quoted verbatim from its clause, and `huiqi lint` fails on a planted 
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
 from pathlib import Path
 

@@ -18,10 +18,10 @@ from typer.testing import CliRunner
 from huiqi.data.synthetic import generate, write_parquet
 from huiqi.engine.evaluate import col
 from huiqi.policies.library import default_library, normalize
-from huiqi.services.facts import Period, enterprise_facts
+from huiqi.services.facts import enterprise_facts
 from huiqi.services.monitoring import (
     LISTS, MonitorSettings, _FACT_TYPES, classify, county_ranking, lintuigui, load_targets, monitor,
-    parse_money_fen, sector_chart, sector_growth, targets_for, write_excel)
+    parse_money_fen, sector_growth, targets_for, write_excel)
 
 WAN = 1_000_000  # 分 per 万元
 

@@ -12,7 +12,6 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from huiqi.engine.allocate import AllocationOptions, allocate
-from huiqi.engine.evaluate import RuleSet
 from huiqi.engine.inputs import facts_frame
 from huiqi.services.award_list import write_excel, write_tables
 from huiqi.services.facts import Period, enterprise_facts
@@ -162,7 +161,7 @@ def test_award_list_opens_in_libreoffice(run_q4, tmp_path, soffice):
     sheet = run.plans[mid].measure.name[:31]  # sheets are named by the measure's Chinese name (issue 11)
     env = {**os.environ, "HOME": str(tmp_path)}
     subprocess.run([soffice, "--headless", "--norestore", f"-env:UserInstallation=file://{tmp_path}/lo",
-                    "--convert-to", f'csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,2',
+                    "--convert-to", 'csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,2',
                     "--outdir", str(tmp_path), str(xlsx)], check=True, env=env, timeout=240,
                    capture_output=True)
     converted = sorted(tmp_path.glob("拟兑现名单*.csv"))

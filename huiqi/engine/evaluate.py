@@ -272,7 +272,7 @@ class RuleSet:
             result = frame.lazy().select(columns).collect()
         else:
             result = frame.select(columns)  # a few rows: the optimiser costs more than it saves
-        result = _apply_exclusivity(result, plan, self.groups)
+        result = _apply_exclusivity(result, plan, self.groups)  # once: a second pass recomputed the same columns
         return Evaluation(self, period, entity, values, plan, frame, result)
 
 

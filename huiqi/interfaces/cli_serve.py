@@ -1,13 +1,22 @@
-"""`huiqi serve`: the web application (政策库、政策计算器、工作台) on one uvicorn process.
+"""`huiqi serve`: the web application (政策库、政策计算器、工作台) on one or several uvicorn processes.
 
 Registered in huiqi/interfaces/cli.py with ``app.command()(serve)``.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
+
+
+def _prepare(db: str, data: str, work: str | None) -> None:
+    """Everything a first start does once (tables, demo data, demo accounts, the parameter set, interrupted
+    jobs), in a process of its own: N workers starting together would race on it and print the passwords N times."""
+    from huiqi.interfaces.web import create_app
+
+    create_app(db, data, work).state.web.shutdown()
 
 
 def serve(host: str = typer.Option("127.0.0.1", "--host", help="监听地址（对外提供服务请置于反向代理之后）"),
@@ -15,6 +24,8 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="监听地址（�
           db: str = typer.Option("sqlite:///var/huiqi.db", "--db", help="数据库 URL（SQLite 或 postgresql://…）"),
           data: Path = typer.Option(Path("var/demo"), "--data", help="演示数据目录（Parquet；不存在则自动生成）"),
           work: Path = typer.Option(None, "--work", help="筛查结果文件目录（默认 <data>/../web）"),
+          workers: int = typer.Option(1, "--workers", min=1, max=64,
+                                      help="服务进程数（多核时可设为核数；各进程的限制见 docs/web.md）"),
           log_level: str = typer.Option("info", "--log-level", help="uvicorn 日志级别"),
           trusted_proxies: str = typer.Option(None, "--trusted-proxies",
                                               help="受信任的反向代理地址（逗号分隔，如 127.0.0.1）；默认取环境变量 HUIQI_TRUSTED_PROXIES，未设则不信任任何代理头")) -> None:
@@ -23,7 +34,6 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="监听地址（�
 
     import uvicorn
 
-    from huiqi.interfaces.web import create_app
     from huiqi.interfaces.web.settings import WebSettings
 
     try:
@@ -33,10 +43,34 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="监听地址（�
     except ValueError as e:
         typer.echo(f"错误：{e}", err=True)
         raise typer.Exit(2)
-    app = create_app(db, data, work, settings=settings)
-    typer.echo(f"惠企政策服务平台：http://{host}:{port}/  （接口文档 http://{host}:{port}/api/docs，Ctrl+C 退出）")
-    # uvicorn's own proxy handling stays off: the app's setting (trusted proxies, default none) is the one switch
-    uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=False)
+    banner = f"惠企政策服务平台：http://{host}:{port}/  （接口文档 http://{host}:{port}/api/docs，Ctrl+C 退出）"
+    if workers == 1:
+        from huiqi.interfaces.web import create_app
+
+        app = create_app(db, data, work, settings=settings)
+        typer.echo(banner)
+        # uvicorn's own proxy handling stays off: the app's setting (trusted proxies, default none) is the one switch
+        uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=False)
+        return
+    import subprocess
+    import sys
+
+    # uvicorn's workers are new processes that import the app by name: they read these settings
+    os.environ.update(HUIQI_DB=db, HUIQI_DATA=str(data), HUIQI_WORK=str(work or ""))
+    if settings.trusted_proxies:
+        os.environ["HUIQI_TRUSTED_PROXIES"] = ",".join(settings.trusted_proxies)
+    # a child interpreter, not multiprocessing: the `huiqi` entry point cannot be re-imported by a spawned child
+    prep = subprocess.run([sys.executable, "-c", "import sys; from huiqi.interfaces.cli_serve import _prepare; "
+                           "_prepare(sys.argv[1], sys.argv[2], sys.argv[3] or None)", db, str(data), str(work or "")])
+    if prep.returncode != 0:
+        raise typer.Exit(1)
+    os.environ["HUIQI_PREPARED"] = "1"
+    typer.echo(f"{banner}（{workers}个服务进程）")
+    # uvicorn spawns its workers, and a spawned child re-imports the main module: replace this process by
+    # `python -m uvicorn` (whose main module is guarded) rather than whatever script started `huiqi`
+    os.execv(sys.executable, [sys.executable, "-m", "uvicorn", "huiqi.interfaces.web.app:app_from_env", "--factory",
+                              "--workers", str(workers), "--host", host, "--port", str(port), "--log-level", log_level,
+                              "--no-proxy-headers"])
 
 
 if __name__ == "__main__":  # python -m huiqi.interfaces.cli_serve

@@ -35,7 +35,7 @@ import re
 import threading
 import time
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -205,7 +205,8 @@ class Hit:
     status: str = ""  # 有效 / 已失效 / 征求意见稿, as of the search
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        # asdict's deep copies were a tenth of an uncached search served over HTTP
+        return {**self.__dict__, "measures": list(self.measures)}
 
 
 @dataclass
@@ -225,6 +226,7 @@ class _Field:
 
     def score(self, terms, weight: float, scores: dict[int, float], allowed, matched: dict[int, set]) -> None:
         n = len(self.lengths)
+        norms = self._norms()
         for term in terms:
             plist = self.postings.get(term)
             if not plist:
@@ -233,9 +235,15 @@ class _Field:
             for i, tf in plist:
                 if allowed is not None and i not in allowed:
                     continue
-                norm = K1 * (1 - B + B * self.lengths[i] / self.avg)
-                scores[i] = scores.get(i, 0.0) + weight * idf * tf * (K1 + 1) / (tf + norm)
+                scores[i] = scores.get(i, 0.0) + weight * idf * tf * (K1 + 1) / (tf + norms[i])
                 matched.setdefault(i, set()).add(term)
+
+    def _norms(self) -> list[float]:
+        """Each unit's BM25 length norm, computed once (the same float as computed per posting before)."""
+        norms = self.__dict__.get("_norm_cache")
+        if norms is None:
+            norms = self.__dict__["_norm_cache"] = [K1 * (1 - B + B * n / self.avg) for n in self.lengths]
+        return norms
 
 
 @dataclass

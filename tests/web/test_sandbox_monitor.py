@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import re
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 
 import openpyxl
 import pytest

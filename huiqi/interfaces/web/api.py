@@ -272,11 +272,12 @@ async def api_search(request: Request, q: str = Query(..., max_length=200), limi
                level: Optional[str] = None, document: Optional[str] = None, status: Optional[str] = None):
     state = st(request)
     key = ("search", q, limit, level, document, status, date.today())  # status (有效/已失效) is as of today
-    payload = state.cache_get(key)
-    if payload is None:
+
+    def compute() -> bytes:  # in the thread pool: a search on a cache miss must not hold up the event loop
         hits = search_hits(q, limit, level, document, status)
-        payload = state.cached(key, lambda: json_bytes({"query": q, "total": len(hits), "hits": hits}))
-    return Response(payload, media_type="application/json")
+        return json_bytes({"query": q, "total": len(hits), "hits": hits})
+
+    return Response(await cached_or_thread(state, key, compute), media_type="application/json")
 
 
 @router.get("/fields", tags=["规则"], summary="某期间的措施需要的输入字段（计算器表单）")
@@ -327,17 +328,51 @@ def _period_ok(state: WebState, period: str) -> None:
         raise WebError(422, str(e)) from None
 
 
+def engine_params(state: WebState, params: dict | None) -> dict:
+    """The active parameter set overlaid with the request's own (checked: a refusal is a 422 in Chinese)."""
+    base = state.active_set()["values"]
+    return state.params_for_engine({**base, **state.validate_values(params or {})}) if params else \
+        state.params_for_engine(base)
+
+
+def check_payload(results, period: str, entity: str) -> dict:
+    return {"period": period, "entity": entity, "summary": summary_dict(results),
+            "results": [result_dict(r) for r in results]}
+
+
 def run_check(state: WebState, facts: dict, period: str, entity: str, params: dict | None) -> dict:
     _period_ok(state, period)
-    base = state.active_set()["values"]
-    merged = state.params_for_engine({**base, **state.validate_values(params or {})}) if params else \
-        state.params_for_engine(base)
+    merged = engine_params(state, params)
     try:
         results = state.check(facts, period, entity, merged)
     except (InputError, ParameterError) as e:
         raise WebError(422, str(e)) from None
-    return {"period": period, "entity": entity, "summary": summary_dict(results),
-            "results": [result_dict(r) for r in results]}
+    return check_payload(results, period, entity)
+
+
+def calc_batcher(state: WebState):
+    """The process's calculator batcher (huiqi.services.calculator_batch), created on first use."""
+    from huiqi.services.calculator_batch import CheckBatcher
+
+    return state.attached("calc_batcher", lambda: CheckBatcher(state.ruleset, state.library))
+
+
+async def batched_check(state: WebState, facts: dict, period: str, entity: str, params: dict | None,
+                        finish=None):
+    """One check through the batcher: gathered with concurrent ones into one evaluation in a worker thread.
+
+    ``finish(request, results)`` also runs in that thread (default: the JSON response body as bytes)."""
+    from huiqi.services.calculator import CheckRequest
+
+    _period_ok(state, period)
+    request = CheckRequest(facts, period, entity, engine_params(state, params))
+    if finish is None:
+        def finish(req, results):
+            return json_bytes(check_payload(results, req.period, req.entity))
+    try:
+        return await calc_batcher(state).submit(request, finish)
+    except (InputError, ParameterError) as e:
+        raise WebError(422, str(e)) from None
 
 
 @router.post("/check", tags=["政策计算器"], summary="一个主体在某期间可享受的全部措施（事实以元计，可用中文字段名）")
@@ -346,8 +381,10 @@ async def api_check(body: CheckBody, request: Request, user: User = Depends(curr
     active = state.active_set()
     key = ("check", body.period, body.entity, json.dumps(body.facts, sort_keys=True, default=str),
            json.dumps(body.params, sort_keys=True, default=str), active["id"], active["version"])
-    payload = await cached_or_thread(state, key, lambda: json_bytes(run_check(state, body.facts, body.period,
-                                                                              body.entity, body.params)))
+    payload = state.cache_get(key)
+    if payload is None:
+        payload = await batched_check(state, body.facts, body.period, body.entity, body.params)
+        payload = state.cached(key, lambda: payload)
     return Response(payload, media_type="application/json")
 
 
@@ -428,12 +465,18 @@ async def api_enterprise_check(credit_code: str, request: Request, period: str =
     active = state.active_set()
     key = ("stored", credit_code, period, state.data_hash, active["id"], active["version"])
 
-    def compute() -> bytes:
-        out = run_check(state, stored_facts(state, credit_code, period), period, "enterprise", None)
-        out["credit_code"] = credit_code
-        return json_bytes(out)
+    hit = state.cache_get(key)
+    if hit is None:
+        from starlette.concurrency import run_in_threadpool
 
-    return Response(await cached_or_thread(state, key, compute), media_type="application/json")
+        facts = await run_in_threadpool(stored_facts, state, credit_code, period)
+
+        def finish(req, results) -> bytes:
+            return json_bytes({**check_payload(results, req.period, req.entity), "credit_code": credit_code})
+
+        payload = await batched_check(state, facts, period, "enterprise", None, finish)
+        hit = state.cached(key, lambda: payload)
+    return Response(hit, media_type="application/json")
 
 
 # ------------------------------------------------------------------------------------------ parameters

@@ -288,7 +288,9 @@ async def calculator_check(request: Request, user: User | None = Depends(maybe_u
         return render(request, "_calc_errors.html", status=422,
                       errors=[(n, fields[n]["label"], e) for n, e in errors.items()], fields=list(fields))
     facts.update(clean)
-    outcome = api.run_check(state, facts, period, "enterprise", None)
+    # batched with concurrent checks, computed in a worker thread (huiqi.services.calculator_batch)
+    outcome = await api.batched_check(state, facts, period, "enterprise", None,
+                                      lambda req, results: api.check_payload(results, req.period, req.entity))
     return render(request, "_calc_results.html", outcome=_outcome_view(outcome), fields=list(fields))
 
 

@@ -13,6 +13,7 @@ import os
 import secrets
 import shutil
 import threading
+import time
 import traceback
 from collections import OrderedDict
 from dataclasses import replace
@@ -42,6 +43,9 @@ DEMO_PASSWORDS = {  # demo only — documented in docs/web.md; change them (or t
 }
 
 
+ACTIVE_SET_TTL = 1.0  # seconds a worker process trusts its copy of the active parameter set
+
+
 class WebError(Exception):
     """A refusal with an HTTP status and a Chinese message (rendered as {"detail": …} or as an error page)."""
 
@@ -68,7 +72,7 @@ class WebState:
     settings = auth.DEFAULT_SETTINGS  # create_app sets the deployment's (trusted proxies, login limits)
 
     def __init__(self, db_url: str, data_dir: str | Path, work_dir: str | Path | None = None, *,
-                 seed_demo: bool = True, announce=print):
+                 seed_demo: bool = True, announce=print, recover_jobs: bool = True):
         self.db_url = db_url
         self.data_dir = Path(data_dir)
         self.work_dir = Path(work_dir) if work_dir else self.data_dir.parent / "web"
@@ -91,16 +95,19 @@ class WebState:
         self.lock = threading.RLock()
         self._attachments: dict[str, object] = {}
         self._facts: OrderedDict = OrderedDict()
+        self._facts_building: dict[tuple, threading.Lock] = {}
         self._calc_cache: OrderedDict = OrderedDict()
         self._runs: OrderedDict = OrderedDict()
         self._worker = None
         self._active: dict | None = None
+        self._active_at = 0.0
         self.announce = announce
         self.load_data()
         from huiqi.services.search import default_index
 
         default_index()  # built once at start, not on the first search
-        self._fail_interrupted_jobs()
+        if recover_jobs:  # not in a worker of `serve --workers N`: a running job may be another worker's
+            self._fail_interrupted_jobs()
         self.ensure_parameter_set()
         if seed_demo:
             self.seed_accounts()
@@ -179,11 +186,18 @@ class WebState:
             if key in self._facts:
                 self._facts.move_to_end(key)
                 return self._facts[key]
-        frame = enterprise_facts(self.tables, period)
-        with self.lock:
-            self._facts[key] = frame
-            while len(self._facts) > 6:
-                self._facts.popitem(last=False)
+            building = self._facts_building.setdefault(key, threading.Lock())
+        # one build per period: 50 first requests at once used to build the same facts 50 times over
+        with building:
+            with self.lock:
+                if key in self._facts:
+                    return self._facts[key]
+            frame = enterprise_facts(self.tables, period)
+            with self.lock:
+                self._facts[key] = frame
+                self._facts_building.pop(key, None)
+                while len(self._facts) > 6:
+                    self._facts.popitem(last=False)
         return frame
 
     def enterprise(self, credit_code: str) -> dict | None:
@@ -350,7 +364,8 @@ class WebState:
 
     def active_set(self) -> dict:
         cached = self._active
-        if cached is not None:
+        # re-read at most every ACTIVE_SET_TTL s: another worker process (serve --workers N) may have changed it
+        if cached is not None and time.monotonic() - self._active_at < ACTIVE_SET_TTL:
             return cached
         with self.engine.connect() as conn:
             r = conn.execute(sa.select(db.parameter_sets).where(db.parameter_sets.c.active.is_(True))
@@ -359,6 +374,7 @@ class WebState:
             self.ensure_parameter_set()
             return self.active_set()
         self._active = self._set_dict(r)
+        self._active_at = time.monotonic()
         return self._active
 
     def validate_values(self, values: Any) -> dict[str, str]:
