@@ -149,7 +149,6 @@ class DocumentDefaults(Strict):
     # 001: "涉及奖补资金比例和限额均为上限": every rate and limit of the document is a ceiling, so an amount
     # computed from one is 参数待定 until the operator sets the rate (lint enforces it; see RULES-3)
     rates_are_upper_bounds: bool = False
-    bare_yishang_inclusive: bool = True  # 民法典 第1259条
     quotes: list[dict] = []  # document-level quotes backing these layers: [{clause, quote}]
 
 

@@ -158,8 +158,8 @@ def test_check_bad_input(web):
     chinese_error(c.post("/api/check", json={"period": "2024Q4", "facts": {}}), 403)  # no CSRF token
     chinese_error(web.client().post("/api/check", json={"period": "2024Q4", "facts": {}},
                                     headers=web.client().csrf), 403)  # another client's token
-    anon = web.client()
-    chinese_error(anon.post("/api/check", json={"period": "2024Q4", "facts": {}}, headers=anon.csrf), 401)
+    anon = web.client()  # the calculator is open without login (issue 10), its API too
+    assert anon.post("/api/check", json={"period": "2024Q4", "facts": {}}, headers=anon.csrf).status_code == 200
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -79,6 +79,7 @@ def test_pages_speak_chinese_and_fit_a_phone(browser, server, screened, user):  
             page.fill("#f-output_q", "8986149.70")
             page.fill("#f-output_q_ly", "7000000")
             page.select_option("#f-promo_event_held_q", "是")
+            page.select_option("#f-is_industrial", "是")  # 002 第21条 is for 工业企业 (RULES-2)
             page.fill("#f-promo_event_cost_q", "600000")
             page.click("#calc-form button[type=submit]")
             page.wait_for_function("() => { const e = document.querySelector('#m-gx2024q4-21');"

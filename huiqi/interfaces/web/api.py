@@ -21,7 +21,7 @@ from huiqi.engine.evaluate import ParameterError
 from huiqi.core import money
 from huiqi.engine.inputs import InputError
 from huiqi.interfaces.web import auth
-from huiqi.interfaces.web.auth import User, admin_user, check_csrf, current_user, officer_user
+from huiqi.interfaces.web.auth import User, admin_user, check_csrf, current_user, maybe_user, officer_user
 from huiqi.interfaces.web.state import WebError, WebState, wan_text, yuan_text
 
 # Bounds of paging parameters: beyond them a database OFFSET or a slice overflows (a 500 before). Far above any
@@ -376,7 +376,8 @@ async def batched_check(state: WebState, facts: dict, period: str, entity: str, 
 
 
 @router.post("/check", tags=["政策计算器"], summary="一个主体在某期间可享受的全部措施（事实以元计，可用中文字段名）")
-async def api_check(body: CheckBody, request: Request, user: User = Depends(current_user)):
+async def api_check(body: CheckBody, request: Request, user: User | None = Depends(maybe_user)):
+    """Open without login, like the calculator page (the facts are the caller's own; nothing is stored)."""
     state = st(request)
     active = state.active_set()
     key = ("check", body.period, body.entity, json.dumps(body.facts, sort_keys=True, default=str),

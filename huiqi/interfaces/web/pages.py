@@ -240,6 +240,11 @@ def _outcome_view(outcome: dict) -> dict:
     from huiqi.services import calendar as cal
 
     results = [r for r in outcome["results"] if r["measure_id"] not in MONITORING_MEASURES]
+    from huiqi.services.calculator import default_ruleset
+
+    labels = {n: p.label for n, p in default_ruleset().parameters.items()}
+    for r in results:  # people read the parameter's name, not its code
+        r["pending_labels"] = [labels.get(p, "待定参数") for p in r.get("pending_parameters") or []]
     counts: dict[str, int] = {}
     for r in results:
         counts[r["status"]] = counts.get(r["status"], 0) + 1

@@ -264,7 +264,8 @@ def knobs(state: WebState, period: str, measure_ids: list[str]) -> list[dict]:
         if len(consts) > 1:
             same = consts[0] if len(set(consts)) == 1 else None
             text = f"（原文均为{decimal_text(same * 100)}%）" if same is not None else ""
-            out.insert(0, {"name": f"{doc}.rate", "label": f"{doc} 各措施统一比例{text}", "kind": "rate",
+            title = state.library.documents[doc].title if doc in state.library.documents else "本文件"
+            out.insert(0, {"name": f"{doc}.rate", "label": f"《{title}》各措施统一比例{text}", "kind": "rate",
                            "kind_label": "比例", "current": None if same is None else decimal_text(same),
                            "default": None if same is None else decimal_text(same), "max": None, "min": None, "clause": None,
                            "is_budget": False, "knob": True})
