@@ -66,7 +66,11 @@ def facts_frame(records: Iterable[Mapping[str, Any]], dictionary: DataDictionary
                 default_money_unit: str | None = None) -> pl.DataFrame:
     """Several entities' facts → one typed frame (the evaluator's input)."""
     dictionary = dictionary or default_dictionary()
-    rows = [normalize_facts(r, dictionary, default_money_unit) for r in records]
+    return normalized_frame([normalize_facts(r, dictionary, default_money_unit) for r in records], dictionary)
+
+
+def normalized_frame(rows: list[dict], dictionary: DataDictionary) -> pl.DataFrame:
+    """Normalised facts (internal values) → the evaluator's typed frame; a field absent from a row is null."""
     names = sorted({k for r in rows for k in r})
     schema = {n: (pl.String if n == "entity_id" else _POLARS_TYPES[dictionary[n].type]) for n in names}
     data = {n: [r.get(n) for r in rows] for n in names}

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from huiqi.rules.loader import RuleFileError, _line_of
+from huiqi.rules.loader import RuleFileError, _line_of, read_validated
 
 APPLICATIONS_DIR = Path(__file__).parent / "applications"
 
@@ -88,19 +88,7 @@ class LoadedApplications:
 
 
 def load_file(path: Path) -> LoadedApplications:
-    text = path.read_text(encoding="utf-8")
-    try:
-        node = yaml.compose(text)
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        raise RuleFileError(path, mark.line + 1 if mark else None, f"YAML 格式错误：{e}") from None
-    try:
-        data = ApplicationFile.model_validate(raw)
-    except ValidationError as e:
-        err = e.errors()[0]
-        loc = tuple(err["loc"])
-        raise RuleFileError(path, _line_of(node, loc), f"{'.'.join(map(str, loc))}: {err['msg']}") from None
+    data, node = read_validated(path, ApplicationFile)
     return LoadedApplications(path, data, node)
 
 

@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from huiqi.core.periods import Period, PeriodError
 from huiqi.rules.model import Measure, Parameter, RuleFile
@@ -55,7 +55,9 @@ class LoadedFile:
         return self.line("measures", index, *loc)
 
 
-def load_file(path: Path) -> LoadedFile:
+def read_validated(path: Path, model: type[BaseModel]) -> tuple[BaseModel, yaml.Node]:
+    """A YAML file validated against ``model``, with its node tree (for line numbers in later errors). A syntax or
+    schema error names the file and the line."""
     text = path.read_text(encoding="utf-8")
     try:
         node = yaml.compose(text)
@@ -64,13 +66,18 @@ def load_file(path: Path) -> LoadedFile:
         mark = getattr(e, "problem_mark", None)
         raise RuleFileError(path, mark.line + 1 if mark else None, f"YAML 格式错误：{e}") from None
     try:
-        rules = RuleFile.model_validate(data)
+        return model.model_validate(data), node
     except ValidationError as e:
         err = e.errors()[0]
         loc = tuple(err["loc"])
         where = ".".join(map(str, loc))
         raise RuleFileError(path, _line_of(node, loc), f"{where}: {err['msg']}") from None
+
+
+def load_file(path: Path) -> LoadedFile:
+    rules, node = read_validated(path, RuleFile)
     _check_periods(path, node, rules)
+    text = path.read_text(encoding="utf-8")
     return LoadedFile(path, rules, node, hashlib.sha256(text.encode("utf-8")).hexdigest())
 
 

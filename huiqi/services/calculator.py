@@ -14,7 +14,7 @@ import polars as pl
 
 from huiqi.engine.evaluate import MET, MISSING, NOT_MET, PENDING, RuleSet, col
 from huiqi.engine.explain import Explainer, citation, fmt_wan, fmt_yuan
-from huiqi.engine.inputs import _POLARS_TYPES, normalize_facts
+from huiqi.engine.inputs import normalize_facts, normalized_frame
 from huiqi.policies.library import Library, default_library
 from huiqi.rules.fields import SCALE
 
@@ -140,14 +140,7 @@ def check_many(requests: list[CheckRequest], ruleset: RuleSet | None = None,
 
 
 def _frame(rows: list[dict], dictionary) -> pl.DataFrame:
-    """Normalised facts (internal values) → the evaluator's typed frame; a field absent from a row is null."""
-    names = sorted({k for r in rows for k in r})
-    schema = {n: (pl.String if n == "entity_id" else _POLARS_TYPES[dictionary[n].type]) for n in names}
-    data = {n: [r.get(n) for r in rows] for n in names}
-    if "entity_id" not in data:
-        schema["entity_id"] = pl.String
-        data["entity_id"] = [str(i + 1) for i in range(len(rows))]
-    return pl.DataFrame(data, schema=schema)
+    return normalized_frame(rows, dictionary)
 
 
 def _evaluate_rows(rows: list[dict], period: str, entity: str, params, ruleset: RuleSet, library: Library,
