@@ -60,8 +60,9 @@ def main() -> None:
     huiqi = shutil.which("huiqi") or str(Path(sys.executable).with_name("huiqi"))
     cli, floor = [], []
     for _ in range(args.repeat):
-        with tempfile.TemporaryDirectory() as out:
-            wall, rss, _ = timed([huiqi, "screen", "--period", args.period, "--data", str(data), "--out", out])
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "out"  # screen publishes `out` as a link to a version folder beside it
+            wall, rss, _ = timed([huiqi, "screen", "--period", args.period, "--data", str(data), "--out", str(out)])
             cli.append((wall, rss))
             paid_cli = cli_paid(Path(out))
             sizes = {p.name: p.stat().st_size for p in Path(out).iterdir()}
@@ -71,7 +72,7 @@ def main() -> None:
     cw, cr = statistics.median(w for w, _ in cli), max(r for _, r in cli)
     fw, fr = statistics.median(w for w, _ in floor), max(r for _, r in floor)
     print(f"{args.size:,} enterprises (+ synthetic big-firm extras), period {args.period}, {args.repeat} run(s), median wall")
-    print(f"  huiqi screen (whole process, Excel + Parquet + CSV): {cw:7.2f} s  peak RSS {cr:5.2f} GiB")
+    print(f"  huiqi screen (whole process, Excel + Parquet):       {cw:7.2f} s  peak RSS {cr:5.2f} GiB")
     print(f"  floor_screen.py (four measures, plain Polars):       {fw:7.2f} s  peak RSS {fr:5.2f} GiB")
     print(f"  ratio: {cw / fw:.1f}× time, {cr / fr:.1f}× memory")
     print("  output files: " + ", ".join(f"{k} {v / 2**20:.1f} MiB" for k, v in sorted(sizes.items())))

@@ -14,15 +14,34 @@ def run():
 
 
 def test_missing_summary_counts_the_rows_that_name_the_field(run):
-    """The summary says as much as the per-row 待补充信息 text, in one row per (measure, field)."""
+    """The summary counts every 待补充信息 (entity, measure) per missing fact; the rows listed per entity (those a
+    data table could fill: facts some entity has) say the same for those facts."""
     summary = run.missing_fields
     assert summary is not None and summary.height > 0
     missing = run.results.filter(pl.col("status") == "待补充信息")
+    facts = run.evaluations["enterprise"].inputs
+    held = {c for c, n in zip(facts.columns, facts.null_count().row(0)) if n < facts.height}
+    enterprise_measures = {cm.id for cm in run.evaluations["enterprise"].plan}
+    summary = summary.filter(pl.col("field").is_in(list(held)) & pl.col("measure_id").is_in(list(enterprise_measures)))
+    assert summary.height > 0
     for mid, label, source, n in summary.select("measure_id", "label", "source", "entities").iter_rows():
         text = f"{label}（来源：{source or '—'}）"
         # whole items of the "；"-joined text: 全年工业总产值 is also the tail of 上年全年工业总产值
         rows = missing.filter((pl.col("measure_id") == mid) & pl.col("missing").str.split("；").list.contains(text))
         assert rows.height == n, (mid, label)
+
+
+def test_only_rows_a_table_could_fill_are_listed(run):
+    """Issue 9: 待补充信息 listed per enterprise only where a table could supply the fact; the rest is counted."""
+    facts = run.evaluations["enterprise"].inputs
+    held = {c for c, n in zip(facts.columns, facts.null_count().row(0)) if n < facts.height}
+    plans = {cm.id: cm for cm in run.evaluations["enterprise"].plan}
+    missing = run.results.filter((pl.col("status") == "待补充信息") & (pl.col("entity") == "enterprise"))
+    assert missing.height > 0
+    assert all(plans[m].fields & held for m in missing["measure_id"].unique().to_list())
+    listed = missing.height
+    counted = int(run.missing_fields["entities"].sum())
+    assert counted > listed  # most are facts no table has: counted, not listed
 
 
 def test_every_missing_row_is_summarised(run):

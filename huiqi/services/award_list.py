@@ -225,24 +225,9 @@ def write_excel(run: ScreeningRun, path: Path) -> Path:
 
 
 def suppliable_missing(run: ScreeningRun) -> pl.DataFrame:
-    """The 待补充信息 rows whose missing facts a data table could supply: some entity of the same type has the fact
-    in the data, so the bureau can import it for the others. Sorted by measure and entity."""
-    parts = []
-    for entity, ev in run.evaluations.items():
-        height = ev.inputs.height
-        held = {c for c, n in zip(ev.inputs.columns, ev.inputs.null_count().row(0)) if n < height}
-        for cm in ev.plan:
-            fields = sorted(cm.fields & held)
-            if not fields:
-                continue
-            lacking = pl.any_horizontal([pl.col(f).is_null() for f in fields])
-            ids = ev.inputs.filter(lacking).select("entity_id").with_columns(pl.lit(cm.id).alias("measure_id"))
-            parts.append(ids.with_columns(pl.lit(entity).alias("entity")))
-    missing = run.results.filter(pl.col("status") == MISSING)
-    if not parts or missing.height == 0:
-        return missing.head(0)
-    keys = pl.concat(parts)
-    return missing.join(keys, on=["entity", "measure_id", "entity_id"], how="semi").sort(["measure_id", "entity_id"])
+    """The 待补充信息 rows a data table could fill (the run lists only those: huiqi.services.screening.listed_rows),
+    sorted by measure and entity."""
+    return run.results.filter(pl.col("status") == MISSING).sort(["measure_id", "entity_id"])
 
 
 ENTITY_ORDER = ("enterprise", "project", "county")
@@ -268,28 +253,15 @@ def file_entry(path: Path) -> dict:
     return {"bytes": Path(path).stat().st_size, "sha256": h.hexdigest()}
 
 
-def lean_results(run: ScreeningRun) -> pl.DataFrame:
-    """The result rows the files keep: every 符合 and 参数待定 row, and the 待补充信息 rows a data table could fill
-    (:func:`suppliable_missing`); the rest of 待补充信息 is counted per measure and missing fact in
-    missing_summary.parquet instead of one row per entity (most are facts only an application can give)."""
-    results = run.results
-    if results.height == 0 or "status" not in results.columns:
-        return results
-    keep = suppliable_missing(run).select("entity", "measure_id", "entity_id")
-    others = results.filter(pl.col("status") != MISSING)
-    listed = results.filter(pl.col("status") == MISSING).join(keep, on=["entity", "measure_id", "entity_id"],
-                                                               how="semi")
-    return pl.concat([others, listed])
-
-
 def write_tables(run: ScreeningRun, directory: Path, extra: list[Path] = (), *, csv: bool = False) -> list[Path]:
-    """results.parquet (lean: :func:`lean_results`; amounts in 分 and in 元; rows in the documented order),
+    """results.parquet (paid, 参数待定, and the 待补充信息 a data table could fill: huiqi.services.screening.listed_rows;
+    amounts in 分 and in 元; rows in the documented order),
     missing_summary.parquet (待补充信息 per measure and missing fact, with counts), results.csv only when asked
     (cells safe from formula injection), then manifest.json listing each of them and of ``extra`` (e.g. the
     workbook) with its size and sha256 — written last, so a manifest always describes complete files."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    results = sort_results(lean_results(run)).with_columns((pl.col("final_fen") / 100).alias("final_yuan"))
+    results = sort_results(run.results).with_columns((pl.col("final_fen") / 100).alias("final_yuan"))
     pq = directory / "results.parquet"
     results.write_parquet(pq, statistics=False)
     files = [pq]
