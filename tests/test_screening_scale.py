@@ -47,3 +47,24 @@ def test_only_rows_a_table_could_fill_are_listed(run):
 def test_every_missing_row_is_summarised(run):
     missing = run.results.filter((pl.col("status") == "待补充信息") & (pl.col("missing") != ""))
     assert set(missing["measure_id"].unique()) <= set(run.missing_fields["measure_id"].unique())
+
+
+def test_constant_reason_of_yes_no_measures_equals_the_calculators(run):
+    """A 符合 yes/no measure met every condition, so screening writes one sentence per measure instead of calling the
+    explainer per row; it must be exactly the calculator's own text."""
+    from huiqi.engine.explain import Explainer
+    from huiqi.policies.library import default_library
+    from huiqi.services.calculator import explain_row
+
+    ev = run.evaluations["enterprise"]
+    library = default_library()
+    labels = {n: p.label for n, p in ev.ruleset.parameters.items()}
+    yes_no = {cm.id: cm for cm in ev.plan if cm.measure.kind == "eligibility"}
+    rows = run.results.filter((pl.col("status") == "符合") & pl.col("measure_id").is_in(list(yes_no))
+                              & (pl.col("entity") == "enterprise")).head(200)
+    assert rows.height > 0
+    wide = {r["entity_id"]: r for r in ev.frame.iter_rows(named=True)}
+    facts = {r["entity_id"]: r for r in ev.inputs.iter_rows(named=True)}
+    for entity_id, measure_id, reason in rows.select("entity_id", "measure_id", "reason").iter_rows():
+        explainer = Explainer(ev.ruleset.dictionary, library, facts[entity_id], ev.params, labels)
+        assert reason == explain_row(yes_no[measure_id], wide[entity_id], explainer, library).reason

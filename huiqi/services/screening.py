@@ -289,6 +289,12 @@ def _explain(rows: pl.DataFrame, ev: Evaluation, library) -> pl.DataFrame:
                              .alias("pending"))
     # the full Chinese reason for rows that are paid or could be (符合), through the calculator's explainer
     met = rows.filter(pl.col("status") == "符合").select("entity_id", "measure_id")
+    # a yes/no measure that is 符合 met every condition: its reason is the same sentence for every entity
+    constant = {cm.id: ("满足：" + "；".join(cc.condition.text for cc in cm.conditions) + "。") if cm.conditions else ""
+                for cm in ev.plan if cm.measure.kind == "eligibility"}
+    fixed = met.filter(pl.col("measure_id").is_in(list(constant))) \
+        .with_columns(pl.col("measure_id").replace_strict(constant, return_dtype=pl.String).alias("reason"))
+    met = met.filter(~pl.col("measure_id").is_in(list(constant)))
     wanted = set(met["entity_id"].to_list())
     wide = {r["entity_id"]: r for r in ev.frame.filter(pl.col("entity_id").is_in(list(wanted))).iter_rows(named=True)}
     inputs = {r["entity_id"]: r for r in ev.inputs.filter(pl.col("entity_id").is_in(list(wanted))).iter_rows(named=True)}
@@ -299,6 +305,6 @@ def _explain(rows: pl.DataFrame, ev: Evaluation, library) -> pl.DataFrame:
         if explainer is None:
             explainer = cache[entity_id] = Explainer(dictionary, library, inputs[entity_id], ev.params, labels)
         reasons.append(explain_row(by_id[measure_id], wide[entity_id], explainer, library).reason)
-    met = met.with_columns(pl.Series("reason", reasons, dtype=pl.String))
+    met = pl.concat([met.with_columns(pl.Series("reason", reasons, dtype=pl.String)), fixed])
     rows = rows.join(met, on=["entity_id", "measure_id"], how="left", maintain_order="left")
     return rows.with_columns(pl.coalesce("reason", "pending").alias("reason")).drop("pending")
