@@ -173,14 +173,8 @@ class Explainer:
             return f"−{self.describe(node.this)}"
         if isinstance(node, exp.Anonymous):
             return self._describe_function(node)
-        if isinstance(node, exp.Mul):
-            return f"{self._term(node.this)} × {self._term(node.expression)}"
-        if isinstance(node, exp.Add):
-            return f"{self._term(node.this)} + {self._term(node.expression)}"
-        if isinstance(node, exp.Sub):
-            return f"{self._term(node.this)} − {self._term(node.expression)}"
-        if isinstance(node, exp.Div):
-            return f"{self._term(node.this)} ÷ {self._term(node.expression)}"
+        if type(node) in self._ARITH:
+            return f"{self._term(node.this)} {self._ARITH[type(node)]} {self._term(node.expression)}"
         if isinstance(node, (exp.Least, exp.Greatest)):
             word = "较小者" if isinstance(node, exp.Least) else "较大者"
             items = "、".join(self.describe(x) for x in [node.this, *node.expressions])
@@ -201,6 +195,7 @@ class Explainer:
         text = self.describe(node)
         return f"（{text}）" if isinstance(node, (exp.Case, exp.If)) else text
 
+    _ARITH = {exp.Mul: "×", exp.Add: "+", exp.Sub: "−", exp.Div: "÷"}
     _COMPARE = {exp.GTE: "不低于", exp.GT: "超过", exp.LTE: "不超过", exp.LT: "低于", exp.EQ: "为", exp.NEQ: "不为"}
 
     def _describe_condition(self, node: exp.Expression) -> str | None:

@@ -261,7 +261,9 @@ def write_tables(run: ScreeningRun, directory: Path, extra: list[Path] = (), *, 
     workbook) with its size and sha256 — written last, so a manifest always describes complete files."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    results = sort_results(run.results).with_columns((pl.col("final_fen") / 100).alias("final_yuan"))
+    # 元 as an exact decimal (never a binary float): 分 ÷ 100 at scale 2
+    results = sort_results(run.results).with_columns(
+        (pl.col("final_fen").cast(pl.Decimal(38, 2)) / 100).alias("final_yuan"))
     pq = directory / "results.parquet"
     results.write_parquet(pq, statistics=False)
     files = [pq]
