@@ -1,4 +1,4 @@
-"""REST API: every endpoint, good and bad input (4xx with a Chinese {"detail"}, nothing changed), on SQLite and
+"""REST API: every endpoint, good and bad input (4xx with the one error body {"error": {"code", "message": 中文, "fields"}}, nothing changed), on SQLite and
 PostgreSQL."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 
 def chinese_error(r, status: int) -> str:
     assert r.status_code == status, (r.status_code, r.text)
-    detail = r.json()["detail"]
+    detail = r.json()["error"]["message"]
     assert isinstance(detail, str) and CJK.search(detail), detail
     return detail
 
@@ -389,7 +389,7 @@ def test_import_good_bad_and_scoped(web, tmp_path):
     bad.write_text("统一社会信用代码,企业名称,县区代码,行业代码\n123,坏企业,450204,3421\n", encoding="utf-8")
     r = _upload(o, [bad])
     detail = chinese_error(r, 422)
-    assert "未写入" in detail and r.json()["errors"][0]["row"] == 2
+    assert "未写入" in detail and r.json()["error"]["fields"][0]["row"] == 2
     assert web.state.enterprises.height == before
     # another county's rows: refused for a county officer, nothing written
     (tmp_path / "o").mkdir()

@@ -126,7 +126,7 @@ def test_concurrent_api_checks_are_batched_and_each_answered_as_alone(web):
         if status == 200:
             assert r.content == body
         else:
-            assert r.json()["detail"] == body and CJK.search(body)
+            assert r.json()["error"]["message"] == body and CJK.search(body)
     assert sum(1 for r in responses if r.status_code == 422) >= len(INVALID)
     assert batcher.batches - before < 25 and batcher.largest > 1  # batched, not one evaluation per request
 

@@ -20,7 +20,7 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 
 def chinese_error(r, status: int) -> str:
     assert r.status_code == status, (r.status_code, r.text[:500])
-    text = r.json()["detail"] if r.headers.get("content-type", "").startswith("application/json") else r.text
+    text = r.json()["error"]["message"] if r.headers.get("content-type", "").startswith("application/json") else r.text
     assert CJK.search(text)
     return text
 

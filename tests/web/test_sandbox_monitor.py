@@ -50,7 +50,7 @@ def env(demo_dir, tmp_path_factory):
 
 def chinese_error(r, status: int) -> str:
     assert r.status_code == status, (r.status_code, r.text[:500])
-    detail = r.json()["detail"]
+    detail = r.json()["error"]["message"]
     assert isinstance(detail, str) and CJK.search(detail), detail
     return detail
 

@@ -21,7 +21,7 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 
 def chinese_error(r, status: int) -> str:
     assert r.status_code == status, (r.status_code, r.text)
-    detail = r.json()["detail"]
+    detail = r.json()["error"]["message"]
     assert isinstance(detail, str) and CJK.search(detail), detail
     return detail
 

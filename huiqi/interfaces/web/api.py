@@ -1,6 +1,8 @@
-"""REST API under /api. Every refusal is a 4xx JSON {"detail": "<中文说明>"} and changes nothing.
+"""REST API under /api. Every operation declares its response model (schemas.py); every refusal is a 4xx with
+the one error body {"error": {"code", "message": "<中文说明>", "fields": [...]}} and changes nothing.
 
-Money in responses is a string of 元 with two decimals (exact), or of 万元 where the key says so.
+Money in responses: integer 分 (``*_fen``) and a string of 元 with two decimals (``*_yuan``), or of 万元 where the
+key says so (``*_wan``); never a float.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import json
 import shutil
 import tempfile
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, Optional
 
@@ -20,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from huiqi.engine.evaluate import ParameterError
 from huiqi.core import money
 from huiqi.engine.inputs import InputError
-from huiqi.interfaces.web import auth
+from huiqi.interfaces.web import auth, schemas as S
 from huiqi.interfaces.web.auth import User, admin_user, check_csrf, current_user, maybe_user, officer_user
 from huiqi.interfaces.web.state import WebError, WebState, wan_text, yuan_text
 
@@ -86,9 +89,10 @@ def measure_dict(state: WebState, measure_id: str, full: bool = False) -> dict:
 
 def result_dict(r) -> dict:
     d = r.to_dict()
-    for k in ("amount_yuan", "computed_yuan"):  # exact 分: always two decimals in the API
-        value = getattr(r, k)
-        d[k] = None if value is None else money.yuan_text(value * 100)
+    for k in ("amount", "computed"):  # exact 分 and its text with always two decimals
+        value = getattr(r, f"{k}_yuan")
+        d[f"{k}_fen"] = None if value is None else int(value * 100)
+        d[f"{k}_yuan"] = money.yuan_text(d[f"{k}_fen"])
     doc = d["clauses"][0].split(":", 1)[0] if d["clauses"] else d["document_id"]
     d["clause_url"] = f"/policies/{doc}#{d['clauses'][0]}" if d["clauses"] else f"/policies/{doc}"
     return d
@@ -98,7 +102,8 @@ def summary_dict(results) -> dict:
     from huiqi.services.calculator import summarize
 
     s = summarize(results)
-    return {"total_yuan": s["total_yuan"], "counts": s["counts"]}
+    fen = int(Decimal(s["total_yuan"]) * 100)  # summarize writes str(Decimal): "0", "898.6" — two decimals here
+    return {"total_fen": fen, "total_yuan": money.yuan_text(fen), "counts": s["counts"]}
 
 
 def json_bytes(value: Any) -> bytes:
@@ -112,12 +117,12 @@ class LoginBody(BaseModel):
     password: str = Field(max_length=256)
 
 
-@router.get("/csrf", tags=["账户"], summary="取得 CSRF 令牌（登录前用于登录请求）")
+@router.get("/csrf", response_model=S.CsrfOut, tags=["账户"], summary="取得 CSRF 令牌（登录前用于登录请求）")
 def api_csrf(request: Request):
     return {"csrf_token": auth.csrf_token(request)}
 
 
-@router.post("/login", tags=["账户"], summary="登录（失败过多→429：同一用户名默认5次/5分钟，同一地址默认20次/5分钟）")
+@router.post("/login", response_model=S.SessionOut, responses=S.LOGIN_ERRORS, tags=["账户"], summary="登录（失败过多→429：同一用户名默认5次/5分钟，同一地址默认20次/5分钟）")
 def api_login(body: LoginBody, request: Request):
     state = st(request)
     ip = auth.client_ip(request)
@@ -126,7 +131,7 @@ def api_login(body: LoginBody, request: Request):
     except auth.LoginError as e:
         if e.status == 429:
             state.audit(None, "登录受限", body.username, auth.limit_detail(e, state.settings), ip)
-        return JSONResponse({"detail": e.message}, status_code=e.status)
+        return S.error_json(e.status, e.message)
     token, csrf = auth.start_session(state.engine, user)
     state.audit(user, "登录", user.username, None, ip)
     response = JSONResponse({"user": user.to_dict(), "csrf_token": csrf})
@@ -139,7 +144,7 @@ def set_session_cookie(response: Response, token: str, request: Request) -> None
                         max_age=auth.SESSION_HOURS * 3600, secure=request.url.scheme == "https")
 
 
-@router.post("/logout", tags=["账户"], summary="退出登录")
+@router.post("/logout", response_model=S.OkOut, tags=["账户"], summary="退出登录")
 def api_logout(request: Request):
     auth.end_session(st(request).engine, request.cookies.get(auth.SESSION_COOKIE))
     response = JSONResponse({"ok": True})
@@ -147,7 +152,7 @@ def api_logout(request: Request):
     return response
 
 
-@router.get("/me", tags=["账户"], summary="当前用户")
+@router.get("/me", response_model=S.SessionOut, tags=["账户"], summary="当前用户")
 def api_me(request: Request, user: User = Depends(current_user)):
     return {"user": user.to_dict(), "csrf_token": request.state.session_csrf}
 
@@ -162,19 +167,19 @@ class NewUser(BaseModel):
     credit_code: Optional[str] = None
 
 
-@router.get("/users", tags=["账户"], summary="用户列表（管理员）")
+@router.get("/users", response_model=list[S.UserOut], tags=["账户"], summary="用户列表（管理员）")
 def api_users(request: Request, user: User = Depends(admin_user)):
     return st(request).users()
 
 
-@router.post("/users", tags=["账户"], summary="新建用户（管理员）", status_code=201)
+@router.post("/users", response_model=S.NewUserOut, tags=["账户"], summary="新建用户（管理员）", status_code=201)
 def api_new_user(body: NewUser, request: Request, user: User = Depends(admin_user)):
     uid = st(request).add_user(user, body.username, body.password, body.role, body.display_name, body.county_code,
                                body.credit_code)
     return {"id": uid, "username": body.username}
 
 
-@router.get("/audit", tags=["账户"], summary="审计日志（管理员）")
+@router.get("/audit", response_model=list[S.AuditEntryOut], tags=["账户"], summary="审计日志（管理员）")
 def api_audit(request: Request, user: User = Depends(admin_user), limit: int = Query(200, ge=1, le=1000),
               offset: int = Query(0, ge=0, le=MAX_OFFSET), action: Optional[str] = None):
     return st(request).audit_entries(limit, offset, action)
@@ -202,7 +207,7 @@ def filter_documents(state: WebState, level=None, issuer=None, status=None, year
     return docs
 
 
-@router.get("/documents", tags=["政策库"], summary="政策文件列表（可按层级、发文单位、状态、年份、主题筛选）")
+@router.get("/documents", response_model=S.DocumentListOut, tags=["政策库"], summary="政策文件列表（可按层级、发文单位、状态、年份、主题筛选）")
 def api_documents(request: Request, level: Optional[str] = None, issuer: Optional[str] = None,
                   status: Optional[Literal["有效", "已失效", "未载明有效期", "尚未施行", "征求意见稿"]] = None,
                   year: Optional[int] = Query(None, ge=1949, le=2100), topic: Optional[str] = None,
@@ -212,7 +217,7 @@ def api_documents(request: Request, level: Optional[str] = None, issuer: Optiona
     return {"total": len(docs), "documents": [document_dict(state, d) for d in docs]}
 
 
-@router.get("/documents/{doc_id}", tags=["政策库"], summary="一份政策文件及其全部条款")
+@router.get("/documents/{doc_id}", response_model=S.DocumentOut, tags=["政策库"], summary="一份政策文件及其全部条款")
 def api_document(doc_id: str, request: Request):
     state = st(request)
     try:
@@ -222,7 +227,7 @@ def api_document(doc_id: str, request: Request):
     return document_dict(state, d, with_clauses=True)
 
 
-@router.get("/clauses/{clause_id}", tags=["政策库"], summary="一个条款（原文及由此编码的措施）")
+@router.get("/clauses/{clause_id}", response_model=S.ClauseOut, tags=["政策库"], summary="一个条款（原文及由此编码的措施）")
 def api_clause(clause_id: str, request: Request):
     state = st(request)
     try:
@@ -234,7 +239,7 @@ def api_clause(clause_id: str, request: Request):
     return d
 
 
-@router.get("/rules", tags=["规则"], summary="已编码的措施（可按期间、文件、对象筛选）")
+@router.get("/rules", response_model=S.RuleListOut, tags=["规则"], summary="已编码的措施（可按期间、文件、对象筛选）")
 def api_rules(request: Request, period: Optional[str] = Query(None, max_length=8), document: Optional[str] = None,
               entity: Optional[str] = None):
     state = st(request)
@@ -243,7 +248,7 @@ def api_rules(request: Request, period: Optional[str] = Query(None, max_length=8
             "measures": [measure_dict(state, mid) for mid in rows]}
 
 
-@router.get("/rules/{measure_id}", tags=["规则"], summary="一项措施的完整规则")
+@router.get("/rules/{measure_id}", response_model=S.RuleOut, tags=["规则"], summary="一项措施的完整规则")
 def api_rule(measure_id: str, request: Request):
     state = st(request)
     if measure_id not in state.ruleset.measures:
@@ -267,7 +272,7 @@ def search_hits(query: str, limit: int, level=None, document=None, status=None) 
     return out
 
 
-@router.get("/search", tags=["政策库"], summary="全文检索条款（命中词以【】标出）")
+@router.get("/search", response_model=S.SearchOut, tags=["政策库"], summary="全文检索条款（命中词以【】标出）")
 async def api_search(request: Request, q: str = Query(..., max_length=200), limit: int = Query(20, ge=1, le=100),
                level: Optional[str] = None, document: Optional[str] = None, status: Optional[str] = None):
     state = st(request)
@@ -280,7 +285,7 @@ async def api_search(request: Request, q: str = Query(..., max_length=200), limi
     return Response(await cached_or_thread(state, key, compute), media_type="application/json")
 
 
-@router.get("/fields", tags=["规则"], summary="某期间的措施需要的输入字段（计算器表单）")
+@router.get("/fields", response_model=S.FieldsOut, tags=["规则"], summary="某期间的措施需要的输入字段（计算器表单）")
 def api_fields(request: Request, period: str = Query(..., max_length=8), entity: str = "enterprise"):
     return {"period": period, "entity": entity, "fields": calculator_fields(st(request), period, entity)}
 
@@ -375,7 +380,7 @@ async def batched_check(state: WebState, facts: dict, period: str, entity: str, 
         raise WebError(422, str(e)) from None
 
 
-@router.post("/check", tags=["政策计算器"], summary="一个主体在某期间可享受的全部措施（事实以元计，可用中文字段名）")
+@router.post("/check", response_model=S.CheckOut, tags=["政策计算器"], summary="一个主体在某期间可享受的全部措施（事实以元计，可用中文字段名）")
 async def api_check(body: CheckBody, request: Request, user: User | None = Depends(maybe_user)):
     """Open without login, like the calculator page (the facts are the caller's own; nothing is stored)."""
     state = st(request)
@@ -408,7 +413,7 @@ def visible_enterprise(state: WebState, user: User, credit_code: str) -> dict:
     return ent
 
 
-@router.get("/enterprises", tags=["企业"], summary="可查看的企业（企业用户只有自己，县区只有本县区）")
+@router.get("/enterprises", response_model=S.EnterpriseListOut, tags=["企业"], summary="可查看的企业（企业用户只有自己，县区只有本县区）")
 def api_enterprises(request: Request, user: User = Depends(current_user), q: Optional[str] = Query(None, max_length=64),
                     county: Optional[str] = Query(None, max_length=6), limit: int = Query(50, ge=1, le=500),
                     offset: int = Query(0, ge=0, le=MAX_OFFSET)):
@@ -434,7 +439,7 @@ def visible_enterprises(state: WebState, user: User, q: str | None = None, count
     return frame
 
 
-@router.get("/enterprises/{credit_code}", tags=["企业"], summary="一家企业的登记信息")
+@router.get("/enterprises/{credit_code}", response_model=S.EnterpriseOut, tags=["企业"], summary="一家企业的登记信息")
 def api_enterprise(credit_code: str, request: Request, user: User = Depends(current_user)):
     ent = visible_enterprise(st(request), user, credit_code)
     return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in ent.items()}
@@ -448,7 +453,7 @@ def stored_facts(state: WebState, credit_code: str, period: str) -> dict:
     return state.facts_for_check(row)
 
 
-@router.get("/enterprises/{credit_code}/facts", tags=["企业"], summary="一家企业某期间的事实（元；缺失的不列出）")
+@router.get("/enterprises/{credit_code}/facts", response_model=S.FactsOut, tags=["企业"], summary="一家企业某期间的事实（元；缺失的不列出）")
 def api_enterprise_facts(credit_code: str, request: Request, period: str = Query(..., max_length=8),
                          user: User = Depends(current_user)):
     state = st(request)
@@ -458,7 +463,7 @@ def api_enterprise_facts(credit_code: str, request: Request, period: str = Query
             "facts": {k: (str(v) if not isinstance(v, bool) else v) for k, v in facts.items()}}
 
 
-@router.get("/enterprises/{credit_code}/check", tags=["政策计算器"], summary="一家已登记企业的计算结果（按现行参数）")
+@router.get("/enterprises/{credit_code}/check", response_model=S.CheckOut, tags=["政策计算器"], summary="一家已登记企业的计算结果（按现行参数）")
 async def api_enterprise_check(credit_code: str, request: Request, period: str = Query(..., max_length=8),
                                user: User = Depends(current_user)):
     state = st(request)
@@ -500,14 +505,14 @@ def parameter_rows(state: WebState, values: dict[str, str]) -> list[dict]:
     return out
 
 
-@router.get("/parameters", tags=["参数与预算"], summary="全部可设参数（含预算）及现行取值")
+@router.get("/parameters", response_model=S.ParametersOut, tags=["参数与预算"], summary="全部可设参数（含预算）及现行取值")
 def api_parameters(request: Request, user: User = Depends(current_user)):
     state = st(request)
     active = state.active_set()
     return {"active_set": active, "parameters": parameter_rows(state, active["values"])}
 
 
-@router.get("/budgets", tags=["参数与预算"], summary="预算参数及现行取值（元）")
+@router.get("/budgets", response_model=S.BudgetsOut, tags=["参数与预算"], summary="预算参数及现行取值（元）")
 def api_budgets(request: Request, user: User = Depends(current_user)):
     state = st(request)
     active = state.active_set()
@@ -524,23 +529,23 @@ class ParameterSetBody(BaseModel):
     activate: bool = False
 
 
-@router.get("/parameter-sets", tags=["参数与预算"], summary="参数方案列表")
+@router.get("/parameter-sets", response_model=list[S.ParameterSetOut], tags=["参数与预算"], summary="参数方案列表")
 def api_parameter_sets(request: Request, user: User = Depends(current_user)):
     return st(request).parameter_sets()
 
 
-@router.get("/parameter-sets/{set_id}", tags=["参数与预算"], summary="一个参数方案及其变更历史")
+@router.get("/parameter-sets/{set_id}", response_model=S.ParameterSetOut, tags=["参数与预算"], summary="一个参数方案及其变更历史")
 def api_parameter_set(set_id: int, request: Request, user: User = Depends(current_user)):
     return st(request).parameter_set(set_id)
 
 
-@router.post("/parameter-sets", tags=["参数与预算"], summary="新建参数方案（管理员）", status_code=201)
+@router.post("/parameter-sets", response_model=S.ParameterSetOut, tags=["参数与预算"], summary="新建参数方案（管理员）", status_code=201)
 def api_new_parameter_set(body: ParameterSetBody, request: Request, user: User = Depends(admin_user)):
     return st(request).save_parameter_set(user, None, body.name, body.values, body.budget_policy, body.comment,
                                           body.activate, auth.client_ip(request))
 
 
-@router.put("/parameter-sets/{set_id}", tags=["参数与预算"], summary="修改参数方案（管理员；整体替换取值，留痕）")
+@router.put("/parameter-sets/{set_id}", response_model=S.ParameterSetOut, tags=["参数与预算"], summary="修改参数方案（管理员；整体替换取值，留痕）")
 def api_update_parameter_set(set_id: int, body: ParameterSetBody, request: Request, user: User = Depends(admin_user)):
     return st(request).save_parameter_set(user, set_id, None, body.values, body.budget_policy, body.comment,
                                           body.activate or None, auth.client_ip(request))
@@ -555,14 +560,14 @@ class ScreeningBody(BaseModel):
     budget_policy: Optional[Literal["pro_rata", "ranked"]] = None
 
 
-@router.post("/screenings", tags=["免申即享筛查"], summary="发起筛查（后台任务，返回任务编号）", status_code=202)
+@router.post("/screenings", response_model=S.JobStartOut, tags=["免申即享筛查"], summary="发起筛查（后台任务，返回任务编号）", status_code=202)
 def api_start_screening(body: ScreeningBody, request: Request, user: User = Depends(officer_user)):
     job_id = st(request).start_screening(user, body.period, body.parameter_set_id, body.measures, body.budget_policy,
                                          auth.client_ip(request))
     return {"job_id": job_id, "url": f"/api/screenings/{job_id}"}
 
 
-@router.get("/screenings", tags=["免申即享筛查"], summary="筛查任务列表")
+@router.get("/screenings", response_model=list[S.JobOut], tags=["免申即享筛查"], summary="筛查任务列表")
 def api_screenings(request: Request, user: User = Depends(current_user)):
     return [public_job(j, user) for j in st(request).jobs()]
 
@@ -574,7 +579,7 @@ def public_job(job: dict, user: User) -> dict:
     return out
 
 
-@router.get("/screenings/{job_id}", tags=["免申即享筛查"], summary="任务状态与进度")
+@router.get("/screenings/{job_id}", response_model=S.JobOut, tags=["免申即享筛查"], summary="任务状态与进度")
 def api_screening(job_id: str, request: Request, user: User = Depends(current_user)):
     return public_job(st(request).job(job_id), user)
 
@@ -613,8 +618,8 @@ def result_rows(state: WebState, frame: pl.DataFrame) -> list[dict]:
             "credit_code": r.get("credit_code"), "county_code": r.get("county_code"),
             "county_name": r.get("county_name"), "city_name": r.get("city_name"), "sector": r.get("sector"),
             "measure_id": r["measure_id"], "measure_name": names.get(r["measure_id"], r["measure_id"]),
-            "status": r["status"], "amount_yuan": yuan_text(r.get("amount_fen")),
-            "final_yuan": yuan_text(r.get("final_fen")), "allocation_note": r.get("allocation_note"),
+            "status": r["status"], "amount_fen": r.get("amount_fen"), "amount_yuan": yuan_text(r.get("amount_fen")),
+            "final_fen": r.get("final_fen"), "final_yuan": yuan_text(r.get("final_fen")), "allocation_note": r.get("allocation_note"),
             "reason": r.get("reason"), "missing": r.get("missing"),
         })
     return rows
@@ -627,7 +632,7 @@ def page_of(frame: pl.DataFrame, page: int, page_size: int, sort: str, desc: boo
     return frame.slice((page - 1) * page_size, page_size)
 
 
-@router.get("/screenings/{job_id}/results", tags=["免申即享筛查"], summary="筛查结果（分页；按角色限定范围）")
+@router.get("/screenings/{job_id}/results", response_model=S.ResultPageOut, tags=["免申即享筛查"], summary="筛查结果（分页；按角色限定范围）")
 def api_screening_results(job_id: str, request: Request, user: User = Depends(current_user),
                           page: int = Query(1, ge=1, le=MAX_PAGE), page_size: int = Query(50, ge=1, le=500),
                           measure: Optional[str] = None, county: Optional[str] = Query(None, max_length=6),
@@ -638,7 +643,8 @@ def api_screening_results(job_id: str, request: Request, user: User = Depends(cu
     rows = page_of(frame, page, page_size, sort, desc)
     paid = frame.filter(pl.col("final_fen") > 0)
     return {"job_id": job_id, "total": frame.height, "page": page, "page_size": page_size,
-            "paid_count": paid.height, "paid_total_yuan": yuan_text(int(paid["final_fen"].sum() or 0)),
+            "paid_count": paid.height, "paid_total_fen": int(paid["final_fen"].sum() or 0),
+            "paid_total_yuan": yuan_text(int(paid["final_fen"].sum() or 0)),
             "rows": result_rows(state, rows)}
 
 
@@ -649,7 +655,8 @@ def summary(state: WebState, frame: pl.DataFrame) -> dict:
     def group(by: str, label) -> list[dict]:
         g = paid.group_by(by).agg(pl.col("entity_id").n_unique().alias("n"), pl.col("final_fen").sum().alias("fen")) \
             .sort("fen", descending=True)
-        return [{"key": k, "label": label(k), "n": n, "amount_wan": wan_text(fen)} for k, n, fen in g.iter_rows()]
+        return [{"key": k, "label": label(k), "n": n, "amount_fen": fen, "amount_wan": wan_text(fen)}
+                for k, n, fen in g.iter_rows()]
 
     # 临退规 and other monitoring rules are lists for the 驾驶舱, not awards: kept off the status counts
     from huiqi.services.presenters import MONITORING_MEASURES
@@ -658,6 +665,7 @@ def summary(state: WebState, frame: pl.DataFrame) -> dict:
     by_status = awards.group_by("status").agg(pl.len().alias("n")).sort("status")
     return {
         "paid_count": paid.height, "paid_entities": paid["entity_id"].n_unique(),
+        "paid_total_fen": int(paid["final_fen"].sum() or 0),
         "paid_total_wan": wan_text(int(paid["final_fen"].sum() or 0)),
         "paid_total_yuan": yuan_text(int(paid["final_fen"].sum() or 0)),
         "by_county": group("county_code", lambda k: state.county_names.get(k, k or "（未填）")),
@@ -667,13 +675,14 @@ def summary(state: WebState, frame: pl.DataFrame) -> dict:
     }
 
 
-@router.get("/screenings/{job_id}/summary", tags=["免申即享筛查"], summary="汇总（按县区、行业、措施；图表数据）")
+@router.get("/screenings/{job_id}/summary", response_model=S.ScreeningSummaryOut, tags=["免申即享筛查"], summary="汇总（按县区、行业、措施；图表数据）")
 def api_screening_summary(job_id: str, request: Request, user: User = Depends(current_user)):
     state = st(request)
     return summary(state, scoped_results(state, user, job_id))
 
 
-@router.get("/screenings/{job_id}/export.xlsx", tags=["免申即享筛查"], summary="拟兑现名单 Excel（按角色限定范围）")
+@router.get("/screenings/{job_id}/export.xlsx", response_class=FileResponse,
+            responses=S.file_response(S.XLSX, "拟兑现名单（Excel）"), tags=["免申即享筛查"], summary="拟兑现名单 Excel（按角色限定范围）")
 def api_export_xlsx(job_id: str, request: Request, user: User = Depends(current_user)):
     state = st(request)
     if user.role == "enterprise":
@@ -683,7 +692,8 @@ def api_export_xlsx(job_id: str, request: Request, user: User = Depends(current_
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
-@router.get("/screenings/{job_id}/export.csv", tags=["免申即享筛查"], summary="结果表 CSV（分与元；按角色限定范围）")
+@router.get("/screenings/{job_id}/export.csv", response_class=Response,
+            responses=S.file_response("text/csv", "结果表（CSV，UTF-8 带 BOM）"), tags=["免申即享筛查"], summary="结果表 CSV（分与元；按角色限定范围）")
 def api_export_csv(job_id: str, request: Request, user: User = Depends(current_user)):
     state = st(request)
     frame = scoped_results(state, user, job_id)
@@ -704,12 +714,22 @@ class ApproveBody(BaseModel):
     note: Optional[str] = Field(None, max_length=1000)
 
 
-@router.post("/screenings/{job_id}/approve", tags=["免申即享筛查"], summary="审核拟兑现名单（县区审本县区；管理员可审全部）")
+@router.post("/screenings/{job_id}/approve", response_model=S.JobOut, tags=["免申即享筛查"], summary="审核拟兑现名单（县区审本县区；管理员可审全部）")
 def api_approve(job_id: str, body: ApproveBody, request: Request, user: User = Depends(officer_user)):
     return st(request).approve(user, job_id, body.scope, body.note, auth.client_ip(request))
 
 
 # ------------------------------------------------------------------------------------------------- import
+def import_field(e: dict) -> dict:
+    """One import problem as an error field: where (file〔sheet〕 第N行 列) and why, plus the parts for machines."""
+    where = (e.get("file") or "") + (f"〔{e['sheet']}〕" if e.get("sheet") else "")
+    where += (f" 第{e['row']}行" if e.get("row") else "") + (f" {e['column']}" if e.get("column") else "")
+    value = e.get("value")
+    return {"field": where.strip() or "文件", "message": e.get("reason") or "取值有误", "file": e.get("file"),
+            "sheet": e.get("sheet"), "row": e.get("row"), "column": e.get("column"),
+            "value": None if value is None else str(value)}
+
+
 def do_import(state: WebState, user: User, uploads: list[UploadFile], money_unit: str | None, ip: str,
               preview: bool = False) -> dict:
     """Validate every uploaded file; write all (one transaction) only if there is no problem anywhere.
@@ -776,7 +796,8 @@ def do_import(state: WebState, user: User, uploads: list[UploadFile], money_unit
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-@router.get("/imports/template.xlsx", tags=["数据导入"], summary="导入模板（每张导入表一个工作表，中文表头）")
+@router.get("/imports/template.xlsx", response_class=FileResponse,
+            responses=S.file_response(S.XLSX, "导入模板（Excel）"), tags=["数据导入"], summary="导入模板（每张导入表一个工作表，中文表头）")
 def api_import_template(request: Request, user: User = Depends(officer_user)):
     from huiqi.services.import_tools import write_template
 
@@ -785,11 +806,11 @@ def api_import_template(request: Request, user: User = Depends(officer_user)):
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
-@router.post("/imports", tags=["数据导入"], summary="上传 Excel/CSV/Parquet 导入（全部通过才写入）")
+@router.post("/imports", response_model=S.ImportOut, responses=S.UPLOAD_ERRORS, tags=["数据导入"], summary="上传 Excel/CSV/Parquet 导入（全部通过才写入）")
 def api_import(request: Request, files: list[UploadFile] = File(...), money_unit: Optional[str] = Form(None),
                preview: bool = Form(False), user: User = Depends(officer_user)):
     state = st(request)
     out = do_import(state, user, files, money_unit, auth.client_ip(request), preview=preview)
-    if not out["ok"]:
-        return JSONResponse({"detail": out["text"].splitlines()[0], **out}, status_code=422)
+    if not out["ok"]:  # the one error body: the report's first line, every problem by file, row and column
+        return S.error_json(422, out["text"].splitlines()[0], [import_field(e) for e in out["errors"]])
     return out

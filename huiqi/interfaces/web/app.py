@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import quote
@@ -18,11 +20,15 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import MutableHeaders
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 
-from huiqi.interfaces.web import auth
+from huiqi.interfaces.web import auth, schemas
 from huiqi.interfaces.web.settings import WebSettings
 from huiqi.interfaces.web.state import WebError, WebState
 
 HERE = Path(__file__).parent
+log = logging.getLogger("huiqi.web")
+CJK = re.compile(r"[\u4e00-\u9fff]")
+_STATUS_TEXT = {400: "请求有误", 401: "请先登录", 403: "无权访问", 413: "请求内容过大", 429: "请求过于频繁，请稍后再试",
+                500: "服务器内部错误，请稍后重试"}
 
 _VALIDATION = {
     "missing": "缺少此项", "string_type": "应为文本", "int_parsing": "应为整数", "int_type": "应为整数",
@@ -37,9 +43,10 @@ _VALIDATION = {
 _PARAM_LABELS = {"page": "页码", "offset": "起始位置", "limit": "条数", "page_size": "每页条数"}
 
 
-def _validation_message(exc: RequestValidationError) -> str:
-    parts = []
-    for err in exc.errors()[:5]:
+def _validation_fields(exc: RequestValidationError) -> list[dict]:
+    """Each problem as {field, message}: the field as the request names it, the reason in Chinese."""
+    fields = []
+    for err in exc.errors():
         loc = ".".join(str(x) for x in err.get("loc", ()) if x not in ("body", "query", "path", "form"))
         reason = _VALIDATION.get(err.get("type", ""), "取值有误")
         if err.get("type") == "literal_error" and err.get("ctx", {}).get("expected"):
@@ -47,7 +54,12 @@ def _validation_message(exc: RequestValidationError) -> str:
         limit = err.get("ctx", {}).get("le", err.get("ctx", {}).get("ge"))
         if err.get("type") in ("less_than_equal", "greater_than_equal") and limit is not None:
             reason += f"（{'最大' if err['type'] == 'less_than_equal' else '最小'}为{limit}）"
-        parts.append(f"{_PARAM_LABELS.get(loc, loc) or '请求'}：{reason}")
+        fields.append({"field": loc or "请求", "message": reason})
+    return fields
+
+
+def _validation_message(fields: list[dict]) -> str:
+    parts = [f"{_PARAM_LABELS.get(f['field'], f['field'])}：{f['message']}" for f in fields[:5]]
     return "请求数据有误：" + "；".join(parts)
 
 
@@ -108,8 +120,10 @@ def create_app(db_url: str = "sqlite:///var/huiqi.db", data_dir: str | Path = "v
 
     app = FastAPI(title="惠企 huiqi — 惠企政策服务平台 API", version="0.1.0", docs_url=None,
                   redoc_url=None, openapi_url="/api/openapi.json", lifespan=lifespan,
-                  description="政策库、政策计算器、免申即享筛查、参数与预算、数据导入。金额以字符串表示的元（精确到分）。"
-                              "状态变更请求须带 X-CSRF-Token 请求头（GET /api/csrf 或登录后获取）。")
+                  description="政策库、政策计算器、免申即享筛查、参数与预算、数据导入。金额为整数分（*_fen）和两位小数的"
+                              "元字符串（*_yuan），或万元字符串（*_wan），从不用浮点数。状态变更请求须带 X-CSRF-Token "
+                              "请求头（GET /api/csrf 或登录后获取）。所有错误的响应体都是 "
+                              '{"error": {"code", "message", "fields"}}（docs/api.md）。')
     app.state.web = state
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["csrf_token"] = auth.csrf_token
@@ -136,9 +150,10 @@ def create_app(db_url: str = "sqlite:///var/huiqi.db", data_dir: str | Path = "v
     def wants_json(request: Request) -> bool:
         return request.url.path.startswith("/api")
 
-    def error_response(request: Request, status: int, message: str):
-        if wants_json(request):
-            return JSONResponse({"detail": message}, status_code=status)
+    def error_response(request: Request, status: int, message: str, fields: list[dict] | None = None,
+                       headers=None):
+        if wants_json(request):  # the API's one error body (schemas.ErrorBody, docs/api.md)
+            return schemas.error_json(status, message, fields, headers)
         if status == 401 and request.method == "GET" and not request.headers.get("HX-Request"):
             return RedirectResponse(f"/login?next={quote(str(request.url.path))}", status_code=303)
         name = "_error.html" if request.headers.get("HX-Request") else "error.html"
@@ -151,7 +166,8 @@ def create_app(db_url: str = "sqlite:///var/huiqi.db", data_dir: str | Path = "v
 
     @app.exception_handler(WebError)
     async def _web_error(request: Request, exc: WebError):
-        return error_response(request, exc.status, exc.message)
+        fields = [{"field": k, "message": v} for k, v in exc.fields.items()]
+        return error_response(request, exc.status, exc.message, fields)
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException):
@@ -160,30 +176,41 @@ def create_app(db_url: str = "sqlite:///var/huiqi.db", data_dir: str | Path = "v
             message = "页面或资源不存在"
         if exc.status_code == 405:
             message = "不支持此请求方法"
-        return error_response(request, exc.status_code, message)
+        return error_response(request, exc.status_code, message, headers=getattr(exc, "headers", None))
 
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
     @app.exception_handler(StarletteHTTPException)
     async def _starlette_error(request: Request, exc: StarletteHTTPException):
-        message = {404: "页面或资源不存在", 405: "不支持此请求方法"}.get(exc.status_code, str(exc.detail))
-        return error_response(request, exc.status_code, message)
+        message = {404: "页面或资源不存在", 405: "不支持此请求方法"}.get(exc.status_code)
+        if message is None:  # Starlette's own English reason phrases are not shown to people
+            message = exc.detail if CJK.search(str(exc.detail)) else _STATUS_TEXT.get(exc.status_code, "请求有误")
+        return error_response(request, exc.status_code, message, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
-        return error_response(request, 422, _validation_message(exc))
+        fields = _validation_fields(exc)
+        return error_response(request, 422, _validation_message(fields), fields)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        # the server's fault: logged with its traceback (ServerErrorMiddleware re-raises), the caller gets the one
+        # error body or the Chinese error page — no traceback, path or SQL
+        log.exception("未处理的异常：%s %s", request.method, request.url.path)
+        return error_response(request, 500, "服务器内部错误，请稍后重试；如持续出现请联系管理员")
 
     from huiqi.interfaces.web import api, dashboard, pages, payout, sandbox
     from huiqi.interfaces.web import calendar as calendar_routes
 
-    app.include_router(api.router)
-    app.include_router(sandbox.api_router)  # 政策沙盘 POST /api/simulations …
-    app.include_router(dashboard.api_router)  # 运行监测 GET /api/monitoring …
+    # every /api operation declares the one error body for its error statuses (schemas.ERROR_RESPONSES)
+    app.include_router(api.router, responses=schemas.ERROR_RESPONSES)
+    app.include_router(sandbox.api_router, responses=schemas.ERROR_RESPONSES)  # 政策沙盘 POST /api/simulations …
+    app.include_router(dashboard.api_router, responses=schemas.ERROR_RESPONSES)  # 运行监测 GET /api/monitoring …
     app.include_router(pages.router)
     app.include_router(sandbox.page_router)  # /sandbox
     app.include_router(dashboard.page_router)  # /dashboard
-    app.include_router(calendar_routes.router)  # 政策月历 /calendar, GET /api/calendar.ics
-    app.include_router(payout.router)  # 兑现管理 /payout, 公示 /gongshi, /api/payout …
+    app.include_router(calendar_routes.router, responses=schemas.ERROR_RESPONSES)  # 政策月历 /calendar, /api/calendar.ics
+    app.include_router(payout.router, responses=schemas.ERROR_RESPONSES)  # 兑现管理 /payout, 公示 /gongshi, /api/payout …
 
     @app.get("/", include_in_schema=False)
     def index(request: Request):

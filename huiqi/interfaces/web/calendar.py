@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from huiqi.core.regions import COUNTIES
+from huiqi.interfaces.web import schemas as S
 from huiqi.interfaces.web.auth import User, check_csrf, maybe_user
 from huiqi.interfaces.web.sandbox import render
 from huiqi.interfaces.web.state import DEFAULT_PERIOD, WebError
@@ -64,7 +65,7 @@ def calendar_page(request: Request, county: str = Query("", max_length=20), indu
                   window_text=cal.window_text)
 
 
-@router.get("/api/calendar", tags=["政策月历"], summary="政策月历：载明日期的申报窗口与截止日期（按日期排列）")
+@router.get("/api/calendar", response_model=S.CalendarOut, tags=["政策月历"], summary="政策月历：载明日期的申报窗口与截止日期（按日期排列）")
 def calendar_json(request: Request, county: str = Query("", max_length=20), industry: str = Query("", max_length=8),
                   year: str = Query("", max_length=4), month: str = Query("", max_length=7), mine: bool = False,
                   period: str = Query(DEFAULT_PERIOD, max_length=8), user: User | None = Depends(maybe_user)):
@@ -76,7 +77,8 @@ def calendar_json(request: Request, county: str = Query("", max_length=20), indu
         for e in items]}
 
 
-@router.get("/api/calendar.ics", tags=["政策月历"], summary="政策月历 iCalendar 订阅（可按县区、行业、年份、月份筛选）")
+@router.get("/api/calendar.ics", response_class=Response,
+            responses=S.file_response("text/calendar", "iCalendar（RFC 5545）"), tags=["政策月历"], summary="政策月历 iCalendar 订阅（可按县区、行业、年份、月份筛选）")
 def calendar_ics(request: Request, county: str = Query("", max_length=20), industry: str = Query("", max_length=8),
                  year: str = Query("", max_length=4), month: str = Query("", max_length=7), mine: bool = False,
                  period: str = Query(DEFAULT_PERIOD, max_length=8), user: User | None = Depends(maybe_user)):

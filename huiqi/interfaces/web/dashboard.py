@@ -21,6 +21,7 @@ import polars as pl
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse
 
+from huiqi.interfaces.web import schemas as S
 from huiqi.interfaces.web.auth import User, check_csrf, officer_user
 from huiqi.interfaces.web.sandbox import render, wan_text
 from huiqi.interfaces.web.state import DEFAULT_PERIOD, WebError, WebState, yuan_text
@@ -183,7 +184,7 @@ def ranking_view(report) -> list[dict]:
 
 
 # ------------------------------------------------------------------------------------------------------ API
-@api_router.get("/monitoring", summary="运行监测（驾驶舱数据）：四张清单、临规、临退规、行业增长对照目标、县区综合排名")
+@api_router.get("/monitoring", response_model=S.MonitoringOut, summary="运行监测（驾驶舱数据）：四张清单、临规、临退规、行业增长对照目标、县区综合排名")
 def api_monitoring(request: Request, period: str = Query(..., max_length=8),
                    weight_invest: Optional[str] = Query(None, max_length=16),
                    weight_output: Optional[str] = Query(None, max_length=16),
@@ -195,7 +196,7 @@ def api_monitoring(request: Request, period: str = Query(..., max_length=8),
     return report_dict(state, report, user, limit or None)
 
 
-@api_router.get("/monitoring/lists/{key}", summary="一张清单（分页；县区工信部门只见本县区）")
+@api_router.get("/monitoring/lists/{key}", response_model=S.MonitoringListOut, summary="一张清单（分页；县区工信部门只见本县区）")
 def api_monitoring_list(key: str, request: Request, period: str = Query(..., max_length=8),
                         page: int = Query(1, ge=1), page_size: int = Query(50, ge=1, le=500),
                         user: User = Depends(officer_user)):
@@ -205,7 +206,8 @@ def api_monitoring_list(key: str, request: Request, period: str = Query(..., max
     return {"period": period, **list_page(report, key, user, page, page_size)}
 
 
-@api_router.get("/monitoring/export", summary="运行监测 Excel（县区工信部门：清单只含本县区）")
+@api_router.get("/monitoring/export", response_class=FileResponse,
+                responses=S.file_response(S.XLSX, "运行监测（Excel）"), summary="运行监测 Excel（县区工信部门：清单只含本县区）")
 def api_monitoring_export(request: Request, period: str = Query(..., max_length=8),
                           weight_invest: Optional[str] = Query(None, max_length=16),
                           weight_output: Optional[str] = Query(None, max_length=16),

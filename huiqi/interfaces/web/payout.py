@@ -20,7 +20,7 @@ from fastapi.responses import FileResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from huiqi.core import money
-from huiqi.interfaces.web import api, auth
+from huiqi.interfaces.web import api, auth, schemas as S
 from huiqi.interfaces.web.auth import User, check_csrf, current_user, officer_user
 from huiqi.interfaces.web.pages import _register_filters, render
 from huiqi.interfaces.web.state import WebError, WebState
@@ -257,7 +257,7 @@ def report_xlsx(request: Request, job: str = "", user: User = Depends(officer_us
     return _download(path, f"兑现情况报告_{job[:16] or '全部'}.xlsx", remove=True)
 
 
-@api_router.get("/payout/report", summary="兑现情况：批准、确认、拨付（按县区、按措施；金额为元）")
+@api_router.get("/payout/report", response_model=S.PayoutReportOut, summary="兑现情况：批准、确认、拨付（按县区、按措施；金额为元）")
 def api_report(request: Request, job: str = "", user: User = Depends(officer_user)):
     rep = _report(request, user, job[:16])
 
@@ -332,7 +332,7 @@ def gongshi_pdf(request: Request, list_id: int):
     return _download(*_public_file(request, list_id, ".pdf", docs.publicity_pdf))
 
 
-@api_router.get("/gongshi/{list_id:int}", summary="公示名单（公开；只含批准的行，信用代码中间隐去，金额为万元）")
+@api_router.get("/gongshi/{list_id:int}", response_model=S.GongshiOut, summary="公示名单（公开；只含批准的行，信用代码中间隐去，金额为万元）")
 def api_gongshi(request: Request, list_id: int):
     info, rows, county = _public(request, list_id)
     return {"title": docs.notice_title(info, county), "issuer": info["issuer"], "contact": info["contact"],
@@ -384,39 +384,39 @@ def _api_row(r: dict) -> dict:
     return out
 
 
-@api_router.get("/payout/lists", summary="兑现名单（县区只见本县区）")
+@api_router.get("/payout/lists", response_model=list[S.PayoutListOut], summary="兑现名单（县区只见本县区）")
 def api_lists(request: Request, user: User = Depends(officer_user)):
     return [{k: v for k, v in lst.items()} for lst in service(request).lists(user)]
 
 
-@api_router.get("/payout/lists/{list_id:int}", summary="一份兑现名单及其每一行（金额为元）")
+@api_router.get("/payout/lists/{list_id:int}", response_model=S.PayoutListDetailOut, summary="一份兑现名单及其每一行（金额为元）")
 def api_list(request: Request, list_id: int, user: User = Depends(officer_user)):
     info = _visible_list(request, user, list_id)
     return {**info, "rows": [_api_row(r) for r in service(request).rows(list_id)]}
 
 
-@api_router.post("/payout/rows/{row_id:int}/exclude", summary="剔除一行（须填原因）")
+@api_router.post("/payout/rows/{row_id:int}/exclude", response_model=S.OkOut, summary="剔除一行（须填原因）")
 def api_exclude(request: Request, row_id: int, body: ReasonBody, user: User = Depends(officer_user)):
     with chinese_errors():
         service(request).exclude(user, row_id, body.reason)
     return {"ok": True}
 
 
-@api_router.post("/payout/rows/{row_id:int}/restore", summary="恢复一行被剔除的记录（须填原因）")
+@api_router.post("/payout/rows/{row_id:int}/restore", response_model=S.OkOut, summary="恢复一行被剔除的记录（须填原因）")
 def api_restore(request: Request, row_id: int, body: ReasonBody, user: User = Depends(officer_user)):
     with chinese_errors():
         service(request).restore(user, row_id, body.reason)
     return {"ok": True}
 
 
-@api_router.post("/payout/rows/{row_id:int}/adjust", summary="调减一行的金额（只能调减；须填原因）")
+@api_router.post("/payout/rows/{row_id:int}/adjust", response_model=S.OkOut, summary="调减一行的金额（只能调减；须填原因）")
 def api_adjust(request: Request, row_id: int, body: AdjustBody, user: User = Depends(officer_user)):
     with chinese_errors():
         service(request).adjust(user, row_id, body.amount_yuan.strip(), body.reason)
     return {"ok": True}
 
 
-@api_router.post("/payout/lists/{list_id:int}/approve", summary="批准名单（剔除的行不在名单中）")
+@api_router.post("/payout/lists/{list_id:int}/approve", response_model=S.PayoutListOut, summary="批准名单（剔除的行不在名单中）")
 def api_approve(request: Request, list_id: int, body: NoteBody, user: User = Depends(officer_user)):
     _visible_list(request, user, list_id)
     with chinese_errors():
@@ -424,7 +424,7 @@ def api_approve(request: Request, list_id: int, body: NoteBody, user: User = Dep
     return service(request).list_info(list_id)
 
 
-@api_router.post("/payout/lists/{list_id:int}/publish", summary="发布公示（公示期为工作日）")
+@api_router.post("/payout/lists/{list_id:int}/publish", response_model=S.PayoutListOut, summary="发布公示（公示期为工作日）")
 def api_publish(request: Request, list_id: int, body: PublishBody, user: User = Depends(officer_user)):
     _visible_list(request, user, list_id)
     with chinese_errors():
@@ -432,13 +432,13 @@ def api_publish(request: Request, list_id: int, body: PublishBody, user: User = 
     return service(request).list_info(list_id)
 
 
-@api_router.get("/payout/mine", summary="本企业在公示中的兑现事项（企业用户）")
+@api_router.get("/payout/mine", response_model=list[S.PayoutRowOut], summary="本企业在公示中的兑现事项（企业用户）")
 def api_mine(request: Request, user: User = Depends(current_user)):
     with chinese_errors():
         return [_api_row(r) for r in service(request).enterprise_rows(user)]
 
 
-@api_router.post("/payout/rows/{row_id:int}/decision", summary="意愿确认：确认（须填开户行、账号）或放弃（企业用户）")
+@api_router.post("/payout/rows/{row_id:int}/decision", response_model=S.OkOut, summary="意愿确认：确认（须填开户行、账号）或放弃（企业用户）")
 def api_decision(request: Request, row_id: int, body: DecisionBody, user: User = Depends(current_user)):
     with chinese_errors():
         service(request).decide(user, row_id, body.decision == "确认", body.bank_name, body.bank_account, body.reason)

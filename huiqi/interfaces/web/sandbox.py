@@ -37,7 +37,7 @@ from huiqi.core import money
 from huiqi.engine.allocate import AllocationOptions
 from huiqi.engine.evaluate import ParameterError
 from huiqi.engine.inputs import InputError
-from huiqi.interfaces.web import auth
+from huiqi.interfaces.web import auth, schemas as S
 from huiqi.interfaces.web.auth import User, check_csrf, officer_user, optional_user
 from huiqi.interfaces.web.state import WebError, WebState, yuan_text
 
@@ -647,12 +647,12 @@ def export_path(state: WebState, user: User, rec: Record) -> Path:
 
 
 # ------------------------------------------------------------------------------------------------------ API
-@api_router.post("/simulations", summary="政策沙盘：基线与情景对比，可反向求解（同步；工信部门、管理员）")
+@api_router.post("/simulations", response_model=S.SimulationOut, summary="政策沙盘：基线与情景对比，可反向求解（同步；工信部门、管理员）")
 def api_simulate(body: SimulationBody, request: Request, user: User = Depends(officer_user)):
     return simulate(st(request), user, body, auth.client_ip(request))
 
 
-@api_router.get("/simulations/options", summary="某期间可调整的参数、情景参数（比例/上限）和可替换的措施")
+@api_router.get("/simulations/options", response_model=S.SimulationOptionsOut, summary="某期间可调整的参数、情景参数（比例/上限）和可替换的措施")
 def api_simulation_options(request: Request, period: str = Query(..., max_length=8),
                            measures: Optional[str] = Query(None, max_length=2000, description="逗号分隔"),
                            user: User = Depends(officer_user)):
@@ -666,7 +666,8 @@ def api_simulation_options(request: Request, period: str = Query(..., max_length
     return options(state, period, chosen)
 
 
-@api_router.get("/simulations/{sim_id}/export.xlsx", summary="测算对比 Excel（sim_id 可写 last：本人最近一次）")
+@api_router.get("/simulations/{sim_id}/export.xlsx", response_class=FileResponse,
+                responses=S.file_response(S.XLSX, "测算对比（Excel）"), summary="测算对比 Excel（sim_id 可写 last：本人最近一次）")
 def api_simulation_export(sim_id: str, request: Request, user: User = Depends(officer_user)):
     state = st(request)
     rec = store(state).get(user, sim_id)
