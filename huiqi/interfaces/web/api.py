@@ -33,6 +33,7 @@ MAX_PAGE = 1_000_000
 MAX_OFFSET = 100_000_000
 
 
+Entity = Literal["enterprise", "project", "county", "person", "bank", "parcel"]  # 主体类型
 router = APIRouter(prefix="/api", dependencies=[Depends(check_csrf)])
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 ALLOWED_UPLOADS = (".xlsx", ".xlsm", ".csv", ".txt", ".tsv", ".parquet")
@@ -241,8 +242,10 @@ def api_clause(clause_id: str, request: Request):
 
 @router.get("/rules", response_model=S.RuleListOut, tags=["规则"], summary="已编码的措施（可按期间、文件、对象筛选）")
 def api_rules(request: Request, period: Optional[str] = Query(None, max_length=8), document: Optional[str] = None,
-              entity: Optional[str] = None):
+              entity: Optional[Entity] = None):
     state = st(request)
+    if period:  # a malformed period is a 422 in Chinese (was a 500)
+        _period_ok(state, period)
     rows = [m.id for m, f in state.ruleset.measures_for(period, entity) if not document or f.rules.document == document]
     return {"total": len(rows), "rules_version": state.ruleset.version,
             "measures": [measure_dict(state, mid) for mid in rows]}
@@ -286,7 +289,8 @@ async def api_search(request: Request, q: str = Query(..., max_length=200), limi
 
 
 @router.get("/fields", response_model=S.FieldsOut, tags=["规则"], summary="某期间的措施需要的输入字段（计算器表单）")
-def api_fields(request: Request, period: str = Query(..., max_length=8), entity: str = "enterprise"):
+def api_fields(request: Request, period: str = Query(..., max_length=8), entity: Entity = "enterprise"):
+    _period_ok(st(request), period)  # a malformed period is a 422 in Chinese (was a 500)
     return {"period": period, "entity": entity, "fields": calculator_fields(st(request), period, entity)}
 
 
@@ -319,7 +323,7 @@ def calculator_fields(state: WebState, period: str, entity: str = "enterprise") 
 class CheckBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     period: str = Field(max_length=8, examples=["2024Q4"])
-    entity: Literal["enterprise", "project", "county", "person", "bank", "parcel"] = "enterprise"
+    entity: Entity = "enterprise"
     facts: dict[str, Any] = Field(default_factory=dict, examples=[{"当季工业总产值（万元）": "898.61497"}])
     params: dict[str, Any] = Field(default_factory=dict)
 

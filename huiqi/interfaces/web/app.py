@@ -176,6 +176,8 @@ def create_app(db_url: str = "sqlite:///var/huiqi.db", data_dir: str | Path = "v
             message = "页面或资源不存在"
         if exc.status_code == 405:
             message = "不支持此请求方法"
+        if exc.status_code == 400 and not CJK.search(message):  # FastAPI: "There was an error parsing the body"
+            message = "请求体无法解析（应为 UTF-8 编码的 JSON 或表单）"
         return error_response(request, exc.status_code, message, headers=getattr(exc, "headers", None))
 
     from starlette.exceptions import HTTPException as StarletteHTTPException

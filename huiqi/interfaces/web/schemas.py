@@ -79,6 +79,7 @@ def _err(description: str) -> dict:
 
 # declared on every /api operation (app.py includes the API routers with these)
 ERROR_RESPONSES: dict[int | str, dict] = {
+    400: _err("请求体无法解析"),
     401: _err("未登录或会话已过期"),
     403: _err("无权访问，或 CSRF 令牌缺失/不正确"),
     404: _err("资源不存在"),
