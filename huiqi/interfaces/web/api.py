@@ -539,7 +539,7 @@ def api_parameter_sets(request: Request, user: User = Depends(current_user)):
 
 
 @router.get("/parameter-sets/{set_id}", response_model=S.ParameterSetOut, tags=["参数与预算"], summary="一个参数方案及其变更历史")
-def api_parameter_set(set_id: int, request: Request, user: User = Depends(current_user)):
+def api_parameter_set(set_id: S.DbId, request: Request, user: User = Depends(current_user)):
     return st(request).parameter_set(set_id)
 
 
@@ -550,7 +550,7 @@ def api_new_parameter_set(body: ParameterSetBody, request: Request, user: User =
 
 
 @router.put("/parameter-sets/{set_id}", response_model=S.ParameterSetOut, tags=["参数与预算"], summary="修改参数方案（管理员；整体替换取值，留痕）")
-def api_update_parameter_set(set_id: int, body: ParameterSetBody, request: Request, user: User = Depends(admin_user)):
+def api_update_parameter_set(set_id: S.DbId, body: ParameterSetBody, request: Request, user: User = Depends(admin_user)):
     return st(request).save_parameter_set(user, set_id, None, body.values, body.budget_policy, body.comment,
                                           body.activate or None, auth.client_ip(request))
 
@@ -559,7 +559,7 @@ def api_update_parameter_set(set_id: int, body: ParameterSetBody, request: Reque
 class ScreeningBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     period: str = Field(max_length=8, examples=["2024Q4"])
-    parameter_set_id: Optional[int] = None
+    parameter_set_id: Optional[int] = Field(None, ge=1, le=S.MAX_ID)
     measures: Optional[list[str]] = None
     budget_policy: Optional[Literal["pro_rata", "ranked"]] = None
 

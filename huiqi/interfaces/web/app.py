@@ -40,7 +40,7 @@ _VALIDATION = {
 }
 
 
-_PARAM_LABELS = {"page": "页码", "offset": "起始位置", "limit": "条数", "page_size": "每页条数"}
+_PARAM_LABELS = {"body": "请求体", "page": "页码", "offset": "起始位置", "limit": "条数", "page_size": "每页条数"}
 
 
 def _validation_fields(exc: RequestValidationError) -> list[dict]:
@@ -48,6 +48,8 @@ def _validation_fields(exc: RequestValidationError) -> list[dict]:
     fields = []
     for err in exc.errors():
         loc = ".".join(str(x) for x in err.get("loc", ()) if x not in ("body", "query", "path", "form"))
+        if err.get("type") == "json_invalid":  # FastAPI locates it at ("body", <character offset>)
+            loc = "body"
         reason = _VALIDATION.get(err.get("type", ""), "取值有误")
         if err.get("type") == "literal_error" and err.get("ctx", {}).get("expected"):
             reason += f"（可选：{err['ctx']['expected']}）"

@@ -333,7 +333,7 @@ def gongshi_pdf(request: Request, list_id: int):
 
 
 @api_router.get("/gongshi/{list_id:int}", response_model=S.GongshiOut, summary="公示名单（公开；只含批准的行，信用代码中间隐去，金额为万元）")
-def api_gongshi(request: Request, list_id: int):
+def api_gongshi(request: Request, list_id: S.DbId):
     info, rows, county = _public(request, list_id)
     return {"title": docs.notice_title(info, county), "issuer": info["issuer"], "contact": info["contact"],
             "publicity_days": info["publicity_days"], "start": info["publicity_start"].isoformat(),
@@ -390,34 +390,34 @@ def api_lists(request: Request, user: User = Depends(officer_user)):
 
 
 @api_router.get("/payout/lists/{list_id:int}", response_model=S.PayoutListDetailOut, summary="一份兑现名单及其每一行（金额为元）")
-def api_list(request: Request, list_id: int, user: User = Depends(officer_user)):
+def api_list(request: Request, list_id: S.DbId, user: User = Depends(officer_user)):
     info = _visible_list(request, user, list_id)
     return {**info, "rows": [_api_row(r) for r in service(request).rows(list_id)]}
 
 
 @api_router.post("/payout/rows/{row_id:int}/exclude", response_model=S.OkOut, summary="剔除一行（须填原因）")
-def api_exclude(request: Request, row_id: int, body: ReasonBody, user: User = Depends(officer_user)):
+def api_exclude(request: Request, row_id: S.DbId, body: ReasonBody, user: User = Depends(officer_user)):
     with chinese_errors():
         service(request).exclude(user, row_id, body.reason)
     return {"ok": True}
 
 
 @api_router.post("/payout/rows/{row_id:int}/restore", response_model=S.OkOut, summary="恢复一行被剔除的记录（须填原因）")
-def api_restore(request: Request, row_id: int, body: ReasonBody, user: User = Depends(officer_user)):
+def api_restore(request: Request, row_id: S.DbId, body: ReasonBody, user: User = Depends(officer_user)):
     with chinese_errors():
         service(request).restore(user, row_id, body.reason)
     return {"ok": True}
 
 
 @api_router.post("/payout/rows/{row_id:int}/adjust", response_model=S.OkOut, summary="调减一行的金额（只能调减；须填原因）")
-def api_adjust(request: Request, row_id: int, body: AdjustBody, user: User = Depends(officer_user)):
+def api_adjust(request: Request, row_id: S.DbId, body: AdjustBody, user: User = Depends(officer_user)):
     with chinese_errors():
         service(request).adjust(user, row_id, body.amount_yuan.strip(), body.reason)
     return {"ok": True}
 
 
 @api_router.post("/payout/lists/{list_id:int}/approve", response_model=S.PayoutListOut, summary="批准名单（剔除的行不在名单中）")
-def api_approve(request: Request, list_id: int, body: NoteBody, user: User = Depends(officer_user)):
+def api_approve(request: Request, list_id: S.DbId, body: NoteBody, user: User = Depends(officer_user)):
     _visible_list(request, user, list_id)
     with chinese_errors():
         service(request).approve(user, list_id, body.note)
@@ -425,7 +425,7 @@ def api_approve(request: Request, list_id: int, body: NoteBody, user: User = Dep
 
 
 @api_router.post("/payout/lists/{list_id:int}/publish", response_model=S.PayoutListOut, summary="发布公示（公示期为工作日）")
-def api_publish(request: Request, list_id: int, body: PublishBody, user: User = Depends(officer_user)):
+def api_publish(request: Request, list_id: S.DbId, body: PublishBody, user: User = Depends(officer_user)):
     _visible_list(request, user, list_id)
     with chinese_errors():
         service(request).publish(user, list_id, body.issuer, body.contact, body.days, body.start)
@@ -439,7 +439,7 @@ def api_mine(request: Request, user: User = Depends(current_user)):
 
 
 @api_router.post("/payout/rows/{row_id:int}/decision", response_model=S.OkOut, summary="意愿确认：确认（须填开户行、账号）或放弃（企业用户）")
-def api_decision(request: Request, row_id: int, body: DecisionBody, user: User = Depends(current_user)):
+def api_decision(request: Request, row_id: S.DbId, body: DecisionBody, user: User = Depends(current_user)):
     with chinese_errors():
         service(request).decide(user, row_id, body.decision == "确认", body.bank_name, body.bank_account, body.reason)
     return {"ok": True}
