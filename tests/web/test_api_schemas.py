@@ -5,6 +5,7 @@ The same contract against the running server, with generated requests: test_open
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 import re
 from pathlib import Path
 
@@ -62,7 +63,7 @@ def test_every_api_operation_declares_the_error_body_for_its_error_statuses(sqli
         if not path.startswith("/api"):
             continue
         for method, op in ops.items():
-            for status in ("400", "401", "403", "404", "422", "500"):
+            for status in ("400", "401", "403", "404", "409", "410", "422", "500"):
                 ref = op["responses"][status]["content"]["application/json"]["schema"]["$ref"]
                 assert ref.endswith("/ErrorBody"), (method, path, status)
             assert "HTTPValidationError" not in json.dumps(op)  # FastAPI's own 422 shape is not what we send
@@ -209,3 +210,19 @@ def test_screening_with_a_parameter_set_id_beyond_integer_range_is_422(sqlite_we
     c = sqlite_web.client("admin")
     e = error_of(c.post("/api/screenings", json={"period": "2024Q4", "parameter_set_id": 2**70}, headers=c.csrf), 422)
     assert e["fields"][0]["field"] == "parameter_set_id"
+
+
+def test_payout_list_times_carry_their_utc_offset(sqlite_web):
+    """schemathesis: on SQLite /api/payout/lists gave "2026-12-01T06:16:33.465394" — no offset, not an RFC 3339
+    date-time (the stored value is UTC; SQLite drops the zone)."""
+    o = sqlite_web.client("liunan")
+    job = sqlite_web.screening(o)
+    r = o.post(f"/workbench/jobs/{job['id']}/payout", data={"county": ""}, headers=o.csrf, follow_redirects=False)
+    assert r.status_code == 303, r.text[:300]
+    lists = o.get("/api/payout/lists").json()
+    assert lists
+    for lst in lists:
+        at = datetime.fromisoformat(lst["created_at"].replace("Z", "+00:00"))
+        assert at.utcoffset() == timedelta(0), lst["created_at"]
+    detail = o.get(f"/api/payout/lists/{lists[0]['id']}").json()
+    assert detail["rows"] and all(isinstance(row["amount_yuan"], str) for row in detail["rows"])

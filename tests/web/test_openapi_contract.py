@@ -19,6 +19,7 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi import checks as oc
@@ -85,6 +86,33 @@ def officer(server):
 
 
 @pytest.fixture(scope="module")
+def real_ids(server, officer) -> dict[str, str]:
+    """Existing resources, so that generated requests also reach them and not only 404s: a finished screening,
+    a simulation ("last"), a document, clause, measure and enterprise of the officer's county."""
+    base, (session, headers) = server[0], officer
+    r = session.post(f"{base}/api/screenings", json={"period": "2024Q4"}, headers=headers)
+    assert r.status_code == 202, r.text
+    job_id = r.json()["job_id"]
+    deadline = time.time() + 180
+    while session.get(f"{base}/api/screenings/{job_id}").json()["status"] not in ("已完成", "失败"):
+        assert time.time() < deadline, "筛查超时"
+        time.sleep(0.3)
+    r = session.post(f"{base}/api/simulations", json={"period": "2024Q4"}, headers=headers)
+    assert r.status_code == 200, r.text[:500]
+    code = session.get(f"{base}/api/enterprises", params={"limit": 1}).json()["enterprises"][0]["credit_code"]
+    # the county's 兑现名单 from that screening (opened from the 工作台 page; the API reads and changes it)
+    r = session.post(f"{base}/workbench/jobs/{job_id}/payout", data={"county": ""}, headers=headers,
+                     allow_redirects=False)
+    assert r.status_code == 303, r.text[:500]
+    list_id = r.headers["location"].rsplit("/", 1)[1]
+    rows = session.get(f"{base}/api/payout/lists/{list_id}").json()["rows"]
+    assert rows, "柳南区在2024Q4没有符合的企业"
+    return {"job_id": job_id, "sim_id": "last", "doc_id": "gx2024q4", "clause_id": "gx2024q4:6.21",
+            "measure_id": "gx2024q4-21", "credit_code": code, "key": "positive", "set_id": "1",
+            "list_id": list_id, "row_id": str(rows[0]["id"])}
+
+
+@pytest.fixture(scope="module")
 def api_schema(server):
     return schemathesis.openapi.from_url(f"{server[0]}/api/openapi.json")
 
@@ -104,11 +132,13 @@ def check_no_server_error(ctx, response, case):
     return None
 
 
-def _run_operation(op, mode, server, officer) -> None:
+def _run_operation(op, mode, server, officer, real_ids) -> None:
     @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
               suppress_health_check=list(HealthCheck))
-    @given(case=op.as_strategy(generation_mode=mode))
-    def run(case):
+    @given(case=op.as_strategy(generation_mode=mode), real=st.booleans())
+    def run(case, real):
+        if real and mode is GenerationMode.POSITIVE and case.path_parameters:  # half the cases: an existing one
+            case.path_parameters = {k: real_ids.get(k, v) for k, v in case.path_parameters.items()}
         session, headers = officer
         if case.path == "/api/logout":  # would end the shared session: its own
             session, headers = _login(server[0], OFFICER)
@@ -121,7 +151,7 @@ def _run_operation(op, mode, server, officer) -> None:
     run()
 
 
-def test_every_operation_conforms(api_schema, server, officer):
+def test_every_operation_conforms(api_schema, server, officer, real_ids):
     """schemathesis's pytest plugin (from_fixture) does not run under pytest 9: one loop over the operations,
     every failure collected and reported together."""
     failures, operations = [], 0
@@ -130,7 +160,7 @@ def test_every_operation_conforms(api_schema, server, officer):
         operations += 1
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             try:
-                _run_operation(op, mode, server, officer)
+                _run_operation(op, mode, server, officer, real_ids)
             except Unsatisfiable:  # nothing to get wrong: an operation without parameters has no negative case
                 assert mode is GenerationMode.NEGATIVE, op.path
             except (Exception, BaseExceptionGroup) as e:  # noqa: BLE001 - every operation's failure is reported, not only the first

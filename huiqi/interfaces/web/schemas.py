@@ -10,12 +10,12 @@ running server by tests/web/test_openapi_contract.py (schemathesis).
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Annotated, Any, Literal, Optional
 
 from fastapi import Path
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 
 class Out(BaseModel):
@@ -27,6 +27,10 @@ class Out(BaseModel):
 MAX_ID = 2_147_483_647
 DbId = Annotated[int, Path(ge=1, le=MAX_ID, description="编号")]
 
+# The application stores UTC (db.now); SQLite gives it back without its offset, which is not an RFC 3339 date-time
+# (schemathesis: "2026-12-01T06:16:33.465394" is not a "date-time"). A naive time read back is UTC.
+UtcDateTime = Annotated[datetime, AfterValidator(lambda d: d if d.tzinfo else d.replace(tzinfo=timezone.utc))]
+
 Yuan = Optional[str]  # 元, two decimals ("1234.50"), or null when there is no amount
 Wan = Optional[str]  # 万元, two decimals
 
@@ -34,10 +38,10 @@ Wan = Optional[str]  # 万元, two decimals
 # --------------------------------------------------------------------------------------------- the error body
 ERROR_CODES: dict[int, str] = {
     400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-    409: "conflict", 413: "payload_too_large", 422: "invalid_request", 429: "too_many_requests",
+    409: "conflict", 410: "gone", 413: "payload_too_large", 422: "invalid_request", 429: "too_many_requests",
     500: "internal_error", 503: "unavailable",
 }
-ErrorCode = Literal["bad_request", "unauthenticated", "forbidden", "not_found", "method_not_allowed", "conflict",
+ErrorCode = Literal["bad_request", "unauthenticated", "forbidden", "not_found", "method_not_allowed", "conflict", "gone",
                     "payload_too_large", "invalid_request", "too_many_requests", "internal_error", "unavailable",
                     "error"]
 
@@ -89,6 +93,8 @@ ERROR_RESPONSES: dict[int | str, dict] = {
     401: _err("未登录或会话已过期"),
     403: _err("无权访问，或 CSRF 令牌缺失/不正确"),
     404: _err("资源不存在"),
+    409: _err("与当前状态冲突（如名单已审核、已公示）"),
+    410: _err("资源已不存在（如筛查的结果文件已清理）"),
     422: _err("请求数据有误（逐项见 fields）"),
     500: _err("服务器内部错误"),
 }
@@ -525,9 +531,9 @@ class PayoutListOut(Out):
     state: str = Field(description="状态（中文）")
     stage: str
     created_by: str
-    created_at: datetime
+    created_at: UtcDateTime
     approved_by: Optional[str] = None
-    approved_at: Optional[datetime] = None
+    approved_at: Optional[UtcDateTime] = None
     approval_note: Optional[str] = None
     issuer: Optional[str] = None
     contact: Optional[str] = None
@@ -535,7 +541,7 @@ class PayoutListOut(Out):
     publicity_start: Optional[date] = None
     publicity_end: Optional[date] = None
     published_by: Optional[str] = None
-    published_at: Optional[datetime] = None
+    published_at: Optional[UtcDateTime] = None
     open_objections: int
     publicity_over: bool
     publicity_open: bool
