@@ -226,3 +226,13 @@ def test_payout_list_times_carry_their_utc_offset(sqlite_web):
         assert at.utcoffset() == timedelta(0), lst["created_at"]
     detail = o.get(f"/api/payout/lists/{lists[0]['id']}").json()
     assert detail["rows"] and all(isinstance(row["amount_yuan"], str) for row in detail["rows"])
+
+
+def test_a_service_bounds_refusal_is_a_chinese_422_not_500(sqlite_web):
+    """schemathesis: POST /api/payout/rows/{id}/decision with a control character (U+0096) in the reason raised
+    core.bounds.OutOfBounds inside the payout service, which nothing turned into a refusal (500)."""
+    q = sqlite_web.client("qiye")
+    q._transport.raise_server_exceptions = False
+    r = q.post("/api/payout/rows/9781727/decision", json={"decision": "放弃", "reason": "îÛ\u0096lb"}, headers=q.csrf)
+    e = error_of(r, 422)
+    assert "控制字符" in e["message"] and e["code"] == "invalid_request"

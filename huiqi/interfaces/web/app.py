@@ -20,6 +20,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import MutableHeaders
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 
+from huiqi.core.bounds import OutOfBounds
 from huiqi.interfaces.web import auth, schemas
 from huiqi.interfaces.web.settings import WebSettings
 from huiqi.interfaces.web.state import WebError, WebState
@@ -195,6 +196,13 @@ def create_app(db_url: str = "sqlite:///var/huiqi.db", data_dir: str | Path = "v
     async def _validation(request: Request, exc: RequestValidationError):
         fields = _validation_fields(exc)
         return error_response(request, 422, _validation_message(fields), fields)
+
+    @app.exception_handler(OutOfBounds)
+    async def _out_of_bounds(request: Request, exc: OutOfBounds):
+        # a service's own bounds check (core/bounds.py: a control character in a reason, an amount too large)
+        # that no handler turned into a WebError: the value's fault, a 422 with its Chinese reason — not a 500
+        # (schemathesis: POST /api/payout/rows/{id}/decision with U+0096 in the reason)
+        return error_response(request, 422, f"输入有误：{exc}")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
