@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -26,10 +25,10 @@ from huiqi.interfaces.web.settings import WebSettings
 from huiqi.interfaces.web.state import WebError, WebState
 
 HERE = Path(__file__).parent
-log = logging.getLogger("huiqi.web")
 CJK = re.compile(r"[\u4e00-\u9fff]")
-_STATUS_TEXT = {400: "请求有误", 401: "请先登录", 403: "无权访问", 413: "请求内容过大", 429: "请求过于频繁，请稍后再试",
-                500: "服务器内部错误，请稍后重试"}
+# what people read when a framework's own exception carries an English reason phrase
+_STATUS_TEXT = {400: "请求体无法解析（应为 UTF-8 编码的 JSON 或表单）", 401: "请先登录", 403: "无权访问",
+                413: "请求内容过大", 429: "请求过于频繁，请稍后再试", 500: "服务器内部错误，请稍后重试"}
 
 _VALIDATION = {
     "missing": "缺少此项", "string_type": "应为文本", "int_parsing": "应为整数", "int_type": "应为整数",
@@ -179,8 +178,8 @@ def create_app(db_url: str = "sqlite:///var/huiqi.db", data_dir: str | Path = "v
             message = "页面或资源不存在"
         if exc.status_code == 405:
             message = "不支持此请求方法"
-        if exc.status_code == 400 and not CJK.search(message):  # FastAPI: "There was an error parsing the body"
-            message = "请求体无法解析（应为 UTF-8 编码的 JSON 或表单）"
+        if not CJK.search(message):  # FastAPI's own English texts ("There was an error parsing the body") are not shown
+            message = _STATUS_TEXT.get(exc.status_code, "请求有误")
         return error_response(request, exc.status_code, message, headers=getattr(exc, "headers", None))
 
     from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -206,9 +205,8 @@ def create_app(db_url: str = "sqlite:///var/huiqi.db", data_dir: str | Path = "v
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
-        # the server's fault: logged with its traceback (ServerErrorMiddleware re-raises), the caller gets the one
-        # error body or the Chinese error page — no traceback, path or SQL
-        log.exception("未处理的异常：%s %s", request.method, request.url.path)
+        # the server's fault: Starlette's ServerErrorMiddleware re-raises after this, so the server logs the
+        # traceback; the caller gets the one error body or the Chinese error page — no traceback, path or SQL
         return error_response(request, 500, "服务器内部错误，请稍后重试；如持续出现请联系管理员")
 
     from huiqi.interfaces.web import api, dashboard, pages, payout, sandbox
