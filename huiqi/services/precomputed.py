@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from huiqi.data.app_tables import precomputed as table
 
-KEEP = {"monitor": 24, "preset": 24, "simulation": 64}
+KEEP = {"monitor": 24, "scenario": 64, "simulation": 64}
 
 
 def digest(*parts: Any) -> str:

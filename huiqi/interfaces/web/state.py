@@ -98,6 +98,7 @@ class WebState:
         self.precomputed = Precomputed(self.engine)
         self.screenings = ScreeningJobs(self.engine, self.runs_dir, self.ruleset, audit=self.audit,
                                         county_names=lambda: self.county_names)
+        self.screenings.after_run.append(self.precompute_pages)
         self._active: dict | None = None
         self._active_at = 0.0
         self.announce = announce
@@ -146,6 +147,10 @@ class WebState:
                 if value is None:
                     value = self._attachments[name] = factory()
         return value
+
+    def attachment(self, name: str):
+        """An attached object if it was created (None otherwise)."""
+        return self._attachments.get(name)
 
     def _index_enterprises(self) -> None:
         ent = self.tables["enterprises"].join(self.tables["counties"].select("county_code", "county_name", "city_name"),
@@ -429,6 +434,13 @@ class WebState:
         """A screening job (huiqi.services.screening_jobs: the CLI's call, with the earlier quarters' awards)."""
         pset = self.parameter_set(set_id) if set_id is not None else self.active_set()
         return self.screenings.start(actor, period, pset, measures, budget_policy, self.tables, self.data_hash, ip)
+
+    def precompute_pages(self, job: dict, run) -> None:
+        """After a screening: its quarter's 驾驶舱 and the sandbox presets, into the database (issue 11 item 6)."""
+        from huiqi.interfaces.web import dashboard, sandbox
+
+        dashboard.precompute(self, job["period"])
+        sandbox.precompute_presets(self)
 
     def shutdown(self) -> None:
         self.screenings.shutdown()
