@@ -54,9 +54,15 @@ def main() -> None:
         h = {"X-CSRF-Token": r.json()["csrf_token"]}
         t = time.perf_counter()
         job = c.post("/api/screenings", json={"period": args.period}, headers=h).json()["job_id"]
-        while c.get(f"/api/screenings/{job}").json()["status"] not in ("已完成", "失败"):
-            time.sleep(0.2)
-        print(f"screening {args.period} (with whatever it precomputes): {time.perf_counter() - t:.2f} s")
+        steps: dict[str, float] = {}
+        while True:  # as the page's htmx polling does; each step's first sighting
+            j = c.get(f"/api/screenings/{job}").json()
+            steps.setdefault(j["step"] or "", time.perf_counter() - t)
+            if j["status"] in ("已完成", "失败"):
+                break
+            time.sleep(0.1)
+        print(f"screening job {args.period}: {time.perf_counter() - t:.2f} s; steps seen at: "
+              + "; ".join(f"{k} {v:.1f} s" for k, v in steps.items() if k.startswith(("写出", "预先", "完成"))))
         rows = []
 
         def timed(label, call):

@@ -11,16 +11,17 @@ from __future__ import annotations
 import threading
 from typing import Callable, Hashable, TypeVar
 
-from cachetools import LRUCache
+from cachetools import LRUCache, TTLCache
 
 V = TypeVar("V")
 _MISSING = object()
 
 
 class Cache:
-    def __init__(self, name: str, maxsize: int):
+    def __init__(self, name: str, maxsize: int, ttl: float | None = None):
+        """``ttl``: seconds an entry is trusted (for values another process may change in the database)."""
         self.name = name
-        self._data: LRUCache = LRUCache(maxsize=maxsize)
+        self._data: LRUCache = LRUCache(maxsize=maxsize) if ttl is None else TTLCache(maxsize=maxsize, ttl=ttl)
         self._lock = threading.RLock()
         self._building: dict[Hashable, threading.Lock] = {}
 

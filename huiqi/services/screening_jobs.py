@@ -5,8 +5,9 @@ and exclusive groups hold across periods in the web as on the command line (issu
 A job is a row of ``web_screening_jobs`` (status, progress, manifest), its files a folder ``runs_dir/<job id>/``
 (renamed into place when complete). The job table is the shared state of every ``serve --workers N`` process: the
 latest finished run of a quarter, and what earlier quarters paid, are read from it, never from one process's
-memory. ``after_run`` callables (the 驾驶舱 report, the sandbox presets) are computed in the same worker thread
-right after the job is marked done, so the first visit of those pages reads instead of computing (item 6).
+memory. ``after_run`` steps (the 驾驶舱 report, the sandbox presets) are the job's last steps, shown in its progress
+like the others: when a job is done, the first visit of those pages reads instead of computing (item 6). A step
+that fails is written to the audit log and leaves the page to compute on its first visit; the award list stands.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from huiqi.services.caching import Cache
 from huiqi.services.errors import Refused
 
 STATUS_QUEUED, STATUS_RUNNING, STATUS_DONE, STATUS_FAILED = "排队中", "运行中", "已完成", "失败"
-STEP_DONE, STEP_PRECOMPUTING = "完成", "完成；正在预先计算驾驶舱与政策沙盘示例"
+STEP_DONE = "完成"
 EXTRA_STEPS = 2  # writing the files after the screening proper
 
 
@@ -68,7 +69,7 @@ class ScreeningJobs:
         self.ruleset = ruleset
         self.audit = audit
         self.county_names = county_names
-        self.after_run: list[Callable[[dict, Any], None]] = []  # (job, run) → None, after the job is done
+        self.after_run: list[tuple[str, Callable[[dict, Any], None]]] = []  # (progress text, (job, run) → None)
         self.runs = Cache("screening runs", 3)  # per process: a ScreeningRun is rebuilt from its inputs if absent
         self._worker: ThreadPoolExecutor | None = None
 
@@ -226,9 +227,15 @@ class ScreeningJobs:
             write_tables(run, stage, [xlsx])
             os.rename(stage, self.runs_dir / job_id)
             self.runs.put(job_id, run)
-            self._update(job_id, status=STATUS_DONE, step=STEP_PRECOMPUTING if self.after_run else STEP_DONE,
-                         done=total, run_id=run.manifest["run_id"], manifest_json=_json(run.manifest),
-                         finished_at=_now())
+            for i, (label, step) in enumerate(self.after_run):
+                self._update(job_id, step=label, done=total + i, total=total + len(self.after_run))
+                try:
+                    step(job, run)
+                except Exception:  # a page precomputed later is only slower; the award list stands
+                    self.audit(None, "预先计算失败", job_id, {"step": label, "trace": traceback.format_exc()[-2000:]})
+            total += len(self.after_run)
+            self._update(job_id, status=STATUS_DONE, step=STEP_DONE, done=total, total=total,
+                         run_id=run.manifest["run_id"], manifest_json=_json(run.manifest), finished_at=_now())
             self.audit(None, "筛查完成", job_id, {"run_id": run.manifest["run_id"],
                                                  "paid_total_fen": run.manifest["paid_total_fen"],
                                                  "prior_jobs": run.manifest["prior_jobs"]})
@@ -237,14 +244,6 @@ class ScreeningJobs:
                    else f"{type(e).__name__}: {e}")
             self._update(job_id, status=STATUS_FAILED, error=msg, finished_at=_now())
             self.audit(None, "筛查失败", job_id, {"error": msg, "trace": traceback.format_exc()[-2000:]})
-            return
-        for hook in self.after_run:
-            try:
-                hook(job, run)
-            except Exception:  # a page precomputed later is only slower; the award list stands
-                self.audit(None, "预先计算失败", job_id, {"trace": traceback.format_exc()[-2000:]})
-        if self.after_run:
-            self._update(job_id, step=STEP_DONE)
 
     # ------------------------------------------------------------------------------------------- results
     def results(self, job_id: str) -> pl.DataFrame:

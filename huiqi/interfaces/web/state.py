@@ -98,7 +98,8 @@ class WebState:
         self.precomputed = Precomputed(self.engine)
         self.screenings = ScreeningJobs(self.engine, self.runs_dir, self.ruleset, audit=self.audit,
                                         county_names=lambda: self.county_names)
-        self.screenings.after_run.append(self.precompute_pages)
+        self.screenings.after_run += [("预先计算驾驶舱", self.precompute_dashboard),
+                                      ("预先计算政策沙盘示例", self.precompute_presets)]
         self._active: dict | None = None
         self._active_at = 0.0
         self.announce = announce
@@ -435,11 +436,15 @@ class WebState:
         pset = self.parameter_set(set_id) if set_id is not None else self.active_set()
         return self.screenings.start(actor, period, pset, measures, budget_policy, self.tables, self.data_hash, ip)
 
-    def precompute_pages(self, job: dict, run) -> None:
-        """After a screening: its quarter's 驾驶舱 and the sandbox presets, into the database (issue 11 item 6)."""
-        from huiqi.interfaces.web import dashboard, sandbox
+    # the last steps of a screening job: what the pages would compute on a first visit, into the database (item 6)
+    def precompute_dashboard(self, job: dict, run) -> None:
+        from huiqi.interfaces.web import dashboard
 
         dashboard.precompute(self, job["period"])
+
+    def precompute_presets(self, job: dict, run) -> None:
+        from huiqi.interfaces.web import sandbox
+
         sandbox.precompute_presets(self)
 
     def shutdown(self) -> None:
