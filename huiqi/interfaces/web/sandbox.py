@@ -11,7 +11,10 @@ A county officer sees the whole region's totals and distributions (a draft's cos
 winners / losers lists — and those sheets of the Excel export — only for its own 县区.
 
 Simulations run synchronously: on the 11,500-enterprise demo data a comparison takes 0.1–0.3 s, with an inverse
-solve 0.2–0.5 s (figures in docs/web.md), so no background job is needed. Each run is written to the audit log (action 政策沙盘).
+solve 0.2–0.5 s (figures in docs/web.md), so no background job is needed. The use case — presets, knobs, checking
+values, simulators — is huiqi.services.scenarios; this module reads requests and presents answers. Every answer is
+kept in the database by what it depends on (and the presets are answered with each screening), so the same request
+is read, not computed, on any worker. Each run is written to the audit log (action 政策沙盘).
 """
 
 from __future__ import annotations
@@ -45,7 +48,6 @@ from huiqi.services.scenarios import ASSUME_004, KIND_LABELS, PRESETS  # noqa: F
 api_router = APIRouter(prefix="/api", dependencies=[Depends(check_csrf)], tags=["政策沙盘"])
 page_router = APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf)])
 
-KIND_LABELS = {"rate": "比例", "money": "金额（元）", "number": "数量", "bool": "是/否"}
 POLICY_LABELS = {"pro_rata": "按比例核减", "ranked": "按金额从高到低兑现"}
 MAX_RECORDS = 16  # comparisons kept in this process's memory for the Excel export (rebuilt on a miss)
 
