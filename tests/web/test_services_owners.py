@@ -135,3 +135,20 @@ def test_dashboard_and_presets_served_from_precomputed_store(web, monkeypatch):
                 "measures": preset_form(state, key).getlist("measures")}, headers=client.csrf)
             assert r.status_code == 200, r.text[:300]
         assert time.perf_counter() - started < 5
+
+
+def test_sandbox_export_works_on_a_worker_that_did_not_run_it(web):
+    """The last 16 comparisons lived in one process's memory: an export routed to another worker (or after a
+    restart) answered 404. The request is now in the database and the comparison is re-run where it is asked."""
+    c = web.client("liunan")
+    body = {"period": "2026Q3", "measures": ["lz2026q3-4.1a", "lz2026q3-4.1b", "lz2026q3-4.2"],
+            "base_params": {"lz2026q3_budget": "10000000"}, "params": {"lz2026q3-4.1b.cap": "50000"}}
+    r = c.post("/api/simulations", json=body, headers=c.csrf)
+    assert r.status_code == 200, r.text
+    sim_id = r.json()["id"]
+    for name in ("sandbox", "sandbox_records"):  # as another worker process (old and new holders)
+        web.state._attachments.pop(name, None)
+    r = c.get(f"/api/simulations/{sim_id}/export.xlsx")
+    assert r.status_code == 200 and r.content[:2] == b"PK"
+    other = web.client("officer2")
+    assert other.get(f"/api/simulations/{sim_id}/export.xlsx").status_code == 403
