@@ -16,6 +16,7 @@ import json
 import os
 import secrets
 import shutil
+import threading
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -72,6 +73,7 @@ class ScreeningJobs:
         self.after_run: list[tuple[str, Callable[[dict, Any], None]]] = []  # (progress text, (job, run) → None)
         self.runs = Cache("screening runs", 3)  # per process: a ScreeningRun is rebuilt from its inputs if absent
         self._worker: ThreadPoolExecutor | None = None
+        self._worker_lock = threading.Lock()  # one worker thread, even when two jobs are started at once
 
     # ------------------------------------------------------------------------------------------- the table
     def _update(self, job_id: str, **values) -> None:
@@ -182,9 +184,10 @@ class ScreeningJobs:
         return job_id
 
     def _executor(self) -> ThreadPoolExecutor:
-        if self._worker is None:
-            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="huiqi-screening")
-        return self._worker
+        with self._worker_lock:
+            if self._worker is None:
+                self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="huiqi-screening")
+            return self._worker
 
     def shutdown(self) -> None:
         if self._worker is not None:

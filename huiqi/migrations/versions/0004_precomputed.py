@@ -16,6 +16,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    if sa.inspect(op.get_bind()).has_table("web_precomputed"):  # made by an earlier create_all: kept (as 0002)
+        return
     op.create_table(
         "web_precomputed",
         sa.Column("kind", sa.String(32), primary_key=True),
