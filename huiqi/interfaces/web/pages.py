@@ -21,6 +21,7 @@ from huiqi.engine.evaluate import STATUSES
 from huiqi.policies.library import STATUSES as DOCUMENT_STATUSES
 from huiqi.interfaces.web import api, auth
 from huiqi.interfaces.web.auth import User, admin_user, check_csrf, current_user, maybe_user, officer_user, optional_user
+from huiqi.services import parameters
 from huiqi.services.presenters import MONITORING_MEASURES
 from huiqi.interfaces.web.state import DEFAULT_PERIOD, STATUS_DONE, WebError, WebState
 
@@ -182,7 +183,7 @@ def rule_page(request: Request, measure_id: str):
         except KeyError:
             pass
     own = {p["name"] for p in m.get("parameters", [])}
-    params = [r for r in api.parameter_rows(state, state.active_set()["values"]) if r["name"] in own]
+    params = [r for r in parameters.parameter_rows(state.ruleset, state.active_set()["values"]) if r["name"] in own]
     from huiqi.services import calendar as cal
     from huiqi.services.presenters import measure_formulas
 
@@ -392,7 +393,7 @@ def _parameters(request: Request, user: User, status: int = 200, error: str | No
                 posted: dict | None = None, field_errors: dict | None = None):
     state = st(request)
     active = state.active_set()
-    rows = api.parameter_rows(state, active["values"])
+    rows = parameters.parameter_rows(state.ruleset, active["values"])
     from huiqi.engine.explain import citation
 
     for r in rows:  # the clause as people cite it; its ID stays in the link
