@@ -46,3 +46,28 @@ def test_no_import_points_upward_or_sideways():
             if LAYERS[parts[1]] >= LAYERS[own]:
                 wrong.append(f"{rel}:{line} imports {module} ({own} → {parts[1]})")
     assert not wrong, "\n".join(wrong)
+
+
+def test_no_web_module_uses_a_private_name_of_another_web_module():
+    """Issue 11 item 3: route modules borrowed each other's helpers (payout imported pages._register_filters).
+    What one module of interfaces/web needs from another is public; shared logic belongs in a service."""
+    web = PACKAGE / "interfaces" / "web"
+    modules = {f"huiqi.interfaces.web.{p.stem}" for p in web.glob("*.py")}
+    wrong = []
+    for path in sorted(web.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        aliases = set()  # names bound to another web module (from huiqi.interfaces.web import api)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module in modules | {"huiqi.interfaces.web"}:
+                for alias in node.names:
+                    if alias.name.startswith("_"):
+                        wrong.append(f"{path.name}:{node.lineno} imports {node.module}.{alias.name}")
+                    if f"{node.module}.{alias.name}" in modules:
+                        aliases.add(alias.asname or alias.name)
+            elif isinstance(node, ast.Import):
+                aliases |= {a.asname or a.name for a in node.names if a.name in modules}
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases
+                    and node.attr.startswith("_") and not node.attr.startswith("__")):
+                wrong.append(f"{path.name}:{node.lineno} uses {node.value.id}.{node.attr}")
+    assert not wrong, "\n".join(wrong)

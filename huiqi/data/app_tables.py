@@ -111,3 +111,13 @@ approvals = sa.Table(
     sa.Column("note", sa.Text),
     sa.UniqueConstraint("job_id", "scope", name="uq_web_approvals_job_scope"),
 )
+
+# what a screening run precomputes (the 驾驶舱 report, the sandbox presets) and the sandbox's recent comparisons:
+# shared by every `serve --workers N` process, so it lives here and not in one process's memory (SERVICES-4)
+precomputed = sa.Table(
+    "web_precomputed", metadata,
+    sa.Column("kind", sa.String(32), primary_key=True),  # monitor / preset / simulation
+    sa.Column("key", sa.String(64), primary_key=True),  # a digest of what the value depends on
+    sa.Column("payload", sa.LargeBinary, nullable=False),  # pickled by the application itself, never from outside
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)

@@ -491,22 +491,15 @@ async def api_enterprise_check(credit_code: str, request: Request, period: str =
 
 # ------------------------------------------------------------------------------------------ parameters
 def budget_parameters(state: WebState) -> list[str]:
-    names = []
-    for m, f in state.ruleset.measures_for():
-        for n in (m.budget_parameter, f.rules.defaults.budget_parameter):
-            if n and n not in names:
-                names.append(n)
-    return sorted(names)
+    from huiqi.services.parameters import budget_parameters as names  # the service owns it (issue 11 item 3)
+
+    return names(state.ruleset)
 
 
 def parameter_rows(state: WebState, values: dict[str, str]) -> list[dict]:
-    budgets = set(budget_parameters(state))
-    out = []
-    for name, p in state.ruleset.parameters.items():
-        out.append({"name": name, "label": p.label, "kind": p.kind, "default": p.default, "max": p.max, "min": p.min,
-                    "clause": p.clause, "quote": p.quote, "note": p.note, "is_budget": name in budgets,
-                    "value": values.get(name), "effective": values.get(name, None if p.default is None else str(p.default))})
-    return out
+    from huiqi.services.parameters import parameter_rows as rows
+
+    return rows(state.ruleset, values)
 
 
 @router.get("/parameters", response_model=S.ParametersOut, tags=["参数与预算"], summary="全部可设参数（含预算）及现行取值")

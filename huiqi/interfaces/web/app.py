@@ -115,7 +115,7 @@ def create_app(db_url: str = "sqlite:///var/huiqi.db", data_dir: str | Path = "v
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         yield
-        batcher = state._attachments.get("calc_batcher")
+        batcher = state.attachment("calc_batcher")
         if batcher is not None:
             batcher.close()
         state.shutdown()

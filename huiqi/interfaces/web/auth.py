@@ -17,7 +17,6 @@ import hashlib
 import hmac
 import math
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -28,6 +27,7 @@ from fastapi import HTTPException, Request
 
 from huiqi.interfaces.web import db
 from huiqi.interfaces.web.settings import WebSettings
+from huiqi.services.caching import Cache
 
 SESSION_COOKIE = "huiqi_session"
 CSRF_COOKIE = "huiqi_csrf"
@@ -191,13 +191,14 @@ def start_session(engine: sa.Engine, user: User) -> tuple[str, str]:
     return token, csrf
 
 
-_SESSION_CACHE: dict[tuple[int, str], tuple[float, tuple]] = {}
 SESSION_CACHE_SECONDS = 5.0  # a session row is re-read at most every 5 s (saves a query per request)
+# (engine, session id) → (user, csrf, expires): locked, bounded, entries expire by themselves (services.caching)
+SESSIONS = Cache("sessions", 10_000, ttl=SESSION_CACHE_SECONDS)
 
 
 def end_session(engine: sa.Engine, token: str | None) -> None:
     if token:
-        _SESSION_CACHE.pop((id(engine), _token_id(token)), None)
+        SESSIONS.pop((id(engine), _token_id(token)))
         with engine.begin() as conn:
             conn.execute(db.sessions.delete().where(db.sessions.c.id == _token_id(token)))
 
@@ -207,21 +208,18 @@ def session_user(engine: sa.Engine, token: str | None) -> tuple[User, str] | Non
     if not token:
         return None
     key = (id(engine), _token_id(token))
-    now = time.monotonic()
-    hit = _SESSION_CACHE.get(key)
-    if hit is not None and now - hit[0] < SESSION_CACHE_SECONDS:
-        user, csrf, expires = hit[1]
+    hit = SESSIONS.get(key)
+    if hit is not None:
+        user, csrf, expires = hit
         return (user, csrf) if expires > db.now() else None
     j = db.sessions.join(db.users, db.sessions.c.user_id == db.users.c.id)
     with engine.connect() as conn:
         row = conn.execute(sa.select(db.users, db.sessions.c.csrf, db.sessions.c.expires_at).select_from(j)
                            .where(db.sessions.c.id == key[1])).first()
     if row is None or not row.active or db.aware(row.expires_at) < db.now():
-        _SESSION_CACHE.pop(key, None)
+        SESSIONS.pop(key)
         return None
-    if len(_SESSION_CACHE) > 10_000:
-        _SESSION_CACHE.clear()
-    _SESSION_CACHE[key] = (now, (_user_from_row(row), row.csrf, db.aware(row.expires_at)))
+    SESSIONS.put(key, (_user_from_row(row), row.csrf, db.aware(row.expires_at)))
     return _user_from_row(row), row.csrf
 
 

@@ -11,7 +11,6 @@ strings of 元 (``*_yuan``) and 万元 (``*_wan``, two decimals, half-up) — ne
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from dataclasses import replace
 from datetime import date
 from fractions import Fraction
@@ -89,29 +88,30 @@ def settings_for(weight_invest: str | None, weight_output: str | None):
         raise WebError(422, str(e)) from None
 
 
-_LOCK = threading.Lock()
-
-
 def report_for(state: WebState, period: str, settings):
-    """The monitoring report, kept for the last few (period, settings, data) — 0.2–0.4 s to compute."""
+    """The monitoring report of (period, settings, data): this process's cache, else the database (a screening
+    precomputes its quarter's report there — precompute), else computed (1–2 s) and kept in both."""
+    from huiqi.services.caching import Cache
     from huiqi.services.monitoring import monitor
+    from huiqi.services.precomputed import digest
 
-    cache: OrderedDict = state.attached("monitor_reports", OrderedDict)
-    key = (period, tuple(sorted(settings.as_dict().items())), state.data_hash)
-    with _LOCK:
-        hit = cache.get(key)
-        if hit is not None:
-            cache.move_to_end(key)
-            return hit
-    try:
-        report = monitor(state.tables, period, settings, ruleset=state.ruleset)
-    except ValueError as e:
-        raise WebError(422, str(e)) from None
-    with _LOCK:
-        cache[key] = report
-        while len(cache) > MAX_REPORTS:
-            cache.popitem(last=False)
-    return report
+    cache = state.attached("monitor_reports", lambda: Cache("monitoring reports", MAX_REPORTS))
+    key = digest(period, sorted(settings.as_dict().items()), state.ruleset.version, state.data_hash)
+    tables = state.tables
+
+    def compute():
+        try:
+            return monitor(tables, period, settings, ruleset=state.ruleset)
+        except ValueError as e:
+            raise WebError(422, str(e)) from None
+
+    return cache.get_or_build(key, lambda: state.precomputed.get_or_compute("monitor", key, compute))
+
+
+def precompute(state: WebState, period: str) -> None:
+    """The 驾驶舱 of a screened quarter with the page's default weights, into the database (after a screening)."""
+    if period in monitor_periods(state):
+        report_for(state, period, settings_for(None, None))
 
 
 def scope_filter(user: User) -> pl.Expr | None:

@@ -21,6 +21,7 @@ from huiqi.engine.evaluate import STATUSES
 from huiqi.policies.library import STATUSES as DOCUMENT_STATUSES
 from huiqi.interfaces.web import api, auth
 from huiqi.interfaces.web.auth import User, admin_user, check_csrf, current_user, maybe_user, officer_user, optional_user
+from huiqi.services import parameters
 from huiqi.services.presenters import MONITORING_MEASURES
 from huiqi.interfaces.web.state import DEFAULT_PERIOD, STATUS_DONE, WebError, WebState
 
@@ -78,7 +79,7 @@ def install_filters(env) -> None:
     env.globals.update(STATUS_CLASS=STATUS_CLASS, POLICY_LABELS=POLICY_LABELS, ROLES=auth.ROLES)
 
 
-def _register_filters(request: Request) -> None:
+def register_filters(request: Request) -> None:
     env = request.app.state.templates.env
     if "snippet" not in env.filters:
         install_filters(env)
@@ -86,7 +87,7 @@ def _register_filters(request: Request) -> None:
 
 @router.get("/login")
 def login_page(request: Request, next: str = "/"):
-    _register_filters(request)
+    register_filters(request)
     return render(request, "login.html", next=_safe_next(next), error=None)
 
 
@@ -98,7 +99,7 @@ def _safe_next(target: str | None) -> str:
 
 @router.post("/login")
 def login_submit(request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/")):
-    _register_filters(request)
+    register_filters(request)
     state = st(request)
     ip = auth.client_ip(request)
     try:
@@ -127,7 +128,7 @@ def logout(request: Request):
 @router.get("/policies")
 def policies(request: Request, level: str = "", issuer: str = "", status: str = "", year: str = "", topic: str = "",
              q: str = ""):
-    _register_filters(request)
+    register_filters(request)
     state = st(request)
     year_int = int(year) if year.isdigit() else None
     docs = api.filter_documents(state, level or None, issuer or None, status or None, year_int, topic or None)
@@ -148,7 +149,7 @@ def policies(request: Request, level: str = "", issuer: str = "", status: str = 
 
 @router.get("/policies/search")
 def policies_search(request: Request, q: str = "", level: str = "", status: str = ""):
-    _register_filters(request)
+    register_filters(request)
     q = q[:200]
     hits = api.search_hits(q, 20, level or None, None, status or None) if q.strip() else []
     return render(request, "_search_results.html", hits=hits, q=q)
@@ -156,7 +157,7 @@ def policies_search(request: Request, q: str = "", level: str = "", status: str 
 
 @router.get("/policies/{doc_id}")
 def policy_document(request: Request, doc_id: str):
-    _register_filters(request)
+    register_filters(request)
     state = st(request)
     try:
         d = state.library.document(doc_id)
@@ -169,7 +170,7 @@ def policy_document(request: Request, doc_id: str):
 
 @router.get("/rules/{measure_id}")
 def rule_page(request: Request, measure_id: str):
-    _register_filters(request)
+    register_filters(request)
     state = st(request)
     if measure_id not in state.ruleset.measures:
         raise WebError(404, f"没有编号为 {measure_id} 的措施")
@@ -182,7 +183,7 @@ def rule_page(request: Request, measure_id: str):
         except KeyError:
             pass
     own = {p["name"] for p in m.get("parameters", [])}
-    params = [r for r in api.parameter_rows(state, state.active_set()["values"]) if r["name"] in own]
+    params = [r for r in parameters.parameter_rows(state.ruleset, state.active_set()["values"]) if r["name"] in own]
     from huiqi.services import calendar as cal
     from huiqi.services.presenters import measure_formulas
 
@@ -260,14 +261,14 @@ def _outcome_view(outcome: dict) -> dict:
 @router.get("/calculator")
 def calculator(request: Request, period: str = DEFAULT_PERIOD, enterprise: str = "",
                user: User | None = Depends(maybe_user)):  # open to all, as the README promises
-    _register_filters(request)
+    register_filters(request)
     ctx = _calc_context(request, user, period, enterprise.strip() or None)
     return render(request, "calculator.html", active_nav="calculator", **ctx)
 
 
 @router.post("/calculator/check")
 async def calculator_check(request: Request, user: User | None = Depends(maybe_user)):
-    _register_filters(request)
+    register_filters(request)
     state = st(request)
     form = await request.form()
     period = str(form.get("period") or DEFAULT_PERIOD)
@@ -302,7 +303,7 @@ async def calculator_check(request: Request, user: User | None = Depends(maybe_u
 # ------------------------------------------------------------------------------------------------ 工作台
 @router.get("/workbench")
 def workbench(request: Request, user: User = Depends(officer_user)):
-    _register_filters(request)
+    register_filters(request)
     state = st(request)
     return render(request, "workbench.html", active_nav="workbench", periods=state.periods(),
                   default_period=DEFAULT_PERIOD, sets=state.parameter_sets(), active=state.active_set(),
@@ -312,7 +313,7 @@ def workbench(request: Request, user: User = Depends(officer_user)):
 @router.post("/workbench/import")
 def workbench_import(request: Request, files: list[UploadFile] = File(default=[]), money_unit: str = Form(""),
                      mode: str = Form(""), user: User = Depends(officer_user)):
-    _register_filters(request)
+    register_filters(request)
     state = st(request)
     files = [f for f in files if f.filename]
     out = api.do_import(state, user, files, money_unit or None, auth.client_ip(request), preview=mode == "preview")
@@ -322,7 +323,7 @@ def workbench_import(request: Request, files: list[UploadFile] = File(default=[]
 @router.post("/workbench/screen")
 def workbench_screen(request: Request, period: str = Form(...), parameter_set_id: str = Form(""),
                      budget_policy: str = Form(""), user: User = Depends(officer_user)):
-    _register_filters(request)
+    register_filters(request)
     state = st(request)
     set_id = int(parameter_set_id) if parameter_set_id.isdigit() else None
     job_id = state.start_screening(user, period, set_id, None, budget_policy or None, auth.client_ip(request))
@@ -331,13 +332,13 @@ def workbench_screen(request: Request, period: str = Form(...), parameter_set_id
 
 @router.get("/workbench/jobs/{job_id}/progress")
 def job_progress(request: Request, job_id: str, user: User = Depends(current_user)):
-    _register_filters(request)
+    register_filters(request)
     return render(request, "_job_progress.html", job=st(request).job(job_id))
 
 
 @router.get("/workbench/jobs/{job_id}")
 def job_page(request: Request, job_id: str, user: User = Depends(officer_user)):
-    _register_filters(request)
+    register_filters(request)
     state = st(request)
     job = api.public_job(state.job(job_id), user)
     ctx = {"job": job, "summary": None, "measures": [], "counties": []}
@@ -359,7 +360,7 @@ def job_page(request: Request, job_id: str, user: User = Depends(officer_user)):
 @router.get("/workbench/jobs/{job_id}/rows")
 def job_rows(request: Request, job_id: str, page: int = Query(1, ge=1, le=api.MAX_PAGE), measure: str = "", county: str = "", status: str = "",
              q: str = "", sort: str = "final_fen", user: User = Depends(current_user)):
-    _register_filters(request)
+    register_filters(request)
     state = st(request)
     if status and status not in STATUSES:
         raise WebError(422, f"状态应为 {'、'.join(STATUSES)} 之一")
@@ -384,7 +385,7 @@ def job_approve(request: Request, job_id: str, scope: str = Form(""), note: str 
 
 @router.get("/workbench/parameters")
 def parameters_page(request: Request, saved: int = 0, user: User = Depends(officer_user)):
-    _register_filters(request)
+    register_filters(request)
     return _parameters(request, user, saved=bool(saved))
 
 
@@ -392,7 +393,7 @@ def _parameters(request: Request, user: User, status: int = 200, error: str | No
                 posted: dict | None = None, field_errors: dict | None = None):
     state = st(request)
     active = state.active_set()
-    rows = api.parameter_rows(state, active["values"])
+    rows = parameters.parameter_rows(state.ruleset, active["values"])
     from huiqi.engine.explain import citation
 
     for r in rows:  # the clause as people cite it; its ID stays in the link
@@ -411,7 +412,7 @@ def _parameters(request: Request, user: User, status: int = 200, error: str | No
 
 @router.post("/workbench/parameters")
 async def parameters_save(request: Request, user: User = Depends(admin_user)):
-    _register_filters(request)
+    register_filters(request)
     state = st(request)
     form = await request.form()
     values = {k[2:]: str(v) for k, v in form.multi_items() if k.startswith("p.") and isinstance(v, str)}
@@ -429,7 +430,7 @@ async def parameters_save(request: Request, user: User = Depends(admin_user)):
 # ------------------------------------------------------------------------------------------- 企业：我的结果
 @router.get("/mine")
 def mine(request: Request, user: User = Depends(current_user)):
-    _register_filters(request)
+    register_filters(request)
     state = st(request)
     if user.role != "enterprise":
         return RedirectResponse("/workbench" if user.is_officer else "/calculator", status_code=303)
@@ -460,7 +461,7 @@ def audit_page(request: Request, action: str = "", who: str = "", q: str = "",
     """审计日志 as a readable table: 北京时间, who, action, target and details in Chinese (services.presenters)."""
     from huiqi.services.presenters import audit_view
 
-    _register_filters(request)
+    register_filters(request)
     state = st(request)
     page = max(page, 1)
     entries = state.audit_entries(100, (page - 1) * 100, action or None)
@@ -481,7 +482,7 @@ def audit_page(request: Request, action: str = "", who: str = "", q: str = "",
 
 @router.get("/admin/users")
 def users_page(request: Request, user: User = Depends(admin_user)):
-    _register_filters(request)
+    register_filters(request)
     return render(request, "users.html", active_nav="admin", users=st(request).users(), error=None)
 
 
@@ -489,7 +490,7 @@ def users_page(request: Request, user: User = Depends(admin_user)):
 def users_create(request: Request, username: str = Form(""), password: str = Form(""), role: str = Form(""),
                  display_name: str = Form(""), county_code: str = Form(""), credit_code: str = Form(""),
                  user: User = Depends(admin_user)):
-    _register_filters(request)
+    register_filters(request)
     state = st(request)
     try:
         state.add_user(user, username, password, role, display_name, county_code.strip() or None,

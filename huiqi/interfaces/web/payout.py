@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from huiqi.core import money
 from huiqi.interfaces.web import api, auth, schemas as S
 from huiqi.interfaces.web.auth import User, check_csrf, current_user, officer_user
-from huiqi.interfaces.web.pages import _register_filters, render
+from huiqi.interfaces.web.pages import register_filters, render
 from huiqi.interfaces.web.state import WebError, WebState
 from huiqi.services import payout as P
 from huiqi.services import payout_docs as docs
@@ -110,7 +110,7 @@ def open_payout(request: Request, job_id: str, county: str = Form(""), user: Use
 
 @page_router.get("/payout")
 def payout_index(request: Request, user: User = Depends(current_user)):
-    _register_filters(request)
+    register_filters(request)
     if user.role == "enterprise":
         return RedirectResponse("/payout/mine", status_code=303)
     state = st(request)
@@ -124,7 +124,7 @@ def payout_index(request: Request, user: User = Depends(current_user)):
 
 @page_router.get("/payout/lists/{list_id:int}")
 def payout_list(request: Request, list_id: int, user: User = Depends(officer_user)):
-    _register_filters(request)
+    register_filters(request)
     info = _visible_list(request, user, list_id)
     rows = service(request).rows(list_id)
     info["county_name"] = _county(st(request), info["county_code"])
@@ -209,7 +209,7 @@ def objection_resolve(request: Request, objection_id: int, outcome: str = Form("
 
 @page_router.post("/payout/lists/{list_id:int}/payments")
 def list_payments(request: Request, list_id: int, file: UploadFile = File(...), user: User = Depends(officer_user)):
-    _register_filters(request)
+    register_filters(request)
     _visible_list(request, user, list_id)
     from huiqi.data.payment_file import problem_lines, read_payments
 
@@ -241,7 +241,7 @@ def _report(request: Request, user: User, job: str) -> dict:
 
 @page_router.get("/payout/report")
 def report_page(request: Request, job: str = "", user: User = Depends(officer_user)):
-    _register_filters(request)
+    register_filters(request)
     state = st(request)
     rep = _report(request, user, job[:16])
     return render(request, "payout_report.html", active_nav="payout", report=rep, job=job[:16],
@@ -274,7 +274,7 @@ def api_report(request: Request, job: str = "", user: User = Depends(officer_use
 # ------------------------------------------------------------------------------------------ enterprises
 @page_router.get("/payout/mine")
 def payout_mine(request: Request, user: User = Depends(current_user)):
-    _register_filters(request)
+    register_filters(request)
     if user.role != "enterprise":
         return RedirectResponse("/payout", status_code=303)
     with chinese_errors():
@@ -303,7 +303,7 @@ def _public(request: Request, list_id: int) -> tuple[dict, list[dict], str]:
 
 @page_router.get("/gongshi")
 def gongshi_index(request: Request):
-    _register_filters(request)
+    register_filters(request)
     state = st(request)
     lists = service(request).lists(public=True)
     for lst in lists:
@@ -314,7 +314,7 @@ def gongshi_index(request: Request):
 
 @page_router.get("/gongshi/{list_id:int}")
 def gongshi_page(request: Request, list_id: int):
-    _register_filters(request)
+    register_filters(request)
     info, rows, county = _public(request, list_id)
     total = sum(r["amount_fen"] for r in rows)
     return render(request, "payout_gongshi.html", active_nav="gongshi", info=info, rows=rows,

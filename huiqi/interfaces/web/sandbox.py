@@ -11,17 +11,17 @@ A county officer sees the whole region's totals and distributions (a draft's cos
 winners / losers lists — and those sheets of the Excel export — only for its own 县区.
 
 Simulations run synchronously: on the 11,500-enterprise demo data a comparison takes 0.1–0.3 s, with an inverse
-solve 0.2–0.5 s (figures in docs/web.md), so no background job is needed. Each run is written to the audit log (action 政策沙盘).
+solve 0.2–0.5 s (figures in docs/web.md), so no background job is needed. The use case — presets, knobs, checking
+values, simulators — is huiqi.services.scenarios; this module reads requests and presents answers. Every answer is
+kept in the database by what it depends on (and the presets are answered with each screening), so the same request
+is read, not computed, on any worker. Each run is written to the audit log (action 政策沙盘).
 """
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
-import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -34,55 +34,22 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from huiqi.core import money
-from huiqi.engine.allocate import AllocationOptions
 from huiqi.engine.evaluate import ParameterError
 from huiqi.engine.inputs import InputError
 from huiqi.interfaces.web import auth, schemas as S
 from huiqi.interfaces.web.auth import User, check_csrf, officer_user, optional_user
 from huiqi.interfaces.web.state import WebError, WebState, yuan_text
+from huiqi.services import scenarios
+from huiqi.services.caching import Cache
+from huiqi.services.precomputed import digest
+# the use case lives in huiqi.services.scenarios (presets, knobs, checking, simulators); re-exported for the pages
+from huiqi.services.scenarios import ASSUME_004, KIND_LABELS, PRESETS  # noqa: F401
 
 api_router = APIRouter(prefix="/api", dependencies=[Depends(check_csrf)], tags=["政策沙盘"])
 page_router = APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf)])
 
-KIND_LABELS = {"rate": "比例", "money": "金额（元）", "number": "数量", "bool": "是/否"}
 POLICY_LABELS = {"pro_rata": "按比例核减", "ranked": "按金额从高到低兑现"}
-MAX_RECORDS = 16  # comparisons kept in memory for the Excel export
-MAX_SIMULATORS = 4  # facts built once per (period, measures, assumptions, data)
-
-# 004 六（二）申报条件 without a data source in the register: assumed met for a cost estimate (docs/simulation.md)
-ASSUME_004 = {"lz2026q3_law_abiding": "true", "lz2026q3_sound_financial_system": "true",
-              "lz2026q3_good_accounting_credit": "true", "lz2026q3_good_tax_credit": "true",
-              "lz2026q3_violates_joint_punishment": "false", "lz2026q3_materials_falsified": "false"}
-
-PRESETS: dict[str, dict] = {
-    "000": {
-        "title": "000 2025年下半年措施（征求意见稿）：设定未定数值，降低增产增效增速门槛，按5亿元预算求奖励金额",
-        "period": "2025Q3", "document": "gx2025h2",
-        # 000（一） reads 产值、用电、利润、新增就业人数 (RULES-6): 用电、利润、新增就业人数 set to "不下降" (≥ 0%)
-        "base_params": {"gx2025h2_01_growth_min": "0.1", "gx2025h2_01_power_growth_min": "0",
-                        "gx2025h2_01_profit_growth_min": "0", "gx2025h2_01_jobs_growth_min": "0",
-                        "gx2025h2_01_amount": "100000", "gx2025h2_03_rate": "0.05",
-                        "gx2025h2_11_rate": "0.5", "gx2025h2_12_rate": "0.01"},
-        "params": {"gx2025h2_01_growth_min": "0.08"},
-        "solve": {"parameter": "gx2025h2_01_amount", "budget_yuan": "500000000"},
-        "assume": {}, "versions": {},
-    },
-    "004": {
-        "title": "004 柳州市2026年三季度措施（征求意见稿）：预算1000万元，4.1b上限降为10万元，求统一补助比例",
-        "period": "2026Q3", "measures": ["lz2026q3-4.1a", "lz2026q3-4.1b", "lz2026q3-4.2"],
-        "base_params": {"lz2026q3_budget": "10000000"},
-        "params": {"lz2026q3-4.1b.cap": "100000"},
-        "solve": {"parameter": "lz2026q3.rate", "budget_yuan": "10000000"},
-        "assume": ASSUME_004, "versions": {},
-    },
-    "version": {
-        "title": "另一版本：2025年三季度数据按2024年四季度（002）增产增效规则测算",
-        "period": "2025Q3", "measures": ["gx2025h2-01"],
-        "base_params": {"gx2025h2_01_growth_min": "0.1", "gx2025h2_01_amount": "100000",
-                        "gx2024q4_02a_amount": "100000"},
-        "params": {}, "versions": {"gx2025h2-01": "gx2024q4-02a"}, "assume": {}, "solve": None,
-    },
-}
+MAX_RECORDS = 16  # comparisons kept in this process's memory for the Excel export (rebuilt on a miss)
 
 
 def st(request: Request) -> WebState:
@@ -152,124 +119,24 @@ def check_period(state: WebState, period: str) -> str:
 
 
 def period_measures(state: WebState, period: str) -> list[dict]:
-    rs = state.ruleset
-    out = []
-    for m, f in rs.measures_for(period):
-        out.append({"id": m.id, "name": m.name, "document": f.rules.document, "entity": m.entity, "kind": m.kind})
-    return out
+    return scenarios.period_measures(state.ruleset, period)
 
 
-_OPTIONS_CACHE: dict[tuple, dict] = {}
-_OPTIONS_LOCK = threading.Lock()
+def scenario_service(state: WebState) -> scenarios.Scenarios:
+    return state.attached("scenarios", lambda: scenarios.Scenarios(state.ruleset, state.library))
 
 
 def options(state: WebState, period: str, measures: list[str] | None, sources: list[str] | None = None) -> dict:
-    """What a scenario of ``period`` can change: the open parameters read by the measures (with label, current
-    value, the file's default and upper bound), the knobs on numbers the text writes (rates, caps), the measures
-    another version can replace. ``sources``: measures whose rule another version applies (their parameters
-    are listed too)."""
-    from huiqi.services.simulation import param_references
-
-    active = state.active_set()
-    sources = [m for m in (sources or []) if m in state.ruleset.measures]
-    key = (id(state), period, tuple(measures or ()), tuple(sources), active["id"], active["version"])
-    with _OPTIONS_LOCK:
-        hit = _OPTIONS_CACHE.get(key)
-    if hit is not None:
-        return hit
-    rs = state.ruleset
-    all_measures = period_measures(state, period)
-    chosen = [m for m in all_measures if not measures or m["id"] in measures]
-    names: list[str] = []
-    for mid in [m["id"] for m in chosen] + sources:
-        for pname in rs.parameters:
-            if pname not in names and param_references(rs, mid, pname):
-                names.append(pname)
-        mm, f = rs.measures[mid]
-        pool = mm.budget_parameter or f.rules.defaults.budget_parameter
-        if pool and mm.kind == "money" and pool not in names:
-            names.append(pool)
-    from huiqi.interfaces.web.api import budget_parameters, parameter_rows
-
-    budgets = set(budget_parameters(state))
-    rows = {r["name"]: r for r in parameter_rows(state, active["values"])}
-    params = []
-    for n in names:
-        r = rows[n]
-        params.append({"name": n, "label": r["label"], "kind": r["kind"], "kind_label": KIND_LABELS.get(r["kind"], r["kind"]),
-                       "default": _plain(r["default"]), "max": _plain(r["max"]), "min": _plain(r["min"]),
-                       "current": _plain(r["effective"]), "clause": r["clause"], "is_budget": n in budgets,
-                       "knob": False})
-    params.sort(key=lambda p: (p["is_budget"], names.index(p["name"])))
-    out = {"period": period, "measures": all_measures, "selected": [m["id"] for m in chosen],
-           "parameters": params, "knobs": knobs(state, period, [m["id"] for m in chosen]),
-           "version_sources": [{"id": mid, "name": m.name, "entity": m.entity}
-                               for mid, (m, _f) in rs.measures.items() if m.kind == "money"],
-           "budget_policy": active["budget_policy"]}
-    with _OPTIONS_LOCK:
-        if len(_OPTIONS_CACHE) > 64:
-            _OPTIONS_CACHE.clear()
-        _OPTIONS_CACHE[key] = out
-    return out
+    """What a scenario of ``period`` can change (huiqi.services.scenarios.Scenarios.options)."""
+    return scenario_service(state).options(period, measures, sources, state.active_set())
 
 
-def _plain(value) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):  # rule-file numbers read by YAML: print exactly as written
-        return format(Decimal(repr(value)).normalize(), "f")
-    if isinstance(value, (Fraction, Decimal)):
-        from huiqi.services.simulation import decimal_text
-
-        return decimal_text(Fraction(value))
-    return str(value)
+def clean_params(state: WebState, values: Any, what: str) -> dict[str, object]:
+    return scenarios.clean_params(state.ruleset, values, what)
 
 
-def knobs(state: WebState, period: str, measure_ids: list[str]) -> list[dict]:
-    """Scenario knobs on numbers the text writes as constants: ``<measure>.rate`` (the pct(…) factor of the
-    amount), ``<measure>.cap`` (a constant cap, 元), ``<document>.rate`` (one rate for its measures)."""
-    from huiqi.engine.expressions import parse
-    from huiqi.services.simulation import const_of, decimal_text, rate_nodes
-
-    rs = state.ruleset
-    out: list[dict] = []
-    by_doc: dict[str, list[Fraction | None]] = {}
-    for mid in measure_ids:
-        m, f = rs.measures[mid]
-        if m.kind != "money":
-            continue
-        try:
-            nodes = rate_nodes(parse(m.amount).copy(), rs) if m.amount else []
-        except Exception:  # an amount the knob cannot read: no knob
-            nodes = []
-        if len(nodes) == 1 and nodes[0].name.lower() == "pct":
-            const = const_of(nodes[0], rs)
-            by_doc.setdefault(f.rules.document, []).append(const)
-            out.append({"name": f"{mid}.rate", "label": f"{m.name}：比例（原文{decimal_text(const * 100)}%）" if const is not None
-                        else f"{m.name}：比例", "kind": "rate", "kind_label": "比例", "current": None if const is None
-                        else decimal_text(const), "default": None if const is None else decimal_text(const), "max": None, "min": None,
-                        "clause": None, "is_budget": False, "knob": True})
-        if m.cap:
-            try:
-                const = const_of(parse(m.cap), rs)
-            except Exception:
-                const = None
-            if const is not None:
-                out.append({"name": f"{mid}.cap", "label": f"{m.name}：单户上限（原文{decimal_text(const)}元）", "kind": "money",
-                            "kind_label": "金额（元）", "current": decimal_text(const), "default": decimal_text(const), "max": None,
-                            "min": None, "clause": None, "is_budget": False, "knob": True})
-    for doc, consts in by_doc.items():
-        if len(consts) > 1:
-            same = consts[0] if len(set(consts)) == 1 else None
-            text = f"（原文均为{decimal_text(same * 100)}%）" if same is not None else ""
-            title = state.library.documents[doc].title if doc in state.library.documents else "本文件"
-            out.insert(0, {"name": f"{doc}.rate", "label": f"《{title}》各措施统一比例{text}", "kind": "rate",
-                           "kind_label": "比例", "current": None if same is None else decimal_text(same),
-                           "default": None if same is None else decimal_text(same), "max": None, "min": None, "clause": None,
-                           "is_budget": False, "knob": True})
-    return out
+def clean_assume(state: WebState, values: Any) -> dict[str, object]:
+    return scenarios.clean_assume(state.ruleset, values)
 
 
 # ------------------------------------------------------------------------------------------------ requests
@@ -299,68 +166,6 @@ class SimulationBody(BaseModel):
     top: int = Field(20, ge=1, le=500, description="增加/减少名单列出的主体数")
 
 
-def _number_text(name: str, label: str, kind: str, value: Any, *, allow_negative: bool = False) -> str:
-    """A parameter value as exact decimal text, read by the one input language of every form
-    (services.form_values: 5% / 0.05, 1,000万元 / 1000万 / 1,000,000元)."""
-    from huiqi.services.form_values import FormValueError, parse_value
-
-    try:
-        text = parse_value(kind, value, allow_negative=allow_negative)
-    except FormValueError as e:
-        raise WebError(422, f"{label}：{e}", fields={name: str(e)}) from None
-    if text is None:
-        raise WebError(422, f"{label}：未填写", fields={name: "未填写"})
-    return text
-
-
-def clean_params(state: WebState, values: Any, what: str) -> dict[str, object]:
-    """Parameter overrides checked by name (a rule parameter, or a knob ``x.rate`` / ``x.cap``), as numbers, and —
-    for rule parameters — against the text's bounds (RuleSet.resolve_parameters)."""
-    from huiqi.services.simulation import split_knob
-
-    if not isinstance(values, dict):
-        raise WebError(422, f"{what}应为“参数名: 取值”的对象")
-    rs = state.ruleset
-    out: dict[str, object] = {}
-    for name, value in values.items():
-        name = str(name).strip()
-        if value is None or (isinstance(value, str) and not value.strip()):
-            continue  # blank: unchanged
-        knob = split_knob(name)
-        if name in rs.parameters:
-            p = rs.parameters[name]
-            text = _number_text(name, p.label, p.kind, value, allow_negative=name.endswith("growth_min"))
-            out[name] = (text == "true") if p.kind == "bool" else text
-        elif knob is not None:
-            target, kind = knob
-            if target not in rs.measures and not any(f.rules.document == target for _m, f in rs.measures.values()):
-                raise WebError(422, f"{what}：“{name}”中没有编号为 {target} 的措施或文件")
-            out[name] = _number_text(name, "情景参数", "rate" if kind == "rate" else "money", value)
-        else:
-            raise WebError(422, f"{what}：没有名为 {name} 的参数（可用规则参数，或 措施编号.rate、措施编号.cap、文件编号.rate）")
-    plain = {k: v for k, v in out.items() if k in rs.parameters}
-    try:
-        rs.resolve_parameters(plain)
-    except ParameterError as e:
-        raise WebError(422, f"{what}：{e}") from None
-    return out
-
-
-def clean_assume(state: WebState, values: Any) -> dict[str, object]:
-    from huiqi.engine.inputs import normalize_facts
-
-    if not isinstance(values, dict):
-        raise WebError(422, "测算假定应为“字段: 取值”的对象")
-    values = {str(k).strip(): v for k, v in values.items() if v is not None and str(v).strip() != ""}
-    # people write the Chinese label (守法经营=是); the simulator works on field names
-    values = {(state.ruleset.dictionary.resolve(k) or k): v for k, v in values.items()}
-    try:
-        normalize_facts(values, state.ruleset.dictionary)
-    except (InputError, ValueError) as e:
-        raise WebError(422, f"测算假定有误：{e}") from None
-    return values
-
-
 # ------------------------------------------------------------------------------------------------ the runs
 @dataclass
 class Record:
@@ -372,69 +177,19 @@ class Record:
     created: float
 
 
-class SandboxStore:
-    """Simulators (facts built once per period, measures, assumptions and data) and the recent comparisons."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.simulators: OrderedDict = OrderedDict()
-        self.sim_locks: dict[tuple, threading.Lock] = {}
-        self.records: OrderedDict[str, Record] = OrderedDict()
-        self.last: dict[int, str] = {}
-
-    def simulator(self, state: WebState, period: str, measures: list[str] | None, assume: dict,
-                  policy: str):
-        from huiqi.services.simulation import Simulator
-
-        key = (period, tuple(measures or ()), json.dumps(assume, sort_keys=True, default=str), policy, state.data_hash)
-        with self.lock:
-            sim = self.simulators.get(key)
-            if sim is not None:
-                self.simulators.move_to_end(key)
-                return sim, self.sim_locks[key]
-        try:
-            sim = Simulator(state.tables, period, ruleset=state.ruleset, measures=measures,
-                            options=AllocationOptions(policy), assume=assume or None)
-        except (InputError, ValueError) as e:
-            raise WebError(422, f"测算假定有误：{e}") from None
-        with self.lock:
-            if key not in self.simulators:
-                self.simulators[key] = sim
-                self.sim_locks[key] = threading.Lock()
-                while len(self.simulators) > MAX_SIMULATORS:
-                    old, _ = self.simulators.popitem(last=False)
-                    self.sim_locks.pop(old, None)
-            return self.simulators[key], self.sim_locks[key]
-
-    def keep(self, record: Record) -> None:
-        with self.lock:
-            self.records[record.id] = record
-            self.last[record.user_id] = record.id
-            while len(self.records) > MAX_RECORDS:
-                self.records.popitem(last=False)
-
-    def get(self, user: User, sim_id: str) -> Record:
-        with self.lock:
-            if sim_id == "last":
-                sim_id = self.last.get(user.id, "")
-            rec = self.records.get(sim_id)
-        if rec is None:
-            raise WebError(404, "没有这次测算（测算结果只在内存中保留最近16次，服务重启后需重新测算）")
-        if rec.user_id != user.id and not user.is_admin:
-            raise WebError(403, "只能下载本人发起的测算")
-        return rec
+def records(state: WebState) -> Cache:
+    """This process's recent comparisons (for the Excel export); the request of each is in the database."""
+    return state.attached("sandbox_records", lambda: Cache("sandbox comparisons", MAX_RECORDS))
 
 
-def store(state: WebState) -> SandboxStore:
-    return state.attached("sandbox", SandboxStore)
+def scope_key(user: User) -> str:
+    return "all" if user.is_admin else (user.county_code or "—")
 
 
-def simulate(state: WebState, user: User, body: SimulationBody, ip: str | None) -> dict:
-    """Check the request, run baseline and scenario (and the solve) and return the JSON-ready answer."""
+def prepare(state: WebState, body: SimulationBody) -> dict:
+    """The request checked and cleaned (every refusal in Chinese) — what an answer depends on."""
     from huiqi.services.award_list import period_label
-    from huiqi.services.simulation import Comparison, Scenario, SimulationError
 
-    started = time.perf_counter()
     period = check_period(state, body.period.strip())
     measures = None
     if body.measures:
@@ -454,12 +209,12 @@ def simulate(state: WebState, user: User, body: SimulationBody, ip: str | None) 
     changes = clean_params(state, body.params, "情景参数")
     versions = {str(k).strip(): str(v).strip() for k, v in body.versions.items() if str(k).strip() and str(v).strip()}
     assume = clean_assume(state, body.assume)
-    solve = body.solve
+    solve = body.solve.model_copy() if body.solve is not None else None
     if solve is not None:
         if (solve.budget_yuan is None) == (solve.beneficiaries is None):
             raise WebError(422, "反向求解须给出预算（元）或受益主体数之一")
         if solve.budget_yuan is not None:
-            solve.budget_yuan = _number_text("budget_yuan", "预算（元）", "money", solve.budget_yuan)
+            solve.budget_yuan = scenarios.number_text("budget_yuan", "预算（元）", "money", solve.budget_yuan)
         solve.parameter = solve.parameter.strip()
         for v in (solve.step, solve.low, solve.high):
             if v is not None:
@@ -467,50 +222,161 @@ def simulate(state: WebState, user: User, body: SimulationBody, ip: str | None) 
                     Fraction(str(v).strip())
                 except (ValueError, ZeroDivisionError):
                     raise WebError(422, f"求解的步长或上下限“{v}”不是数值") from None
-    sim, lock = store(state).simulator(state, period, measures, assume, policy)
-    baseline = Scenario("基线", common)
-    scenario = Scenario("情景", {**common, **changes}, versions)
-    changed = bool(changes or versions)
+    return {"period": period, "measures": measures, "active": active, "policy": policy, "common": common,
+            "changes": changes, "versions": versions, "assume": assume, "solve": solve, "top": body.top}
+
+
+def compute(state: WebState, prep: dict):
+    """(Comparison, Solution or None): baseline and scenario (and the solve) on the period's simulator."""
+    from huiqi.services.simulation import Comparison, Scenario, SimulationError
+
+    sim, lock = scenario_service(state).simulator(state.tables, state.data_hash, prep["period"], prep["measures"],
+                                                  prep["assume"], prep["policy"])
+    baseline = Scenario("基线", prep["common"])
+    scenario = Scenario("情景", {**prep["common"], **prep["changes"]}, prep["versions"])
+    solve = prep["solve"]
     try:
         with lock:  # one run at a time per simulator (its facts cache is filled on first use)
             base_run = sim.run(baseline)
-            scen_run = sim.run(scenario) if changed else base_run
+            scen_run = sim.run(scenario) if prep["changes"] or prep["versions"] else base_run
             cmp = Comparison(base_run, scen_run)
             solution = None
             if solve is not None:
                 solution = sim.solve(solve.parameter, budget_yuan=solve.budget_yuan, beneficiaries=solve.beneficiaries,
                                      base=scenario, step=solve.step, low=solve.low, high=solve.high)
-            out = comparison_dict(state, user, cmp, body.top)
     except SimulationError as e:
         raise WebError(422, str(e)) from None
     except (InputError, ParameterError) as e:
         raise WebError(422, str(e)) from None
+    return cmp, solution
+
+
+def answer_key(state: WebState, prep: dict, scope: str) -> str:
+    solve = prep["solve"].model_dump() if prep["solve"] is not None else None
+    return digest(prep["period"], prep["measures"], prep["common"], prep["changes"], prep["versions"], prep["assume"],
+                  prep["policy"], solve, prep["top"], state.ruleset.version, state.data_hash, scope)
+
+
+def answer(state: WebState, user: User, prep: dict):
+    """The presented comparison (and solve) of a request for the user's scope: read from the database when this
+    request was answered before — a preset is answered with each screening (precompute_presets) — else computed
+    and kept there. Returns (answer, Comparison or None, Solution or None)."""
+    key = answer_key(state, prep, scope_key(user))
+    stored = state.precomputed.get("scenario", key)
+    if stored is not None:
+        return stored, None, None
+    cmp, solution = compute(state, prep)
+    try:
+        out = comparison_dict(state, user, cmp, prep["top"])
+    except (InputError, ParameterError) as e:
+        raise WebError(422, str(e)) from None
+    out["solve"] = solution_dict(solution) if solution is not None else None
+    state.precomputed.put("scenario", key, out)
+    return out, cmp, solution
+
+
+def simulate(state: WebState, user: User, body: SimulationBody, ip: str | None) -> dict:
+    """Check the request, run baseline and scenario (and the solve) and return the JSON-ready answer."""
+    from huiqi.services.award_list import period_label
+    from huiqi.services.simulation import Scenario
+
+    started = time.perf_counter()
+    prep = prepare(state, body)
+    period, active, policy, changes = prep["period"], prep["active"], prep["policy"], prep["changes"]
+    out, cmp, solution = answer(state, user, prep)
+    out = dict(out)
     sim_id = secrets.token_hex(6)
-    store(state).keep(Record(sim_id, user.id, period, cmp, solution, time.time()))
+    # the request, in the database: the Excel export works on any worker (re-run there if not in its memory)
+    state.precomputed.put("simulation", sim_id, {"user_id": user.id, "period": period,
+                                                 "body": body.model_dump(mode="json")})
+    if cmp is not None:
+        records(state).put(sim_id, Record(sim_id, user.id, period, cmp, solution, time.time()))
+    with state.lock:
+        state.attached("sandbox_last", dict)[user.id] = sim_id
     seconds = time.perf_counter() - started
+    baseline = Scenario("基线", prep["common"])
+    scenario = Scenario("情景", {**prep["common"], **changes}, prep["versions"])
+    changed = bool(changes or prep["versions"])
+    assume, solve = prep["assume"], prep["solve"]
     out.update({
         "id": sim_id, "period": period, "period_label": period_label(period), "rules_version": state.ruleset.version,
         "data_hash": state.data_hash, "budget_policy": policy, "budget_policy_label": POLICY_LABELS[policy],
         "parameter_set": {"id": active["id"], "name": active["name"], "version": active["version"]},
-        "measures_selected": measures, "changed": changed,
+        "measures_selected": prep["measures"], "changed": changed,
         "baseline": {"name": "基线", "describe": baseline.describe()},
         "scenario": {"name": "情景", "describe": scenario.describe() if changed else []},
         "assume": [{"field": k, "label": _field_label(state, k), "value": str(v)} for k, v in assume.items()],
         "assume_note": ("测算假定：以上字段在登记数据中缺失时按所填值计算（只补缺，不覆盖已有数据）。"
                         "这是为估算草案成本所作的假定，不代表企业实际符合这些条件。") if assume else None,
-        "solve": solution_dict(solution) if solution is not None else None,
         "export_url": f"/api/simulations/{sim_id}/export.xlsx",
         "seconds": round(seconds, 3),
         "scope": "全区" if user.is_admin or not user.county_code else state.county_names.get(user.county_code,
                                                                                                user.county_code),
     })
     state.audit(user, "政策沙盘", period, {
-        "id": sim_id, "measures": measures, "base_params": {k: str(v) for k, v in body.base_params.items()},
-        "params": {k: str(v) for k, v in changes.items()}, "versions": versions,
+        "id": sim_id, "measures": prep["measures"], "base_params": {k: str(v) for k, v in body.base_params.items()},
+        "params": {k: str(v) for k, v in changes.items()}, "versions": prep["versions"],
         "assume": {k: str(v) for k, v in assume.items()}, "budget_policy": policy,
         "solve": solve.model_dump() if solve is not None else None,
         "answer": out["solve"]["value"] if out["solve"] else None, "seconds": out["seconds"]}, ip)
     return out
+
+
+def record(state: WebState, user: User, sim_id: str) -> Record:
+    """A comparison for the Excel export: from this process's memory, else re-run from the stored request."""
+    if sim_id == "last":
+        with state.lock:
+            sim_id = state.attached("sandbox_last", dict).get(user.id, "")
+    stored = state.precomputed.get("simulation", sim_id) if sim_id else None
+    if stored is None:
+        raise WebError(404, "没有这次测算（只保留最近的测算，请重新测算）")
+    if stored["user_id"] != user.id and not user.is_admin:
+        raise WebError(403, "只能下载本人发起的测算")
+
+    def rebuild() -> Record:
+        cmp, solution = compute(state, prepare(state, SimulationBody(**stored["body"])))
+        return Record(sim_id, stored["user_id"], stored["period"], cmp, solution, time.time())
+
+    return records(state).get_or_build(sim_id, rebuild)
+
+
+def precompute_presets(state: WebState) -> None:
+    """Answer every preset, for the whole region and for each officer's 县区, into the database (run after a
+    screening): the first click on a preset reads instead of computing (issue 11 item 6)."""
+    import sqlalchemy as sa
+
+    from huiqi.interfaces.web import db
+
+    with state.engine.connect() as conn:
+        counties = sorted({c for c in conn.execute(sa.select(db.users.c.county_code).where(
+            db.users.c.role == "officer", db.users.c.active.is_(True))).scalars() if c})
+    users = [User(0, "system", "系统", "admin", None, None)] + \
+            [User(0, "system", "系统", "officer", c, None) for c in counties]
+    for key in PRESETS:
+        body = body_from_form(preset_form(state, key))
+        prep = prepare(state, body)
+        cmp = solution = None
+        for user in users:
+            k = answer_key(state, prep, scope_key(user))
+            if state.precomputed.get("scenario", k) is not None:
+                continue
+            if cmp is None:
+                cmp, solution = compute(state, prep)
+            out = comparison_dict(state, user, cmp, prep["top"])
+            out["solve"] = solution_dict(solution) if solution is not None else None
+            state.precomputed.put("scenario", k, out)
+
+
+def preset_form(state: WebState, key: str):
+    """The sandbox form exactly as the page fills it for a preset (so its answer key is the click's)."""
+    from starlette.datastructures import MultiDict
+
+    period, measures, values = preset_values(key, state)
+    items = [("period", period)] + [("measures", m) for m in measures or ()]
+    items += [(f"b.{k}", v) for k, v in values["base"].items()] + [(f"s.{k}", v) for k, v in values["scen"].items()]
+    items += [(k, str(values.get(k) or "")) for k in ("v_target", "v_source", "assume", "solve_parameter",
+                                                      "solve_budget", "solve_beneficiaries", "budget_policy")]
+    return MultiDict(items)
 
 
 def _plain_value(v: Any) -> str:
@@ -670,7 +536,7 @@ def api_simulation_options(request: Request, period: str = Query(..., max_length
                 responses=S.file_response(S.XLSX, "测算对比（Excel）"), summary="测算对比 Excel（sim_id 可写 last：本人最近一次）")
 def api_simulation_export(sim_id: str, request: Request, user: User = Depends(officer_user)):
     state = st(request)
-    rec = store(state).get(user, sim_id)
+    rec = record(state, user, sim_id)
     path = export_path(state, user, rec)
     return FileResponse(path, filename=f"政策沙盘_{rec.period}.xlsx",
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -682,12 +548,10 @@ def _form_context(state: WebState, period: str, measures: list[str] | None, valu
     return {"opts": opts, "values": values}
 
 
-def _preset_values(key: str, state: WebState) -> tuple[str, list[str] | None, dict]:
+def preset_values(key: str, state: WebState) -> tuple[str, list[str] | None, dict]:
     p = PRESETS[key]
     period = p["period"]
-    measures = p.get("measures")
-    if measures is None and p.get("document"):
-        measures = [m["id"] for m in period_measures(state, period) if m["document"] == p["document"]]
+    measures = scenarios.preset_measures(state.ruleset, key)
     values = {"base": dict(p["base_params"]), "scen": dict(p["params"]),
               "v_target": next(iter(p["versions"]), ""), "v_source": next(iter(p["versions"].values()), ""),
               "assume": "\n".join(f"{_field_label(state, k)}={_plain_value(v)}" for k, v in p["assume"].items()),
@@ -703,7 +567,7 @@ def sandbox_page(request: Request, period: str = "", preset: str = "", user: Use
     if preset and preset not in PRESETS:
         raise WebError(404, f"没有名为“{preset}”的示例")
     if preset:
-        period, measures, values = _preset_values(preset, state)
+        period, measures, values = preset_values(preset, state)
     else:
         periods = _periods(state)
         period = period or ("2025Q3" if "2025Q3" in periods else periods[0])

@@ -1,24 +1,23 @@
-"""What the web application holds: the database, the enterprise data in memory, parameter sets, screening jobs.
+"""What the web application holds: the database, the enterprise data in memory, parameter sets, accounts — the
+store of the web layer. The use cases are services: screening jobs (huiqi.services.screening_jobs, the CLI's call
+with the earlier quarters' awards), parameter validation (huiqi.services.parameters), scenarios
+(huiqi.services.scenarios); the methods here that carry their old names only hand over to them.
 
 The enterprise data is the demo data (Parquet, ``data_dir``) overlaid with every import (kept in the same
-database through huiqi.data.store.Store, so imports survive a restart). Screening runs as background jobs in one
-worker thread; their files are written under ``work_dir/runs/<job id>/``.
+database through huiqi.data.store.Store, so imports survive a restart). Kept per process (docs/architecture.md):
+the tables, the facts and calculator caches (huiqi.services.caching), the last three ScreeningRuns; shared
+through the database: jobs, parameter sets, precomputed dashboard and sandbox results, sandbox records.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import secrets
 import shutil
 import threading
 import time
-import traceback
-from collections import OrderedDict
 from dataclasses import replace
 from decimal import Decimal
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +26,18 @@ import sqlalchemy as sa
 
 from huiqi.core import money
 from huiqi.data.columns import TABLES
-from huiqi.engine.allocate import AllocationOptions
-from huiqi.engine.evaluate import MET, ParameterError, RuleSet, col
+from huiqi.engine.evaluate import MET, RuleSet, col
 from huiqi.interfaces.web import auth, db
 from huiqi.policies.library import Library, default_library
 from huiqi.rules.fields import SCALE
+from huiqi.services import parameters
+from huiqi.services.caching import Cache
+from huiqi.services.errors import Refused
+from huiqi.services.precomputed import Precomputed
+from huiqi.services.screening_jobs import (  # noqa: F401  (re-exported: pages and tests read them here)
+    STATUS_DONE, STATUS_FAILED, STATUS_QUEUED, STATUS_RUNNING, STEP_DONE, ScreeningJobs,
+)
 
-STATUS_QUEUED, STATUS_RUNNING, STATUS_DONE, STATUS_FAILED = "排队中", "运行中", "已完成", "失败"
 DEFAULT_PERIOD = "2024Q4"
 DEMO_COUNTY = "450204"  # 柳州市柳南区
 DEMO_PASSWORDS = {  # demo only — documented in docs/web.md; change them (or the accounts) before real use
@@ -46,14 +50,8 @@ DEMO_PASSWORDS = {  # demo only — documented in docs/web.md; change them (or t
 ACTIVE_SET_TTL = 1.0  # seconds a worker process trusts its copy of the active parameter set
 
 
-class WebError(Exception):
-    """A refusal with an HTTP status and a Chinese message (rendered as {"detail": …} or as an error page)."""
-
-    def __init__(self, status: int, message: str, fields: dict[str, str] | None = None):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.fields = fields or {}  # field → Chinese reason: forms show each beside its field
+# a use case's refusal (huiqi.services.errors): the web renders it as {"detail": …} or as an error page
+WebError = Refused
 
 
 def _json(value: Any) -> str:
@@ -94,11 +92,14 @@ class WebState:
         self.library: Library = default_library()
         self.lock = threading.RLock()
         self._attachments: dict[str, object] = {}
-        self._facts: OrderedDict = OrderedDict()
-        self._facts_building: dict[tuple, threading.Lock] = {}
-        self._calc_cache: OrderedDict = OrderedDict()
-        self._runs: OrderedDict = OrderedDict()
-        self._worker = None
+        # per process (rebuilt from the tables on a miss); what workers share is in the database (SERVICES-4)
+        self._facts = Cache("enterprise facts", 6)
+        self._calc_cache = Cache("calculator answers", 4096)
+        self.precomputed = Precomputed(self.engine)
+        self.screenings = ScreeningJobs(self.engine, self.runs_dir, self.ruleset, audit=self.audit,
+                                        county_names=lambda: self.county_names)
+        self.screenings.after_run += [("预先计算驾驶舱", self.precompute_dashboard),
+                                      ("预先计算政策沙盘示例", self.precompute_presets)]
         self._active: dict | None = None
         self._active_at = 0.0
         self.announce = announce
@@ -107,7 +108,7 @@ class WebState:
 
         default_index()  # built once at start, not on the first search
         if recover_jobs:  # not in a worker of `serve --workers N`: a running job may be another worker's
-            self._fail_interrupted_jobs()
+            self.screenings.fail_interrupted()
         self.ensure_parameter_set()
         if seed_demo:
             self.seed_accounts()
@@ -148,6 +149,10 @@ class WebState:
                     value = self._attachments[name] = factory()
         return value
 
+    def attachment(self, name: str):
+        """An attached object if it was created (None otherwise)."""
+        return self._attachments.get(name)
+
     def _index_enterprises(self) -> None:
         ent = self.tables["enterprises"].join(self.tables["counties"].select("county_code", "county_name", "city_name"),
                                               on="county_code", how="left")
@@ -165,8 +170,8 @@ class WebState:
             self.tables = merge_tables(self.tables, imported)
             self.data_hash = hashlib.sha256((self.data_hash + snapshot_hash(imported)).encode()).hexdigest()[:16]
             self._index_enterprises()
-            self._facts.clear()
-            self._calc_cache.clear()
+        self._facts.clear()
+        self._calc_cache.clear()
         return written
 
     def periods(self) -> list[str]:
@@ -181,24 +186,8 @@ class WebState:
     def enterprise_facts(self, period: str) -> pl.DataFrame:
         from huiqi.services.facts import enterprise_facts
 
-        key = (period, self.data_hash)
-        with self.lock:
-            if key in self._facts:
-                self._facts.move_to_end(key)
-                return self._facts[key]
-            building = self._facts_building.setdefault(key, threading.Lock())
-        # one build per period: 50 first requests at once used to build the same facts 50 times over
-        with building:
-            with self.lock:
-                if key in self._facts:
-                    return self._facts[key]
-            frame = enterprise_facts(self.tables, period)
-            with self.lock:
-                self._facts[key] = frame
-                self._facts_building.pop(key, None)
-                while len(self._facts) > 6:
-                    self._facts.popitem(last=False)
-        return frame
+        tables = self.tables
+        return self._facts.get_or_build((period, self.data_hash), lambda: enterprise_facts(tables, period))
 
     def enterprise(self, credit_code: str) -> dict | None:
         rows = self.enterprises.filter(pl.col("credit_code") == credit_code)
@@ -378,48 +367,17 @@ class WebState:
         return self._active
 
     def validate_values(self, values: Any) -> dict[str, str]:
-        """Overrides as text, checked by the rule set (names, numbers, the text's bounds)."""
-        if not isinstance(values, dict):
-            raise WebError(422, "参数取值应为“参数名: 取值”的对象")
-        from huiqi.services.form_values import parse_form
-
-        unknown = [n for n in values if n not in self.ruleset.parameters]
-        if unknown:
-            raise WebError(422, f"没有名为 {unknown[0]} 的参数")
-        # one input language (5%, 0.05, 1,000万元, 1000万 …): services.form_values; every error at once
-        clean, errors = parse_form(values, {n: p.kind for n, p in self.ruleset.parameters.items()})
-        for n, text in clean.items():  # the text's bounds, per field, so every one is reported
-            try:
-                self.ruleset.resolve_parameters(self.params_for_engine({n: text}))
-            except ParameterError:
-                p = self.ruleset.parameters[n]
-                over = p.max is not None and Fraction(text) > Fraction(str(p.max))
-                errors[n] = f"超过文件规定的上限{p.max}" if over else f"低于下限{p.min}"
-        if errors:
-            labels = {n: p.label for n, p in self.ruleset.parameters.items()}
-            raise WebError(422, "；".join(f"{labels[n]}：{e}" for n, e in errors.items()), fields=errors)
-        try:
-            self.ruleset.resolve_parameters(self.params_for_engine(clean))
-        except ParameterError as e:
-            raise WebError(422, str(e)) from None
-        return clean
+        """Overrides as text, checked by the rule set (huiqi.services.parameters)."""
+        return parameters.validate(self.ruleset, values)
 
     def params_for_engine(self, values: dict[str, str]) -> dict[str, object]:
-        out: dict[str, object] = {}
-        for name, text in values.items():
-            p = self.ruleset.parameters.get(name)
-            if p is not None and p.kind == "bool":
-                out[name] = text == "true"
-            else:
-                out[name] = text
-        return out
+        return parameters.for_engine(self.ruleset, values)
 
     def save_parameter_set(self, actor: auth.User, set_id: int | None, name: str | None, values: Any,
                            budget_policy: str | None, comment: str | None, activate: bool | None = None,
                            ip: str | None = None) -> dict:
         clean = self.validate_values(values)
-        if budget_policy is not None and budget_policy not in ("pro_rata", "ranked"):
-            raise WebError(422, "超预算处理方式只能是 pro_rata（按比例核减）或 ranked（按金额从高到低）")
+        parameters.check_policy(budget_policy)
         labels = {n: p.label for n, p in self.ruleset.parameters.items()}
         with self.engine.begin() as conn:
             if set_id is None:
@@ -454,8 +412,8 @@ class WebState:
                 changes_json=_json(changes), comment=(comment or "").strip() or None, at=db.now(), by=actor.username))
             self.audit(actor, "参数变更", f"参数方案 {set_id} 第{version}版",
                        {"changes": changes, "comment": comment, "activate": bool(activate)}, ip, conn=conn)
+        self._calc_cache.clear()
         with self.lock:
-            self._calc_cache.clear()
             self._active = None
         return self.parameter_set(set_id)
 
@@ -466,195 +424,48 @@ class WebState:
         return check(facts, period, entity=entity, params=params, ruleset=self.ruleset, library=self.library)
 
     def cache_get(self, key: tuple):
-        with self.lock:
-            hit = self._calc_cache.get(key)
-            if hit is not None:
-                self._calc_cache.move_to_end(key)
-            return hit
+        return self._calc_cache.get(key)
 
     def cached(self, key: tuple, compute):
-        with self.lock:
-            hit = self._calc_cache.get(key)
-            if hit is not None:
-                self._calc_cache.move_to_end(key)
-                return hit
-        value = compute()
-        with self.lock:
-            self._calc_cache[key] = value
-            while len(self._calc_cache) > 4096:
-                self._calc_cache.popitem(last=False)
-        return value
+        return self._calc_cache.get_or_build(key, compute)
 
     # ------------------------------------------------------------------------------------------- screening
-    def _fail_interrupted_jobs(self) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(db.screening_jobs.update().where(
-                db.screening_jobs.c.status.in_([STATUS_QUEUED, STATUS_RUNNING])).values(
-                status=STATUS_FAILED, error="服务重启，任务中断，请重新发起筛查", finished_at=db.now()))
-
     def start_screening(self, actor: auth.User, period: str, set_id: int | None, measures: list[str] | None,
                         budget_policy: str | None, ip: str | None = None) -> str:
-        from huiqi.core.periods import QUARTER, Period
-
-        try:
-            p = Period.parse(period)
-        except ValueError as e:
-            raise WebError(422, str(e)) from None
-        if p.kind != QUARTER:
-            raise WebError(422, f"筛查期间应为季度（如 2024Q4），得到“{period}”")
+        """A screening job (huiqi.services.screening_jobs: the CLI's call, with the earlier quarters' awards)."""
         pset = self.parameter_set(set_id) if set_id is not None else self.active_set()
-        policy = budget_policy or pset["budget_policy"]
-        if policy not in ("pro_rata", "ranked"):
-            raise WebError(422, "超预算处理方式只能是 pro_rata（按比例核减）或 ranked（按金额从高到低）")
-        if measures:
-            unknown = [m for m in measures if m not in self.ruleset.measures]
-            if unknown:
-                raise WebError(422, f"没有这些措施：{'、'.join(unknown)}")
-        if not self.ruleset.measures_for(period, None, measures or None):
-            raise WebError(422, f"{period} 没有适用的措施")
-        job_id = secrets.token_hex(6)
-        with self.engine.begin() as conn:
-            conn.execute(db.screening_jobs.insert().values(
-                id=job_id, period=period, parameter_set_id=pset["id"], parameter_set_version=pset["version"],
-                params_json=_json(pset["values"]), measures_json=_json(measures) if measures else None,
-                budget_policy=policy, status=STATUS_QUEUED, step="排队等待", done=0, total=1,
-                created_by=actor.username, created_at=db.now()))
-            self.audit(actor, "筛查", job_id, {"period": period, "parameter_set": pset["id"],
-                                                "parameter_set_version": pset["version"], "budget_policy": policy,
-                                                "measures": measures}, ip, conn=conn)
-        tables = dict(self.tables)  # a snapshot: imports during the run do not change it
-        data_hash = self.data_hash
-        self._executor().submit(self._run_job, job_id, tables, data_hash)
-        return job_id
+        return self.screenings.start(actor, period, pset, measures, budget_policy, self.tables, self.data_hash, ip)
 
-    def _executor(self):
-        from concurrent.futures import ThreadPoolExecutor
+    # the last steps of a screening job: what the pages would compute on a first visit, into the database (item 6)
+    def precompute_dashboard(self, job: dict, run) -> None:
+        from huiqi.interfaces.web import dashboard
 
-        with self.lock:
-            if self._worker is None:
-                self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="huiqi-screening")
-            return self._worker
+        dashboard.precompute(self, job["period"])
+
+    def precompute_presets(self, job: dict, run) -> None:
+        from huiqi.interfaces.web import sandbox
+
+        sandbox.precompute_presets(self)
 
     def shutdown(self) -> None:
-        if self._worker is not None:
-            self._worker.shutdown(wait=True, cancel_futures=True)
+        self.screenings.shutdown()
         self.engine.dispose()
 
-    def _update_job(self, job_id: str, **values) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(db.screening_jobs.update().where(db.screening_jobs.c.id == job_id).values(**values))
-
-    def _run_job(self, job_id: str, tables: dict, data_hash: str) -> None:
-        from huiqi.services.award_list import write_excel, write_tables
-        from huiqi.services.screening import screen
-
-        job = self.job(job_id)
-        extra = 2  # writing the files after the screening proper
-
-        def progress(desc: str, done: int, total: int) -> None:
-            self._update_job(job_id, step=desc, done=done, total=total + extra)
-
-        try:
-            self._update_job(job_id, status=STATUS_RUNNING, step="开始", done=0, total=10 + extra)
-            params = self.params_for_engine(job["params"])
-            run = screen(tables, job["period"], params=params, measures=job["measures"],
-                         options=AllocationOptions(job["budget_policy"]), ruleset=self.ruleset, progress=progress,
-                         data_hash=data_hash)
-            from huiqi.services.award_list import sort_results
-
-            run.results = sort_results(run.results)  # the files' order, also before a restart (pages, API)
-            out = self.runs_dir / job_id
-            total = job_total = 10 + extra
-            with self.engine.connect() as conn:
-                job_total = conn.execute(sa.select(db.screening_jobs.c.total)
-                                         .where(db.screening_jobs.c.id == job_id)).scalar_one() or total
-            # into a fresh folder renamed into place when complete: a crash never leaves half a job folder
-            stage = self.runs_dir / f".{job_id}.tmp"
-            shutil.rmtree(stage, ignore_errors=True)
-            self._update_job(job_id, step="写出拟兑现名单（Excel）", done=job_total - 2)
-            xlsx = write_excel(run, stage / f"拟兑现名单_{job['period']}.xlsx")
-            self._update_job(job_id, step="写出结果表", done=job_total - 1)
-            write_tables(run, stage, [xlsx])
-            os.rename(stage, out)
-            with self.lock:
-                self._runs[job_id] = run
-                while len(self._runs) > 3:
-                    self._runs.popitem(last=False)
-            self._update_job(job_id, status=STATUS_DONE, step="完成", done=job_total, run_id=run.manifest["run_id"],
-                             manifest_json=_json(run.manifest), finished_at=db.now())
-            self.audit(None, "筛查完成", job_id, {"run_id": run.manifest["run_id"],
-                                                 "paid_total_fen": run.manifest["paid_total_fen"]})
-        except Exception as e:  # the job records why; the worker stays alive
-            msg = str(e) if isinstance(e, (ParameterError, ValueError)) else f"{type(e).__name__}: {e}"
-            self._update_job(job_id, status=STATUS_FAILED, error=msg, finished_at=db.now())
-            self.audit(None, "筛查失败", job_id, {"error": msg, "trace": traceback.format_exc()[-2000:]})
-
     def job(self, job_id: str) -> dict:
-        with self.engine.connect() as conn:
-            r = conn.execute(sa.select(db.screening_jobs).where(db.screening_jobs.c.id == job_id)).first()
-            if r is None:
-                raise WebError(404, f"没有编号为 {job_id} 的筛查任务")
-            appr = conn.execute(sa.select(db.approvals).where(db.approvals.c.job_id == job_id)
-                                .order_by(db.approvals.c.id)).all()
-        return self._job_dict(r, appr)
-
-    def _job_dict(self, r, approvals=()) -> dict:
-        return {
-            "id": r.id, "period": r.period, "parameter_set_id": r.parameter_set_id,
-            "parameter_set_version": r.parameter_set_version, "params": json.loads(r.params_json),
-            "measures": json.loads(r.measures_json) if r.measures_json else None, "budget_policy": r.budget_policy,
-            "status": r.status, "step": r.step, "done": r.done, "total": r.total,
-            "percent": int(100 * r.done / r.total) if r.total else 0, "error": r.error, "run_id": r.run_id,
-            "manifest": json.loads(r.manifest_json) if r.manifest_json else None, "created_by": r.created_by,
-            "created_at": db.aware(r.created_at).isoformat(),
-            "finished_at": db.aware(r.finished_at).isoformat() if r.finished_at else None,
-            "approvals": [{"scope": a.scope, "scope_label": "全部" if a.scope == "all" else
-                           self.county_names.get(a.scope, a.scope), "by": a.by, "at": db.aware(a.at).isoformat(),
-                           "note": a.note} for a in approvals],
-        }
+        return self.screenings.job(job_id)
 
     def jobs(self, limit: int = 50) -> list[dict]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(db.screening_jobs).order_by(db.screening_jobs.c.created_at.desc())
-                                .limit(limit)).all()
-        return [self._job_dict(r) for r in rows]
+        return self.screenings.jobs(limit)
 
     def finished_job(self, job_id: str) -> dict:
-        job = self.job(job_id)
-        if job["status"] != STATUS_DONE:
-            raise WebError(409, f"筛查任务 {job_id} 尚未完成（当前：{job['status']}）")
-        return job
+        return self.screenings.finished(job_id)
 
     def results(self, job_id: str) -> pl.DataFrame:
-        self.finished_job(job_id)
-        with self.lock:
-            run = self._runs.get(job_id)
-        if run is not None:
-            return run.results
-        path = self.runs_dir / job_id / "results.parquet"
-        if not path.exists():
-            raise WebError(410, "该次筛查的结果文件已不存在，请重新筛查")
-        return pl.read_parquet(path)
+        return self.screenings.results(job_id)
 
     def run_for(self, job_id: str):
         """The ScreeningRun (kept in memory; after a restart, re-run from the same inputs if the data are the same)."""
-        job = self.finished_job(job_id)
-        with self.lock:
-            run = self._runs.get(job_id)
-        if run is not None:
-            return run
-        if job["manifest"] and job["manifest"].get("data_hash") != self.data_hash:
-            raise WebError(409, "数据已在这次筛查之后变更，无法重现该次名单的分县区文件；请重新筛查")
-        from huiqi.services.screening import screen
-
-        run = screen(dict(self.tables), job["period"], params=self.params_for_engine(job["params"]),
-                     measures=job["measures"], options=AllocationOptions(job["budget_policy"]), ruleset=self.ruleset,
-                     data_hash=self.data_hash)
-        if run.manifest["run_id"] != job["run_id"]:
-            raise WebError(409, "重新计算的运行编号与原记录不一致（规则或数据已变更），请重新筛查")
-        with self.lock:
-            self._runs[job_id] = run
-        return run
+        return self.screenings.run_for(job_id, self.tables, self.data_hash)
 
     def export_excel(self, user: auth.User, job_id: str) -> Path:
         job = self.finished_job(job_id)

@@ -34,5 +34,11 @@
     if (!card) return;
     document.querySelectorAll(".card[data-list]").forEach(function (c) { c.classList.toggle("on", c === card); });
   });
+  // another period: a quarter not screened yet is computed on its first visit (1–2 s): say so while it loads
+  document.addEventListener("submit", function (e) {
+    if (e.target.id !== "period-form") return;
+    var busy = document.getElementById("dashboard-busy");
+    if (busy) busy.hidden = false;
+  });
   if (document.readyState !== "loading") draw(); else document.addEventListener("DOMContentLoaded", draw);
 })();
