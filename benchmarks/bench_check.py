@@ -30,7 +30,7 @@ def check_before(facts, period, rs, library):
     """The single-check path before this change: facts parsed twice, exclusivity applied twice."""
     internal = normalize_facts(facts, rs.dictionary)
     ev = rs.evaluate(facts_frame([facts], rs.dictionary), period)
-    frame = _apply_exclusivity(ev.frame, ev.plan)  # the second pass the evaluator used to make
+    frame = _apply_exclusivity(ev.frame, ev.plan, rs.groups)  # the second pass the evaluator used to make
     ev = Evaluation(rs, period, ev.entity, ev.params, ev.plan, ev.inputs, frame)
     row = ev.frame.row(0, named=True)
     labels = {n: p.label for n, p in rs.parameters.items()}
