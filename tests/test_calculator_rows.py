@@ -131,11 +131,10 @@ def test_check_fast_path_equals_reference_path_to_the_explanation(ruleset, demo_
     the row path and on the Polars reference path."""
     from huiqi.services.facts import enterprise_facts
 
-    library = None
     from huiqi.policies.library import default_library
 
     library = default_library()
-    for period in ("2024Q4", "2023"):
+    for period in ("2024Q4", "2023", "2024Q4"):  # the third pass answers from the explanation memo
         rows = [{k: v for k, v in r.items() if v is not None and k in ruleset.dictionary}
                 for r in enterprise_facts(demo_tables, period).head(60).to_dicts()]
         rows.append({})
@@ -162,3 +161,24 @@ def test_row_plan_is_compiled_once_per_plan(ruleset):
     _, a = row_plan(ruleset, "2024Q4", "enterprise", values, None)
     _, b = row_plan(ruleset, "2024Q4", "enterprise", values, None)
     assert a is b and a is not None
+
+
+def test_remembered_explanations_equal_fresh_ones_on_generated_facts(ruleset):
+    """The explanation memo (keyed by a measure's own facts and row columns) never hands one entity another's
+    text: generated fact sets, evaluated twice (the second time from the memo), equal the reference path."""
+    from huiqi.policies.library import default_library
+
+    library = default_library()
+    period = "2024Q4"
+
+    @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(_facts(ruleset, period), min_size=2, max_size=8))
+    def inner(rows):
+        rows = [{k: v for k, v in r.items() if v is not None} for r in rows]
+        want = [[r.to_dict() for r in one] for one in
+                _evaluate_rows(rows, period, "enterprise", None, ruleset, library, None, fast=False)]
+        for _ in range(2):
+            got = _evaluate_rows(rows, period, "enterprise", None, ruleset, library, None, fast=True)
+            assert [[r.to_dict() for r in one] for one in got] == want
+
+    inner()

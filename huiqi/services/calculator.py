@@ -5,6 +5,7 @@ The same evaluator as screening (a batch of one); this module only adds the Chin
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -168,8 +169,34 @@ def _evaluate_rows(rows: list[dict], period: str, entity: str, params, ruleset: 
     out = []
     for internal, row in zip(rows, evaluated):
         explainer = Explainer(ruleset.dictionary, library, internal, values, labels)
-        out.append([_result(cm, row, explainer, library) for cm in plan])
+        if fast:
+            out.append([_remembered(cm, row, explainer, library) for cm in plan])
+        else:
+            out.append([_result(cm, row, explainer, library) for cm in plan])
     return out
+
+
+# A measure's result is a function of its compiled measure (which carries the parameter values), the library, the
+# entity's facts for the fields the measure reads, and the measure's own columns of the evaluation row: many
+# requests share those for most measures (the same facts missing, the same conditions failing), so the text is
+# built once. Results handed out are copies; their lists are shared and not to be modified (nothing does).
+_MEMO: dict[tuple, tuple[Any, Library, MeasureResult]] = {}
+_MEMO_MAX = 50_000
+
+
+def _remembered(cm, row: dict, explainer: Explainer, library: Library) -> MeasureResult:
+    shape = _shape(cm, library)
+    facts = explainer.facts
+    key = (id(cm), id(library), tuple([facts.get(f) for f in shape.fields]),
+           tuple([row.get(c) for c in shape.row_cols]))
+    hit = _MEMO.get(key)
+    if hit is not None and hit[0] is cm and hit[1] is library:
+        return copy.copy(hit[2])
+    result = _result(cm, row, explainer, library)
+    if len(_MEMO) >= _MEMO_MAX:
+        _MEMO.clear()
+    _MEMO[key] = (cm, library, result)
+    return copy.copy(result)
 
 
 def explain_row(cm, row: dict, explainer: Explainer, library: Library) -> MeasureResult:
@@ -189,6 +216,8 @@ class _Shape:
     amount_fields: tuple[str, ...]
     amount_pending: frozenset
     cols: dict
+    fields: tuple[str, ...]  # every field the measure reads (its conditions, gates, amount, cap, minimum)
+    row_cols: tuple[str, ...]  # the measure's columns of the evaluation row, its exclusive group's choice included
 
 
 _SHAPES: dict[tuple[int, int], _Shape] = {}
@@ -201,11 +230,13 @@ def _shape(cm, library: Library) -> _Shape:
         m = cm.measure
         doc = library.document(cm.source.rules.document)
         amounts = [v for v in (cm.amount, cm.cap, cm.minimum) if v is not None]
-        shape = _Shape(cm, doc.id, doc.title, citation(library, m.clauses[0]), "".join(m.quotes),
-                       tuple((cc, col(m.id, f"c|{cc.condition.id}")) for cc in cm.conditions),
+        conditions = tuple((cc, col(m.id, f"c|{cc.condition.id}")) for cc in cm.conditions)
+        cols = {w: col(m.id, w) for w in ("status", "award", "amount", "computed")}
+        shape = _Shape(cm, doc.id, doc.title, citation(library, m.clauses[0]), "".join(m.quotes), conditions,
                        tuple(sorted(frozenset().union(*(v.fields for v in amounts)))),
-                       frozenset().union(*(v.pending for v in amounts)),
-                       {w: col(m.id, w) for w in ("status", "award", "amount", "computed")})
+                       frozenset().union(*(v.pending for v in amounts)), cols, tuple(sorted(cm.fields)),
+                       (*(c for _cc, c in conditions), *cols.values(),
+                        *((f"group|{cm.group.id}",) if cm.group else ())))
         if len(_SHAPES) > 4096:  # plans are cached per parameter set; old ones go
             _SHAPES.clear()
         _SHAPES[key] = shape
