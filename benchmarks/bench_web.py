@@ -4,8 +4,9 @@ For each variant it starts a real server process (`python -m huiqi.interfaces.cl
 port with a fresh SQLite database and the demo data, logs in, drives it with a bounded number of requests at a
 fixed concurrency, then stops it (SIGINT). Variants, measured in the same run so the figures are comparable:
 
-  batched      the default: concurrent calculator requests micro-batched into one evaluation (worker thread)
-  unbatched    HUIQI_CALC_BATCH_MS=0: each check alone in the worker thread (the calculator path before batching)
+  batched      the default: calculator requests computed in the batcher's worker thread, those arriving while
+               it computes gathered (up to 8) into the next batch; each check runs the plan row by row
+  unbatched    HUIQI_CALC_BATCH_MS=0: each check alone in the framework's thread pool
   workers2     batched, `--workers 2` (two server processes)
   before       optional (--before PATH): the same scenarios against another checkout's server, e.g. the code
                before this change (`--before /path/to/checkout`, run with that checkout's own venv python)
