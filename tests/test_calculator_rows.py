@@ -182,3 +182,16 @@ def test_remembered_explanations_equal_fresh_ones_on_generated_facts(ruleset):
             assert [[r.to_dict() for r in one] for one in got] == want
 
     inner()
+
+
+def test_row_path_error_at_run_time_falls_back_to_polars(ruleset, monkeypatch):
+    """Should a value combination ever trip the row path (none is known), the batch is evaluated by Polars: the
+    caller gets the right answer, not a server error."""
+    facts = {"output_q": "898.614970万元", "output_q_ly": "816.9227万元", "promo_event_held_q": True}
+    want = [r.to_dict() for r in check(facts, "2024Q4", ruleset=ruleset)]
+
+    def broken(self, _facts):
+        raise TypeError("unorderable")
+
+    monkeypatch.setattr(calculator_rows.RowPlan, "evaluate", broken)
+    assert [r.to_dict() for r in check(facts, "2024Q4", ruleset=ruleset)] == want

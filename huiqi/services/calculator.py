@@ -158,9 +158,13 @@ def _evaluate_rows(rows: list[dict], period: str, entity: str, params, ruleset: 
     values = ruleset.resolve_parameters(params)  # ParameterError before anything is computed, as evaluate does
     plan, compiled = row_plan(ruleset, period, entity, values, measures) if fast and len(rows) <= ROW_PATH_MAX \
         else (None, None)
+    evaluated = None
     if compiled is not None:
-        evaluated = [compiled.evaluate(r) for r in rows]
-    else:
+        try:
+            evaluated = [compiled.evaluate(r) for r in rows]
+        except (TypeError, ValueError, ArithmeticError):  # a value combination the row path does not handle
+            evaluated = None  # (none known): Polars decides, as for an unsupported plan
+    if evaluated is None:
         ev = ruleset.evaluate(_frame(rows, ruleset.dictionary), period, entity=entity, params=params,
                               measures=measures)
         plan, evaluated = ev.plan, list(ev.frame.iter_rows(named=True))
