@@ -184,7 +184,7 @@ def _evaluate_rows(rows: list[dict], period: str, entity: str, params, ruleset: 
 # requests share those for most measures (the same facts missing, the same conditions failing), so the text is
 # built once. Results handed out are copies; their lists are shared and not to be modified (nothing does).
 _MEMO: dict[tuple, tuple[Any, Library, MeasureResult]] = {}
-_MEMO_MAX = 50_000
+_MEMO_MAX = 20_000  # ~3 KB a result (measured): at most about 60 MB per process
 
 
 def _remembered(cm, row: dict, explainer: Explainer, library: Library) -> MeasureResult:
