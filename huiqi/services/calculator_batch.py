@@ -27,7 +27,14 @@ from huiqi.policies.library import Library
 from huiqi.services.calculator import CheckRequest, MeasureResult, check_many
 
 DEFAULT_WINDOW_MS = -1.0  # start at once when idle (see the module's doc)
-DEFAULT_MAX_BATCH = 8
+DEFAULT_MAX_BATCH = 8  # HUIQI_CALC_BATCH_MAX overrides (benchmarks)
+
+
+def max_batch_from_env(default: int = DEFAULT_MAX_BATCH) -> int:
+    try:
+        return max(1, int(os.environ.get("HUIQI_CALC_BATCH_MAX", default)))
+    except ValueError:
+        return default
 
 Finish = Callable[[CheckRequest, list[MeasureResult]], Any]
 
@@ -49,11 +56,11 @@ class CheckBatcher:
     """
 
     def __init__(self, ruleset: RuleSet, library: Library, finish: Finish | None = None, *,
-                 window_ms: float | None = None, max_batch: int = DEFAULT_MAX_BATCH, threads: int = 1):
+                 window_ms: float | None = None, max_batch: int | None = None, threads: int = 1):
         self.ruleset, self.library = ruleset, library
         self.finish = finish or (lambda _req, results: results)
         self.window = (window_from_env() if window_ms is None else window_ms) / 1000
-        self.max_batch = max_batch
+        self.max_batch = max_batch_from_env() if max_batch is None else max_batch
         self.threads = threads
         # its own threads: a batch never waits behind the web framework's thread pool (40 threads of sync routes)
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="huiqi-calc")
