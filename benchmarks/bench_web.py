@@ -4,9 +4,11 @@ For each variant it starts a real server process (`python -m huiqi.interfaces.cl
 port with a fresh SQLite database and the demo data, logs in, drives it with a bounded number of requests at a
 fixed concurrency, then stops it (SIGINT). Variants, measured in the same run so the figures are comparable:
 
-  batched      the default: concurrent calculator requests micro-batched into one evaluation (worker thread)
-  unbatched    HUIQI_CALC_BATCH_MS=0: each check alone in the worker thread (the calculator path before batching)
+  batched      the default: calculator requests computed in the batcher's worker thread, those arriving while
+               it computes gathered (up to 8) into the next batch; each check runs the plan row by row
+  unbatched    HUIQI_CALC_BATCH_MS=0: each check alone in the framework's thread pool
   workers2     batched, `--workers 2` (two server processes)
+  batch64      batched with up to 64 requests a batch (HUIQI_CALC_BATCH_MAX=64; the default is 8)
   before       optional (--before PATH): the same scenarios against another checkout's server, e.g. the code
                before this change (`--before /path/to/checkout`, run with that checkout's own venv python)
 
@@ -239,7 +241,8 @@ def main() -> None:
     data = str(Path(a.data).resolve())
     variants = {"batched": (ROOT, sys.executable, [], {}),
                 "unbatched": (ROOT, sys.executable, [], {"HUIQI_CALC_BATCH_MS": "0"}),
-                "workers2": (ROOT, sys.executable, ["--workers", "2"], {})}
+                "workers2": (ROOT, sys.executable, ["--workers", "2"], {}),
+                "batch64": (ROOT, sys.executable, [], {"HUIQI_CALC_BATCH_MAX": "64"})}
     if a.before:
         before = Path(a.before).resolve()
         python = before / ".venv" / "bin" / "python"

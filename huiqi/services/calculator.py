@@ -143,15 +143,68 @@ def _frame(rows: list[dict], dictionary) -> pl.DataFrame:
     return normalized_frame(rows, dictionary)
 
 
+# below this many rows a request batch is evaluated row by row in Python (calculator_rows); a Polars select
+# costs ~100 ms of planning whatever the height, a row ~0.1–0.3 ms
+ROW_PATH_MAX = 2_000
+
+
 def _evaluate_rows(rows: list[dict], period: str, entity: str, params, ruleset: RuleSet, library: Library,
-                   measures: list[str] | None) -> list[list[MeasureResult]]:
-    ev = ruleset.evaluate(_frame(rows, ruleset.dictionary), period, entity=entity, params=params,
-                          measures=measures)
+                   measures: list[str] | None, fast: bool = True) -> list[list[MeasureResult]]:
+    """Each row's results. ``fast``: the plan's Polars expressions run per row in Python when the row compiler
+    supports them all (the same expressions, proven equal by tests/test_calculator_rows.py); else, or with
+    ``fast=False`` (the reference path), one Polars evaluation of the rows as a frame."""
+    from huiqi.services.calculator_rows import row_plan
+
+    values = ruleset.resolve_parameters(params)  # ParameterError before anything is computed, as evaluate does
+    plan, compiled = row_plan(ruleset, period, entity, values, measures) if fast and len(rows) <= ROW_PATH_MAX \
+        else (None, None)
+    evaluated = None
+    if compiled is not None:
+        try:
+            evaluated = [compiled.evaluate(r) for r in rows]
+        except (TypeError, ValueError, ArithmeticError):  # a value combination the row path does not handle
+            evaluated = None  # (none known): Polars decides, as for an unsupported plan
+    if evaluated is None:
+        ev = ruleset.evaluate(_frame(rows, ruleset.dictionary), period, entity=entity, params=params,
+                              measures=measures)
+        plan, evaluated = ev.plan, list(ev.frame.iter_rows(named=True))
     labels = {n: p.label for n, p in ruleset.parameters.items()}
     out = []
-    for internal, row in zip(rows, ev.frame.iter_rows(named=True)):
-        explainer = Explainer(ruleset.dictionary, library, internal, ev.params, labels)
-        out.append([_result(cm, row, explainer, library) for cm in ev.plan])
+    for internal, row in zip(rows, evaluated):
+        explainer = Explainer(ruleset.dictionary, library, internal, values, labels)
+        if fast:
+            out.append([_remembered(cm, row, explainer, library) for cm in plan])
+        else:
+            out.append([_result(cm, row, explainer, library) for cm in plan])
+    return out
+
+
+# A measure's result is a function of its compiled measure (which carries the parameter values), the library, the
+# entity's facts for the fields the measure reads, and the measure's own columns of the evaluation row: many
+# requests share those for most measures (the same facts missing, the same conditions failing), so the text is
+# built once. Results handed out are copies; their lists are shared and not to be modified (nothing does).
+_MEMO: dict[tuple, tuple[Any, Library, MeasureResult]] = {}
+_MEMO_MAX = 20_000  # ~3 KB a result (measured): at most about 60 MB per process
+
+
+def _remembered(cm, row: dict, explainer: Explainer, library: Library) -> MeasureResult:
+    shape = _shape(cm, library)
+    facts = explainer.facts
+    key = (id(cm), id(library), tuple(map(facts.get, shape.fields)), tuple(map(row.get, shape.row_cols)))
+    hit = _MEMO.get(key)
+    if hit is not None and hit[0] is cm and hit[1] is library:
+        return _copy(hit[2])
+    result = _result(cm, row, explainer, library)
+    if len(_MEMO) >= _MEMO_MAX:
+        _MEMO.clear()
+    _MEMO[key] = (cm, library, result)
+    return _copy(result)
+
+
+def _copy(result: MeasureResult) -> MeasureResult:
+    """A shallow copy (copy.copy's generic protocol cost a tenth of a served check)."""
+    out = object.__new__(MeasureResult)
+    out.__dict__.update(result.__dict__)
     return out
 
 
@@ -172,6 +225,8 @@ class _Shape:
     amount_fields: tuple[str, ...]
     amount_pending: frozenset
     cols: dict
+    fields: tuple[str, ...]  # every field the measure reads (its conditions, gates, amount, cap, minimum)
+    row_cols: tuple[str, ...]  # the measure's columns of the evaluation row, its exclusive group's choice included
 
 
 _SHAPES: dict[tuple[int, int], _Shape] = {}
@@ -184,11 +239,13 @@ def _shape(cm, library: Library) -> _Shape:
         m = cm.measure
         doc = library.document(cm.source.rules.document)
         amounts = [v for v in (cm.amount, cm.cap, cm.minimum) if v is not None]
-        shape = _Shape(cm, doc.id, doc.title, citation(library, m.clauses[0]), "".join(m.quotes),
-                       tuple((cc, col(m.id, f"c|{cc.condition.id}")) for cc in cm.conditions),
+        conditions = tuple((cc, col(m.id, f"c|{cc.condition.id}")) for cc in cm.conditions)
+        cols = {w: col(m.id, w) for w in ("status", "award", "amount", "computed")}
+        shape = _Shape(cm, doc.id, doc.title, citation(library, m.clauses[0]), "".join(m.quotes), conditions,
                        tuple(sorted(frozenset().union(*(v.fields for v in amounts)))),
-                       frozenset().union(*(v.pending for v in amounts)),
-                       {w: col(m.id, w) for w in ("status", "award", "amount", "computed")})
+                       frozenset().union(*(v.pending for v in amounts)), cols, tuple(sorted(cm.fields)),
+                       (*(c for _cc, c in conditions), *cols.values(),
+                        *((f"group|{cm.group.id}",) if cm.group else ())))
         if len(_SHAPES) > 4096:  # plans are cached per parameter set; old ones go
             _SHAPES.clear()
         _SHAPES[key] = shape

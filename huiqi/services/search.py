@@ -32,11 +32,13 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_left, bisect_right
 import threading
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 
 import rjieba
@@ -402,12 +404,13 @@ class SearchIndex:
         if allowed is not None and not allowed:
             return []
         hits = []
+        idf = lru_cache(maxsize=None)(self._corpus.idf)  # per query: the same terms recur in every snippet
         for i, tier, score, matched in self._corpus.rank(q, allowed)[:limit]:
             c, u = self.clauses[i], self._units[i]
             d = self.library.document(u.document_id)
             hits.append(Hit(
                 clause_id=c.id, document_id=d.id, document_title=d.title, wenhao=d.wenhao, level=d.level,
-                label=c.label, snippet=_snippet(u, q, matched, self._corpus.idf), score=round(score, 4),
+                label=c.label, snippet=_snippet(u, q, matched, idf), score=round(score, 4),
                 measures=list(self.measures_by_clause.get(c.id, [])), status=d.status(as_of),
             ))
         return hits
@@ -466,24 +469,7 @@ def _snippet(unit: _Unit, q: _ParsedQuery, matched: set, idf) -> str:
             merged[-1][2] = max(merged[-1][2], w)
         else:
             merged.append([s, e, w])
-    if len(display) <= SNIPPET_WIDTH:
-        lo, hi = 0, len(display)
-    elif not merged:
-        lo, hi = 0, SNIPPET_WIDTH
-    else:
-        best, lo = -1.0, 0
-        for s, _e, _w in merged:  # the window (starting a little before a match) covering the most weight
-            start = max(0, min(s - 20, len(display) - SNIPPET_WIDTH))
-            for s2, e2, _w2 in merged:  # never cut a match in two
-                if s2 < start < e2:
-                    start = s2
-            covered = sum(w2 * max(0, min(e2, start + SNIPPET_WIDTH) - max(s2, start)) for s2, e2, w2 in merged)
-            if covered > best + 1e-9:
-                best, lo = covered, start
-        hi = min(len(display), lo + SNIPPET_WIDTH)
-        for s2, e2, _w2 in merged:
-            if s2 < hi < e2:
-                hi = e2
+    lo, hi = _window(merged, len(display))
     parts, pos = [], lo
     for s, e, _w in merged:
         s, e = max(s, lo), min(e, hi)
@@ -493,6 +479,42 @@ def _snippet(unit: _Unit, q: _ParsedQuery, matched: set, idf) -> str:
         pos = e
     parts.append(display[pos:hi])
     return ("…" if lo > 0 else "") + "".join(parts) + ("…" if hi < len(display) else "")
+
+
+def _window(merged: list[list], length: int) -> tuple[int, int]:
+    """The snippet's [lo, hi): the SNIPPET_WIDTH window (starting 20 characters before a match) covering the most
+    match weight, never cutting a match in two. ``merged``: sorted, disjoint [start, end, weight] spans.
+
+    Each candidate window sums only the spans it overlaps, found by bisection, in their order — the same floats
+    as summing every span (the others add exactly 0), in O(m log m) instead of O(m²): a common term (企业) has
+    hundreds of spans in a long clause, and this loop was most of an uncached search."""
+    if length <= SNIPPET_WIDTH:
+        return 0, length
+    if not merged:
+        return 0, SNIPPET_WIDTH
+    starts = [s for s, _e, _w in merged]
+    ends = [e for _s, e, _w in merged]
+
+    def inside(pos: int) -> int | None:  # the span with start < pos < end (at most one: they are disjoint)
+        k = bisect_right(starts, pos) - 1
+        return k if k >= 0 and starts[k] < pos < ends[k] else None
+
+    best, lo = -1.0, 0
+    for s, _e, _w in merged:
+        start = max(0, min(s - 20, length - SNIPPET_WIDTH))
+        k = inside(start)
+        if k is not None:
+            start = starts[k]
+        stop = start + SNIPPET_WIDTH
+        covered = sum(w2 * (min(e2, stop) - max(s2, start))
+                      for s2, e2, w2 in merged[bisect_right(ends, start):bisect_left(starts, stop)])
+        if covered > best + 1e-9:
+            best, lo = covered, start
+    hi = min(length, lo + SNIPPET_WIDTH)
+    k = inside(hi)
+    if k is not None:
+        hi = ends[k]
+    return lo, hi
 
 
 _lock = threading.Lock()

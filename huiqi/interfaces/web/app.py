@@ -262,6 +262,10 @@ def app_from_env() -> FastAPI:
     a job still running belongs to another worker, not to a crashed process."""
     import os
 
+    from huiqi.interfaces.cli_serve import warm_calculator
+
     prepared = os.environ.get("HUIQI_PREPARED") == "1"
-    return create_app(os.environ.get("HUIQI_DB", "sqlite:///var/huiqi.db"), os.environ.get("HUIQI_DATA", "var/demo"),
-                      os.environ.get("HUIQI_WORK") or None, seed_demo=not prepared, recover_jobs=not prepared)
+    app = create_app(os.environ.get("HUIQI_DB", "sqlite:///var/huiqi.db"), os.environ.get("HUIQI_DATA", "var/demo"),
+                     os.environ.get("HUIQI_WORK") or None, seed_demo=not prepared, recover_jobs=not prepared)
+    warm_calculator(app)  # each worker compiles the calculator's plan before it accepts requests
+    return app
