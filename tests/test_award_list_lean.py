@@ -77,3 +77,19 @@ def test_screen_todo_writes_the_county_books_into_the_manifest(run, tmp_path):
     assert books and all((out / n).exists() for n in books)
     award_list.write_run(run, tmp_path / "plain")
     assert not [p for p in (tmp_path / "plain").iterdir() if p.name.startswith("待补充信息_")]
+
+
+def test_results_come_in_the_documented_order_so_writing_does_not_sort(run):
+    """Screening emits rows by entity type, measure ID and entity ID (an integer rank per entity): sort_results
+    finds them in order and returns them as they are; shuffled, it sorts them back."""
+    assert award_list.sort_results(run.results) is run.results
+    shuffled = run.results.sample(fraction=1.0, shuffle=True, seed=3)
+    assert award_list.sort_results(shuffled).equals(run.results)
+
+
+def test_order_check_is_lexicographic():
+    frame = pl.DataFrame({"entity": ["enterprise"] * 4, "measure_id": ["a", "a", "b", "b"],
+                          "entity_id": ["2", "3", "1", "1"]})
+    assert award_list.sort_results(frame) is frame
+    swapped = frame[[0, 2, 1, 3]]
+    assert award_list.sort_results(swapped).equals(frame)

@@ -289,7 +289,21 @@ def sort_results(results: pl.DataFrame) -> pl.DataFrame:
         return results
     rank = pl.col("entity").replace_strict(ENTITY_ORDER, list(range(len(ENTITY_ORDER))), default=len(ENTITY_ORDER),
                                            return_dtype=pl.Int8)
-    return results.sort([rank, pl.col("entity"), pl.col("measure_id"), pl.col("entity_id")], maintain_order=True)
+    keys = [rank, pl.col("entity"), pl.col("measure_id"), pl.col("entity_id")]
+    if _in_order(results, keys):  # a screening run's rows already are (huiqi.services.screening.listed_rows)
+        return results
+    return results.sort(keys, maintain_order=True)
+
+
+def _in_order(frame: pl.DataFrame, keys: list[pl.Expr]) -> bool:
+    """Whether every row's key is ≥ the previous row's (lexicographic over ``keys``), vectorised: a check costs a
+    few comparisons, a sort of the whole table a gather of every column."""
+    after = pl.lit(False)  # "this row's key is greater than the previous one's" so far, built from the last key
+    for k in reversed(keys):
+        after = (k > k.shift(1)) | ((k == k.shift(1)) & after)
+    same = pl.all_horizontal([k == k.shift(1) for k in keys])
+    ok = frame.select(((pl.int_range(pl.len()) == 0) | after | same).fill_null(False))  # a null key: sort
+    return bool(ok.to_series().all())
 
 
 def file_entry(path: Path) -> dict:

@@ -175,7 +175,7 @@ def assemble(evaluations: Mapping[str, Evaluation], tables: Mapping[str, pl.Data
         tail = [c for c in ("missing", "reason") if c in long.columns]  # the documented column order
         long_parts.append(long.select(pl.exclude(tail), *tail))
     tick("完成", steps, steps)
-    # rows come in entity type, plan and entity order — deterministic, so no sort is needed
+    # rows come in entity type, measure ID and entity ID order (the documented order; award_list.sort_results)
     results = pl.concat(long_parts, how="diagonal_relaxed") if long_parts else pl.DataFrame()
     counts = pl.concat(count_parts) if count_parts else pl.DataFrame()
     manifest = {
@@ -215,6 +215,9 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True) -> pl.
         held = {c for c, n in zip(facts.columns, facts.null_count().row(0)) if n < facts.height}
     else:
         both = wide.lazy()
+    # each measure's rows in entity-ID order by an integer rank (sorting the strings of the finished table cost
+    # more than the rest of writing it): measures in ID order, the result is in the documented order
+    both = both.with_columns(pl.col("entity_id").rank("ordinal").alias("_order"))
     dictionary = ev.ruleset.dictionary
     labels = {n: p.label for n, p in ev.ruleset.parameters.items()}
 
@@ -222,7 +225,7 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True) -> pl.
         return f"{dictionary[f].label}（来源：{dictionary[f].source or '—'}）"
 
     parts = []
-    for cm in ev.plan:
+    for cm in sorted(ev.plan, key=lambda cm: cm.id):
         status = pl.col(col(cm.id, "status"))
         where = status != NOT_MET
         if here:
@@ -246,12 +249,10 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True) -> pl.
             note = ("金额或条件取决于尚未确定的参数：" + "、".join(labels.get(x, x) for x in pending)) if pending else None
             extra = [pl.when(status == MISSING).then(text).otherwise(None).alias("missing"),
                      pl.lit(note, dtype=pl.String).alias("pending")]
-        parts.append(long_part(both, cm, DISPLAY, where, extra))
+        parts.append(long_part(both.filter(where).sort("_order"), cm, DISPLAY, None, extra))
     if not parts:
         return pl.DataFrame(schema={**LONG_SCHEMA, **{k: pl.String for k in DISPLAY}})
-    long = pl.concat(parts).collect()
-    # the listed 待补充信息 rows after the others, each in plan and entity order — deterministic; files sort by key
-    return long.sort(pl.col("status") == MISSING, maintain_order=True)
+    return pl.concat(parts).collect()
 
 
 def missing_fields(ev: Evaluation) -> pl.DataFrame | None:
