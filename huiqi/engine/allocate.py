@@ -258,10 +258,11 @@ def allocate(ev: Evaluation, options: AllocationOptions = AllocationOptions(), *
 
 def status_counts(ev: Evaluation) -> pl.DataFrame:
     """Entities per measure and status (every status, 不符合 included)."""
-    parts = [ev.frame.group_by(col(cm.id, "status")).agg(pl.len().alias("n"))
+    frame = ev.frame.lazy()
+    parts = [frame.group_by(col(cm.id, "status")).agg(pl.len().alias("n"))
              .select(pl.lit(cm.id).alias("measure_id"), pl.col(col(cm.id, "status")).cast(pl.String).alias("status"), "n")
              for cm in ev.plan]
-    return pl.concat(parts).sort(["measure_id", "status"]) if parts else pl.DataFrame()
+    return pl.concat(parts).sort(["measure_id", "status"]).collect() if parts else pl.DataFrame()  # one plan
 
 
 def paid(results: pl.DataFrame) -> pl.DataFrame:

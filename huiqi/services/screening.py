@@ -215,8 +215,8 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True) -> pl.
         held = {c for c, n in zip(facts.columns, facts.null_count().row(0)) if n < facts.height}
     else:
         both = wide.lazy()
-    # each measure's rows in entity-ID order by an integer rank (sorting the strings of the finished table cost
-    # more than the rest of writing it): measures in ID order, the result is in the documented order
+    # each measure's rows in entity-ID order (an integer rank), measures in ID order: the result is in the documented
+    # order (sorting the finished table's strings cost more than the rest of writing it)
     both = both.with_columns(pl.col("entity_id").rank("ordinal").alias("_order"))
     dictionary = ev.ruleset.dictionary
     labels = {n: p.label for n, p in ev.ruleset.parameters.items()}
@@ -227,29 +227,36 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True) -> pl.
     parts = []
     for cm in sorted(ev.plan, key=lambda cm: cm.id):
         status = pl.col(col(cm.id, "status"))
-        where = status != NOT_MET
+        listed_missing = status == MISSING
         if here:
             lacking = sorted(cm.fields & held)
-            where = where & ((status != MISSING) | (pl.any_horizontal([pl.col(f).is_null() for f in lacking])
-                                                    if lacking else pl.lit(False)))
-        extra = []
-        if explain:
-            pieces = []
-            if here:  # the null inputs of the conditions that could not be decided, then of the amount
-                for cc in cm.conditions:
-                    undecided = pl.col(col(cm.id, f"c|{cc.condition.id}")).is_null()
-                    pieces += [pl.when(undecided & pl.col(f).is_null()).then(pl.lit(label(f)))
-                               for f in sorted(cc.value.fields)]
-                amount_fields = sorted(frozenset().union(*(v.fields for v in (cm.amount, cm.cap, cm.minimum) if v)))
-                pieces += [pl.when(pl.col(f).is_null()).then(pl.lit(label(f))) for f in amount_fields]
-            text = (pl.concat_list(pieces).list.drop_nulls().list.unique(maintain_order=True).list.join("；")
-                    if pieces else pl.lit(""))
-            pending = sorted(set().union(*(c.value.pending for c in cm.conditions),
-                                         *(v.pending for v in (cm.amount, cm.cap, cm.minimum) if v)))
-            note = ("金额或条件取决于尚未确定的参数：" + "、".join(labels.get(x, x) for x in pending)) if pending else None
-            extra = [pl.when(status == MISSING).then(text).otherwise(None).alias("missing"),
-                     pl.lit(note, dtype=pl.String).alias("pending")]
-        parts.append(long_part(both.filter(where).sort("_order"), cm, DISPLAY, None, extra))
+            listed_missing = listed_missing & (pl.any_horizontal([pl.col(f).is_null() for f in lacking])
+                                               if lacking else pl.lit(False))
+        if not explain:
+            where = (status != NOT_MET) & ((status != MISSING) | listed_missing)
+            parts.append(long_part(both, cm, DISPLAY, where, [pl.col("_order")]).sort("_order").drop("_order"))
+            continue
+        # the null inputs of the conditions that could not be decided, then of the amount; each field once, where
+        # it first appears (one string concatenation, no lists)
+        why: dict[str, list[pl.Expr]] = {}
+        if here:
+            for cc in cm.conditions:
+                undecided = pl.col(col(cm.id, f"c|{cc.condition.id}")).is_null()
+                for f in sorted(cc.value.fields):
+                    why.setdefault(f, []).append(undecided)
+            for f in sorted(frozenset().union(*(v.fields for v in (cm.amount, cm.cap, cm.minimum) if v))):
+                why.setdefault(f, []).append(pl.lit(True))
+        pieces = [pl.when(pl.col(f).is_null() & pl.any_horizontal(r)).then(pl.lit(label(f))) for f, r in why.items()]
+        text = pl.concat_str(pieces, separator="；", ignore_nulls=True) if pieces else pl.lit("")
+        pending = sorted(set().union(*(c.value.pending for c in cm.conditions),
+                                     *(v.pending for v in (cm.amount, cm.cap, cm.minimum) if v)))
+        note = ("金额或条件取决于尚未确定的参数：" + "、".join(labels.get(x, x) for x in pending)) if pending else None
+        note = pl.lit(note, dtype=pl.String).alias("pending")
+        # the text only on the 待补充信息 rows (a when/then would build it for every row, then drop it)
+        decided = long_part(both, cm, DISPLAY, (status != NOT_MET) & (status != MISSING),
+                            [pl.lit(None, dtype=pl.String).alias("missing"), note, pl.col("_order")])
+        undecided = long_part(both, cm, DISPLAY, listed_missing, [text.alias("missing"), note, pl.col("_order")])
+        parts.append(pl.concat([decided, undecided]).sort("_order").drop("_order"))
     if not parts:
         return pl.DataFrame(schema={**LONG_SCHEMA, **{k: pl.String for k in DISPLAY}})
     return pl.concat(parts).collect()
