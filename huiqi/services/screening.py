@@ -211,13 +211,13 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True) -> pl.
     facts = ev.inputs
     here = not ev.plan or frozenset().union(*(cm.fields for cm in ev.plan)) <= set(facts.columns)
     if here:
-        both = facts.hstack(wide.drop([c for c in wide.columns if c in facts.columns])).lazy()
+        both = facts.hstack(wide.drop([c for c in wide.columns if c in facts.columns]))
         held = {c for c, n in zip(facts.columns, facts.null_count().row(0)) if n < facts.height}
     else:
-        both = wide.lazy()
+        both = wide
     # each measure's rows in entity-ID order (an integer rank), measures in ID order: the result is in the documented
     # order (sorting the finished table's strings cost more than the rest of writing it)
-    both = both.with_columns(pl.col("entity_id").rank("ordinal").alias("_order"))
+    both = both.with_columns(pl.col("entity_id").rank("ordinal").alias("_order")).lazy()  # once (eager), not per part
     dictionary = ev.ruleset.dictionary
     labels = {n: p.label for n, p in ev.ruleset.parameters.items()}
 
