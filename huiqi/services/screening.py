@@ -160,7 +160,8 @@ def assemble(evaluations: Mapping[str, Evaluation], tables: Mapping[str, pl.Data
     p = facts_mod.Period.parse(period)
     resolved = ruleset.resolve_parameters(params)
     steps = len(evaluations) * 3 + 1
-    counties = tables["counties"].select("county_code", "county_name", "city_name")
+    counties = tables["counties"].select("county_code", "county_name", "city_name").unique("county_code", keep="first",
+                                                                                     maintain_order=True)
     long_parts, count_parts, plans, missing_parts = [], [], {}, []
     for i, (entity, ev) in enumerate(evaluations.items()):
         plans.update({cm.id: cm for cm in ev.plan})
@@ -168,8 +169,11 @@ def assemble(evaluations: Mapping[str, Evaluation], tables: Mapping[str, pl.Data
         count_parts.append(status_counts(ev))
         missing_parts.append(missing_fields(ev))
         long = listed_rows(ev, allocate_wide(ev, options), explain)
-        long = long.join(counties, on="county_code", how="left", maintain_order="left") \
-            .with_columns(pl.lit(entity).alias("entity"))
+        # county names looked up, not joined: a join gathers every column of the (millions of rows) table again
+        long = long.with_columns(
+            *[pl.col("county_code").replace_strict(counties["county_code"], counties[c], default=None,
+                                                   return_dtype=pl.String).alias(c) for c in ("county_name", "city_name")],
+            pl.lit(entity).alias("entity"))
         if explain:
             long = _explain(long, ev, library)
         tail = [c for c in ("missing", "reason") if c in long.columns]  # the documented column order
