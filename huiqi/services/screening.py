@@ -180,7 +180,10 @@ def assemble(evaluations: Mapping[str, Evaluation], tables: Mapping[str, pl.Data
         long_parts.append(long.select(pl.exclude(tail), *tail))
     tick("完成", steps, steps)
     # rows come in entity type, measure ID and entity ID order (the documented order; award_list.sort_results)
-    results = pl.concat(long_parts, how="diagonal_relaxed") if long_parts else pl.DataFrame()
+    same = long_parts and all(x.schema == long_parts[0].schema for x in long_parts)
+    # the same columns: chunks appended, nothing copied (relaxing types copies every row; millions at scale)
+    results = pl.concat(long_parts, how="vertical", rechunk=False) if same else \
+        pl.concat(long_parts, how="diagonal_relaxed") if long_parts else pl.DataFrame()
     counts = pl.concat(count_parts) if count_parts else pl.DataFrame()
     manifest = {
         "period": period,
@@ -309,8 +312,8 @@ def _explain(rows: pl.DataFrame, ev: Evaluation, library) -> pl.DataFrame:
     rows = rows.with_columns(
         pl.when(met).then(pl.col("measure_id").replace_strict(constant, default=None, return_dtype=pl.String))
         .otherwise(pl.col("pending")).alias("reason")).drop("pending")
-    todo = rows.with_row_index("_i").filter(met & ~pl.col("measure_id").is_in(list(constant))) \
-        .select("_i", "entity_id", "measure_id")
+    todo = rows.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_i"), "entity_id", "measure_id", "status") \
+        .filter(met & ~pl.col("measure_id").is_in(list(constant))).drop("status")  # three columns, not all
     if todo.height == 0:
         return rows
     # only the columns the explainer reads: the measures' own result columns and group choices, and their facts
