@@ -267,4 +267,5 @@ def status_counts(ev: Evaluation) -> pl.DataFrame:
 
 def paid(results: pl.DataFrame) -> pl.DataFrame:
     """The rows that are paid: status 符合 and a final amount above 0."""
-    return results.filter((pl.col("status") == MET) & (pl.col("final_fen") > 0))
+    # lazy: an eager filter of a table whose columns are chunked differently copies every column first
+    return results.lazy().filter((pl.col("status") == MET) & (pl.col("final_fen") > 0)).collect()

@@ -275,7 +275,7 @@ def write_todo_by_county(run: ScreeningRun, folder: Path) -> list[Path]:
 def suppliable_missing(run: ScreeningRun) -> pl.DataFrame:
     """The 待补充信息 rows a data table could fill (the run lists only those: huiqi.services.screening.listed_rows),
     sorted by measure and entity."""
-    return run.results.filter(pl.col("status") == MISSING).sort(["measure_id", "entity_id"])
+    return run.results.lazy().filter(pl.col("status") == MISSING).sort(["measure_id", "entity_id"]).collect()
 
 
 ENTITY_ORDER = ("enterprise", "project", "county")

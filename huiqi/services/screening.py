@@ -168,16 +168,15 @@ def assemble(evaluations: Mapping[str, Evaluation], tables: Mapping[str, pl.Data
         tick("核定金额（封顶、取整、互斥、年度累计、预算）", 3 * i + 2, steps)
         count_parts.append(status_counts(ev))
         missing_parts.append(missing_fields(ev))
-        long = listed_rows(ev, allocate_wide(ev, options), explain)
-        # county names looked up, not joined: a join gathers every column of the (millions of rows) table again
-        long = long.with_columns(
-            *[pl.col("county_code").replace_strict(counties["county_code"], counties[c], default=None,
-                                                   return_dtype=pl.String).alias(c) for c in ("county_name", "city_name")],
-            pl.lit(entity).alias("entity"))
+        # county names looked up in the same plan, not joined afterwards: a join (or any later reordering of a
+        # table whose columns are chunked differently) copies every column of the millions of rows again
+        named = [*[pl.col("county_code").replace_strict(counties["county_code"], counties[c], default=None,
+                                                        return_dtype=pl.String).alias(c)
+                   for c in ("county_name", "city_name")], pl.lit(entity).alias("entity")]
+        long = listed_rows(ev, allocate_wide(ev, options), explain, named)
         if explain:
             long = _explain(long, ev, library)
-        tail = [c for c in ("missing", "reason") if c in long.columns]  # the documented column order
-        long_parts.append(long.select(pl.exclude(tail), *tail))
+        long_parts.append(long)
     tick("完成", steps, steps)
     # rows come in entity type, measure ID and entity ID order (the documented order; award_list.sort_results)
     same = long_parts and all(x.schema == long_parts[0].schema for x in long_parts)
@@ -205,7 +204,7 @@ def assemble(evaluations: Mapping[str, Evaluation], tables: Mapping[str, pl.Data
                         pl.concat(missing) if missing else None)
 
 
-def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True) -> pl.DataFrame:
+def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named: list[pl.Expr] = ()) -> pl.DataFrame:
     """The long result (one row per entity and measure) of the rows a run lists: every 符合 and 参数待定 row, and the
     待补充信息 rows a data table could fill — the entity lacks a fact that some entity of the same kind has in the
     data, so the bureau can import it. The other 待补充信息 (mostly facts only an application gives) are counted per
@@ -241,7 +240,7 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True) -> pl.
                                                if lacking else pl.lit(False))
         if not explain:
             where = (status != NOT_MET) & ((status != MISSING) | listed_missing)
-            parts.append(long_part(both, cm, DISPLAY, where, [pl.col("_order")]).sort("_order").drop("_order"))
+            parts.append(long_part(both, cm, DISPLAY, where, [*named, pl.col("_order")]).sort("_order").drop("_order"))
             continue
         # the null inputs of the conditions that could not be decided, then of the amount; each field once, where
         # it first appears (one string concatenation, no lists)
@@ -261,11 +260,13 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True) -> pl.
         note = pl.lit(note, dtype=pl.String).alias("pending")
         # the text only on the 待补充信息 rows (a when/then would build it for every row, then drop it)
         decided = long_part(both, cm, DISPLAY, (status != NOT_MET) & (status != MISSING),
-                            [pl.lit(None, dtype=pl.String).alias("missing"), note, pl.col("_order")])
-        undecided = long_part(both, cm, DISPLAY, listed_missing, [text.alias("missing"), note, pl.col("_order")])
+                            [*named, pl.lit(None, dtype=pl.String).alias("missing"), note, pl.col("_order")])
+        undecided = long_part(both, cm, DISPLAY, listed_missing,
+                              [*named, text.alias("missing"), note, pl.col("_order")])
         parts.append(pl.concat([decided, undecided]).sort("_order").drop("_order"))
     if not parts:
-        return pl.DataFrame(schema={**LONG_SCHEMA, **{k: pl.String for k in DISPLAY}})
+        return pl.DataFrame(schema={**LONG_SCHEMA, **{k: pl.String for k in DISPLAY}}).lazy().select(
+            pl.all(), *named).collect()
     return pl.concat(parts).collect()
 
 
