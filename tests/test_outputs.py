@@ -88,10 +88,11 @@ def _number(text: str) -> bool:
 def test_award_list_xlsx_writes_formula_names_as_strings(run_q4, tmp_path):
     """XlsxWriter with strings_to_formulas off: read back with openpyxl, no cell is a formula. (The award list
     already had the option; this guards it. The monitoring and simulation workbooks set it too.)"""
-    path = award_list.write_excel(run_q4, tmp_path / "拟兑现名单_2024Q4.xlsx")
-    wb = openpyxl.load_workbook(path)
+    # the names reach the workbooks through the per-enterprise to-do sheets: a county's download and its to-do book
+    paths = [award_list.write_excel(run_q4, tmp_path / "拟兑现名单_2024Q4.xlsx", per_enterprise=True),
+             *award_list.write_todo_by_county(run_q4, tmp_path / "todo")]
     seen = set()
-    for ws in wb.worksheets:
+    for ws in (ws for path in paths for ws in openpyxl.load_workbook(path).worksheets):
         for row in ws.iter_rows():
             for cell in row:
                 assert cell.data_type != "f", (ws.title, cell.coordinate, cell.value)

@@ -207,50 +207,65 @@ def _budgets(ev: Evaluation, wide: pl.DataFrame, policy: BudgetPolicy) -> pl.Dat
     return wide
 
 
-def allocate(ev: Evaluation, options: AllocationOptions = AllocationOptions(), *,
-             keep: list[str] | None = None, drop_not_met: bool = False) -> pl.DataFrame:
-    """Long results: entity_id, measure_id, status, computed_fen, amount_fen, award_fen, final_fen (what is
-    paid) and allocation_note, plus the ``keep`` columns of the evaluation frame (names, county …)."""
-    keep = keep or []
+def allocate_wide(ev: Evaluation, options: AllocationOptions = AllocationOptions()) -> pl.DataFrame:
+    """The evaluation frame with, per money measure, ``<m>|final`` (what is paid) and ``<m>|note`` (why it was cut)."""
     money = [cm for cm in ev.plan if cm.measure.kind == "money"]
     wide = ev.frame.with_columns(
         *[pl.col(col(cm.id, "award")).alias(_final(cm.id)) for cm in money],
         *[pl.lit(None, dtype=pl.String).alias(_note(cm.id)) for cm in money])
     wide = _earlier_awards(ev, wide, options.prior)
     wide = _annual_caps(ev, wide, _same_year(options.prior, ev.period))
-    wide = _budgets(ev, wide, options.budget_policy)
-    parts = []
-    for cm in ev.plan:
-        is_money = cm.measure.kind == "money"
+    return _budgets(ev, wide, options.budget_policy)
 
-        def pick(what: str, dtype) -> pl.Expr:
-            return pl.col(col(cm.id, what)) if is_money else pl.lit(None, dtype=dtype)
 
-        part = wide.select(
-            pl.col("entity_id"), *[pl.col(k) for k in keep],
-            pl.lit(cm.id).alias("measure_id"),
-            pl.col(col(cm.id, "status")).cast(pl.String).alias("status"),
-            pick("computed", pl.Int64).alias("computed_fen"), pick("amount", pl.Int64).alias("amount_fen"),
-            pick("award", pl.Int64).alias("award_fen"), pick("final", pl.Int64).alias("final_fen"),
-            pick("note", pl.String).alias("allocation_note"))
-        if drop_not_met:
-            part = part.filter(pl.col("status") != NOT_MET)
-        parts.append(part)
-    if not parts:
-        return pl.DataFrame(schema={"entity_id": pl.String, "measure_id": pl.String, "status": pl.String,
-                                    "computed_fen": pl.Int64, "amount_fen": pl.Int64, "award_fen": pl.Int64,
-                                    "final_fen": pl.Int64, "allocation_note": pl.String})
-    return pl.concat(parts)
+LONG_SCHEMA = {"entity_id": pl.String, "measure_id": pl.String, "status": pl.String, "computed_fen": pl.Int64,
+               "amount_fen": pl.Int64, "award_fen": pl.Int64, "final_fen": pl.Int64, "allocation_note": pl.String}
+
+
+def long_part(wide: pl.LazyFrame, cm, keep: list[str], where: pl.Expr | None = None,
+              extra: list[pl.Expr] = ()) -> pl.LazyFrame:
+    """One measure's rows of the long result from the allocated wide frame — filtered first (``where`` over the wide
+    columns), so rows not wanted (不符合) are never materialised — with ``keep`` columns and ``extra`` expressions."""
+    is_money = cm.measure.kind == "money"
+
+    def pick(what: str, dtype) -> pl.Expr:
+        return pl.col(col(cm.id, what)) if is_money else pl.lit(None, dtype=dtype)
+
+    if where is not None:
+        wide = wide.filter(where)
+    return wide.select(
+        pl.col("entity_id"), *[pl.col(k) for k in keep],
+        pl.lit(cm.id).alias("measure_id"),
+        pl.col(col(cm.id, "status")).cast(pl.String).alias("status"),
+        pick("computed", pl.Int64).alias("computed_fen"), pick("amount", pl.Int64).alias("amount_fen"),
+        pick("award", pl.Int64).alias("award_fen"), pick("final", pl.Int64).alias("final_fen"),
+        pick("note", pl.String).alias("allocation_note"), *extra)
+
+
+def allocate(ev: Evaluation, options: AllocationOptions = AllocationOptions(), *,
+             keep: list[str] | None = None, drop_not_met: bool = False) -> pl.DataFrame:
+    """Long results: entity_id, measure_id, status, computed_fen, amount_fen, award_fen, final_fen (what is
+    paid) and allocation_note, plus the ``keep`` columns of the evaluation frame (names, county …). One lazy plan,
+    one collect."""
+    keep = keep or []
+    if not ev.plan:
+        return pl.DataFrame(schema=LONG_SCHEMA)
+    wide = allocate_wide(ev, options).lazy()
+    parts = [long_part(wide, cm, keep, (pl.col(col(cm.id, "status")) != NOT_MET) if drop_not_met else None)
+             for cm in ev.plan]
+    return pl.concat(parts).collect()
 
 
 def status_counts(ev: Evaluation) -> pl.DataFrame:
     """Entities per measure and status (every status, 不符合 included)."""
-    parts = [ev.frame.group_by(col(cm.id, "status")).agg(pl.len().alias("n"))
+    frame = ev.frame.lazy()
+    parts = [frame.group_by(col(cm.id, "status")).agg(pl.len().alias("n"))
              .select(pl.lit(cm.id).alias("measure_id"), pl.col(col(cm.id, "status")).cast(pl.String).alias("status"), "n")
              for cm in ev.plan]
-    return pl.concat(parts).sort(["measure_id", "status"]) if parts else pl.DataFrame()
+    return pl.concat(parts).sort(["measure_id", "status"]).collect() if parts else pl.DataFrame()  # one plan
 
 
 def paid(results: pl.DataFrame) -> pl.DataFrame:
     """The rows that are paid: status 符合 and a final amount above 0."""
-    return results.filter((pl.col("status") == MET) & (pl.col("final_fen") > 0))
+    # lazy: an eager filter of a table whose columns are chunked differently copies every column first
+    return results.lazy().filter((pl.col("status") == MET) & (pl.col("final_fen") > 0)).collect()

@@ -22,7 +22,7 @@ from typing import Mapping
 import polars as pl
 
 from huiqi.core.periods import Period
-from huiqi.engine.expressions import Compiler, ExpressionError, Value
+from huiqi.engine.expressions import Compiler, ExpressionError, Value, region_code
 from huiqi.rules.fields import SCALE, DataDictionary, default_dictionary
 from huiqi.rules.loader import LoadedFile, RuleFileError, RuleSource, default_rules
 from huiqi.rules.model import Condition, ExclusiveGroup, Measure, Parameter
@@ -225,7 +225,9 @@ class RuleSet:
         conditions = []
         where = jurisdiction_gate(f)
         if where is not None:  # a 设区市/县区 document: every measure, every entity type (RULES-1)
-            conditions.append(CompiledCondition(where, compiler.compile(where.when), True))
+            gate = compiler.compile(where.when)  # checked as written; evaluated from the column evaluate() adds
+            conditions.append(CompiledCondition(where, Value("bool", expr=pl.col(gate_column(f.rules.jurisdiction.code)),
+                                                             fields=gate.fields), True))
         if m.entity in d.gates_apply_to:
             for g in d.gates:
                 try:
@@ -269,11 +271,32 @@ class RuleSet:
         columns = [*[pl.col(k) for k in keep], *exprs]
         if frame.height >= SMALL_BATCH:
             # lazy so Polars shares the sub-expressions each status re-reads (common-subexpression elimination)
-            result = frame.lazy().select(columns).collect()
+            result = _with_gates(frame.lazy(), plan).select(columns).collect()
         else:
-            result = frame.select(columns)  # a few rows: the optimiser costs more than it saves
+            result = _with_gates(frame, plan).select(columns)  # a few rows: the optimiser costs more than it saves
         result = _apply_exclusivity(result, plan, self.groups)  # once: a second pass recomputed the same columns
         return Evaluation(self, period, entity, values, plan, frame, result)
+
+
+def gate_column(code: str) -> str:
+    return f"{JURISDICTION_GATE_ID}|{code}"
+
+
+def _with_gates(frame, plan: list[CompiledMeasure]):
+    """The jurisdiction gates of the plan's documents as columns, once per area: in_region(county, '4502') looks a
+    name up through two regular expressions and a table of names per row, and written into every measure of a
+    设区市/县区 document (and again into its status and amount) it was most of the evaluation's time."""
+    prefix = gate_column("")
+    codes = sorted({name[len(prefix):] for cm in plan for cc in cm.conditions if cc.is_gate and cc.value.expr is not None
+                    for name in [cc.value.expr.meta.output_name(raise_if_undetermined=False) or ""]
+                    if name.startswith(prefix)})
+    if not codes:
+        return frame
+    county = pl.col("county")
+    code = region_code(county).fill_null("")
+    return frame.with_columns(code.alias("_region")).with_columns(
+        pl.when(county.is_null()).then(None).otherwise(pl.col("_region").str.starts_with(c)).alias(gate_column(c))
+        for c in codes).drop("_region")
 
 
 JURISDICTION_GATE_ID = "适用地域"

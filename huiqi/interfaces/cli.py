@@ -329,7 +329,8 @@ def screen(period: str = typer.Option(..., help="期间，如 2024Q4"),
            budget_policy: str = typer.Option("pro_rata", "--budget-policy", help="超预算时：pro_rata 按比例 / ranked 按金额排序"),
            prior: Optional[Path] = typer.Option(None, "--prior", help="本年度此前各期已兑现结果（results.parquet），用于年度累计封顶"),
            assume: list[str] = typer.Option([], "--assume", help="无数据来源的事实按此值计入每个主体（字段=值，只补缺，不覆盖已有数据；记入 manifest 与汇总表）"),
-           csv: bool = typer.Option(False, "--csv", help="另外输出 results.csv（默认只输出 Excel 与 Parquet）")) -> None:
+           csv: bool = typer.Option(False, "--csv", help="另外输出 results.csv（默认只输出 Excel 与 Parquet）"),
+           todo: bool = typer.Option(False, "--todo", help="另外按县区输出逐户待补充信息表（待补充信息_县区.xlsx，可补齐后重新导入）")) -> None:
     """免申即享筛查：全部企业逐项判断、核定金额，输出拟兑现名单（Excel）与结果表。"""
     from huiqi.engine.allocate import AllocationOptions
     from huiqi.engine.evaluate import ParameterError
@@ -362,7 +363,7 @@ def screen(period: str = typer.Option(..., help="期间，如 2024Q4"),
         except (ParameterError, ValueError) as e:
             _fail(str(e))
     try:  # all files or none: a kill leaves the previous complete run (huiqi.core.atomic)
-        xlsx, *files = write_run(run, out, notice=lambda m: console.print(m, markup=False), csv=csv)
+        xlsx, *files = write_run(run, out, notice=lambda m: console.print(m, markup=False), csv=csv, todo=todo)
     except ValueError as e:
         _fail(str(e))
     paid = run.paid()

@@ -223,7 +223,8 @@ class Library:
     """All registered documents, loaded once."""
 
     def __init__(self, registry: Path = HERE / "documents.yaml"):
-        raw = yaml.safe_load(registry.read_text(encoding="utf-8"))["documents"]
+        # libyaml when present (the same safe YAML, ten times faster: every CLI run reads this registry)
+        raw = yaml.load(registry.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))["documents"]
         self.documents: dict[str, Document] = {}
         file_cache: dict[str, list[str]] = {}
         for entry in raw:

@@ -18,6 +18,7 @@ import tempfile
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Iterable, Sequence
 
 import polars as pl
 import xlsxwriter
@@ -26,7 +27,7 @@ from huiqi.core import money
 from huiqi.core.periods import Period
 from huiqi.engine.evaluate import MISSING
 from huiqi.services.csv_safe import write_csv
-from huiqi.services.presenters import MONITORING_MEASURES, missing_by_enterprise, sheet_names
+from huiqi.services.presenters import MONITORING_MEASURES, missing_grid, sheet_names
 from huiqi.services.screening import ScreeningRun
 from huiqi.services.xlsx_style import SheetFormats as _Formats
 
@@ -49,7 +50,8 @@ def period_label(period: str) -> str:
     return f"{p.year}年{'一二三四'[p.quarter - 1]}季度" if p.quarter else p.label
 
 
-def _sheet_table(ws, fmt: _Formats, title: str, headers: list[tuple[str, int]], rows: list[list], kinds: list[str],
+def _sheet_table(ws, fmt: _Formats, title: str, headers: list[tuple[str, int]], rows: Iterable[Sequence],
+                 kinds: list[str],
                  total_cols: dict[int, float] | None = None) -> None:
     ws.merge_range(0, 0, 0, len(headers) - 1, title, fmt.title)
     ws.merge_range(1, 0, 1, len(headers) - 1, "单位：万元", fmt.unit)
@@ -58,6 +60,7 @@ def _sheet_table(ws, fmt: _Formats, title: str, headers: list[tuple[str, int]], 
         ws.set_column(c, c, width)
     ws.set_row(2, 30)
     styles = {"text": fmt.text, "wrap": fmt.wrap, "wan": fmt.wan, "yuan": fmt.yuan, "pct": fmt.pct, "int": fmt.int}
+    r = 2
     for r, row in enumerate(rows, start=3):
         for c, (value, kind) in enumerate(zip(row, kinds)):
             if value is None:
@@ -67,7 +70,7 @@ def _sheet_table(ws, fmt: _Formats, title: str, headers: list[tuple[str, int]], 
             else:
                 ws.write_number(r, c, value, styles[kind])
     if total_cols is not None:
-        r = 3 + len(rows)
+        r += 1
         ws.write_string(r, 0, "合计", fmt.total_text)
         for c in range(1, len(headers)):
             if c in total_cols:
@@ -108,8 +111,10 @@ def _write_assumptions(ws, fmt, run: ScreeningRun, start: int) -> None:
         ws.write_string(start + i, 2, f"假定为：{value}", fmt.text)
 
 
-def write_excel(run: ScreeningRun, path: Path) -> Path:
-    """The 拟兑现名单 workbook for a screening run."""
+def write_excel(run: ScreeningRun, path: Path, *, per_enterprise: bool = False) -> Path:
+    """The 拟兑现名单 workbook for a screening run: 汇总, one sheet per paid measure, 待补充信息 counted per measure
+    and missing fact. With ``per_enterprise`` (a county's download) also the per-enterprise to-do sheets
+    (:func:`write_todo`); a whole province's would pass Excel's 1,048,576 rows a sheet (docs/decisions.md SCREEN-1)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False})
@@ -153,8 +158,8 @@ def write_excel(run: ScreeningRun, path: Path) -> Path:
 
     # one sheet per measure with payments, named by the measure's Chinese name (Excel: ≤31 chars, unique)
     paid_ids = sorted(by_measure["measure_id"].to_list())
-    sheet_of = dict(zip(paid_ids, sheet_names(["汇总", "待补充信息", "待补充信息（按企业）",
-                                               *(run.plans[i].measure.name for i in paid_ids)])[3:]))
+    sheet_of = dict(zip(paid_ids, sheet_names(["汇总", "待补充信息", "待补充信息明细", "待补充信息（按企业）",
+                                               *(run.plans[i].measure.name for i in paid_ids)])[4:]))
     for mid in paid_ids:
         m = run.plans[mid].measure
         rows_m = paid.filter(pl.col("measure_id") == mid).sort(["county_name", "entity_id"], nulls_last=True)
@@ -200,34 +205,77 @@ def write_excel(run: ScreeningRun, path: Path) -> Path:
     _sheet_table(ws, fmt, f"{label}待补充信息汇总（按措施与所缺数据；补齐后方可判断是否符合）",
                  [("序号", 6), ("受影响措施", 36), ("缺少的数据", 30), ("数据来源", 30), ("涉及主体数", 12)],
                  rows, ["int", "wrap", "text", "wrap", "int"])
-    listed = suppliable_missing(run).filter(~pl.col("measure_id").is_in(list(MONITORING_MEASURES)))
-    ws = wb.add_worksheet("待补充信息明细")
-    detail = [[i, r.get("name") or r["entity_id"], r.get("credit_code") or r["entity_id"], r.get("county_name"),
-               names.get(r["measure_id"], r["measure_id"]), r.get("missing") or ""]
-              for i, r in enumerate(listed.iter_rows(named=True), start=1)]
-    _sheet_table(ws, fmt, f"{label}待补充信息明细（仅列数据表可补齐的项目）",
-                 [("序号", 6), ("企业名称", 34), ("统一社会信用代码", 22), ("县区", 12), ("受影响措施", 36),
-                  ("缺少的数据及来源", 70)],
-                 detail, ["int", "text", "text", "text", "wrap", "wrap"])
-    # the same, one row per enterprise and one column per missing fact (Chinese label): what to ask whom, once
-    labels, grouped = missing_by_enterprise(listed.iter_rows(named=True), names)
-    if grouped:
-        ws = wb.add_worksheet("待补充信息（按企业）")
-        rows = [[i, g["name"], g["credit_code"], g["county_name"], "、".join(g["measures"]),
-                 *["待补充" if x in g["facts"] else None for x in labels]]
-                for i, g in enumerate(grouped, start=1)]
-        _sheet_table(ws, fmt, f"{label}待补充信息（按企业，每户一行，每项缺少的数据一列）",
-                     [("序号", 6), ("企业名称", 34), ("统一社会信用代码", 22), ("县区", 12), ("涉及措施", 40),
-                      *[(x, max(10, min(30, len(x) * 2))) for x in labels]],
-                     rows, ["int", "text", "text", "text", "wrap", *["text"] * len(labels)])
+    if per_enterprise:
+        _write_todo_sheets(wb, fmt, run, label, names)
+    else:
+        ws.write_string(len(rows) + 5, 0, "逐户的待补充信息清单按县区另行导出（县区工信部门下载本县区名单时附带），"
+                        "可据以补齐数据后重新导入。", fmt.text)
     wb.close()
     return path
+
+
+def _write_todo_sheets(wb, fmt: _Formats, run: ScreeningRun, label: str, names: dict[str, str]) -> None:
+    """待补充信息明细 (one row per enterprise and measure) and 待补充信息（按企业） (one row per enterprise, one column per
+    missing fact by its Chinese label): only the rows a data table could fill. Built vectorised (huiqi.services.
+    presenters.missing_grid); the cells go through xlsxwriter's constant-memory mode row by row."""
+    listed = suppliable_missing(run).filter(~pl.col("measure_id").is_in(list(MONITORING_MEASURES)))
+    named = pl.col("measure_id").replace_strict(names, default=pl.col("measure_id"), return_dtype=pl.String)
+    detail = listed.select(
+        pl.int_range(1, pl.len() + 1).alias("i"), pl.coalesce("name", "entity_id"),
+        pl.coalesce("credit_code", "entity_id"), "county_name", named, pl.col("missing").fill_null(""))
+    _sheet_table(wb.add_worksheet("待补充信息明细"), fmt, f"{label}待补充信息明细（仅列数据表可补齐的项目）",
+                 [("序号", 6), ("企业名称", 34), ("统一社会信用代码", 22), ("县区", 12), ("受影响措施", 36),
+                  ("缺少的数据及来源", 70)],
+                 detail.iter_rows(), ["int", "text", "text", "text", "wrap", "wrap"])
+    labels, grouped = missing_grid(listed, names)
+    if grouped.height == 0:
+        return
+    grid = grouped.select(
+        pl.int_range(1, pl.len() + 1).alias("i"), "name", "credit_code", "county_name",
+        pl.col("measures").list.join("、"),
+        *[pl.when(pl.col("facts").list.contains(x)).then(pl.lit("待补充")).alias(f"f{k}")
+          for k, x in enumerate(labels)])
+    _sheet_table(wb.add_worksheet("待补充信息（按企业）"), fmt, f"{label}待补充信息（按企业，每户一行，每项缺少的数据一列）",
+                 [("序号", 6), ("企业名称", 34), ("统一社会信用代码", 22), ("县区", 12), ("涉及措施", 40),
+                  *[(x, max(10, min(30, len(x) * 2))) for x in labels]],
+                 grid.iter_rows(), ["int", "text", "text", "text", "wrap", *["text"] * len(labels)])
+
+
+def write_todo(run: ScreeningRun, path: Path) -> Path:
+    """The to-do workbook of a run (scope it to one 县区 first — :func:`write_todo_by_county`): the 待补充信息 summary
+    and the per-enterprise sheets, to fill in and import back."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False,
+                                         "constant_memory": True})
+    wb.set_properties({"title": f"{period_label(run.period)}待补充信息", "author": "huiqi",
+                       "created": datetime.combine(run.period_end, datetime.min.time())})
+    names = {mid: cm.measure.name for mid, cm in run.plans.items()}
+    _write_todo_sheets(wb, _Formats(wb), run, period_label(run.period), names)
+    wb.close()
+    return path
+
+
+def write_todo_by_county(run: ScreeningRun, folder: Path) -> list[Path]:
+    """One to-do workbook per 县区 with enterprises to ask (待补充信息_<设区市县区>.xlsx), in county-code order: each
+    county officer gets their own list to fill and re-import (the whole province's passes Excel's row limit)."""
+    from dataclasses import replace
+
+    listed = suppliable_missing(run).filter(~pl.col("measure_id").is_in(list(MONITORING_MEASURES))
+                                            & pl.col("county_code").is_not_null())
+    counties = listed.select("county_code", "city_name", "county_name").unique("county_code").sort("county_code")
+    titles = [f"{city or ''}{county or code}" for code, city, county in counties.iter_rows()]
+    out = []
+    for (code, *_), title in zip(counties.iter_rows(), sheet_names(titles, limit=60)):
+        scoped = replace(run, results=listed.filter(pl.col("county_code") == code))
+        out.append(write_todo(scoped, Path(folder) / f"待补充信息_{title}.xlsx"))
+    return out
 
 
 def suppliable_missing(run: ScreeningRun) -> pl.DataFrame:
     """The 待补充信息 rows a data table could fill (the run lists only those: huiqi.services.screening.listed_rows),
     sorted by measure and entity."""
-    return run.results.filter(pl.col("status") == MISSING).sort(["measure_id", "entity_id"])
+    return run.results.lazy().filter(pl.col("status") == MISSING).sort(["measure_id", "entity_id"]).collect()
 
 
 ENTITY_ORDER = ("enterprise", "project", "county")
@@ -241,7 +289,21 @@ def sort_results(results: pl.DataFrame) -> pl.DataFrame:
         return results
     rank = pl.col("entity").replace_strict(ENTITY_ORDER, list(range(len(ENTITY_ORDER))), default=len(ENTITY_ORDER),
                                            return_dtype=pl.Int8)
-    return results.sort([rank, pl.col("entity"), pl.col("measure_id"), pl.col("entity_id")], maintain_order=True)
+    keys = [rank, pl.col("entity"), pl.col("measure_id"), pl.col("entity_id")]
+    if _in_order(results, keys):  # a screening run's rows already are (huiqi.services.screening.listed_rows)
+        return results
+    return results.sort(keys, maintain_order=True)
+
+
+def _in_order(frame: pl.DataFrame, keys: list[pl.Expr]) -> bool:
+    """Whether every row's key is ≥ the previous row's (lexicographic over ``keys``), vectorised: a check costs a
+    few comparisons, a sort of the whole table a gather of every column."""
+    after = pl.lit(False)  # "this row's key is greater than the previous one's" so far, built from the last key
+    for k in reversed(keys):
+        after = (k > k.shift(1)) | ((k == k.shift(1)) & after)
+    same = pl.all_horizontal([k == k.shift(1) for k in keys])
+    ok = frame.select(((pl.int_range(pl.len()) == 0) | after | same).fill_null(False))  # a null key: sort
+    return bool(ok.to_series().all())
 
 
 def file_entry(path: Path) -> dict:
@@ -262,10 +324,12 @@ def write_tables(run: ScreeningRun, directory: Path, extra: list[Path] = (), *, 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     # 元 as an exact decimal (never a binary float): 分 ÷ 100 at scale 2
-    results = sort_results(run.results).with_columns(
-        (pl.col("final_fen").cast(pl.Decimal(38, 2)) / 100).alias("final_yuan"))
+    # lazily: an eager with_columns on a table whose columns are chunked differently copies every column (+1.2 GiB
+    # at a million enterprises)
+    results = sort_results(run.results).lazy().with_columns(
+        (pl.col("final_fen").cast(pl.Decimal(38, 2)) / 100).alias("final_yuan")).collect()
     pq = directory / "results.parquet"
-    results.write_parquet(pq, statistics=False)
+    results.write_parquet(pq, statistics=False, compression_level=1)  # zstd 1: smaller and faster than the default 3 here
     files = [pq]
     if run.missing_fields is not None:
         summary = directory / "missing_summary.parquet"
@@ -296,32 +360,38 @@ def manifest_files(folder: Path) -> set[str] | None:
     return {MANIFEST, "results.parquet", "results.csv", f"拟兑现名单_{manifest.get('period')}.xlsx"}
 
 
-def write_run(run: ScreeningRun, out: Path, notice=lambda _m: None, *, csv: bool = False) -> list[Path]:
+def write_run(run: ScreeningRun, out: Path, notice=lambda _m: None, *, csv: bool = False,
+              todo: bool = False) -> list[Path]:
     """Every output of a run, complete or not at all: the workbook, results.parquet, missing_summary.parquet,
-    results.csv (only with ``csv``), manifest.json.
+    results.csv (only with ``csv``), the per-county to-do workbooks 待补充信息_<县区>.xlsx (only with ``todo``),
+    manifest.json.
 
     ``out`` a folder: the files go into a new version folder and ``out`` becomes a link to it in one atomic step
     (huiqi.core.atomic.run_folder) — a kill leaves the previous complete run. ``out`` an .xlsx file: the files are
     written beside it, each replaced atomically, the manifest last."""
     from huiqi.core.atomic import fsync_path, run_folder
 
+    def workbooks(folder: Path) -> list[Path]:
+        xlsx = write_excel(run, folder / (out.name if out.suffix == ".xlsx" else f"拟兑现名单_{run.period}.xlsx"))
+        return [xlsx, *(write_todo_by_county(run, folder) if todo else [])]
+
     out = Path(out)
     if out.suffix != ".xlsx":
         with run_folder(out, manifest_files, notice) as folder:
-            xlsx = write_excel(run, folder / f"拟兑现名单_{run.period}.xlsx")
-            written = write_tables(run, folder, [xlsx], csv=csv)
-        return [out / p.name for p in (xlsx, *written)]
+            books = workbooks(folder)
+            written = write_tables(run, folder, books, csv=csv)
+        return [out / p.name for p in (*books, *written)]
     out.parent.mkdir(parents=True, exist_ok=True)
     for stray in out.parent.glob(f".{out.stem}.tmp-*"):  # what a killed run left
         shutil.rmtree(stray, ignore_errors=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out.stem}.tmp-", dir=out.parent))
     try:
-        xlsx = write_excel(run, stage / out.name)
-        written = write_tables(run, stage, [xlsx], csv=csv)
-        for f in (xlsx, *written):  # each replaced in one step, the manifest last: it describes files in place
+        books = workbooks(stage)
+        written = write_tables(run, stage, books, csv=csv)
+        for f in (*books, *written):  # each replaced in one step, the manifest last: it describes files in place
             fsync_path(f)
             os.replace(f, out.parent / f.name)
         fsync_path(out.parent)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
-    return [out.parent / p.name for p in (xlsx, *written)]
+    return [out.parent / p.name for p in (*books, *written)]

@@ -10,6 +10,8 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 
+import polars as pl
+
 BEIJING = timezone(timedelta(hours=8), "北京时间")
 
 # Rules evaluated by the one evaluator but used for monitoring lists (驾驶舱), not awards an enterprise can
@@ -149,22 +151,38 @@ def measure_formulas(ruleset, library, measure: dict, params: dict) -> dict:
     }
 
 
+def missing_grid(rows: pl.DataFrame, measure_names: dict[str, str]) -> tuple[list[str], pl.DataFrame]:
+    """待补充信息 grouped per enterprise, vectorised: (the missing facts' Chinese labels in first-seen order, one row
+    per enterprise in first-seen order — entity_id, name, credit_code, county_name, measures (names joined with
+    、), facts (the labels it lacks)). `rows` are result rows with status 待补充信息 whose `missing` reads
+    "标签（来源：…）；标签（来源：…）" (services.screening); monitoring rules are left out."""
+    for c in ("name", "credit_code", "county_name", "missing"):
+        if c not in rows.columns:
+            rows = rows.with_columns(pl.lit(None, dtype=pl.String).alias(c))
+    rows = rows.filter(~pl.col("measure_id").is_in(list(MONITORING_MEASURES)))
+    pieces = rows.select("entity_id", pl.col("missing").fill_null("").str.split("；").alias("label")) \
+        .explode("label") \
+        .with_columns(pl.col("label").str.split("（来源：").list.first().str.strip_chars()) \
+        .filter(pl.col("label") != "")
+    labels = pieces["label"].unique(maintain_order=True).to_list()
+    facts = pieces.group_by("entity_id", maintain_order=True).agg(pl.col("label").unique(maintain_order=True)
+                                                                 .alias("facts"))
+    named = pl.col("measure_id").replace_strict(measure_names, default=pl.col("measure_id"), return_dtype=pl.String)
+    grouped = rows.group_by("entity_id", maintain_order=True).agg(
+        pl.coalesce("name", "entity_id").first().alias("name"),
+        pl.coalesce("credit_code", "entity_id").first().alias("credit_code"),
+        pl.col("county_name").first(), named.unique(maintain_order=True).alias("measures"))
+    grouped = grouped.join(facts, on="entity_id", how="left", maintain_order="left") \
+        .with_columns(pl.col("facts").fill_null(pl.lit([], dtype=pl.List(pl.String))))
+    return labels, grouped
+
+
 def missing_by_enterprise(rows: Iterable[dict], measure_names: dict[str, str]) -> tuple[list[str], list[dict]]:
-    """待补充信息 grouped per enterprise: (the missing facts' Chinese labels in first-seen order, one dict per
-    enterprise with its measures and the facts to fill). `rows` are result rows with status 待补充信息 whose
-    `missing` reads "标签（来源：…）；标签（来源：…）" (services.screening); monitoring rules are left out."""
-    labels: dict[str, None] = {}
-    by_entity: dict[str, dict] = {}
-    for r in rows:
-        if is_monitoring(r["measure_id"]):
-            continue
-        e = by_entity.setdefault(r["entity_id"], {"name": r.get("name") or r["entity_id"],
-                                                  "credit_code": r.get("credit_code") or r["entity_id"],
-                                                  "county_name": r.get("county_name"), "measures": {}, "facts": {}})
-        e["measures"][measure_names.get(r["measure_id"], r["measure_id"])] = None
-        for piece in (r.get("missing") or "").split("；"):
-            label = piece.split("（来源：")[0].strip()
-            if label:
-                labels.setdefault(label)
-                e["facts"][label] = None
-    return list(labels), list(by_entity.values())
+    """:func:`missing_grid` over result rows given as dicts (labels, one dict per enterprise with its measures and
+    the facts to fill)."""
+    frame = pl.DataFrame(list(rows), schema_overrides={c: pl.String for c in (
+        "entity_id", "name", "credit_code", "county_name", "measure_id", "missing")})
+    if frame.height == 0:
+        return [], []
+    labels, grouped = missing_grid(frame, measure_names)
+    return labels, grouped.drop("entity_id").to_dicts()

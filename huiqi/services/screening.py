@@ -20,8 +20,8 @@ import polars as pl
 
 from huiqi.core.periods import Period
 from huiqi.data.store import snapshot_hash
-from huiqi.engine.allocate import AllocationOptions, allocate, paid, status_counts
-from huiqi.engine.evaluate import MISSING, CompiledMeasure, Evaluation, RuleSet, col
+from huiqi.engine.allocate import LONG_SCHEMA, AllocationOptions, allocate_wide, long_part, paid, status_counts
+from huiqi.engine.evaluate import MET, MISSING, NOT_MET, CompiledMeasure, Evaluation, RuleSet, col
 from huiqi.engine.explain import Explainer, citation
 from huiqi.policies.library import default_library
 from huiqi.services import assumptions
@@ -160,23 +160,29 @@ def assemble(evaluations: Mapping[str, Evaluation], tables: Mapping[str, pl.Data
     p = facts_mod.Period.parse(period)
     resolved = ruleset.resolve_parameters(params)
     steps = len(evaluations) * 3 + 1
-    counties = tables["counties"].select("county_code", "county_name", "city_name")
+    counties = tables["counties"].select("county_code", "county_name", "city_name").unique("county_code", keep="first",
+                                                                                     maintain_order=True)
     long_parts, count_parts, plans, missing_parts = [], [], {}, []
     for i, (entity, ev) in enumerate(evaluations.items()):
         plans.update({cm.id: cm for cm in ev.plan})
         tick("核定金额（封顶、取整、互斥、年度累计、预算）", 3 * i + 2, steps)
-        long = allocate(ev, options, keep=DISPLAY, drop_not_met=True)
         count_parts.append(status_counts(ev))
         missing_parts.append(missing_fields(ev))
-        long = long.join(counties, on="county_code", how="left", maintain_order="left") \
-            .with_columns(pl.lit(entity).alias("entity"))
-        long = listed_rows(long, ev)
+        # county names looked up in the same plan, not joined afterwards: a join (or any later reordering of a
+        # table whose columns are chunked differently) copies every column of the millions of rows again
+        named = [*[pl.col("county_code").replace_strict(counties["county_code"], counties[c], default=None,
+                                                        return_dtype=pl.String).alias(c)
+                   for c in ("county_name", "city_name")], pl.lit(entity).alias("entity")]
+        long = listed_rows(ev, allocate_wide(ev, options), explain, named)
         if explain:
             long = _explain(long, ev, library)
         long_parts.append(long)
     tick("完成", steps, steps)
-    # rows come in entity type, plan and entity order — deterministic, so no sort is needed
-    results = pl.concat(long_parts, how="diagonal_relaxed") if long_parts else pl.DataFrame()
+    # rows come in entity type, measure ID and entity ID order (the documented order; award_list.sort_results)
+    same = long_parts and all(x.schema == long_parts[0].schema for x in long_parts)
+    # the same columns: chunks appended, nothing copied (relaxing types copies every row; millions at scale)
+    results = pl.concat(long_parts, how="vertical", rechunk=False) if same else \
+        pl.concat(long_parts, how="diagonal_relaxed") if long_parts else pl.DataFrame()
     counts = pl.concat(count_parts) if count_parts else pl.DataFrame()
     manifest = {
         "period": period,
@@ -198,24 +204,70 @@ def assemble(evaluations: Mapping[str, Evaluation], tables: Mapping[str, pl.Data
                         pl.concat(missing) if missing else None)
 
 
-def listed_rows(long: pl.DataFrame, ev: Evaluation) -> pl.DataFrame:
-    """Every 符合 and 参数待定 row, and the 待补充信息 rows a data table could fill: the entity lacks a fact that some
-    entity of the same kind has in the data, so the bureau can import it. The other 待补充信息 (mostly facts only an
-    application gives) are counted per measure and missing fact (:func:`missing_fields`), not listed per entity —
-    at 100k enterprises they were 4M rows. A Spark run keeps its facts on the partitions: it lists every row."""
+def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named: list[pl.Expr] = ()) -> pl.DataFrame:
+    """The long result (one row per entity and measure) of the rows a run lists: every 符合 and 参数待定 row, and the
+    待补充信息 rows a data table could fill — the entity lacks a fact that some entity of the same kind has in the
+    data, so the bureau can import it. The other 待补充信息 (mostly facts only an application gives) are counted per
+    measure and missing fact (:func:`missing_fields`), not listed per entity — at 100k enterprises they were 4M
+    rows. A Spark run keeps its facts on the partitions: it lists every row that is not 不符合.
+
+    One lazy plan over the allocated wide frame, filtered per measure before anything is selected (the long table
+    of every entity and measure is never built), one collect. With ``explain``, the 待补充信息 rows carry ``missing``
+    (what is missing, with its source) and every row ``pending`` (the undecided parameters), both vectorised."""
     facts = ev.inputs
-    if not frozenset().union(*(cm.fields for cm in ev.plan)) <= set(facts.columns):
-        return long  # the facts are not here (a Spark run keeps them on its partitions)
-    held = {c for c, n in zip(facts.columns, facts.null_count().row(0)) if n < facts.height}
-    keys = []
-    for cm in ev.plan:
-        fields = sorted(cm.fields & held)
-        if fields:
-            lacking = facts.filter(pl.any_horizontal([pl.col(f).is_null() for f in fields])).select("entity_id")
-            keys.append(lacking.with_columns(pl.lit(cm.id).alias("measure_id")))
-    missing = long.filter(pl.col("status") == MISSING)
-    listed = missing.join(pl.concat(keys), on=["entity_id", "measure_id"], how="semi") if keys else missing.head(0)
-    return pl.concat([long.filter(pl.col("status") != MISSING), listed])  # deterministic; files sort by key
+    here = not ev.plan or frozenset().union(*(cm.fields for cm in ev.plan)) <= set(facts.columns)
+    if here:
+        both = facts.hstack(wide.drop([c for c in wide.columns if c in facts.columns]))
+        held = {c for c, n in zip(facts.columns, facts.null_count().row(0)) if n < facts.height}
+    else:
+        both = wide
+    # each measure's rows in entity-ID order (an integer rank), measures in ID order: the result is in the documented
+    # order (sorting the finished table's strings cost more than the rest of writing it)
+    both = both.with_columns(pl.col("entity_id").rank("ordinal").alias("_order")).lazy()  # once (eager), not per part
+    dictionary = ev.ruleset.dictionary
+    labels = {n: p.label for n, p in ev.ruleset.parameters.items()}
+
+    def label(f: str) -> str:
+        return f"{dictionary[f].label}（来源：{dictionary[f].source or '—'}）"
+
+    parts = []
+    for cm in sorted(ev.plan, key=lambda cm: cm.id):
+        status = pl.col(col(cm.id, "status"))
+        listed_missing = status == MISSING
+        if here:
+            lacking = sorted(cm.fields & held)
+            listed_missing = listed_missing & (pl.any_horizontal([pl.col(f).is_null() for f in lacking])
+                                               if lacking else pl.lit(False))
+        if not explain:
+            where = (status != NOT_MET) & ((status != MISSING) | listed_missing)
+            parts.append(long_part(both, cm, DISPLAY, where, [*named, pl.col("_order")]).sort("_order").drop("_order"))
+            continue
+        # the null inputs of the conditions that could not be decided, then of the amount; each field once, where
+        # it first appears (one string concatenation, no lists)
+        why: dict[str, list[pl.Expr]] = {}
+        if here:
+            for cc in cm.conditions:
+                undecided = pl.col(col(cm.id, f"c|{cc.condition.id}")).is_null()
+                for f in sorted(cc.value.fields):
+                    why.setdefault(f, []).append(undecided)
+            for f in sorted(frozenset().union(*(v.fields for v in (cm.amount, cm.cap, cm.minimum) if v))):
+                why.setdefault(f, []).append(pl.lit(True))
+        pieces = [pl.when(pl.col(f).is_null() & pl.any_horizontal(r)).then(pl.lit(label(f))) for f, r in why.items()]
+        text = pl.concat_str(pieces, separator="；", ignore_nulls=True) if pieces else pl.lit("")
+        pending = sorted(set().union(*(c.value.pending for c in cm.conditions),
+                                     *(v.pending for v in (cm.amount, cm.cap, cm.minimum) if v)))
+        note = ("金额或条件取决于尚未确定的参数：" + "、".join(labels.get(x, x) for x in pending)) if pending else None
+        note = pl.lit(note, dtype=pl.String).alias("pending")
+        # the text only on the 待补充信息 rows (a when/then would build it for every row, then drop it)
+        decided = long_part(both, cm, DISPLAY, (status != NOT_MET) & (status != MISSING),
+                            [*named, pl.lit(None, dtype=pl.String).alias("missing"), note, pl.col("_order")])
+        undecided = long_part(both, cm, DISPLAY, listed_missing,
+                              [*named, text.alias("missing"), note, pl.col("_order")])
+        parts.append(pl.concat([decided, undecided]).sort("_order").drop("_order"))
+    if not parts:
+        return pl.DataFrame(schema={**LONG_SCHEMA, **{k: pl.String for k in DISPLAY}}).lazy().select(
+            pl.all(), *named).collect()
+    return pl.concat(parts).collect()
 
 
 def missing_fields(ev: Evaluation) -> pl.DataFrame | None:
@@ -249,62 +301,36 @@ def missing_fields(ev: Evaluation) -> pl.DataFrame | None:
 
 
 def _explain(rows: pl.DataFrame, ev: Evaluation, library) -> pl.DataFrame:
-    """Reasons for paid rows (the calculator's own text) and, vectorised, what is missing or pending for the rest."""
+    """``reason``: for rows that are 符合, the calculator's own text — one sentence per yes/no measure (it met every
+    condition), the explainer per row for money measures (the paid rows and those cut to 0); for the others the
+    undecided parameters (``pending``, from :func:`listed_rows`)."""
     dictionary = ev.ruleset.dictionary
     labels = {n: p.label for n, p in ev.ruleset.parameters.items()}
     by_id = {cm.id: cm for cm in ev.plan}
-    # what is missing: per measure, the null inputs of the conditions that could not be decided (then of the amount)
-    both = ev.inputs.hstack(ev.frame.drop([c for c in ev.frame.columns if c in ev.inputs.columns]))
-    notes, pending_texts = [], {}
-
-    def label(f: str) -> str:
-        return f"{dictionary[f].label}（来源：{dictionary[f].source or '—'}）"
-
-    for cm in ev.plan:
-        pieces = []
-        for cc in cm.conditions:
-            undecided = pl.col(col(cm.id, f"c|{cc.condition.id}")).is_null()
-            pieces += [pl.when(undecided & pl.col(f).is_null()).then(pl.lit(label(f))) for f in sorted(cc.value.fields)]
-        amount_fields = sorted(frozenset().union(*(v.fields for v in (cm.amount, cm.cap, cm.minimum) if v)))
-        pieces += [pl.when(pl.col(f).is_null()).then(pl.lit(label(f))) for f in amount_fields]
-        pending = sorted(set().union(*(c.value.pending for c in cm.conditions),
-                                     *(v.pending for v in (cm.amount, cm.cap, cm.minimum) if v)))
-        if pending:
-            pending_texts[cm.id] = "金额或条件取决于尚未确定的参数：" + "、".join(labels.get(x, x) for x in pending)
-        # only the rows that are 待补充信息 for this measure: a list of labels per row for every entity and
-        # measure was most of the explanation step's memory at a million enterprises
-        undecided_rows = both.filter(pl.col(col(cm.id, "status")) == MISSING)
-        if undecided_rows.height:
-            notes.append(undecided_rows.select(
-                pl.col("entity_id"), pl.lit(cm.id).alias("measure_id"),
-                (pl.concat_list(pieces).list.drop_nulls().list.unique(maintain_order=True).list.join("；")
-                 if pieces else pl.lit("")).alias("missing")))
-    if notes:
-        rows = rows.join(pl.concat(notes), on=["entity_id", "measure_id"], how="left", maintain_order="left")
-        rows = rows.with_columns(pl.when(pl.col("status") == MISSING).then(pl.col("missing")).otherwise(None)
-                                 .alias("missing"))
-    else:
-        rows = rows.with_columns(pl.lit(None, dtype=pl.String).alias("missing"))
-    rows = rows.with_columns(pl.col("measure_id").replace_strict(pending_texts, default=None, return_dtype=pl.String)
-                             .alias("pending"))
-    # the full Chinese reason for rows that are paid or could be (符合), through the calculator's explainer
-    met = rows.filter(pl.col("status") == "符合").select("entity_id", "measure_id")
-    # a yes/no measure that is 符合 met every condition: its reason is the same sentence for every entity
     constant = {cm.id: ("满足：" + "；".join(cc.condition.text for cc in cm.conditions) + "。") if cm.conditions else ""
                 for cm in ev.plan if cm.measure.kind == "eligibility"}
-    fixed = met.filter(pl.col("measure_id").is_in(list(constant))) \
-        .with_columns(pl.col("measure_id").replace_strict(constant, return_dtype=pl.String).alias("reason"))
-    met = met.filter(~pl.col("measure_id").is_in(list(constant)))
-    wanted = set(met["entity_id"].to_list())
-    wide = {r["entity_id"]: r for r in ev.frame.filter(pl.col("entity_id").is_in(list(wanted))).iter_rows(named=True)}
-    inputs = {r["entity_id"]: r for r in ev.inputs.filter(pl.col("entity_id").is_in(list(wanted))).iter_rows(named=True)}
+    met = pl.col("status") == MET
+    rows = rows.with_columns(
+        pl.when(met).then(pl.col("measure_id").replace_strict(constant, default=None, return_dtype=pl.String))
+        .otherwise(pl.col("pending")).alias("reason")).drop("pending")
+    todo = rows.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_i"), "entity_id", "measure_id", "status") \
+        .filter(met & ~pl.col("measure_id").is_in(list(constant))).drop("status")  # three columns, not all
+    if todo.height == 0:
+        return rows
+    # only the columns the explainer reads: the measures' own result columns and group choices, and their facts
+    measures = [by_id[m] for m in todo["measure_id"].unique(maintain_order=True).to_list()]
+    prefixes = tuple(f"{cm.id}|" for cm in measures) + ("group|",)
+    wanted = pl.col("entity_id").is_in(todo["entity_id"].unique().implode())
+    wide_cols = ["entity_id", *[c for c in ev.frame.columns if c.startswith(prefixes)]]
+    fact_cols = ["entity_id", *sorted(frozenset().union(*(cm.fields for cm in measures)) - {"entity_id"})]
+    wide = {r["entity_id"]: r for r in ev.frame.lazy().filter(wanted).select(wide_cols).collect().iter_rows(named=True)}
+    inputs = {r["entity_id"]: r for r in ev.inputs.lazy().filter(wanted).select(fact_cols).collect()
+              .iter_rows(named=True)}
     cache: dict[str, Explainer] = {}
     reasons = []
-    for entity_id, measure_id in met.iter_rows():
+    for _i, entity_id, measure_id in todo.iter_rows():
         explainer = cache.get(entity_id)
         if explainer is None:
             explainer = cache[entity_id] = Explainer(dictionary, library, inputs[entity_id], ev.params, labels)
         reasons.append(explain_row(by_id[measure_id], wide[entity_id], explainer, library).reason)
-    met = pl.concat([met.with_columns(pl.Series("reason", reasons, dtype=pl.String)), fixed])
-    rows = rows.join(met, on=["entity_id", "measure_id"], how="left", maintain_order="left")
-    return rows.with_columns(pl.coalesce("reason", "pending").alias("reason")).drop("pending")
+    return rows.with_columns(rows["reason"].scatter(todo["_i"], pl.Series(reasons, dtype=pl.String)))

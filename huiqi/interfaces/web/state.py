@@ -489,7 +489,7 @@ class WebState:
 
             scoped = run if expr is None else replace(run, results=run.results.filter(expr))
             with atomic_file(path) as tmp:
-                write_excel(scoped, tmp)
+                write_excel(scoped, tmp, per_enterprise=expr is not None)  # a county's own to-do list
         return path
 
     def approve(self, actor: auth.User, job_id: str, scope: str | None, note: str | None, ip: str | None) -> dict:
