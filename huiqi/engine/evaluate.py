@@ -282,21 +282,24 @@ def gate_column(code: str) -> str:
     return f"{JURISDICTION_GATE_ID}|{code}"
 
 
-def _with_gates(frame, plan: list[CompiledMeasure]):
+def gate_expressions(plan: list[CompiledMeasure]) -> list[pl.Expr]:
     """The jurisdiction gates of the plan's documents as columns, once per area: in_region(county, '4502') looks a
     name up through two regular expressions and a table of names per row, and written into every measure of a
-    设区市/县区 document (and again into its status and amount) it was most of the evaluation's time."""
+    设区市/县区 document (and again into its status and amount) it was most of the evaluation's time. One list of
+    expressions serves the Polars path (``_with_gates``) and the calculator's row path alike."""
     prefix = gate_column("")
     codes = sorted({name[len(prefix):] for cm in plan for cc in cm.conditions if cc.is_gate and cc.value.expr is not None
                     for name in [cc.value.expr.meta.output_name(raise_if_undetermined=False) or ""]
                     if name.startswith(prefix)})
-    if not codes:
-        return frame
     county = pl.col("county")
-    code = region_code(county).fill_null("")
-    return frame.with_columns(code.alias("_region")).with_columns(
-        pl.when(county.is_null()).then(None).otherwise(pl.col("_region").str.starts_with(c)).alias(gate_column(c))
-        for c in codes).drop("_region")
+    code = region_code(county).fill_null("")  # one sub-expression: Polars' lazy optimiser computes it once
+    return [pl.when(county.is_null()).then(None).otherwise(code.str.starts_with(c)).alias(gate_column(c))
+            for c in codes]
+
+
+def _with_gates(frame, plan: list[CompiledMeasure]):
+    gates = gate_expressions(plan)
+    return frame.with_columns(gates) if gates else frame
 
 
 JURISDICTION_GATE_ID = "适用地域"

@@ -25,7 +25,7 @@ from typing import Any, Callable, Mapping
 
 import polars as pl
 
-from huiqi.engine.evaluate import CompiledMeasure, RuleSet, _apply_exclusivity
+from huiqi.engine.evaluate import CompiledMeasure, RuleSet, _apply_exclusivity, gate_expressions
 
 _EPOCH = date(1970, 1, 1)
 _I64 = 1 << 63
@@ -290,7 +290,9 @@ class RowPlan:
     def __init__(self, ruleset: RuleSet, plan: list[CompiledMeasure], exprs: list[pl.Expr]):
         with warnings.catch_warnings():  # the JSON form of an expression is marked unstable: we check it
             warnings.simplefilter("ignore")
-            first = _Builder()
+            gates = _Builder()  # the jurisdiction gate columns evaluate() adds before its select
+            gate_slots = {e.meta.output_name(): gates.node(_tree(e)) for e in gate_expressions(plan)}
+            first = _Builder(gates.inputs | gate_slots, start=gates.n)  # shares the gates' input slots
             outputs = {e.meta.output_name(): first.node(_tree(e)) for e in exprs}
             second = _Builder(outputs, start=first.n)
             captured = _apply_exclusivity(_Capture(), plan, ruleset.groups)
@@ -299,13 +301,16 @@ class RowPlan:
         self.outputs = list(outputs.items())
         if second.inputs:
             raise Unsupported("exclusivity reads an input column")
-        self.inputs = list(first.inputs.items())
+        self.inputs = list((gates.inputs | first.inputs).items())
+        derived = [name for name, _ in self.inputs if "|" in name]
+        if derived:  # a column evaluate() derives before its select, unknown here: never read it as a missing fact
+            raise Unsupported(f"derived input column {derived[0]}")
         self.size = second.n
         template: list[Any] = [None] * self.size
-        for i, v in (first.consts | second.consts).items():
+        for i, v in (gates.consts | first.consts | second.consts).items():
             template[i] = v
         self._template = template
-        self._fn = _straight_line(first.steps + second.steps)
+        self._fn = _straight_line(gates.steps + first.steps + second.steps)
 
     def evaluate(self, facts: Mapping[str, Any]) -> dict[str, Any]:
         v = self._template.copy()
