@@ -232,6 +232,9 @@ def main() -> int:
         print(f"{n:>10,} | {p['total_s']:6.2f}/{h['total_s']:6.2f} = {p['total_s'] / h['total_s']:5.2f}× |"
               f" {p['wall_s']:6.2f}/{h['wall_s']:6.2f} = {p['wall_s'] / h['wall_s']:5.2f}× |"
               f" {p['wall_s']:6.2f}/{c['wall_s']:6.2f} = {p['wall_s'] / c['wall_s']:5.2f}× | {'yes' if same else 'NO'}")
+    worst = min(f["peer"]["total_s"] / f["huiqi"]["total_s"] for _, f, _ in rows)
+    print(f"target: huiqi ≥ 5× faster (ratio ≥ 5) — {'met' if worst >= 5 else 'NOT met'} (worst in-process ratio"
+          f" {worst:.2f}×; a ratio below 1 means huiqi is slower)")
     print(f"(driver peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2:.2f} GiB)")
     return 1 if failed else 0
 
