@@ -150,8 +150,21 @@ FORMULAS = {"gx2023-01": gx2023_01, "gx2023-02": gx2023_02, "gx2023-03": gx2023_
 
 
 # -- the tax-benefit system -------------------------------------------------------------------------------------
-def build_tax_benefit_system(money_dtype=np.float64) -> TaxBenefitSystem:
-    """One entity, 16 input variables, 6 formula variables (amounts in 分)."""
+INDUSTRIAL_ONLY = ("gx2024q4-21", "gx2024q4-22a", "gx2024q4-22b")  # 002 第21/22条: 工业企业 only
+
+
+def _industrial(formula):
+    """The formula, paid only to 工业企业 (``is_industrial``): for populations that are not all industrial."""
+    def wrapped(e, period):
+        return np.where(e("is_industrial", period), formula(e, period), 0)
+    return wrapped
+
+
+def build_tax_benefit_system(money_dtype=np.float64, industrial_input: bool = False) -> TaxBenefitSystem:
+    """One entity, 16 input variables, 6 formula variables (amounts in 分).
+
+    ``industrial_input``: one more input, ``is_industrial``, and the 002 measures pay only where it is true
+    (the end-to-end benchmark reads a mixed population; the evaluation benchmark's is industrial only)."""
     enterprise = build_entity("enterprise", "enterprises", "企业", is_person=True)
     tbs = TaxBenefitSystem([enterprise])
 
@@ -173,7 +186,11 @@ def build_tax_benefit_system(money_dtype=np.float64) -> TaxBenefitSystem:
         add(name, _Money, float, f"{name}（分）")
     for name in BOOL_INPUTS:
         add(name, Variable, bool, name)
+    if industrial_input:
+        add("is_industrial", Variable, bool, "is_industrial")
     for mid, formula in FORMULAS.items():
+        if industrial_input and mid in INDUSTRIAL_ONLY:
+            formula = _industrial(formula)
         add(variable_name(mid), _Money, float, f"{mid} 奖补金额（分）", formula)
     return tbs
 

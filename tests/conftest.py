@@ -9,7 +9,7 @@ import pytest
 # Markers for a fast inner loop (registered in pyproject.toml). They are given here, by what a test needs, so a
 # test file never has to remember them:  bash test.sh -m "not slow and not browser and not postgres and not office"
 _BROWSER_FILES = ("test_browser.py", "test_payout_browser.py")
-_SLOW_FILES = ("test_openfisca_peer.py", "test_atomic_screen.py", "test_spark_partition.py",
+_SLOW_FILES = ("test_openfisca_peer.py", "test_openfisca_e2e.py", "test_atomic_screen.py", "test_spark_partition.py",
                "test_openapi_contract.py")
 
 
