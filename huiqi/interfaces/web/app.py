@@ -130,7 +130,7 @@ def create_app(db_url: str = "sqlite:///var/huiqi.db", data_dir: str | Path = "v
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["csrf_token"] = auth.csrf_token
     app.state.templates = templates
-    from huiqi.interfaces.web.pages import install_filters
+    from huiqi.interfaces.web.templating import install_filters
 
     install_filters(templates.env)
     # measure names for lists that carry only IDs (issue 11: the name is shown, the ID stays in a hover)
