@@ -110,6 +110,16 @@ def test_no_web_route_module_imports_another_route_module():
     assert not wrong, "\n".join(wrong)
 
 
+def test_only_app_wiring_imports_route_modules():
+    """The store (state.py imported dashboard and sandbox for a screening's precompute steps) and the shared
+    modules point away from the routes too; app.py registers those steps when it wires the routers."""
+    web = PACKAGE / "interfaces" / "web"
+    wrong = [f"{path.name}:{line} imports {other}" for path in sorted(web.glob("*.py"))
+             if path.stem not in WEB_ROUTE_MODULES | {"app"}
+             for line, other in sorted(_web_modules_imported(path)) if other in WEB_ROUTE_MODULES]
+    assert not wrong, "\n".join(wrong)
+
+
 def test_route_module_import_check_sees_every_spelling(tmp_path):
     """The check above would miss nothing: module, from-package, relative and in-function imports."""
     probe = tmp_path / "probe.py"

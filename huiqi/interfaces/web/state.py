@@ -98,8 +98,7 @@ class WebState:
         self.precomputed = Precomputed(self.engine)
         self.screenings = ScreeningJobs(self.engine, self.runs_dir, self.ruleset, audit=self.audit,
                                         county_names=lambda: self.county_names)
-        self.screenings.after_run += [("预先计算驾驶舱", self.precompute_dashboard),
-                                      ("预先计算政策沙盘示例", self.precompute_presets)]
+        # its last steps (驾驶舱, sandbox presets) are added by create_app, which knows the route modules
         self._active: dict | None = None
         self._active_at = 0.0
         self.announce = announce
@@ -408,17 +407,6 @@ class WebState:
         """A screening job (huiqi.services.screening_jobs: the CLI's call, with the earlier quarters' awards)."""
         pset = self.parameter_set(set_id) if set_id is not None else self.active_set()
         return self.screenings.start(actor, period, pset, measures, budget_policy, self.tables, self.data_hash, ip)
-
-    # the last steps of a screening job: what the pages would compute on a first visit, into the database (item 6)
-    def precompute_dashboard(self, job: dict, run) -> None:
-        from huiqi.interfaces.web import dashboard
-
-        dashboard.precompute(self, job["period"])
-
-    def precompute_presets(self, job: dict, run) -> None:
-        from huiqi.interfaces.web import sandbox
-
-        sandbox.precompute_presets(self)
 
     def shutdown(self) -> None:
         self.screenings.shutdown()
