@@ -63,3 +63,24 @@ def test_parameter_set_service_versions_and_records_changes(web):
     assert saved["history"][0]["changes"] == [{"name": "budget_policy", "label": "超预算处理方式",
                                                "old": "pro_rata", "new": "ranked"}]
     assert [a for a, _t, _d in entries] == ["参数变更", "参数变更"] and entries[1][1] == f"参数方案 {set_id} 第2版"
+
+
+def test_account_service_refuses_in_the_order_a_form_shows(web):
+    from huiqi.interfaces.web.auth import ROLES
+    from huiqi.services.accounts import check_new_user
+
+    state = web.state
+
+    def check(username="new_user", password="x" * 10, role="officer", county=DEMO_COUNTY, credit=None):
+        return check_new_user(state.engine, username, password, role, county, credit, roles=ROLES,
+                              county_names=state.county_names, enterprises=state.county_of)
+
+    assert check(" new_user ") == "new_user"
+    for kwargs, status, words in [({"username": "名 字"}, 422, "用户名"), ({"password": "short"}, 422, "密码"),
+                                  ({"role": "root"}, 422, "角色"), ({"county": "999999"}, 422, "县区代码"),
+                                  ({"role": "enterprise", "county": None, "credit": "X"}, 422, "统一社会信用代码"),
+                                  ({"username": "liunan"}, 409, "已存在"),
+                                  ({"username": "", "password": ""}, 422, "用户名")]:
+        with pytest.raises(Refused) as e:
+            check(**kwargs)
+        assert (e.value.status, words in e.value.message) == (status, True), kwargs

@@ -298,19 +298,10 @@ class WebState:
 
     def add_user(self, actor: auth.User, username: str, password: str, role: str, display_name: str,
                  county_code: str | None, credit_code: str | None) -> int:
-        username = (username or "").strip()
-        if not username or len(username) > 64 or not username.replace("_", "").replace("-", "").isalnum():
-            raise WebError(422, "用户名只能由字母、数字、下划线和连字符组成（不超过64个字符）")
-        if len(password or "") < 10:
-            raise WebError(422, "密码至少10个字符")
-        if role not in auth.ROLES:
-            raise WebError(422, f"角色只能是：{'、'.join(f'{k}（{v}）' for k, v in auth.ROLES.items())}")
-        if role == "officer" and county_code not in self.county_names:
-            raise WebError(422, f"县区工信部门账号须指定有效的县区代码，“{county_code or ''}”不在行政区划代码表中")
-        if role == "enterprise" and credit_code not in self.county_of:
-            raise WebError(422, f"企业账号须绑定已登记企业的统一社会信用代码，“{credit_code or ''}”未找到")
-        if auth.get_user(self.engine, username) is not None:
-            raise WebError(409, f"用户名“{username}”已存在")
+        from huiqi.services.accounts import check_new_user
+
+        username = check_new_user(self.engine, username, password, role, county_code, credit_code, roles=auth.ROLES,
+                                  county_names=self.county_names, enterprises=self.county_of)
         uid = auth.create_user(self.engine, username, password, role, display_name or username,
                                county_code if role == "officer" else None,
                                credit_code if role == "enterprise" else None)
