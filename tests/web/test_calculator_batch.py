@@ -22,7 +22,7 @@ INVALID = [{"当季产量": 1}, {"output_q": "1.001"}, {"output_q": "-5"}, {"pro
 
 def fact_sets(web, n: int = 50) -> list[dict]:
     """n different fact sets: real enterprises' stored facts, some varied, some invalid, one empty."""
-    from huiqi.interfaces.web.api import stored_facts
+    from huiqi.interfaces.web.checking import stored_facts
 
     codes = web.state.enterprises["credit_code"].to_list()
     out: list[dict] = [{}]
@@ -98,7 +98,8 @@ def test_concurrent_api_checks_are_batched_and_each_answered_as_alone(web):
     """50 concurrent POST /api/check with different facts: gathered into batches (not 50 evaluations), and
     every response is byte-for-byte the response of that request computed alone; an invalid request gets its own
     422 with a Chinese message naming the field, the others 200."""
-    from huiqi.interfaces.web.api import calc_batcher, json_bytes, run_check
+    from huiqi.interfaces.web.checking import calc_batcher, run_check
+    from huiqi.interfaces.web.presenters import json_bytes
     from huiqi.interfaces.web.state import WebError
 
     state = web.state
@@ -133,7 +134,7 @@ def test_concurrent_api_checks_are_batched_and_each_answered_as_alone(web):
 
 def test_web_form_check_goes_through_the_batcher(web):
     """The calculator form (htmx POST /calculator/check) is answered through the same batcher."""
-    from huiqi.interfaces.web.api import calc_batcher
+    from huiqi.interfaces.web.checking import calc_batcher
 
     c = web.client("admin")
     batcher = calc_batcher(web.state)
@@ -215,7 +216,7 @@ def test_large_responses_and_static_files_are_gzipped(web):
 
 def test_batching_off_gives_the_same_answers(web):
     """HUIQI_CALC_BATCH_MS=0 (window 0): each request alone in the worker thread — the benchmark's baseline."""
-    from huiqi.interfaces.web.api import json_bytes, check_payload
+    from huiqi.interfaces.web.presenters import json_bytes, check_payload
     from huiqi.services.calculator_batch import CheckBatcher
 
     state = web.state

@@ -11,7 +11,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from huiqi.interfaces.web.api import check_payload, json_bytes
+from huiqi.interfaces.web.presenters import check_payload, json_bytes
 from huiqi.services.calculator import check
 from huiqi.services.search import BENCHMARK_QUERIES, default_index
 

@@ -8,116 +8,31 @@ key says so (``*_wan``); never a float.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from datetime import date
-from decimal import Decimal
-from pathlib import Path
 from typing import Any, Literal, Optional
 
-import orjson
 import polars as pl
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from huiqi.engine.evaluate import ParameterError
-from huiqi.core import money
-from huiqi.engine.inputs import InputError
 from huiqi.interfaces.web import auth, schemas as S
 from huiqi.interfaces.web.auth import User, admin_user, check_csrf, current_user, maybe_user, officer_user
-from huiqi.interfaces.web.state import WebError, WebState, wan_text, yuan_text
-
-# Bounds of paging parameters: beyond them a database OFFSET or a slice overflows (a 500 before). Far above any
-# real list (10⁶ pages of 500 rows); the validation message says 数值过大 with the maximum.
-MAX_PAGE = 1_000_000
-MAX_OFFSET = 100_000_000
+from huiqi.interfaces.web.checking import batched_check, cached_or_thread, period_ok, stored_facts
+from huiqi.interfaces.web.presenters import (
+    MAX_OFFSET, MAX_PAGE, calculator_fields, check_payload, clause_dict, document_dict, filter_documents, import_field,
+    json_bytes, measure_dict, measures_by_clause, page_of, parameter_rows, public_job, result_rows, scoped_results,
+    search_hits, summary, visible_enterprise, visible_enterprises)
+from huiqi.interfaces.web.state import WebError, WebState, yuan_text
+from huiqi.interfaces.web.uploads import do_import
 
 
 Entity = Literal["enterprise", "project", "county", "person", "bank", "parcel"]  # 主体类型
 router = APIRouter(prefix="/api", dependencies=[Depends(check_csrf)])
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
-ALLOWED_UPLOADS = (".xlsx", ".xlsm", ".csv", ".txt", ".tsv", ".parquet")
 
 
 def st(request: Request) -> WebState:
     return request.app.state.web
-
-
-# ------------------------------------------------------------------------------------------- serialisers
-def document_dict(state: WebState, d, with_clauses: bool = False) -> dict:
-    out = {"id": d.id, "title": d.title, "wenhao": d.wenhao, "issuer": d.issuer, "level": d.level,
-           "status": d.status(), "status_reason": d.status_reason(), "issued": d.issued, "year": d.year,
-           "department": d.department, "valid_from": d.valid_from, "valid_to": d.valid_to,
-           "validity_basis": d.validity_basis, "draft": d.draft, "topics": d.topics, "note": d.note, "clause_count": len(d.clauses),
-           "measures": measures_of_document(state, d.id), "url": f"/policies/{d.id}"}
-    if with_clauses:
-        by_clause = measures_by_clause(state)
-        out["clauses"] = [clause_dict(c, by_clause) for c in d.clauses]
-    return out
-
-
-def clause_dict(c, by_clause: dict[str, list[str]]) -> dict:
-    return {"id": c.id, "document_id": c.document_id, "label": c.label, "lines": list(c.lines), "text": c.text,
-            "measures": by_clause.get(c.id, []), "url": f"/policies/{c.document_id}#{c.id}"}
-
-
-def measures_by_clause(state: WebState) -> dict[str, list[str]]:
-    def build() -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
-        for m, _f in state.ruleset.measures_for():
-            for cid in m.clauses:
-                out.setdefault(cid, []).append(m.id)
-        return out
-
-    return state.attached("measures_by_clause", build)
-
-
-def measures_of_document(state: WebState, doc_id: str) -> list[str]:
-    return [m.id for m, f in state.ruleset.measures_for() if f.rules.document == doc_id]
-
-
-def measure_dict(state: WebState, measure_id: str, full: bool = False) -> dict:
-    m, f = state.ruleset.measures[measure_id]
-    periods = m.periods or f.rules.defaults.periods
-    if not full:
-        return {"id": m.id, "name": m.name, "document": f.rules.document, "clauses": m.clauses, "entity": m.entity,
-                "kind": m.kind, "class": m.class_, "periods": periods, "url": f"/rules/{m.id}"}
-    data = m.model_dump(mode="json", by_alias=True, exclude_none=True)
-    data.update(document=f.rules.document, periods=periods, url=f"/rules/{m.id}",
-                clause_urls={c: f"/policies/{f.rules.document}#{c}" for c in m.clauses})
-    return data
-
-
-def result_dict(r) -> dict:
-    d = r.to_dict()
-    for k in ("amount", "computed"):  # exact 分 and its text with always two decimals
-        value = getattr(r, f"{k}_yuan")
-        d[f"{k}_fen"] = None if value is None else int(value * 100)
-        d[f"{k}_yuan"] = money.yuan_text(d[f"{k}_fen"])
-    doc = d["clauses"][0].split(":", 1)[0] if d["clauses"] else d["document_id"]
-    d["clause_url"] = f"/policies/{doc}#{d['clauses'][0]}" if d["clauses"] else f"/policies/{doc}"
-    return d
-
-
-def summary_dict(results) -> dict:
-    from huiqi.services.calculator import summarize
-
-    s = summarize(results)
-    fen = int(Decimal(s["total_yuan"]) * 100)  # summarize writes str(Decimal): "0", "898.6" — two decimals here
-    return {"total_fen": fen, "total_yuan": money.yuan_text(fen), "counts": s["counts"]}
-
-
-_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS  # to default=str, as json does
-
-
-def json_bytes(value: Any) -> bytes:
-    """Compact UTF-8 JSON: orjson (a 170 KB calculator answer in 0.05 ms instead of 0.7 ms); the json module where
-    orjson refuses (a non-string key, an integer beyond 64 bits). Both give the same document (tested)."""
-    try:
-        return orjson.dumps(value, default=str, option=_ORJSON_OPTIONS)
-    except TypeError:
-        return json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":")).encode()
 
 
 # ----------------------------------------------------------------------------------------------- account
@@ -145,13 +60,8 @@ def api_login(body: LoginBody, request: Request):
     token, csrf = auth.start_session(state.engine, user)
     state.audit(user, "登录", user.username, None, ip)
     response = JSONResponse({"user": user.to_dict(), "csrf_token": csrf})
-    set_session_cookie(response, token, request)
+    auth.set_session_cookie(response, token, request)
     return response
-
-
-def set_session_cookie(response: Response, token: str, request: Request) -> None:
-    response.set_cookie(auth.SESSION_COOKIE, token, httponly=True, samesite="lax", path="/",
-                        max_age=auth.SESSION_HOURS * 3600, secure=request.url.scheme == "https")
 
 
 @router.post("/logout", response_model=S.OkOut, tags=["账户"], summary="退出登录")
@@ -196,27 +106,6 @@ def api_audit(request: Request, user: User = Depends(admin_user), limit: int = Q
 
 
 # ------------------------------------------------------------------------------------------ policy library
-def filter_documents(state: WebState, level=None, issuer=None, status=None, year=None, topic=None, q=None) -> list:
-    docs = list(state.library)
-    if level:
-        docs = [d for d in docs if d.level == level]
-    if issuer:
-        docs = [d for d in docs if d.issuer and issuer in d.issuer]
-    if status:
-        docs = [d for d in docs if d.status() == status]
-    if year:
-        docs = [d for d in docs if d.year == year]
-    if topic:
-        docs = [d for d in docs if topic in d.topics]
-    if q:
-        from huiqi.services.search import default_index
-
-        ranked = [doc_id for doc_id, _ in default_index().search_documents(q, limit=100)]
-        order = {doc_id: i for i, doc_id in enumerate(ranked)}
-        docs = sorted((d for d in docs if d.id in order), key=lambda d: order[d.id])
-    return docs
-
-
 @router.get("/documents", response_model=S.DocumentListOut, tags=["政策库"], summary="政策文件列表（可按层级、发文单位、状态、年份、主题筛选）")
 def api_documents(request: Request, level: Optional[str] = None, issuer: Optional[str] = None,
                   status: Optional[Literal["有效", "已失效", "未载明有效期", "尚未施行", "征求意见稿"]] = None,
@@ -254,7 +143,7 @@ def api_rules(request: Request, period: Optional[str] = Query(None, max_length=8
               entity: Optional[Entity] = None):
     state = st(request)
     if period:  # a malformed period is a 422 in Chinese (was a 500)
-        _period_ok(state, period)
+        period_ok(state, period)
     rows = [m.id for m, f in state.ruleset.measures_for(period, entity) if not document or f.rules.document == document]
     return {"total": len(rows), "rules_version": state.ruleset.version,
             "measures": [measure_dict(state, mid) for mid in rows]}
@@ -266,22 +155,6 @@ def api_rule(measure_id: str, request: Request):
     if measure_id not in state.ruleset.measures:
         raise WebError(404, f"没有编号为 {measure_id} 的措施")
     return measure_dict(state, measure_id, full=True)
-
-
-def search_hits(query: str, limit: int, level=None, document=None, status=None) -> list[dict]:
-    from huiqi.services.search import default_index
-
-    try:
-        hits = default_index().search(query, limit, level=level or None, document=document or None,
-                                      status=status or None)
-    except ValueError as e:
-        raise WebError(422, str(e)) from None
-    out = []
-    for h in hits:
-        d = h.to_dict() if hasattr(h, "to_dict") else dict(h)
-        d["url"] = f"/policies/{d['document_id']}#{d['clause_id']}"
-        out.append(d)
-    return out
 
 
 @router.get("/search", response_model=S.SearchOut, tags=["政策库"], summary="全文检索条款（命中词以【】标出）")
@@ -299,33 +172,8 @@ async def api_search(request: Request, q: str = Query(..., max_length=200), limi
 
 @router.get("/fields", response_model=S.FieldsOut, tags=["规则"], summary="某期间的措施需要的输入字段（计算器表单）")
 def api_fields(request: Request, period: str = Query(..., max_length=8), entity: Entity = "enterprise"):
-    _period_ok(st(request), period)  # a malformed period is a 422 in Chinese (was a 500)
+    period_ok(st(request), period)  # a malformed period is a 422 in Chinese (was a 500)
     return {"period": period, "entity": entity, "fields": calculator_fields(st(request), period, entity)}
-
-
-def calculator_fields(state: WebState, period: str, entity: str = "enterprise") -> list[dict]:
-    """The inputs the period's measures read, in the order the measures first use them."""
-    values = state.ruleset.resolve_parameters()
-    plan = state.ruleset.plan(period, entity, values)
-    seen: dict[str, list[str]] = {}
-    for cm in plan:
-        ordered = []
-        for cc in cm.conditions:
-            ordered += sorted(cc.value.fields)
-        for v in (cm.amount, cm.cap, cm.minimum):
-            if v is not None:
-                ordered += sorted(v.fields)
-        for f in ordered:
-            seen.setdefault(f, [])
-            if cm.id not in seen[f]:
-                seen[f].append(cm.id)
-    out = []
-    for name, mids in seen.items():
-        f = state.ruleset.dictionary[name]
-        unit = "元" if f.type == "money" else (f.unit or "")
-        out.append({"name": name, "label": f.label, "type": f.type, "unit": unit, "period": f.period,
-                    "source": f.source, "note": f.note, "measures": mids})
-    return out
 
 
 # ------------------------------------------------------------------------------------------------ calculator
@@ -335,62 +183,6 @@ class CheckBody(BaseModel):
     entity: Entity = "enterprise"
     facts: dict[str, Any] = Field(default_factory=dict, examples=[{"当季工业总产值（万元）": "898.61497"}])
     params: dict[str, Any] = Field(default_factory=dict)
-
-
-def _period_ok(state: WebState, period: str) -> None:
-    from huiqi.core.periods import Period
-
-    try:
-        Period.parse(period)
-    except ValueError as e:
-        raise WebError(422, str(e)) from None
-
-
-def engine_params(state: WebState, params: dict | None) -> dict:
-    """The active parameter set overlaid with the request's own (checked: a refusal is a 422 in Chinese)."""
-    base = state.active_set()["values"]
-    return state.params_for_engine({**base, **state.validate_values(params or {})}) if params else \
-        state.params_for_engine(base)
-
-
-def check_payload(results, period: str, entity: str) -> dict:
-    return {"period": period, "entity": entity, "summary": summary_dict(results),
-            "results": [result_dict(r) for r in results]}
-
-
-def run_check(state: WebState, facts: dict, period: str, entity: str, params: dict | None) -> dict:
-    _period_ok(state, period)
-    merged = engine_params(state, params)
-    try:
-        results = state.check(facts, period, entity, merged)
-    except (InputError, ParameterError) as e:
-        raise WebError(422, str(e)) from None
-    return check_payload(results, period, entity)
-
-
-def calc_batcher(state: WebState):
-    """The process's calculator batcher (huiqi.services.calculator_batch), created on first use."""
-    from huiqi.services.calculator_batch import CheckBatcher
-
-    return state.attached("calc_batcher", lambda: CheckBatcher(state.ruleset, state.library))
-
-
-async def batched_check(state: WebState, facts: dict, period: str, entity: str, params: dict | None,
-                        finish=None):
-    """One check through the batcher: gathered with concurrent ones into one evaluation in a worker thread.
-
-    ``finish(request, results)`` also runs in that thread (default: the JSON response body as bytes)."""
-    from huiqi.services.calculator import CheckRequest
-
-    _period_ok(state, period)
-    request = CheckRequest(facts, period, entity, engine_params(state, params))
-    if finish is None:
-        def finish(req, results):
-            return json_bytes(check_payload(results, req.period, req.entity))
-    try:
-        return await calc_batcher(state).submit(request, finish)
-    except (InputError, ParameterError) as e:
-        raise WebError(422, str(e)) from None
 
 
 @router.post("/check", response_model=S.CheckOut, tags=["政策计算器"], summary="一个主体在某期间可享受的全部措施（事实以元计，可用中文字段名）")
@@ -407,25 +199,6 @@ async def api_check(body: CheckBody, request: Request, user: User | None = Depen
     return Response(payload, media_type="application/json")
 
 
-async def cached_or_thread(state: WebState, key: tuple, compute):
-    """A cached answer straight from the event loop; a miss is computed in the thread pool."""
-    from starlette.concurrency import run_in_threadpool
-
-    hit = state.cache_get(key)
-    if hit is not None:
-        return hit
-    return await run_in_threadpool(state.cached, key, compute)
-
-
-def visible_enterprise(state: WebState, user: User, credit_code: str) -> dict:
-    if not state.can_see_enterprise(user, credit_code):
-        raise WebError(403, "无权查看该企业的信息")
-    ent = state.enterprise(credit_code)
-    if ent is None:
-        raise WebError(404, f"没有统一社会信用代码为 {credit_code} 的企业")
-    return ent
-
-
 @router.get("/enterprises", response_model=S.EnterpriseListOut, tags=["企业"], summary="可查看的企业（企业用户只有自己，县区只有本县区）")
 def api_enterprises(request: Request, user: User = Depends(current_user), q: Optional[str] = Query(None, max_length=64),
                     county: Optional[str] = Query(None, max_length=6), limit: int = Query(50, ge=1, le=500),
@@ -437,33 +210,10 @@ def api_enterprises(request: Request, user: User = Depends(current_user), q: Opt
     return {"total": frame.height, "enterprises": rows}
 
 
-def visible_enterprises(state: WebState, user: User, q: str | None = None, county: str | None = None) -> pl.DataFrame:
-    frame = state.enterprises
-    if user.role == "officer":
-        if county and county != user.county_code:
-            raise WebError(403, "只能查看本县区的企业")
-        frame = frame.filter(pl.col("county_code") == user.county_code)
-    elif user.role == "enterprise":
-        frame = frame.filter(pl.col("credit_code") == (user.credit_code or "—"))
-    if county:
-        frame = frame.filter(pl.col("county_code") == county)
-    if q:
-        frame = frame.filter(pl.col("name").str.contains(q, literal=True) | pl.col("credit_code").str.starts_with(q))
-    return frame
-
-
 @router.get("/enterprises/{credit_code}", response_model=S.EnterpriseOut, tags=["企业"], summary="一家企业的登记信息")
 def api_enterprise(credit_code: str, request: Request, user: User = Depends(current_user)):
     ent = visible_enterprise(st(request), user, credit_code)
     return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in ent.items()}
-
-
-def stored_facts(state: WebState, credit_code: str, period: str) -> dict:
-    _period_ok(state, period)
-    row = state.facts_row(credit_code, period)
-    if row is None:
-        raise WebError(404, f"没有企业 {credit_code} 在 {period} 的数据")
-    return state.facts_for_check(row)
 
 
 @router.get("/enterprises/{credit_code}/facts", response_model=S.FactsOut, tags=["企业"], summary="一家企业某期间的事实（元；缺失的不列出）")
@@ -499,18 +249,6 @@ async def api_enterprise_check(credit_code: str, request: Request, period: str =
 
 
 # ------------------------------------------------------------------------------------------ parameters
-def budget_parameters(state: WebState) -> list[str]:
-    from huiqi.services.parameters import budget_parameters as names  # the service owns it (issue 11 item 3)
-
-    return names(state.ruleset)
-
-
-def parameter_rows(state: WebState, values: dict[str, str]) -> list[dict]:
-    from huiqi.services.parameters import parameter_rows as rows
-
-    return rows(state.ruleset, values)
-
-
 @router.get("/parameters", response_model=S.ParametersOut, tags=["参数与预算"], summary="全部可设参数（含预算）及现行取值")
 def api_parameters(request: Request, user: User = Depends(current_user)):
     state = st(request)
@@ -578,64 +316,9 @@ def api_screenings(request: Request, user: User = Depends(current_user)):
     return [public_job(j, user) for j in st(request).jobs()]
 
 
-def public_job(job: dict, user: User) -> dict:
-    out = dict(job)
-    if not user.is_admin and out.get("manifest"):
-        out["manifest"] = {k: v for k, v in out["manifest"].items() if k != "paid_total_fen"}  # province-wide total
-    return out
-
-
 @router.get("/screenings/{job_id}", response_model=S.JobOut, tags=["免申即享筛查"], summary="任务状态与进度")
 def api_screening(job_id: str, request: Request, user: User = Depends(current_user)):
     return public_job(st(request).job(job_id), user)
-
-
-SORTABLE = {"final_fen", "name", "county_code", "measure_id", "status", "credit_code"}
-
-
-def scoped_results(state: WebState, user: User, job_id: str, measure=None, county=None, status=None, q=None,
-                   entity=None) -> pl.DataFrame:
-    frame = state.results(job_id)
-    expr = state.scope_expr(user)
-    if expr is not None:
-        frame = frame.filter(expr)
-    if county:
-        if user.role == "officer" and county != user.county_code:
-            raise WebError(403, "只能查看本县区的筛查结果")
-        frame = frame.filter(pl.col("county_code") == county)
-    if measure:
-        frame = frame.filter(pl.col("measure_id") == measure)
-    if status:
-        frame = frame.filter(pl.col("status") == status)
-    if entity:
-        frame = frame.filter(pl.col("entity") == entity)
-    if q:
-        frame = frame.filter(pl.col("name").str.contains(q, literal=True) |
-                             pl.col("entity_id").str.starts_with(q))
-    return frame
-
-
-def result_rows(state: WebState, frame: pl.DataFrame) -> list[dict]:
-    names = {mid: m.name for mid, (m, _f) in state.ruleset.measures.items()}
-    rows = []
-    for r in frame.iter_rows(named=True):
-        rows.append({
-            "entity_id": r["entity_id"], "entity": r.get("entity"), "name": r.get("name"),
-            "credit_code": r.get("credit_code"), "county_code": r.get("county_code"),
-            "county_name": r.get("county_name"), "city_name": r.get("city_name"), "sector": r.get("sector"),
-            "measure_id": r["measure_id"], "measure_name": names.get(r["measure_id"], r["measure_id"]),
-            "status": r["status"], "amount_fen": r.get("amount_fen"), "amount_yuan": yuan_text(r.get("amount_fen")),
-            "final_fen": r.get("final_fen"), "final_yuan": yuan_text(r.get("final_fen")), "allocation_note": r.get("allocation_note"),
-            "reason": r.get("reason"), "missing": r.get("missing"),
-        })
-    return rows
-
-
-def page_of(frame: pl.DataFrame, page: int, page_size: int, sort: str, desc: bool) -> pl.DataFrame:
-    if sort not in SORTABLE:
-        raise WebError(422, f"不能按“{sort}”排序（可用：{'、'.join(sorted(SORTABLE))}）")
-    frame = frame.sort([sort, "entity_id", "measure_id"], descending=[desc, False, False], nulls_last=True)
-    return frame.slice((page - 1) * page_size, page_size)
 
 
 @router.get("/screenings/{job_id}/results", response_model=S.ResultPageOut, tags=["免申即享筛查"], summary="筛查结果（分页；按角色限定范围）")
@@ -652,33 +335,6 @@ def api_screening_results(job_id: str, request: Request, user: User = Depends(cu
             "paid_count": paid.height, "paid_total_fen": int(paid["final_fen"].sum() or 0),
             "paid_total_yuan": yuan_text(int(paid["final_fen"].sum() or 0)),
             "rows": result_rows(state, rows)}
-
-
-def summary(state: WebState, frame: pl.DataFrame) -> dict:
-    paid = frame.filter(pl.col("final_fen") > 0)
-    names = {mid: m.name for mid, (m, _f) in state.ruleset.measures.items()}
-
-    def group(by: str, label) -> list[dict]:
-        g = paid.group_by(by).agg(pl.col("entity_id").n_unique().alias("n"), pl.col("final_fen").sum().alias("fen")) \
-            .sort("fen", descending=True)
-        return [{"key": k, "label": label(k), "n": n, "amount_fen": fen, "amount_wan": wan_text(fen)}
-                for k, n, fen in g.iter_rows()]
-
-    # 临退规 and other monitoring rules are lists for the 驾驶舱, not awards: kept off the status counts
-    from huiqi.services.presenters import MONITORING_MEASURES
-
-    awards = frame.filter(~pl.col("measure_id").is_in(list(MONITORING_MEASURES)))
-    by_status = awards.group_by("status").agg(pl.len().alias("n")).sort("status")
-    return {
-        "paid_count": paid.height, "paid_entities": paid["entity_id"].n_unique(),
-        "paid_total_fen": int(paid["final_fen"].sum() or 0),
-        "paid_total_wan": wan_text(int(paid["final_fen"].sum() or 0)),
-        "paid_total_yuan": yuan_text(int(paid["final_fen"].sum() or 0)),
-        "by_county": group("county_code", lambda k: state.county_names.get(k, k or "（未填）")),
-        "by_sector": group("sector", lambda k: k or "（县区）"),
-        "by_measure": group("measure_id", lambda k: names.get(k, k)),
-        "by_status": [{"status": s, "n": n} for s, n in by_status.iter_rows()],
-    }
 
 
 @router.get("/screenings/{job_id}/summary", response_model=S.ScreeningSummaryOut, tags=["免申即享筛查"], summary="汇总（按县区、行业、措施；图表数据）")
@@ -726,82 +382,6 @@ def api_approve(job_id: str, body: ApproveBody, request: Request, user: User = D
 
 
 # ------------------------------------------------------------------------------------------------- import
-def import_field(e: dict) -> dict:
-    """One import problem as an error field: where (file〔sheet〕 第N行 列) and why, plus the parts for machines."""
-    where = (e.get("file") or "") + (f"〔{e['sheet']}〕" if e.get("sheet") else "")
-    where += (f" 第{e['row']}行" if e.get("row") else "") + (f" {e['column']}" if e.get("column") else "")
-    value = e.get("value")
-    return {"field": where.strip() or "文件", "message": e.get("reason") or "取值有误", "file": e.get("file"),
-            "sheet": e.get("sheet"), "row": e.get("row"), "column": e.get("column"),
-            "value": None if value is None else str(value)}
-
-
-def do_import(state: WebState, user: User, uploads: list[UploadFile], money_unit: str | None, ip: str,
-              preview: bool = False) -> dict:
-    """Validate every uploaded file; write all (one transaction) only if there is no problem anywhere.
-
-    preview: validate and report what would change (rows added / changed / unchanged per table), write nothing."""
-    from huiqi.data.importer import import_files
-
-    if not uploads:
-        raise WebError(422, "请选择要导入的文件（.xlsx、.csv 或 .parquet）")
-    if money_unit not in (None, "", "元", "万元", "亿元"):
-        raise WebError(422, f"不认识的金额单位“{money_unit}”（可用 元、万元、亿元）")
-    tmp = Path(tempfile.mkdtemp(prefix="huiqi-import-"))
-    try:
-        paths = []
-        for i, up in enumerate(uploads):
-            name = Path(up.filename or f"upload{i}").name
-            if not name.lower().endswith(ALLOWED_UPLOADS):
-                raise WebError(422, f"不支持的文件类型：{name}（可用 .xlsx、.csv、.parquet；.xls 请另存为 .xlsx）")
-            target = tmp / f"{i:02d}" / name
-            target.parent.mkdir()
-            size = 0
-            with target.open("wb") as out:
-                while chunk := up.file.read(1 << 20):
-                    size += len(chunk)
-                    if size > MAX_UPLOAD_BYTES:
-                        raise WebError(413, f"文件 {name} 超过 {MAX_UPLOAD_BYTES // (1 << 20)}MB，请分批导入")
-                    out.write(chunk)
-            paths.append(target)
-        try:
-            result = import_files(paths, None, money_unit=money_unit or None)
-        except ValueError as e:
-            raise WebError(422, str(e)) from None
-        errors = [{k: v for k, v in row.items()} for row in result.errors.to_dicts()]
-        for e in errors:
-            e["file"] = Path(e["file"]).name if e.get("file") else e.get("file")
-        names = [p.name for p in paths]
-        if not result.ok:
-            state.audit(user, "导入", "、".join(names), {"ok": False, "problems": len(errors)}, ip)
-            return {"ok": False, "text": result.to_text().replace(str(tmp), ""), "errors": errors, "rows": {},
-                    "written": None}
-        with state.lock:  # check and write under one lock: no other import can change the owners in between
-            if user.role == "officer":
-                from huiqi.data.scope import county_scope_problems
-
-                # against what is held (demo data + database), not only the file: no county takeover
-                result.problems += county_scope_problems(result, user.county_code, state.tables)
-                if result.problems:
-                    state.audit(user, "导入", "、".join(names), {"ok": False, "outside_county": len(result.problems)}, ip)
-                    raise WebError(403, "只能导入本县区的数据。" + result.to_text(limit=20).replace(str(tmp), ""))
-            if preview:
-                from huiqi.services.import_tools import preview as diff
-
-                changes = diff(state.tables, result.tables)
-                return {"ok": True, "preview": changes, "errors": [], "rows": result.rows(), "written": None,
-                        "text": result.to_text() + "以下为预览，尚未写入。"}
-            written = state.apply_import(result.tables)
-        from huiqi.services.import_tools import table_label
-
-        state.audit(user, "导入", "、".join(names), {"ok": True, "rows": result.rows(), "written": written}, ip)
-        done = "，".join(f"{table_label(t)}{n}行" for t, n in written.items() if n) or "无变化（数据已是最新）"
-        return {"ok": True, "text": result.to_text() + "已写入：" + done + "。",
-                "errors": [], "rows": result.rows(), "written": written}
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
 @router.get("/imports/template.xlsx", response_class=FileResponse,
             responses=S.file_response(S.XLSX, "导入模板（Excel）"), tags=["数据导入"], summary="导入模板（每张导入表一个工作表，中文表头）")
 def api_import_template(request: Request, user: User = Depends(officer_user)):

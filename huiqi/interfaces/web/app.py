@@ -130,7 +130,7 @@ def create_app(db_url: str = "sqlite:///var/huiqi.db", data_dir: str | Path = "v
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["csrf_token"] = auth.csrf_token
     app.state.templates = templates
-    from huiqi.interfaces.web.pages import install_filters
+    from huiqi.interfaces.web.templating import install_filters
 
     install_filters(templates.env)
     # measure names for lists that carry only IDs (issue 11: the name is shown, the ID stays in a hover)
@@ -211,6 +211,12 @@ def create_app(db_url: str = "sqlite:///var/huiqi.db", data_dir: str | Path = "v
 
     from huiqi.interfaces.web import api, dashboard, pages, payout, sandbox
     from huiqi.interfaces.web import calendar as calendar_routes
+
+    # a screening job's last steps: what the 驾驶舱 and the sandbox would compute on a first visit, into the
+    # database (item 6); registered here so that the store (state.py) imports no route module
+    state.screenings.after_run += [
+        ("预先计算驾驶舱", lambda job, _run: dashboard.precompute(state, job["period"])),
+        ("预先计算政策沙盘示例", lambda _job, _run: sandbox.precompute_presets(state))]
 
     # every /api operation declares the one error body for its error statuses (schemas.ERROR_RESPONSES)
     app.include_router(api.router, responses=schemas.ERROR_RESPONSES)

@@ -23,7 +23,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from fastapi import HTTPException, Request
+from fastapi import HTTPException, Request, Response
 
 from huiqi.interfaces.web import db
 from huiqi.interfaces.web.settings import WebSettings
@@ -291,3 +291,9 @@ async def admin_user(request: Request) -> User:
     if not user.is_admin:
         raise HTTPException(403, "无权访问：仅限管理员")
     return user
+
+
+def set_session_cookie(response: Response, token: str, request: Request) -> None:
+    """The session cookie of a login, by the API and the login page alike (Secure over https)."""
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", path="/",
+                        max_age=SESSION_HOURS * 3600, secure=request.url.scheme == "https")

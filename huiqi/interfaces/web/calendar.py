@@ -14,7 +14,8 @@ from fastapi.responses import Response
 from huiqi.core.regions import COUNTIES
 from huiqi.interfaces.web import schemas as S
 from huiqi.interfaces.web.auth import User, check_csrf, maybe_user
-from huiqi.interfaces.web.sandbox import render
+from huiqi.interfaces.web.checking import run_check
+from huiqi.interfaces.web.templating import render
 from huiqi.interfaces.web.state import DEFAULT_PERIOD, WebError
 from huiqi.services import calendar as cal
 
@@ -22,14 +23,12 @@ router = APIRouter(dependencies=[Depends(check_csrf)])
 
 
 def _own_measures(request: Request, user: User | None, period: str) -> list[str]:
-    from huiqi.interfaces.web import api
-
     if user is None or user.role != "enterprise" or not user.credit_code:
         raise WebError(403, "“只看本企业”需以企业账号登录")
     state = request.app.state.web
     row = state.facts_row(user.credit_code, period)
     facts = state.facts_for_check(row) if row else {}
-    outcome = api.run_check(state, facts, period, "enterprise", None)
+    outcome = run_check(state, facts, period, "enterprise", None)
     return [r["measure_id"] for r in outcome["results"] if r["status"] != "不符合"]
 
 

@@ -22,7 +22,7 @@ from fastapi.responses import FileResponse
 
 from huiqi.interfaces.web import schemas as S
 from huiqi.interfaces.web.auth import User, check_csrf, officer_user
-from huiqi.interfaces.web.sandbox import render, wan_text
+from huiqi.interfaces.web.templating import render, wan_text
 from huiqi.interfaces.web.state import DEFAULT_PERIOD, WebError, WebState, yuan_text
 
 api_router = APIRouter(prefix="/api", dependencies=[Depends(check_csrf)], tags=["运行监测"])

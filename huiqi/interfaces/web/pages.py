@@ -13,76 +13,23 @@ from urllib.parse import urlencode
 import polars as pl
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse
-from markupsafe import Markup, escape
 
-from huiqi.core import money
 from huiqi.core.periods import is_quarter
 from huiqi.engine.evaluate import STATUSES
 from huiqi.policies.library import STATUSES as DOCUMENT_STATUSES
-from huiqi.interfaces.web import api, auth
-from huiqi.interfaces.web.auth import User, admin_user, check_csrf, current_user, maybe_user, officer_user, optional_user
+from huiqi.interfaces.web import auth, checking, presenters as P, uploads
+from huiqi.interfaces.web.auth import User, admin_user, check_csrf, current_user, maybe_user, officer_user
 from huiqi.services import parameters
 from huiqi.services.presenters import MONITORING_MEASURES
 from huiqi.interfaces.web.state import DEFAULT_PERIOD, STATUS_DONE, WebError, WebState
+from huiqi.interfaces.web.templating import fmt_plain, register_filters, render
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf)])
 STATUS_ORDER = {"符合": 0, "待补充信息": 1, "参数待定": 2, "不符合": 3}
-STATUS_CLASS = {"符合": "met", "不符合": "notmet", "待补充信息": "missing", "参数待定": "pending"}
-POLICY_LABELS = {"pro_rata": "按比例核减", "ranked": "按金额从高到低兑现"}
 
 
 def st(request: Request) -> WebState:
     return request.app.state.web
-
-
-def render(request: Request, name: str, status: int = 200, **ctx):
-    templates = request.app.state.templates
-    ctx.setdefault("user", optional_user(request))
-    ctx.setdefault("active_nav", "")
-    return templates.TemplateResponse(request, name, ctx, status_code=status)
-
-
-# ------------------------------------------------------------------------------------------------- filters
-def mark_snippet(text: str | None) -> Markup:
-    """Escape, then 【…】 → <mark>…</mark> (the search module wraps matches in 【】)."""
-    if not text:
-        return Markup("")
-    s = str(escape(text))
-    return Markup(s.replace("【", "<mark>").replace("】", "</mark>"))
-
-
-def fmt_yuan(value) -> str:
-    if value is None or value == "":
-        return "—"
-    return money.yuan_text(Decimal(str(value)) * 100, grouping=True)  # 元 → '1,234.57', half up
-
-
-def fmt_plain(value) -> str:
-    """A Decimal as an officer writes it: no exponent, no trailing zeros beyond the 分."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        text = str(money.yuan(value * 100))
-        return text[:-3] if text.endswith(".00") else text
-    return str(value)
-
-
-def install_filters(env) -> None:
-    from huiqi.services.presenters import beijing_time, for_people
-
-    env.filters.update(snippet=mark_snippet, yuan=fmt_yuan, plain=fmt_plain, beijing=beijing_time,
-                       for_people=for_people)
-    env.globals.update(STATUS_CLASS=STATUS_CLASS, POLICY_LABELS=POLICY_LABELS, ROLES=auth.ROLES)
-
-
-def register_filters(request: Request) -> None:
-    env = request.app.state.templates.env
-    if "snippet" not in env.filters:
-        install_filters(env)
 
 
 @router.get("/login")
@@ -112,7 +59,7 @@ def login_submit(request: Request, username: str = Form(""), password: str = For
     token, _csrf = auth.start_session(state.engine, user)
     state.audit(user, "登录", user.username, None, ip)
     response = RedirectResponse(_safe_next(next), status_code=303)
-    api.set_session_cookie(response, token, request)
+    auth.set_session_cookie(response, token, request)
     return response
 
 
@@ -131,7 +78,7 @@ def policies(request: Request, level: str = "", issuer: str = "", status: str = 
     register_filters(request)
     state = st(request)
     year_int = int(year) if year.isdigit() else None
-    docs = api.filter_documents(state, level or None, issuer or None, status or None, year_int, topic or None)
+    docs = P.filter_documents(state, level or None, issuer or None, status or None, year_int, topic or None)
     lib = list(state.library)
     facets = {
         "levels": sorted({d.level for d in lib}),
@@ -140,8 +87,8 @@ def policies(request: Request, level: str = "", issuer: str = "", status: str = 
         "years": sorted({d.year for d in lib if d.year}, reverse=True),
         "topics": sorted({t for d in lib for t in d.topics}),
     }
-    hits = api.search_hits(q, 20, level or None, None, status or None) if q.strip() else []
-    docs_view = [api.document_dict(state, d) for d in docs]
+    hits = P.search_hits(q, 20, level or None, None, status or None) if q.strip() else []
+    docs_view = [P.document_dict(state, d) for d in docs]
     return render(request, "policies.html", active_nav="policies", docs=docs_view, facets=facets,
                   f={"level": level, "issuer": issuer, "status": status, "year": year, "topic": topic, "q": q},
                   hits=hits)
@@ -151,7 +98,7 @@ def policies(request: Request, level: str = "", issuer: str = "", status: str = 
 def policies_search(request: Request, q: str = "", level: str = "", status: str = ""):
     register_filters(request)
     q = q[:200]
-    hits = api.search_hits(q, 20, level or None, None, status or None) if q.strip() else []
+    hits = P.search_hits(q, 20, level or None, None, status or None) if q.strip() else []
     return render(request, "_search_results.html", hits=hits, q=q)
 
 
@@ -163,7 +110,7 @@ def policy_document(request: Request, doc_id: str):
         d = state.library.document(doc_id)
     except KeyError:
         raise WebError(404, f"没有编号为 {doc_id} 的政策文件") from None
-    doc = api.document_dict(state, d, with_clauses=True)
+    doc = P.document_dict(state, d, with_clauses=True)
     names = {mid: m.name for mid, (m, _f) in state.ruleset.measures.items()}
     return render(request, "document.html", active_nav="policies", doc=doc, names=names)
 
@@ -174,7 +121,7 @@ def rule_page(request: Request, measure_id: str):
     state = st(request)
     if measure_id not in state.ruleset.measures:
         raise WebError(404, f"没有编号为 {measure_id} 的措施")
-    m = api.measure_dict(state, measure_id, full=True)
+    m = P.measure_dict(state, measure_id, full=True)
     doc = state.library.document(m["document"])
     clauses = []
     for cid in ([m["clause"]] if isinstance(m["clause"], str) else m["clause"]):
@@ -215,8 +162,8 @@ def _calc_context(request: Request, user: User, period: str, enterprise: str | N
         if enterprise and enterprise != user.credit_code:
             raise WebError(403, "企业用户只能查看本企业的信息")
         enterprise = user.credit_code
-    ent = api.visible_enterprise(state, user, enterprise) if enterprise else None
-    fields = api.calculator_fields(state, period)
+    ent = P.visible_enterprise(state, user, enterprise) if enterprise else None
+    fields = P.calculator_fields(state, period)
     facts = {}
     if ent is not None:
         row = state.facts_row(enterprise, period)
@@ -225,8 +172,8 @@ def _calc_context(request: Request, user: User, period: str, enterprise: str | N
         f["value"] = _field_value(facts.get(f["name"]), f["type"])
     options = []
     if user is not None and user.role == "officer":
-        options = api.visible_enterprises(state, user).select("credit_code", "name").to_dicts()
-    outcome = api.run_check(state, facts, period, "enterprise", None) if ent is not None else None
+        options = P.visible_enterprises(state, user).select("credit_code", "name").to_dicts()
+    outcome = checking.run_check(state, facts, period, "enterprise", None) if ent is not None else None
     return {"periods": periods, "period": period, "enterprise": ent, "fields": fields, "options": options,
             "outcome": _outcome_view(outcome) if outcome else None}
 
@@ -272,7 +219,7 @@ async def calculator_check(request: Request, user: User | None = Depends(maybe_u
     state = st(request)
     form = await request.form()
     period = str(form.get("period") or DEFAULT_PERIOD)
-    fields = {f["name"]: f for f in api.calculator_fields(state, period)} if is_quarter(period) else {}
+    fields = {f["name"]: f for f in P.calculator_fields(state, period)} if is_quarter(period) else {}
     facts: dict = {}
     for key, value in form.multi_items():
         if not key.startswith("f.") or not isinstance(value, str):
@@ -295,8 +242,8 @@ async def calculator_check(request: Request, user: User | None = Depends(maybe_u
                       errors=[(n, fields[n]["label"], e) for n, e in errors.items()], fields=list(fields))
     facts.update(clean)
     # batched with concurrent checks, computed in a worker thread (huiqi.services.calculator_batch)
-    outcome = await api.batched_check(state, facts, period, "enterprise", None,
-                                      lambda req, results: api.check_payload(results, req.period, req.entity))
+    outcome = await checking.batched_check(state, facts, period, "enterprise", None,
+                                           lambda req, results: P.check_payload(results, req.period, req.entity))
     return render(request, "_calc_results.html", outcome=_outcome_view(outcome), fields=list(fields))
 
 
@@ -316,7 +263,7 @@ def workbench_import(request: Request, files: list[UploadFile] = File(default=[]
     register_filters(request)
     state = st(request)
     files = [f for f in files if f.filename]
-    out = api.do_import(state, user, files, money_unit or None, auth.client_ip(request), preview=mode == "preview")
+    out = uploads.do_import(state, user, files, money_unit or None, auth.client_ip(request), preview=mode == "preview")
     return render(request, "_import_report.html", status=200 if out["ok"] else 422, report=out)
 
 
@@ -340,11 +287,11 @@ def job_progress(request: Request, job_id: str, user: User = Depends(current_use
 def job_page(request: Request, job_id: str, user: User = Depends(officer_user)):
     register_filters(request)
     state = st(request)
-    job = api.public_job(state.job(job_id), user)
+    job = P.public_job(state.job(job_id), user)
     ctx = {"job": job, "summary": None, "measures": [], "counties": []}
     if job["status"] == STATUS_DONE:
-        frame = api.scoped_results(state, user, job_id)
-        ctx["summary"] = api.summary(state, frame)
+        frame = P.scoped_results(state, user, job_id)
+        ctx["summary"] = P.summary(state, frame)
         ctx["measures"] = [(mid, state.ruleset.measures[mid][0].name) for mid in
                            sorted(frame["measure_id"].unique().to_list())
                            if mid in state.ruleset.measures and mid not in MONITORING_MEASURES]
@@ -358,19 +305,19 @@ def job_page(request: Request, job_id: str, user: User = Depends(officer_user)):
 
 
 @router.get("/workbench/jobs/{job_id}/rows")
-def job_rows(request: Request, job_id: str, page: int = Query(1, ge=1, le=api.MAX_PAGE), measure: str = "", county: str = "", status: str = "",
+def job_rows(request: Request, job_id: str, page: int = Query(1, ge=1, le=P.MAX_PAGE), measure: str = "", county: str = "", status: str = "",
              q: str = "", sort: str = "final_fen", user: User = Depends(current_user)):
     register_filters(request)
     state = st(request)
     if status and status not in STATUSES:
         raise WebError(422, f"状态应为 {'、'.join(STATUSES)} 之一")
-    frame = api.scoped_results(state, user, job_id, measure or None, county or None, status or None, q[:64] or None)
+    frame = P.scoped_results(state, user, job_id, measure or None, county or None, status or None, q[:64] or None)
     frame = frame.filter(~pl.col("measure_id").is_in(list(MONITORING_MEASURES)))  # 临退规: a 驾驶舱 list, not an award
     page_size = 50
     pages = max(1, (frame.height + page_size - 1) // page_size)
     page = min(max(page, 1), pages)
     desc = sort == "final_fen"
-    rows = api.result_rows(state, api.page_of(frame, page, page_size, sort, desc))
+    rows = P.result_rows(state, P.page_of(frame, page, page_size, sort, desc))
     base = {"measure": measure, "county": county, "status": status, "q": q, "sort": sort}
     return render(request, "_results_table.html", rows=rows, total=frame.height, page=page, pages=pages,
                   page_size=page_size, job_id=job_id, query=lambda p: urlencode({**base, "page": p}))
@@ -440,13 +387,13 @@ def mine(request: Request, user: User = Depends(current_user)):
         if job["status"] != STATUS_DONE or job["period"] in seen:
             continue
         try:
-            frame = api.scoped_results(state, user, job["id"])
+            frame = P.scoped_results(state, user, job["id"])
         except WebError:
             continue
         seen.add(job["period"])
         # monitoring lists (临退规) are not measures an enterprise missed
         frame = frame.filter(~pl.col("measure_id").is_in(list(MONITORING_MEASURES)))
-        blocks.append({"job": job, "rows": api.result_rows(state, frame.sort("measure_id"))})
+        blocks.append({"job": job, "rows": P.result_rows(state, frame.sort("measure_id"))})
     from huiqi.services import calendar as cal
 
     own = {r["measure_id"] for b in blocks for r in b["rows"]}  # screening lists only rows that are not 不符合
@@ -457,7 +404,7 @@ def mine(request: Request, user: User = Depends(current_user)):
 # ------------------------------------------------------------------------------------------------- 管理
 @router.get("/admin/audit")
 def audit_page(request: Request, action: str = "", who: str = "", q: str = "",
-               page: int = Query(1, ge=1, le=api.MAX_PAGE), user: User = Depends(admin_user)):
+               page: int = Query(1, ge=1, le=P.MAX_PAGE), user: User = Depends(admin_user)):
     """审计日志 as a readable table: 北京时间, who, action, target and details in Chinese (services.presenters)."""
     from huiqi.services.presenters import audit_view
 

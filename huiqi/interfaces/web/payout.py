@@ -20,9 +20,9 @@ from fastapi.responses import FileResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from huiqi.core import money
-from huiqi.interfaces.web import api, auth, schemas as S
+from huiqi.interfaces.web import auth, presenters, schemas as S
 from huiqi.interfaces.web.auth import User, check_csrf, current_user, officer_user
-from huiqi.interfaces.web.pages import register_filters, render
+from huiqi.interfaces.web.templating import register_filters, render
 from huiqi.interfaces.web.state import WebError, WebState
 from huiqi.services import payout as P
 from huiqi.services import payout_docs as docs
@@ -97,10 +97,10 @@ def open_payout(request: Request, job_id: str, county: str = Form(""), user: Use
     county = user.county_code if user.role == "officer" else county.strip()
     if county not in state.county_names:
         raise WebError(422, "请选择县区")
-    frame = api.scoped_results(state, user, job_id, county=county, status="符合")
+    frame = presenters.scoped_results(state, user, job_id, county=county, status="符合")
     if "entity" in frame.columns:  # enterprises only: projects and 县区 are paid otherwise (PAYOUT-7)
         frame = frame.filter(frame["entity"] == "enterprise")
-    awards = api.result_rows(state, frame)
+    awards = presenters.result_rows(state, frame)
     for a, fen in zip(awards, frame["final_fen"].to_list()):
         a["final_fen"] = fen
     with chinese_errors():

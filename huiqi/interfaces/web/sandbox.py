@@ -33,12 +33,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from huiqi.core import money
 from huiqi.engine.evaluate import ParameterError
 from huiqi.engine.inputs import InputError
 from huiqi.interfaces.web import auth, schemas as S
-from huiqi.interfaces.web.auth import User, check_csrf, officer_user, optional_user
+from huiqi.interfaces.web.auth import User, check_csrf, officer_user
 from huiqi.interfaces.web.state import WebError, WebState, yuan_text
+from huiqi.interfaces.web.templating import POLICY_LABELS, fmt_wan, render, wan_text
 from huiqi.services import scenarios
 from huiqi.services.caching import Cache
 from huiqi.services.precomputed import digest
@@ -48,56 +48,11 @@ from huiqi.services.scenarios import ASSUME_004, KIND_LABELS, PRESETS  # noqa: F
 api_router = APIRouter(prefix="/api", dependencies=[Depends(check_csrf)], tags=["政策沙盘"])
 page_router = APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf)])
 
-POLICY_LABELS = {"pro_rata": "按比例核减", "ranked": "按金额从高到低兑现"}
 MAX_RECORDS = 16  # comparisons kept in this process's memory for the Excel export (rebuilt on a miss)
 
 
 def st(request: Request) -> WebState:
     return request.app.state.web
-
-
-# ------------------------------------------------------------------------------------------------ formatting
-def wan_text(fen: int | None) -> str | None:
-    """分 → 万元 with two decimals, half-up (as the award lists and the Excel export)."""
-    if fen is None:
-        return None
-    return money.wan_text(int(fen))
-
-
-def fmt_wan(value) -> str:
-    """A 万元 string for display: thousands separators, two decimals, '—' for none."""
-    if value is None or value == "":
-        return "—"
-    return f"{money.in_unit(Decimal(str(value)) * 1_000_000):,}"
-
-
-def fmt_signed(value) -> str:
-    if value is None or value == "":
-        return "—"
-    d = Decimal(str(value))
-    shown = f"{d.quantize(Decimal('0.01'), rounding=money.ROUNDING):,}" if d.as_tuple().exponent < 0 else f"{d:,}"
-    return ("+" if d > 0 else "") + shown
-
-
-def fmt_count(value) -> str:
-    return "—" if value is None else f"{int(value):,}"
-
-
-def install_filters(request: Request) -> None:
-    env = request.app.state.templates.env
-    if "wan" not in env.filters:
-        env.filters.update(wan=fmt_wan, signed=fmt_signed, cnt=fmt_count)
-    if "snippet" not in env.filters:
-        from huiqi.interfaces.web.pages import install_filters as base_filters
-
-        base_filters(env)
-
-
-def render(request: Request, name: str, status: int = 200, **ctx):
-    install_filters(request)
-    ctx.setdefault("user", optional_user(request))
-    ctx.setdefault("active_nav", "")
-    return request.app.state.templates.TemplateResponse(request, name, ctx, status_code=status)
 
 
 # ------------------------------------------------------------------------------------------------- options

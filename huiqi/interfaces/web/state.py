@@ -98,8 +98,7 @@ class WebState:
         self.precomputed = Precomputed(self.engine)
         self.screenings = ScreeningJobs(self.engine, self.runs_dir, self.ruleset, audit=self.audit,
                                         county_names=lambda: self.county_names)
-        self.screenings.after_run += [("预先计算驾驶舱", self.precompute_dashboard),
-                                      ("预先计算政策沙盘示例", self.precompute_presets)]
+        # its last steps (驾驶舱, sandbox presets) are added by create_app, which knows the route modules
         self._active: dict | None = None
         self._active_at = 0.0
         self.announce = announce
@@ -235,6 +234,10 @@ class WebState:
             with self.engine.begin() as c:
                 c.execute(db.audit_log.insert().values(**values))
 
+    def _audit_as(self, user: auth.User | None, ip: str | None):
+        """An audit callback for a service: (action, target, detail, conn) written as this user, in conn."""
+        return lambda action, target, detail, conn: self.audit(user, action, target, detail, ip, conn=conn)
+
     # ---------------------------------------------------------------------------------------------- accounts
     def seed_accounts(self) -> None:
         with self.engine.connect() as conn:
@@ -295,19 +298,10 @@ class WebState:
 
     def add_user(self, actor: auth.User, username: str, password: str, role: str, display_name: str,
                  county_code: str | None, credit_code: str | None) -> int:
-        username = (username or "").strip()
-        if not username or len(username) > 64 or not username.replace("_", "").replace("-", "").isalnum():
-            raise WebError(422, "用户名只能由字母、数字、下划线和连字符组成（不超过64个字符）")
-        if len(password or "") < 10:
-            raise WebError(422, "密码至少10个字符")
-        if role not in auth.ROLES:
-            raise WebError(422, f"角色只能是：{'、'.join(f'{k}（{v}）' for k, v in auth.ROLES.items())}")
-        if role == "officer" and county_code not in self.county_names:
-            raise WebError(422, f"县区工信部门账号须指定有效的县区代码，“{county_code or ''}”不在行政区划代码表中")
-        if role == "enterprise" and credit_code not in self.county_of:
-            raise WebError(422, f"企业账号须绑定已登记企业的统一社会信用代码，“{credit_code or ''}”未找到")
-        if auth.get_user(self.engine, username) is not None:
-            raise WebError(409, f"用户名“{username}”已存在")
+        from huiqi.services.accounts import check_new_user
+
+        username = check_new_user(self.engine, username, password, role, county_code, credit_code, roles=auth.ROLES,
+                                  county_names=self.county_names, enterprises=self.county_of)
         uid = auth.create_user(self.engine, username, password, role, display_name or username,
                                county_code if role == "officer" else None,
                                credit_code if role == "enterprise" else None)
@@ -376,42 +370,11 @@ class WebState:
     def save_parameter_set(self, actor: auth.User, set_id: int | None, name: str | None, values: Any,
                            budget_policy: str | None, comment: str | None, activate: bool | None = None,
                            ip: str | None = None) -> dict:
-        clean = self.validate_values(values)
-        parameters.check_policy(budget_policy)
-        labels = {n: p.label for n, p in self.ruleset.parameters.items()}
-        with self.engine.begin() as conn:
-            if set_id is None:
-                name = (name or "").strip()
-                if not name or len(name) > 128:
-                    raise WebError(422, "请填写参数方案名称（不超过128个字符）")
-                if conn.execute(sa.select(db.parameter_sets.c.id).where(db.parameter_sets.c.name == name)).first():
-                    raise WebError(409, f"参数方案“{name}”已存在")
-                old_values, old_policy, version = {}, "pro_rata", 1
-                res = conn.execute(db.parameter_sets.insert().values(
-                    name=name, values_json=_json(clean), budget_policy=budget_policy or "pro_rata", active=False,
-                    version=1, updated_at=db.now(), updated_by=actor.username))
-                set_id = int(res.inserted_primary_key[0])
-            else:
-                row = conn.execute(sa.select(db.parameter_sets).where(db.parameter_sets.c.id == set_id)).first()
-                if row is None:
-                    raise WebError(404, f"没有编号为 {set_id} 的参数方案")
-                old_values, old_policy, version = json.loads(row.values_json), row.budget_policy, row.version + 1
-                conn.execute(db.parameter_sets.update().where(db.parameter_sets.c.id == set_id).values(
-                    values_json=_json(clean), budget_policy=budget_policy or row.budget_policy, version=version,
-                    updated_at=db.now(), updated_by=actor.username))
-            policy = budget_policy or old_policy
-            changes = [{"name": n, "label": labels.get(n, n), "old": old_values.get(n), "new": clean.get(n)}
-                       for n in sorted(set(old_values) | set(clean)) if old_values.get(n) != clean.get(n)]
-            if policy != old_policy:
-                changes.append({"name": "budget_policy", "label": "超预算处理方式", "old": old_policy, "new": policy})
-            if activate:
-                conn.execute(db.parameter_sets.update().values(active=False))
-                conn.execute(db.parameter_sets.update().where(db.parameter_sets.c.id == set_id).values(active=True))
-            conn.execute(db.parameter_history.insert().values(
-                set_id=set_id, version=version, values_json=_json(clean), budget_policy=policy,
-                changes_json=_json(changes), comment=(comment or "").strip() or None, at=db.now(), by=actor.username))
-            self.audit(actor, "参数变更", f"参数方案 {set_id} 第{version}版",
-                       {"changes": changes, "comment": comment, "activate": bool(activate)}, ip, conn=conn)
+        """huiqi.services.parameter_sets.save; then every cached answer and the active set are forgotten."""
+        from huiqi.services import parameter_sets
+
+        set_id = parameter_sets.save(self.engine, self.ruleset, actor.username, set_id, name, values, budget_policy,
+                                     comment, activate, self._audit_as(actor, ip))
         self._calc_cache.clear()
         with self.lock:
             self._active = None
@@ -435,17 +398,6 @@ class WebState:
         """A screening job (huiqi.services.screening_jobs: the CLI's call, with the earlier quarters' awards)."""
         pset = self.parameter_set(set_id) if set_id is not None else self.active_set()
         return self.screenings.start(actor, period, pset, measures, budget_policy, self.tables, self.data_hash, ip)
-
-    # the last steps of a screening job: what the pages would compute on a first visit, into the database (item 6)
-    def precompute_dashboard(self, job: dict, run) -> None:
-        from huiqi.interfaces.web import dashboard
-
-        dashboard.precompute(self, job["period"])
-
-    def precompute_presets(self, job: dict, run) -> None:
-        from huiqi.interfaces.web import sandbox
-
-        sandbox.precompute_presets(self)
 
     def shutdown(self) -> None:
         self.screenings.shutdown()
@@ -493,25 +445,11 @@ class WebState:
         return path
 
     def approve(self, actor: auth.User, job_id: str, scope: str | None, note: str | None, ip: str | None) -> dict:
+        """huiqi.services.approvals.approve for a finished job; the job as the API shows it."""
+        from huiqi.services import approvals
+
         self.finished_job(job_id)
-        if actor.role == "officer":
-            if scope not in (None, "", actor.county_code):
-                raise WebError(403, "只能审核本县区的拟兑现名单")
-            scope = actor.county_code
-        elif actor.is_admin:
-            scope = scope or "all"
-            if scope != "all" and scope not in self.county_names:
-                raise WebError(422, f"未知的县区代码“{scope}”")
-        else:
-            raise WebError(403, "无权审核")
-        with self.engine.begin() as conn:
-            exists = conn.execute(sa.select(db.approvals.c.id).where(db.approvals.c.job_id == job_id,
-                                                                       db.approvals.c.scope == scope)).first()
-            if exists:
-                raise WebError(409, "该名单已审核，无需重复审核")
-            conn.execute(db.approvals.insert().values(job_id=job_id, scope=scope, by=actor.username, at=db.now(),
-                                                      note=(note or "").strip() or None))
-            self.audit(actor, "审核", job_id, {"scope": scope, "note": note}, ip, conn=conn)
+        approvals.approve(self.engine, actor, job_id, scope, note, self.county_names, self._audit_as(actor, ip))
         return self.job(job_id)
 
     def audit_entries(self, limit: int = 200, offset: int = 0, action: str | None = None) -> list[dict]:

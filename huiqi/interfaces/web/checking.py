@@ -1,0 +1,81 @@
+"""The 政策计算器 request as the web runs it: the period checked, the active parameter set overlaid with the
+request's own, then one evaluation (directly, or gathered with concurrent ones by services.calculator_batch).
+
+Used by the JSON API and the calculator page alike; a refusal is a `WebError` 422 in Chinese.
+"""
+
+from __future__ import annotations
+
+from huiqi.engine.evaluate import ParameterError
+from huiqi.engine.inputs import InputError
+from huiqi.interfaces.web.presenters import check_payload, json_bytes
+from huiqi.interfaces.web.state import WebError, WebState
+
+
+def period_ok(state: WebState, period: str) -> None:
+    from huiqi.core.periods import Period
+
+    try:
+        Period.parse(period)
+    except ValueError as e:
+        raise WebError(422, str(e)) from None
+
+
+def engine_params(state: WebState, params: dict | None) -> dict:
+    """The active parameter set overlaid with the request's own (checked: a refusal is a 422 in Chinese)."""
+    base = state.active_set()["values"]
+    return state.params_for_engine({**base, **state.validate_values(params or {})}) if params else \
+        state.params_for_engine(base)
+
+
+def run_check(state: WebState, facts: dict, period: str, entity: str, params: dict | None) -> dict:
+    period_ok(state, period)
+    merged = engine_params(state, params)
+    try:
+        results = state.check(facts, period, entity, merged)
+    except (InputError, ParameterError) as e:
+        raise WebError(422, str(e)) from None
+    return check_payload(results, period, entity)
+
+
+def calc_batcher(state: WebState):
+    """The process's calculator batcher (huiqi.services.calculator_batch), created on first use."""
+    from huiqi.services.calculator_batch import CheckBatcher
+
+    return state.attached("calc_batcher", lambda: CheckBatcher(state.ruleset, state.library))
+
+
+async def batched_check(state: WebState, facts: dict, period: str, entity: str, params: dict | None,
+                        finish=None):
+    """One check through the batcher: gathered with concurrent ones into one evaluation in a worker thread.
+
+    ``finish(request, results)`` also runs in that thread (default: the JSON response body as bytes)."""
+    from huiqi.services.calculator import CheckRequest
+
+    period_ok(state, period)
+    request = CheckRequest(facts, period, entity, engine_params(state, params))
+    if finish is None:
+        def finish(req, results):
+            return json_bytes(check_payload(results, req.period, req.entity))
+    try:
+        return await calc_batcher(state).submit(request, finish)
+    except (InputError, ParameterError) as e:
+        raise WebError(422, str(e)) from None
+
+
+async def cached_or_thread(state: WebState, key: tuple, compute):
+    """A cached answer straight from the event loop; a miss is computed in the thread pool."""
+    from starlette.concurrency import run_in_threadpool
+
+    hit = state.cache_get(key)
+    if hit is not None:
+        return hit
+    return await run_in_threadpool(state.cached, key, compute)
+
+
+def stored_facts(state: WebState, credit_code: str, period: str) -> dict:
+    period_ok(state, period)
+    row = state.facts_row(credit_code, period)
+    if row is None:
+        raise WebError(404, f"没有企业 {credit_code} 在 {period} 的数据")
+    return state.facts_for_check(row)
