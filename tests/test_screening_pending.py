@@ -62,3 +62,23 @@ def test_pending_summary_is_written_and_shown_in_chinese(runs, tmp_path):
 def test_default_run_keeps_listing_pending_and_its_run_id(runs):
     listed, _ = runs
     assert "pending_rows" not in listed.manifest
+
+
+def test_cli_screen_counts_pending_unless_asked_to_list(tmp_path):
+    """`huiqi screen` writes pending_summary.parquet and no 参数待定 rows; --list-pending lists them as before."""
+    from typer.testing import CliRunner
+
+    from huiqi.data.synthetic import generate, write_parquet
+    from huiqi.interfaces.cli import app
+
+    data = tmp_path / "data"
+    data.mkdir()
+    write_parquet(generate(400, seed=3), data)
+    statuses = {}
+    for flag in ([], ["--list-pending"]):
+        out = tmp_path / f"out{len(flag)}"
+        r = CliRunner().invoke(app, ["screen", "--period", "2024Q4", "--data", str(data), "--out", str(out), *flag])
+        assert r.exit_code == 0, r.output
+        statuses[bool(flag)] = set(pl.read_parquet(out / "results.parquet")["status"])
+        assert (out / "pending_summary.parquet").exists() is not bool(flag)
+    assert "参数待定" in statuses[True] and "参数待定" not in statuses[False]
