@@ -141,8 +141,10 @@ def write_excel(run: ScreeningRun, path: Path, *, per_enterprise: bool = False) 
     start = len(rows) + 6
     waiting = _pending_rows(run, {mid: cm.measure.name for mid, cm in run.plans.items()})
     if waiting:  # the officer sees on the first sheet that some amounts wait on a decision, not on data
-        ws.write_string(start - 2, 0, f"另有 {len(waiting)} 项（措施·参数）因参数尚未确定而暂不能核定，涉及主体数见“待补充信息”表"
-                        "“参数待定汇总”。", fmt.text)
+        per_measure = {m: n for _i, m, _p, _b, n in waiting}  # a measure's count stands for each of its parameters
+        ws.write_string(start - 2, 0, f"另有 {len(per_measure)} 项措施共 {sum(per_measure.values()):,} 户次因 "
+                        f"{len({p for _i, _m, p, _b, _n in waiting})} 个参数尚未确定而暂不能核定，"
+                        "逐项见“待补充信息”表“参数待定汇总”。", fmt.text)
     paid = paid.with_columns(pl.concat_str([pl.col("city_name"), pl.col("county_name")], ignore_nulls=True)
                              .alias("place"))
     for dim, dim_label in (("place", "设区市·县区"), ("sector", "行业")):
