@@ -330,7 +330,8 @@ def screen(period: str = typer.Option(..., help="期间，如 2024Q4"),
            prior: Optional[Path] = typer.Option(None, "--prior", help="本年度此前各期已兑现结果（results.parquet），用于年度累计封顶"),
            assume: list[str] = typer.Option([], "--assume", help="无数据来源的事实按此值计入每个主体（字段=值，只补缺，不覆盖已有数据；记入 manifest 与汇总表）"),
            csv: bool = typer.Option(False, "--csv", help="另外输出 results.csv（默认只输出 Excel 与 Parquet）"),
-           todo: bool = typer.Option(False, "--todo", help="另外按县区输出逐户待补充信息表（待补充信息_县区.xlsx，可补齐后重新导入）")) -> None:
+           todo: bool = typer.Option(False, "--todo", help="另外按县区输出逐户待补充信息表（待补充信息_县区.xlsx，可补齐后重新导入）"),
+           list_pending: bool = typer.Option(False, "--list-pending", help="结果表逐户列出“参数待定”的行（默认只按措施与参数计数，记入汇总表与参数待定汇总）")) -> None:
     """免申即享筛查：全部企业逐项判断、核定金额，输出拟兑现名单（Excel）与结果表。"""
     from huiqi.engine.allocate import AllocationOptions
     from huiqi.engine.evaluate import ParameterError
@@ -358,7 +359,7 @@ def screen(period: str = typer.Option(..., help="期间，如 2024Q4"),
         try:
             run = run_screen(tables, period, params=params, measures=measures.split(",") if measures else None,
                              options=AllocationOptions(budget_policy, prior_frame), progress=tick,
-                             assume=_pairs(assume, "--assume") or None,
+                             assume=_pairs(assume, "--assume") or None, list_pending=list_pending,
                              data_hash=None if db else directory_hash(data))  # every file, the panel too
         except (ParameterError, ValueError) as e:
             _fail(str(e))

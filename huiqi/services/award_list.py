@@ -139,6 +139,12 @@ def write_excel(run: ScreeningRun, path: Path, *, per_enterprise: bool = False) 
                  rows, ["int", "wrap", "wrap", "int", "wan"],
                  {3: float(sum(r[3] for r in rows)), 4: wan2(int(paid["final_fen"].sum() or 0))})
     start = len(rows) + 6
+    waiting = _pending_rows(run, {mid: cm.measure.name for mid, cm in run.plans.items()})
+    if waiting:  # the officer sees on the first sheet that some amounts wait on a decision, not on data
+        per_measure = {m: n for _i, m, _p, _b, n in waiting}  # a measure's count stands for each of its parameters
+        ws.write_string(start - 2, 0, f"另有 {len(per_measure)} 项措施共 {sum(per_measure.values()):,} 户次因 "
+                        f"{len({p for _i, _m, p, _b, _n in waiting})} 个参数尚未确定而暂不能核定，"
+                        "逐项见“待补充信息”表“参数待定汇总”。", fmt.text)
     paid = paid.with_columns(pl.concat_str([pl.col("city_name"), pl.col("county_name")], ignore_nulls=True)
                              .alias("place"))
     for dim, dim_label in (("place", "设区市·县区"), ("sector", "行业")):
@@ -205,13 +211,45 @@ def write_excel(run: ScreeningRun, path: Path, *, per_enterprise: bool = False) 
     _sheet_table(ws, fmt, f"{label}待补充信息汇总（按措施与所缺数据；补齐后方可判断是否符合）",
                  [("序号", 6), ("受影响措施", 36), ("缺少的数据", 30), ("数据来源", 30), ("涉及主体数", 12)],
                  rows, ["int", "wrap", "text", "wrap", "int"])
+    start = len(rows) + 5
+    pending = _pending_rows(run, names)
+    if pending:  # 参数待定: what the operator must still decide, and how many it holds up
+        _write_table_at(ws, fmt, start, "参数待定汇总（以下参数尚未确定，确定后方可核定；按措施与参数）",
+                        [("序号", 6), ("受影响措施", 36), ("尚未确定的参数", 30), ("", 30), ("涉及主体数", 12)], pending)
+        start += len(pending) + 3
     if per_enterprise:
         _write_todo_sheets(wb, fmt, run, label, names)
     else:
-        ws.write_string(len(rows) + 5, 0, "逐户的待补充信息清单按县区另行导出（县区工信部门下载本县区名单时附带），"
+        ws.write_string(start, 0, "逐户的待补充信息清单按县区另行导出（县区工信部门下载本县区名单时附带），"
                         "可据以补齐数据后重新导入。", fmt.text)
     wb.close()
     return path
+
+
+def _pending_rows(run: ScreeningRun, names: dict[str, str]) -> list[list]:
+    """The 参数待定 summary as sheet rows: 序号, measure name, parameter label, (blank), entities — most first."""
+    summary = run.pending_fields
+    if summary is None or summary.height == 0:
+        return []
+    summary = summary.filter(~pl.col("measure_id").is_in(list(MONITORING_MEASURES))) \
+        .sort(["entities", "measure_id", "parameter"], descending=[True, False, False])
+    return [[i, names.get(mid, mid), lab, None, n] for i, (mid, _p, lab, n) in enumerate(summary.iter_rows(), start=1)]
+
+
+def _write_table_at(ws, fmt: _Formats, start: int, title: str, headers: list[tuple[str, int]], rows: list[list]) -> None:
+    """A small titled table below another on the same sheet (kinds: int, wrap, text, text, int)."""
+    ws.write_string(start, 0, title, fmt.head)
+    for c, (h, _w) in enumerate(headers):
+        if h:
+            ws.write_string(start + 1, c, h, fmt.head)
+    for r, row in enumerate(rows, start=start + 2):
+        for c, v in enumerate(row):
+            if v is None:
+                continue
+            if isinstance(v, str):
+                ws.write_string(r, c, v, fmt.wrap if c == 1 else fmt.text)
+            else:
+                ws.write_number(r, c, v, fmt.int)
 
 
 def _write_todo_sheets(wb, fmt: _Formats, run: ScreeningRun, label: str, names: dict[str, str]) -> None:
@@ -318,7 +356,8 @@ def file_entry(path: Path) -> dict:
 def write_tables(run: ScreeningRun, directory: Path, extra: list[Path] = (), *, csv: bool = False) -> list[Path]:
     """results.parquet (paid, 参数待定, and the 待补充信息 a data table could fill: huiqi.services.screening.listed_rows;
     amounts in 分 and in 元; rows in the documented order),
-    missing_summary.parquet (待补充信息 per measure and missing fact, with counts), results.csv only when asked
+    missing_summary.parquet (待补充信息 per measure and missing fact, with counts), pending_summary.parquet (参数待定 per
+    measure and parameter, with counts; when the run did not list those rows), results.csv only when asked
     (cells safe from formula injection), then manifest.json listing each of them and of ``extra`` (e.g. the
     workbook) with its size and sha256 — written last, so a manifest always describes complete files."""
     directory = Path(directory)
@@ -335,6 +374,10 @@ def write_tables(run: ScreeningRun, directory: Path, extra: list[Path] = (), *, 
         summary = directory / "missing_summary.parquet"
         run.missing_fields.sort(["measure_id", "field"]).write_parquet(summary, statistics=False)
         files.append(summary)
+    if not run.pending_listed and run.pending_fields is not None:  # the only record of the 参数待定 rows
+        pending = directory / "pending_summary.parquet"
+        run.pending_fields.sort(["measure_id", "parameter"]).write_parquet(pending, statistics=False)
+        files.append(pending)
     if csv:
         files.append(directory / "results.csv")
         write_csv(results, files[-1])

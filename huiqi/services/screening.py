@@ -21,7 +21,7 @@ import polars as pl
 from huiqi.core.periods import Period
 from huiqi.data.store import snapshot_hash
 from huiqi.engine.allocate import LONG_SCHEMA, AllocationOptions, allocate_wide, long_part, paid, status_counts
-from huiqi.engine.evaluate import MET, MISSING, NOT_MET, CompiledMeasure, Evaluation, RuleSet, col
+from huiqi.engine.evaluate import MET, MISSING, NOT_MET, PENDING, CompiledMeasure, Evaluation, RuleSet, col
 from huiqi.engine.explain import Explainer, citation
 from huiqi.policies.library import default_library
 from huiqi.services import assumptions
@@ -99,6 +99,10 @@ class ScreeningRun:
     citations: dict[str, str] = field(default_factory=dict)
     # 待补充信息 summarised: per measure and missing field, how many entities lack it (not one row per entity)
     missing_fields: pl.DataFrame | None = None
+    # 参数待定 summarised: per measure and undecided parameter, how many entities it holds up (pending_summary)
+    pending_fields: pl.DataFrame | None = None
+    # whether the 参数待定 rows are in ``results`` one per entity (False: only counted in ``pending_fields``)
+    pending_listed: bool = True
 
     def paid(self) -> pl.DataFrame:
         return paid(self.results)
@@ -120,9 +124,12 @@ DISPLAY = ["name", "credit_code", "county_code", "sector"]  # carried from the f
 def screen(tables: Mapping[str, pl.DataFrame], period: str, *, params: Mapping[str, object] | None = None,
            measures: list[str] | None = None, options: AllocationOptions = AllocationOptions(),
            ruleset: RuleSet | None = None, explain: bool = True, progress: Progress | None = None,
-           data_hash: str | None = None, assume: Mapping[str, object] | None = None) -> ScreeningRun:
+           data_hash: str | None = None, assume: Mapping[str, object] | None = None,
+           list_pending: bool = True) -> ScreeningRun:
     """Screen every entity for ``period``. ``tables`` are frames of docs/data-model.md (``indicators`` may be a
-    LazyFrame over Parquet, then pass ``data_hash`` — e.g. :func:`files_hash` — since it is not read whole)."""
+    LazyFrame over Parquet, then pass ``data_hash`` — e.g. :func:`files_hash` — since it is not read whole).
+    ``list_pending=False`` counts the 参数待定 rows per measure and parameter (``pending_fields``) instead of
+    listing one row per entity: such a row says nothing about the entity (docs/decisions.md LEAN-1)."""
     ruleset = ruleset or default_ruleset()
     tick = progress or (lambda *_: None)
     p = Period.parse(period)
@@ -145,14 +152,14 @@ def screen(tables: Mapping[str, pl.DataFrame], period: str, *, params: Mapping[s
         evaluations[entity] = ruleset.evaluate(frame, period, entity=entity, params=params, measures=measures,
                                                keep=["entity_id", *DISPLAY])
     return assemble(evaluations, tables, period, ruleset, params=params, options=options, explain=explain,
-                    progress=progress, data_hash=data_hash, assumed=assumed_as_written)
+                    progress=progress, data_hash=data_hash, assumed=assumed_as_written, list_pending=list_pending)
 
 
 def assemble(evaluations: Mapping[str, Evaluation], tables: Mapping[str, pl.DataFrame], period: str,
              ruleset: RuleSet, *, params: Mapping[str, object] | None = None,
              options: AllocationOptions = AllocationOptions(), explain: bool = True,
              progress: Progress | None = None, data_hash: str | None = None,
-             assumed: Mapping[str, object] | None = None) -> ScreeningRun:
+             assumed: Mapping[str, object] | None = None, list_pending: bool = True) -> ScreeningRun:
     """The global step after evaluation, wherever the evaluation ran (here, or on Spark partitions): allocation,
     counts, explanations and the manifest."""
     library = default_library()
@@ -162,18 +169,19 @@ def assemble(evaluations: Mapping[str, Evaluation], tables: Mapping[str, pl.Data
     steps = len(evaluations) * 3 + 1
     counties = tables["counties"].select("county_code", "county_name", "city_name").unique("county_code", keep="first",
                                                                                      maintain_order=True)
-    long_parts, count_parts, plans, missing_parts = [], [], {}, []
+    long_parts, count_parts, plans, missing_parts, pending_parts = [], [], {}, [], []
     for i, (entity, ev) in enumerate(evaluations.items()):
         plans.update({cm.id: cm for cm in ev.plan})
         tick("核定金额（封顶、取整、互斥、年度累计、预算）", 3 * i + 2, steps)
         count_parts.append(status_counts(ev))
         missing_parts.append(missing_fields(ev))
+        pending_parts.append(pending_summary(ev))
         # county names looked up in the same plan, not joined afterwards: a join (or any later reordering of a
         # table whose columns are chunked differently) copies every column of the millions of rows again
         named = [*[pl.col("county_code").replace_strict(counties["county_code"], counties[c], default=None,
                                                         return_dtype=pl.String).alias(c)
                    for c in ("county_name", "city_name")], pl.lit(entity).alias("entity")]
-        long = listed_rows(ev, allocate_wide(ev, options), explain, named)
+        long = listed_rows(ev, allocate_wide(ev, options), explain, named, list_pending)
         if explain:
             long = _explain(long, ev, library)
         long_parts.append(long)
@@ -197,14 +205,17 @@ def assemble(evaluations: Mapping[str, Evaluation], tables: Mapping[str, pl.Data
     }
     if assumed:  # only when given, so runs without assumptions keep their run ID
         manifest["assumptions"] = dict(assumed)
+    if not list_pending:  # likewise: runs listing every 参数待定 row (the default, the web's) keep their run ID
+        manifest["pending_rows"] = "counted"
     manifest["run_id"] = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:12]
     cites = {mid: citation(library, cm.measure.clauses[0]) for mid, cm in plans.items()}
     missing = [m for m in missing_parts if m is not None]
     return ScreeningRun(period, p.end, ruleset, manifest, results, counts, dict(evaluations), plans, cites,
-                        pl.concat(missing) if missing else None)
+                        pl.concat(missing) if missing else None, pl.concat(pending_parts), list_pending)
 
 
-def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named: list[pl.Expr] = ()) -> pl.DataFrame:
+def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named: list[pl.Expr] = (),
+                list_pending: bool = True) -> pl.DataFrame:
     """The long result (one row per entity and measure) of the rows a run lists: every 符合 and 参数待定 row, and the
     待补充信息 rows a data table could fill — the entity lacks a fact that some entity of the same kind has in the
     data, so the bureau can import it. The other 待补充信息 (mostly facts only an application gives) are counted per
@@ -213,7 +224,8 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named:
 
     One lazy plan over the allocated wide frame, filtered per measure before anything is selected (the long table
     of every entity and measure is never built), one collect. With ``explain``, the 待补充信息 rows carry ``missing``
-    (what is missing, with its source) and every row ``pending`` (the undecided parameters), both vectorised."""
+    (what is missing, with its source) and every row ``pending`` (the undecided parameters), both vectorised.
+    Without ``list_pending`` the 参数待定 rows are left out (counted by :func:`pending_summary`)."""
     facts = ev.inputs
     here = not ev.plan or frozenset().union(*(cm.fields for cm in ev.plan)) <= set(facts.columns)
     if here:
@@ -238,8 +250,9 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named:
             lacking = sorted(cm.fields & held)
             listed_missing = listed_missing & (pl.any_horizontal([pl.col(f).is_null() for f in lacking])
                                                if lacking else pl.lit(False))
+        shown = (status == MET) if not list_pending else (status != NOT_MET) & (status != MISSING)
         if not explain:
-            where = (status != NOT_MET) & ((status != MISSING) | listed_missing)
+            where = shown | listed_missing
             parts.append(long_part(both, cm, DISPLAY, where, [*named, pl.col("_order")]).sort("_order").drop("_order"))
             continue
         # the null inputs of the conditions that could not be decided, then of the amount; each field once, where
@@ -254,12 +267,11 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named:
                 why.setdefault(f, []).append(pl.lit(True))
         pieces = [pl.when(pl.col(f).is_null() & pl.any_horizontal(r)).then(pl.lit(label(f))) for f, r in why.items()]
         text = pl.concat_str(pieces, separator="；", ignore_nulls=True) if pieces else pl.lit("")
-        pending = sorted(set().union(*(c.value.pending for c in cm.conditions),
-                                     *(v.pending for v in (cm.amount, cm.cap, cm.minimum) if v)))
+        pending = pending_parameters(cm)
         note = ("金额或条件取决于尚未确定的参数：" + "、".join(labels.get(x, x) for x in pending)) if pending else None
         note = pl.lit(note, dtype=pl.String).alias("pending")
         # the text only on the 待补充信息 rows (a when/then would build it for every row, then drop it)
-        decided = long_part(both, cm, DISPLAY, (status != NOT_MET) & (status != MISSING),
+        decided = long_part(both, cm, DISPLAY, shown,
                             [*named, pl.lit(None, dtype=pl.String).alias("missing"), note, pl.col("_order")])
         undecided = long_part(both, cm, DISPLAY, listed_missing,
                               [*named, text.alias("missing"), note, pl.col("_order")])
@@ -268,6 +280,28 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named:
         return pl.DataFrame(schema={**LONG_SCHEMA, **{k: pl.String for k in DISPLAY}}).lazy().select(
             pl.all(), *named).collect()
     return pl.concat(parts).collect()
+
+
+def pending_parameters(cm: CompiledMeasure) -> list[str]:
+    """The operator parameters without a value that a measure's conditions or amount read (sorted)."""
+    return sorted(set().union(*(c.value.pending for c in cm.conditions),
+                              *(v.pending for v in (cm.amount, cm.cap, cm.minimum) if v)))
+
+
+PENDING_SCHEMA = {"measure_id": pl.String, "parameter": pl.String, "label": pl.String, "entities": pl.Int64}
+
+
+def pending_summary(ev: Evaluation) -> pl.DataFrame:
+    """Per measure and undecided parameter: the number of entities that are 参数待定 for the measure — each such
+    row names every undecided parameter of its measure, so a measure's count stands for each of them. One select
+    over the status columns; a row per (measure, parameter) with entities > 0."""
+    measures = [(cm, pending) for cm in sorted(ev.plan, key=lambda cm: cm.id) if (pending := pending_parameters(cm))]
+    if not measures:
+        return pl.DataFrame(schema=PENDING_SCHEMA)
+    counts = ev.frame.select([(pl.col(col(cm.id, "status")) == PENDING).sum().alias(cm.id) for cm, _ in measures]).row(0)
+    labels = {n: p.label for n, p in ev.ruleset.parameters.items()}
+    rows = [(cm.id, x, labels.get(x, x), int(n)) for (cm, pending), n in zip(measures, counts) if n for x in pending]
+    return pl.DataFrame(rows, schema=PENDING_SCHEMA, orient="row")
 
 
 def missing_fields(ev: Evaluation) -> pl.DataFrame | None:
