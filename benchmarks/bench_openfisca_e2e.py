@@ -30,9 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,6 +38,9 @@ from datetime import date
 from pathlib import Path
 
 import polars as pl
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_cli_screen import timed  # noqa: E402  (one /usr/bin/time -v wrapper for the benchmarks)
 
 PERIOD = "2024Q4"
 MEASURES = ["gx2024q4-21", "gx2024q4-22a", "gx2024q4-22b"]
@@ -131,19 +132,6 @@ def run_huiqi(data: Path, out: Path) -> dict:
 
 
 # -- driver --------------------------------------------------------------------------------------------------------
-def timed_process(cmd: list[str]) -> tuple[float, float, str]:
-    """(wall s, peak RSS GiB, stdout) of a fresh process under /usr/bin/time -v."""
-    with tempfile.NamedTemporaryFile("r", suffix=".time") as log:
-        proc = subprocess.run(["/usr/bin/time", "-v", "-o", log.name, *cmd], capture_output=True, text=True)
-        if proc.returncode:
-            raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
-        text = Path(log.name).read_text()
-    wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", text).group(1)
-    seconds = sum(float(x) * 60**i for i, x in enumerate(reversed(wall.split(":"))))
-    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", text).group(1)) / 1024**2
-    return seconds, rss, proc.stdout
-
-
 def huiqi_paid(results: Path) -> pl.DataFrame:
     return (pl.read_parquet(results, columns=["credit_code", "measure_id", "status", "final_fen"])
             .filter((pl.col("status") == "符合") & (pl.col("final_fen") > 0))
@@ -174,9 +162,9 @@ def bench(data: Path, work: Path) -> tuple[dict, list[str]]:
     py = sys.executable
     huiqi_cli = str(Path(py).with_name("huiqi"))
     peer_out, huiqi_out, cli_out = work / "peer_awards.parquet", work / "huiqi", work / "cli"
-    p_wall, p_rss, p_out = timed_process([py, str(HERE), "--peer", str(data), str(peer_out)])
-    h_wall, h_rss, h_out = timed_process([py, str(HERE), "--huiqi", str(data), str(huiqi_out)])
-    c_wall, c_rss, _ = timed_process([huiqi_cli, "screen", "--period", PERIOD, "--measures", ",".join(MEASURES),
+    p_wall, p_rss, p_out = timed([py, str(HERE), "--peer", str(data), str(peer_out)])
+    h_wall, h_rss, h_out = timed([py, str(HERE), "--huiqi", str(data), str(huiqi_out)])
+    c_wall, c_rss, _ = timed([huiqi_cli, "screen", "--period", PERIOD, "--measures", ",".join(MEASURES),
                                       "--data", str(data), "--out", str(cli_out)])
     peer = pl.read_parquet(peer_out)
     diffs = [f"in process: {d}" for d in compare(huiqi_paid(huiqi_out / "results.parquet"), peer)]
