@@ -27,6 +27,7 @@ from huiqi.policies.library import default_library
 from huiqi.services import assumptions
 from huiqi.services import facts as facts_mod
 from huiqi.services.calculator import default_ruleset, explain_row
+from huiqi.services.reason_columns import compile_reason
 
 Progress = Callable[[str, int, int], None]  # (step description, done, total)
 
@@ -334,10 +335,12 @@ def missing_fields(ev: Evaluation) -> pl.DataFrame | None:
                                       "source": pl.String, "entities": pl.Int64}, orient="row")
 
 
-def _explain(rows: pl.DataFrame, ev: Evaluation, library) -> pl.DataFrame:
+def _explain(rows: pl.DataFrame, ev: Evaluation, library, vectorised: bool = True) -> pl.DataFrame:
     """``reason``: for rows that are 符合, the calculator's own text — one sentence per yes/no measure (it met every
-    condition), the explainer per row for money measures (the paid rows and those cut to 0); for the others the
-    undecided parameters (``pending``, from :func:`listed_rows`)."""
+    condition), for money measures (the paid rows and those cut to 0) the same text compiled once per measure into
+    one column (services/reason_columns.py), the explainer per row where that does not apply (``vectorised=False``:
+    every such row per row, the reference); for the others the undecided parameters (``pending``, from
+    :func:`listed_rows`)."""
     dictionary = ev.ruleset.dictionary
     labels = {n: p.label for n, p in ev.ruleset.parameters.items()}
     by_id = {cm.id: cm for cm in ev.plan}
@@ -351,8 +354,17 @@ def _explain(rows: pl.DataFrame, ev: Evaluation, library) -> pl.DataFrame:
         .filter(met & ~pl.col("measure_id").is_in(list(constant))).drop("status")  # three columns, not all
     if todo.height == 0:
         return rows
-    # only the columns the explainer reads: the measures' own result columns and group choices, and their facts
     measures = [by_id[m] for m in todo["measure_id"].unique(maintain_order=True).to_list()]
+    if vectorised:
+        todo = todo.join(_reason_columns(ev, measures, library, labels), on=["entity_id", "measure_id"], how="left",
+                         maintain_order="left")
+        done = todo.filter(pl.col("reason").is_not_null())
+        rows = rows.with_columns(rows["reason"].scatter(done["_i"], done["reason"]))
+        todo = todo.filter(pl.col("reason").is_null()).drop("reason")
+        if todo.height == 0:
+            return rows
+        measures = [by_id[m] for m in todo["measure_id"].unique(maintain_order=True).to_list()]
+    # per row: only the columns the explainer reads — the measures' own result columns and group choices, and facts
     prefixes = tuple(f"{cm.id}|" for cm in measures) + ("group|",)
     wanted = pl.col("entity_id").is_in(todo["entity_id"].unique().implode())
     wide_cols = ["entity_id", *[c for c in ev.frame.columns if c.startswith(prefixes)]]
@@ -368,3 +380,20 @@ def _explain(rows: pl.DataFrame, ev: Evaluation, library) -> pl.DataFrame:
             explainer = cache[entity_id] = Explainer(dictionary, library, inputs[entity_id], ev.params, labels)
         reasons.append(explain_row(by_id[measure_id], wide[entity_id], explainer, library).reason)
     return rows.with_columns(rows["reason"].scatter(todo["_i"], pl.Series(reasons, dtype=pl.String)))
+
+
+def _reason_columns(ev: Evaluation, measures: list[CompiledMeasure], library, labels: dict) -> pl.DataFrame:
+    """(entity_id, measure_id, reason) for the 符合 rows of the measures whose reason compiles to a column: one
+    collect over the evaluation's rows (its result columns beside the facts, not copied)."""
+    schema = {**ev.inputs.schema, **ev.frame.schema}
+    exprs = {cm.id: e for cm in measures
+             if (e := compile_reason(cm, ev.ruleset.dictionary, schema, library, ev.params, labels)) is not None}
+    out = pl.DataFrame(schema={"entity_id": pl.String, "measure_id": pl.String, "reason": pl.String})
+    if not exprs:
+        return out
+    facts = ev.inputs.select([c for c in ev.inputs.columns if c not in ev.frame.columns])
+    both = ev.frame.hstack(facts).lazy() if facts.width else ev.frame.lazy()
+    parts = [both.filter(pl.col(col(mid, "status")) == MET)
+             .select(pl.col("entity_id").cast(pl.String), pl.lit(mid).alias("measure_id"), e.alias("reason"))
+             for mid, e in exprs.items()]
+    return pl.concat([out.lazy(), *parts]).collect()
