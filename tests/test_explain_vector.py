@@ -309,3 +309,54 @@ def test_a_met_row_with_an_undecided_condition_is_left_to_the_per_row_path():
                                 for f in cm.fields])
     expr = reason_columns.compile_reason(cm, ruleset.dictionary, dict(frame.schema), LIBRARY, {}, {})
     assert frame.select(expr)[0, 0] is None
+
+
+# ------------------------------------------------------------------------------------------------ listed rows
+
+def _named(tables, entity):
+    counties = tables["counties"].select("county_code", "county_name", "city_name").unique("county_code",
+                                                                                          keep="first",
+                                                                                          maintain_order=True)
+    return [*[pl.col("county_code").replace_strict(counties["county_code"], counties[c], default=None,
+                                                   return_dtype=pl.String).alias(c)
+              for c in ("county_name", "city_name")], pl.lit(entity).alias("entity")]
+
+
+@pytest.mark.parametrize("list_pending", [True, False])
+def test_listed_rows_by_pattern_equal_the_per_row_text(demo, list_pending):
+    """``missing`` worded once per pattern of absent fields, and the names looked up once: the same frame as the
+    per-row concat_str (the reference), every period and entity type; without explanations the same rows."""
+    from huiqi.data.synthetic import PERIODS
+
+    missing_rows = 0
+    for period in PERIODS:
+        run = screening.screen(demo, period, explain=False)
+        for entity, ev in run.evaluations.items():
+            wide = allocate_wide(ev, AllocationOptions())
+            named = _named(demo, entity)
+            fast = screening.listed_rows(ev, wide, True, named, list_pending)
+            slow = screening.listed_rows(ev, wide, True, named, list_pending, by_pattern=False)
+            assert fast.schema == slow.schema and fast.equals(slow), (period, entity)
+            bare = screening.listed_rows(ev, wide, False, named, list_pending)
+            assert bare.equals(slow.drop("missing", "pending")), (period, entity)
+            missing_rows += fast["missing"].is_not_null().sum()
+    assert missing_rows > 1_000
+
+
+def test_listed_rows_by_pattern_on_generated_facts():
+    """Facts with fields absent at random: many patterns per measure, every one worded as concat_str words it."""
+    ruleset = default_ruleset()
+    rng = random.Random(5)
+    for period, entity, plan in list(_combos(ruleset))[::3]:
+        frame = _facts(rng, ruleset, plan, 200)
+        frame = frame.with_columns([pl.when(pl.int_range(pl.len()) % (2 + i % 5) == 0).then(None).otherwise(pl.col(c))
+                                    .alias(c) for i, c in enumerate(frame.columns) if c != "entity_id"])
+        ev = ruleset.evaluate(frame, period, entity=entity, keep=["entity_id"])
+        ev.frame = ev.frame.with_columns(*(pl.lit(None, dtype=pl.String).alias(c) for c in screening.DISPLAY
+                                           if c not in ev.frame.columns))
+        ev.inputs = ev.inputs.with_columns(*(pl.lit(None, dtype=pl.String).alias(c) for c in screening.DISPLAY
+                                             if c not in ev.inputs.columns))
+        wide = allocate_wide(ev, AllocationOptions())
+        fast = screening.listed_rows(ev, wide, True, [pl.lit(entity).alias("entity")])
+        slow = screening.listed_rows(ev, wide, True, [pl.lit(entity).alias("entity")], by_pattern=False)
+        assert fast.equals(slow), (period, entity)

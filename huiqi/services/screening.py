@@ -8,6 +8,7 @@ same inputs give byte-identical result files.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import os
@@ -216,7 +217,7 @@ def assemble(evaluations: Mapping[str, Evaluation], tables: Mapping[str, pl.Data
 
 
 def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named: list[pl.Expr] = (),
-                list_pending: bool = True) -> pl.DataFrame:
+                list_pending: bool = True, by_pattern: bool = True) -> pl.DataFrame:
     """The long result (one row per entity and measure) of the rows a run lists: every 符合 and 参数待定 row, and the
     待补充信息 rows a data table could fill — the entity lacks a fact that some entity of the same kind has in the
     data, so the bureau can import it. The other 待补充信息 (mostly facts only an application gives) are counted per
@@ -226,7 +227,12 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named:
     One lazy plan over the allocated wide frame, filtered per measure before anything is selected (the long table
     of every entity and measure is never built), one collect. With ``explain``, the 待补充信息 rows carry ``missing``
     (what is missing, with its source) and every row ``pending`` (the undecided parameters), both vectorised.
-    Without ``list_pending`` the 参数待定 rows are left out (counted by :func:`pending_summary`)."""
+    Without ``list_pending`` the 参数待定 rows are left out (counted by :func:`pending_summary`).
+
+    ``missing`` is worded once per pattern of absent fields, not per row (``by_pattern``; docs/decisions.md
+    EXPLAIN-3): the plan computes an integer per row — the measure's base plus a bit per field that is absent for
+    a reason — and the distinct integers (a few hundred among millions of rows) are turned into text after the
+    collect. ``by_pattern=False`` builds the text per row with ``concat_str`` (the reference the tests compare)."""
     facts = ev.inputs
     here = not ev.plan or frozenset().union(*(cm.fields for cm in ev.plan)) <= set(facts.columns)
     if here:
@@ -243,8 +249,14 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named:
     def label(f: str) -> str:
         return f"{dictionary[f].label}（来源：{dictionary[f].source or '—'}）"
 
+    plan = sorted(ev.plan, key=lambda cm: cm.id)
+    whys = [_missing_reasons(cm) if here and explain else {} for cm in plan]
+    # a measure's patterns are its base + 0 … 2^fields − 1; Int64 holds them all unless a plan is extraordinary
+    by_pattern = by_pattern and sum(1 << len(w) for w in whys) < 1 << 62
+    patterns: dict[int, list[str]] = {}  # base → the labels its bits stand for, in order
+    base = 0
     parts = []
-    for cm in sorted(ev.plan, key=lambda cm: cm.id):
+    for cm, why in zip(plan, whys):
         status = pl.col(col(cm.id, "status"))
         listed_missing = status == MISSING
         if here:
@@ -254,23 +266,24 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named:
         shown = (status == MET) if not list_pending else (status != NOT_MET) & (status != MISSING)
         if not explain:
             where = shown | listed_missing
-            parts.append(long_part(both, cm, DISPLAY, where, [*named, pl.col("_order")]).sort("_order").drop("_order"))
+            parts.append(long_part(both, cm, DISPLAY, where, [pl.col("_order")]).sort("_order").drop("_order"))
             continue
-        # the null inputs of the conditions that could not be decided, then of the amount; each field once, where
-        # it first appears (one string concatenation, no lists)
-        why: dict[str, list[pl.Expr]] = {}
-        if here:
-            for cc in cm.conditions:
-                undecided = pl.col(col(cm.id, f"c|{cc.condition.id}")).is_null()
-                for f in sorted(cc.value.fields):
-                    why.setdefault(f, []).append(undecided)
-            for f in sorted(frozenset().union(*(v.fields for v in (cm.amount, cm.cap, cm.minimum) if v))):
-                why.setdefault(f, []).append(pl.lit(True))
-        pieces = [pl.when(pl.col(f).is_null() & pl.any_horizontal(r)).then(pl.lit(label(f))) for f, r in why.items()]
-        text = pl.concat_str(pieces, separator="；", ignore_nulls=True) if pieces else pl.lit("")
+        absent = [pl.col(f).is_null() & pl.any_horizontal(r) for f, r in why.items()]
         pending = pending_parameters(cm)
         note = ("金额或条件取决于尚未确定的参数：" + "、".join(labels.get(x, x) for x in pending)) if pending else None
         note = pl.lit(note, dtype=pl.String).alias("pending")
+        if by_pattern:
+            bits = [pl.when(c).then(pl.lit(1 << k, dtype=pl.Int64)).otherwise(pl.lit(0, dtype=pl.Int64))
+                    for k, c in enumerate(absent)]
+            code = pl.sum_horizontal([pl.lit(base, dtype=pl.Int64), *bits]) if bits else pl.lit(base, dtype=pl.Int64)
+            patterns[base] = [label(f) for f in why]
+            base += 1 << len(why)
+            parts.append(long_part(both, cm, DISPLAY, shown | listed_missing,
+                                   [pl.when(status == MISSING).then(code).alias("missing"), note,
+                                    pl.col("_order")]).sort("_order").drop("_order"))
+            continue
+        pieces = [pl.when(c).then(pl.lit(label(f))) for f, c in zip(why, absent)]
+        text = pl.concat_str(pieces, separator="；", ignore_nulls=True) if pieces else pl.lit("")
         # the text only on the 待补充信息 rows (a when/then would build it for every row, then drop it)
         decided = long_part(both, cm, DISPLAY, shown,
                             [*named, pl.lit(None, dtype=pl.String).alias("missing"), note, pl.col("_order")])
@@ -280,7 +293,40 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named:
     if not parts:
         return pl.DataFrame(schema={**LONG_SCHEMA, **{k: pl.String for k in DISPLAY}}).lazy().select(
             pl.all(), *named).collect()
-    return pl.concat(parts).collect()
+    out = pl.concat(parts)
+    if not explain or by_pattern:  # the names once over the concatenated rows, not per measure (a lookup each)
+        columns = out.collect_schema().names()
+        at = columns.index("allocation_note") + 1
+        out = out.with_columns(named).select(*columns[:at], *(e.meta.output_name() for e in named), *columns[at:])
+    out = out.collect()
+    if explain and by_pattern:
+        out = out.with_columns(pl.col("missing").replace_strict(_pattern_texts(out["missing"], patterns),
+                                                                 default=None, return_dtype=pl.String))
+    return out
+
+
+def _missing_reasons(cm: CompiledMeasure) -> dict[str, list[pl.Expr]]:
+    """The inputs a 待补充信息 row may lack, each with why it matters: the null inputs of the conditions that could
+    not be decided, then of the amount; each field once, where it first appears."""
+    why: dict[str, list[pl.Expr]] = {}
+    for cc in cm.conditions:
+        undecided = pl.col(col(cm.id, f"c|{cc.condition.id}")).is_null()
+        for f in sorted(cc.value.fields):
+            why.setdefault(f, []).append(undecided)
+    for f in sorted(frozenset().union(*(v.fields for v in (cm.amount, cm.cap, cm.minimum) if v))):
+        why.setdefault(f, []).append(pl.lit(True))
+    return why
+
+
+def _pattern_texts(codes: pl.Series, patterns: dict[int, list[str]]) -> dict[int, str]:
+    """Each distinct pattern code → its text: the labels of its bits joined by '；' (what ``concat_str`` gives)."""
+    bases = sorted(patterns)
+    out = {}
+    for code in codes.drop_nulls().unique().to_list():
+        base = bases[bisect.bisect_right(bases, code) - 1]
+        bits = code - base
+        out[code] = "；".join(t for k, t in enumerate(patterns[base]) if bits >> k & 1)
+    return out
 
 
 def pending_parameters(cm: CompiledMeasure) -> list[str]:
