@@ -360,3 +360,13 @@ def test_listed_rows_by_pattern_on_generated_facts():
         fast = screening.listed_rows(ev, wide, True, [pl.lit(entity).alias("entity")])
         slow = screening.listed_rows(ev, wide, True, [pl.lit(entity).alias("entity")], by_pattern=False)
         assert fast.equals(slow), (period, entity)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.text(st.characters(min_codepoint=1, max_codepoint=127), max_size=70),
+                          st.sampled_from(["91450100MA5K", "91450100MA5K0", "", "2024-450702-29-03-000002"]),
+                          st.text(max_size=5)), max_size=60))
+def test_entity_order_is_the_string_rank(ids):
+    """The radix order of listed_rows equals ranking the IDs as strings (ties in row order), ASCII or not."""
+    s = pl.Series(ids, dtype=pl.String)
+    assert screening.entity_order(s).cast(pl.UInt32).to_list() == s.rank("ordinal").cast(pl.UInt32).to_list()
