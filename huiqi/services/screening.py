@@ -242,7 +242,8 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named:
         both = wide
     # each measure's rows in entity-ID order (an integer rank), measures in ID order: the result is in the documented
     # order (sorting the finished table's strings cost more than the rest of writing it)
-    both = both.with_columns(entity_order(both["entity_id"]).alias("_order")).lazy()  # once (eager), not per part
+    frame = both.with_columns(entity_order(both["entity_id"]).alias("_order"))  # once (eager), not per part
+    both = frame.lazy()
     dictionary = ev.ruleset.dictionary
     labels = {n: p.label for n, p in ev.ruleset.parameters.items()}
 
@@ -255,7 +256,7 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named:
     by_pattern = by_pattern and sum(1 << len(w) for w in whys) < 1 << 62
     patterns: dict[int, list[str]] = {}  # base → the labels its bits stand for, in order
     base = 0
-    parts = []
+    parts, gathered = [], []  # gathered: (measure, which rows, extra columns) of the paths that gather rows once
     for cm, why in zip(plan, whys):
         status = pl.col(col(cm.id, "status"))
         listed_missing = status == MISSING
@@ -265,8 +266,7 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named:
                                                if lacking else pl.lit(False))
         shown = (status == MET) if not list_pending else (status != NOT_MET) & (status != MISSING)
         if not explain:
-            where = shown | listed_missing
-            parts.append(long_part(both, cm, DISPLAY, where, [pl.col("_order")]).sort("_order").drop("_order"))
+            gathered.append((cm, shown | listed_missing, []))
             continue
         absent = [pl.col(f).is_null() & pl.any_horizontal(r) for f, r in why.items()]
         pending = pending_parameters(cm)
@@ -278,9 +278,7 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named:
             code = pl.sum_horizontal([pl.lit(base, dtype=pl.Int64), *bits]) if bits else pl.lit(base, dtype=pl.Int64)
             patterns[base] = [label(f) for f in why]
             base += 1 << len(why)
-            parts.append(long_part(both, cm, DISPLAY, shown | listed_missing,
-                                   [pl.when(status == MISSING).then(code).alias("missing"), note,
-                                    pl.col("_order")]).sort("_order").drop("_order"))
+            gathered.append((cm, shown | listed_missing, [pl.when(status == MISSING).then(code).alias("missing"), note]))
             continue
         pieces = [pl.when(c).then(pl.lit(label(f))) for f, c in zip(why, absent)]
         text = pl.concat_str(pieces, separator="；", ignore_nulls=True) if pieces else pl.lit("")
@@ -290,6 +288,19 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named:
         undecided = long_part(both, cm, DISPLAY, listed_missing,
                               [*named, text.alias("missing"), note, pl.col("_order")])
         parts.append(pl.concat([decided, undecided]).sort("_order").drop("_order"))
+    if gathered:
+        # each measure's rows as row numbers in entity order — filtering and sorting integers only — then each column
+        # it lists gathered once (filtering the columns, then sorting them, moved every string twice)
+        numbered = both.with_row_index("_row")
+        rows = pl.collect_all([numbered.filter(where).select("_row", "_order").sort("_order").select("_row")
+                               for _, where, _ in gathered])
+
+        def listed(cm, extra: list[pl.Expr]) -> list[str]:  # what long_part and the extra columns read
+            read = {"entity_id", *DISPLAY, *(c for e in extra for c in e.meta.root_names())}
+            return [c for c in frame.columns if c in read or c.startswith(f"{cm.id}|")]
+
+        parts = [long_part(frame.select(listed(cm, extra))[r["_row"]].lazy(), cm, DISPLAY, None, extra)
+                 for (cm, _, extra), r in zip(gathered, rows)]
     if not parts:
         return pl.DataFrame(schema={**LONG_SCHEMA, **{k: pl.String for k in DISPLAY}}).lazy().select(
             pl.all(), *named).collect()
