@@ -119,13 +119,7 @@ class Explainer:
         if isinstance(node, exp.Paren):
             return self.value(node.this)
         if isinstance(node, exp.Column):
-            raw = self.facts.get(node.name)
-            if raw is None:
-                return None
-            f = self.dictionary[node.name] if node.name in self.dictionary else None
-            if f and f.type in ("money", "number"):
-                return Fraction(raw, SCALE)
-            return raw
+            return self.fact(node.name)
         if isinstance(node, exp.Literal) and not node.is_string:
             return Fraction(node.this)
         if isinstance(node, exp.Anonymous) and node.name.lower() in ("wan", "yi", "pct"):
@@ -143,6 +137,16 @@ class Explainer:
             return a + b if isinstance(node, exp.Add) else a - b if isinstance(node, exp.Sub) else a * b
         return None
 
+    def fact(self, field: str) -> Fraction | bool | str | None:
+        """This entity's value of a field: an exact Fraction for money and numbers (stored ×100)."""
+        raw = self.facts.get(field)
+        if raw is None:
+            return None
+        f = self.dictionary[field] if field in self.dictionary else None
+        if f and f.type in ("money", "number"):
+            return Fraction(raw, SCALE)
+        return raw
+
     def describe(self, node: exp.Expression) -> str:
         """A Chinese rendering of an expression with this entity's values — never SQL, codes or function names.
 
@@ -157,10 +161,7 @@ class Explainer:
                 return "是" if node.name.lower() == "true" else "否"
             if node.name not in self.dictionary:
                 return "有关数据"
-            f = self.dictionary[node.name]
-            v = self.value(node)
-            shown = "未提供" if v is None else self.show(node.name, v)
-            return f"{f.label}（{shown}）"
+            return f"{self.dictionary[node.name].label}（{self.shown(node.name)}）"
         if isinstance(node, exp.Literal):
             return f"“{node.this}”" if node.is_string else fmt_number(Fraction(node.this))
         if isinstance(node, exp.Boolean):
@@ -288,8 +289,7 @@ class Explainer:
         if lookup:
             subject = ifs[0].this.this
             label = self.dictionary[subject.name].label if subject.name in self.dictionary else "类别"
-            v = self.value(subject)
-            now = "" if v is None else f"（当前：{self.show(subject.name, v)}）"
+            now = self.current(subject.name)
             items = []
             for i in ifs:
                 key = self._describe_operand(subject, i.this.expression)
@@ -304,6 +304,18 @@ class Explainer:
         parts = [f"若{self._describe_bool(i.this)}，为{result(i.args['true'])}" for i in ifs]
         parts.append(f"否则为{result(default)}" if default is not None else "其他情形不适用")
         return "；".join(parts)
+
+    # -- the entity's values in the text: the only places describe() reads facts ---------------------------
+    # (explain_columns.TemplateExplainer puts a placeholder here, so the same wording compiles to a column)
+    def shown(self, field: str) -> str:
+        """A field's value as it follows its label: '5.377694万元', or '未提供'."""
+        v = self.fact(field)
+        return "未提供" if v is None else self.show(field, v)
+
+    def current(self, field: str) -> str:
+        """'（当前：“A”）' after a lookup table's subject, or nothing when the value is unknown."""
+        v = self.fact(field)
+        return "" if v is None else f"（当前：{self.show(field, v)}）"
 
     def show(self, field: str, value) -> str:
         f = self.dictionary[field]

@@ -290,47 +290,75 @@ def _result(cm, row: dict, explainer: Explainer, library: Library) -> MeasureRes
 
 def _explain(r: MeasureResult, cm, explainer: Explainer, row: dict) -> str:
     m = cm.measure
-    parts = []
+    head = ""
     failed = [c for c in r.conditions if c.result is False]
     if r.status == NOT_MET and failed:
-        parts.append("不符合：" + "；".join(c.gap or f"未满足“{c.text}”" for c in failed) + "。")
+        head = "不符合：" + "；".join(c.gap or f"未满足“{c.text}”" for c in failed) + "。"
     elif r.status == MISSING:
         # labels only: officers and enterprises read this (the field names are in ``missing``)
         names = "、".join(x.label for x in r.missing) or "所需数据"
-        parts.append(f"待补充信息：缺少{names}，无法判断。")
+        head = f"待补充信息：缺少{names}，无法判断。"
     elif r.status == PENDING:
         labels = "、".join(explainer.parameter_labels.get(p, p) for p in r.pending_parameters)
-        parts.append(f"条件已满足（就已知数据而言），金额取决于尚未确定的参数：{labels}。")
+        head = f"条件已满足（就已知数据而言），金额取决于尚未确定的参数：{labels}。"
     else:
-        met = [c.text for c in r.conditions if c.result]
-        if met:
-            parts.append("满足：" + "；".join(met) + "。")
+        head = met_text([c.text for c in r.conditions if c.result])
+    computation = None
     if m.kind in ("money", "facility") and r.status in (MET, NOT_MET) and r.computed_yuan is not None and not failed:
-        parts.append(_computation(r, cm, explainer, row))
-    if r.selected is False:
-        rivals = "、".join(f"“{n}”" for n in r.rivals) or "同组措施"
-        parts.append(f"与{rivals}不能重复享受，已选择金额更高的一项，本项计0元。")
+        computation = _computation(r, cm, explainer, row)
+    return reason_text(head, computation, r.selected, r.rivals)
+
+
+# The wording of a reason, from its parts as texts: the per-row path above passes this entity's values, the column
+# form (services/reason_columns.py) placeholders that become Polars columns — one definition of the sentences.
+
+def met_text(met: list[str]) -> str:
+    return ("满足：" + "；".join(met) + "。") if met else ""
+
+
+def reason_text(head: str, computation: str | None, selected: bool | None, rivals: list[str]) -> str:
+    parts = [head, computation or ""]
+    if selected is False:
+        names = "、".join(f"“{n}”" for n in rivals) or "同组措施"
+        parts.append(f"与{names}不能重复享受，已选择金额更高的一项，本项计0元。")
     return "".join(parts)
+
+
+def cap_binds(cm, computed_yuan: Decimal) -> bool:
+    """Whether the computed amount is above a constant cap (the sentence says so; a cap that is a formula does not)."""
+    if cm.cap is None or not cm.cap.is_const:
+        return False
+    cap = Fraction(cm.cap.const)
+    return computed_yuan > Decimal(cap.numerator) / cap.denominator
+
+
+def computation_text(cm, formula: str, computed: str, capped: bool, status: str, final: str | None,
+                     selected: bool | None) -> str:
+    """'计算：50% × …（5.377694万元） = 26,888.47元，应享26,888.47元。' from the formula in words and the amounts as text."""
+    m = cm.measure
+    text = f"计算：{formula} = {computed}"
+    if capped:
+        text += f"，超过封顶{fmt_wan(cm.cap.const)}，按{fmt_wan(cm.cap.const)}计"
+    if cm.rounding == "floor_wan":
+        text += "，以万元为最小单位向下取整"
+    if status == NOT_MET:
+        if cm.minimum is not None and cm.minimum.is_const:
+            text += f"，低于最低{fmt_wan(cm.minimum.const)}，不予奖励"
+        else:
+            text += "，金额为0，不予补助"
+        return text + "。"
+    verb = "可用额度" if m.kind == "facility" else ("单独计可享" if selected is False else "应享")
+    return text + f"，{verb}{final}。"
 
 
 def _computation(r: MeasureResult, cm, explainer: Explainer, row: dict) -> str:
     from huiqi.engine.expressions import parse
 
     m = cm.measure
-    text = f"计算：{explainer.describe(parse(m.amount))} = {fmt_yuan(r.computed_yuan)}"
-    if cm.cap is not None and cm.cap.is_const and r.computed_yuan > Decimal(Fraction(cm.cap.const).numerator) / Fraction(cm.cap.const).denominator:
-        text += f"，超过封顶{fmt_wan(cm.cap.const)}，按{fmt_wan(cm.cap.const)}计"
-    if cm.rounding == "floor_wan":
-        text += "，以万元为最小单位向下取整"
     final = _yuan(row.get(col(m.id, "amount")))
-    if r.status == NOT_MET:
-        if cm.minimum is not None and cm.minimum.is_const:
-            text += f"，低于最低{fmt_wan(cm.minimum.const)}，不予奖励"
-        else:
-            text += "，金额为0，不予补助"
-        return text + "。"
-    verb = "可用额度" if m.kind == "facility" else ("单独计可享" if r.selected is False else "应享")
-    return text + f"，{verb}{fmt_yuan(final)}。"
+    return computation_text(cm, explainer.describe(parse(m.amount)), fmt_yuan(r.computed_yuan),
+                            cap_binds(cm, r.computed_yuan), r.status,
+                            None if r.status == NOT_MET else fmt_yuan(final), r.selected)
 
 
 def summarize(results: list[MeasureResult]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ same inputs give byte-identical result files.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import os
@@ -27,6 +28,7 @@ from huiqi.policies.library import default_library
 from huiqi.services import assumptions
 from huiqi.services import facts as facts_mod
 from huiqi.services.calculator import default_ruleset, explain_row
+from huiqi.services.reason_columns import compile_reason
 
 Progress = Callable[[str, int, int], None]  # (step description, done, total)
 
@@ -215,7 +217,7 @@ def assemble(evaluations: Mapping[str, Evaluation], tables: Mapping[str, pl.Data
 
 
 def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named: list[pl.Expr] = (),
-                list_pending: bool = True) -> pl.DataFrame:
+                list_pending: bool = True, by_pattern: bool = True) -> pl.DataFrame:
     """The long result (one row per entity and measure) of the rows a run lists: every 符合 and 参数待定 row, and the
     待补充信息 rows a data table could fill — the entity lacks a fact that some entity of the same kind has in the
     data, so the bureau can import it. The other 待补充信息 (mostly facts only an application gives) are counted per
@@ -225,7 +227,12 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named:
     One lazy plan over the allocated wide frame, filtered per measure before anything is selected (the long table
     of every entity and measure is never built), one collect. With ``explain``, the 待补充信息 rows carry ``missing``
     (what is missing, with its source) and every row ``pending`` (the undecided parameters), both vectorised.
-    Without ``list_pending`` the 参数待定 rows are left out (counted by :func:`pending_summary`)."""
+    Without ``list_pending`` the 参数待定 rows are left out (counted by :func:`pending_summary`).
+
+    ``missing`` is worded once per pattern of absent fields, not per row (``by_pattern``; docs/decisions.md
+    EXPLAIN-3): the plan computes an integer per row — the measure's base plus a bit per field that is absent for
+    a reason — and the distinct integers (a few hundred among millions of rows) are turned into text after the
+    collect. ``by_pattern=False`` builds the text per row with ``concat_str`` (the reference the tests compare)."""
     facts = ev.inputs
     here = not ev.plan or frozenset().union(*(cm.fields for cm in ev.plan)) <= set(facts.columns)
     if here:
@@ -235,15 +242,22 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named:
         both = wide
     # each measure's rows in entity-ID order (an integer rank), measures in ID order: the result is in the documented
     # order (sorting the finished table's strings cost more than the rest of writing it)
-    both = both.with_columns(pl.col("entity_id").rank("ordinal").alias("_order")).lazy()  # once (eager), not per part
+    frame = both.with_columns(entity_order(both["entity_id"]).alias("_order"))  # once (eager), not per part
+    both = frame.lazy()
     dictionary = ev.ruleset.dictionary
     labels = {n: p.label for n, p in ev.ruleset.parameters.items()}
 
     def label(f: str) -> str:
         return f"{dictionary[f].label}（来源：{dictionary[f].source or '—'}）"
 
-    parts = []
-    for cm in sorted(ev.plan, key=lambda cm: cm.id):
+    plan = sorted(ev.plan, key=lambda cm: cm.id)
+    whys = [_missing_reasons(cm) if here and explain else {} for cm in plan]
+    # a measure's patterns are its base + 0 … 2^fields − 1; Int64 holds them all unless a plan is extraordinary
+    by_pattern = by_pattern and sum(1 << len(w) for w in whys) < 1 << 62
+    patterns: dict[int, list[str]] = {}  # base → the labels its bits stand for, in order
+    base = 0
+    parts, gathered = [], []  # gathered: (measure, which rows, extra columns) of the paths that gather rows once
+    for cm, why in zip(plan, whys):
         status = pl.col(col(cm.id, "status"))
         listed_missing = status == MISSING
         if here:
@@ -252,34 +266,100 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named:
                                                if lacking else pl.lit(False))
         shown = (status == MET) if not list_pending else (status != NOT_MET) & (status != MISSING)
         if not explain:
-            where = shown | listed_missing
-            parts.append(long_part(both, cm, DISPLAY, where, [*named, pl.col("_order")]).sort("_order").drop("_order"))
+            gathered.append((cm, shown | listed_missing, []))
             continue
-        # the null inputs of the conditions that could not be decided, then of the amount; each field once, where
-        # it first appears (one string concatenation, no lists)
-        why: dict[str, list[pl.Expr]] = {}
-        if here:
-            for cc in cm.conditions:
-                undecided = pl.col(col(cm.id, f"c|{cc.condition.id}")).is_null()
-                for f in sorted(cc.value.fields):
-                    why.setdefault(f, []).append(undecided)
-            for f in sorted(frozenset().union(*(v.fields for v in (cm.amount, cm.cap, cm.minimum) if v))):
-                why.setdefault(f, []).append(pl.lit(True))
-        pieces = [pl.when(pl.col(f).is_null() & pl.any_horizontal(r)).then(pl.lit(label(f))) for f, r in why.items()]
-        text = pl.concat_str(pieces, separator="；", ignore_nulls=True) if pieces else pl.lit("")
+        absent = [pl.col(f).is_null() & pl.any_horizontal(r) for f, r in why.items()]
         pending = pending_parameters(cm)
         note = ("金额或条件取决于尚未确定的参数：" + "、".join(labels.get(x, x) for x in pending)) if pending else None
         note = pl.lit(note, dtype=pl.String).alias("pending")
+        if by_pattern:
+            bits = [pl.when(c).then(pl.lit(1 << k, dtype=pl.Int64)).otherwise(pl.lit(0, dtype=pl.Int64))
+                    for k, c in enumerate(absent)]
+            code = pl.sum_horizontal([pl.lit(base, dtype=pl.Int64), *bits]) if bits else pl.lit(base, dtype=pl.Int64)
+            patterns[base] = [label(f) for f in why]
+            base += 1 << len(why)
+            gathered.append((cm, shown | listed_missing, [pl.when(status == MISSING).then(code).alias("missing"), note]))
+            continue
+        pieces = [pl.when(c).then(pl.lit(label(f))) for f, c in zip(why, absent)]
+        text = pl.concat_str(pieces, separator="；", ignore_nulls=True) if pieces else pl.lit("")
         # the text only on the 待补充信息 rows (a when/then would build it for every row, then drop it)
         decided = long_part(both, cm, DISPLAY, shown,
                             [*named, pl.lit(None, dtype=pl.String).alias("missing"), note, pl.col("_order")])
         undecided = long_part(both, cm, DISPLAY, listed_missing,
                               [*named, text.alias("missing"), note, pl.col("_order")])
         parts.append(pl.concat([decided, undecided]).sort("_order").drop("_order"))
+    if gathered:
+        # each measure's rows as row numbers in entity order — filtering and sorting integers only — then each column
+        # it lists gathered once (filtering the columns, then sorting them, moved every string twice)
+        numbered = both.with_row_index("_row")
+        rows = pl.collect_all([numbered.filter(where).select("_row", "_order").sort("_order").select("_row")
+                               for _, where, _ in gathered])
+
+        def listed(cm, extra: list[pl.Expr]) -> list[str]:  # what long_part and the extra columns read
+            read = {"entity_id", *DISPLAY, *(c for e in extra for c in e.meta.root_names())}
+            return [c for c in frame.columns if c in read or c.startswith(f"{cm.id}|")]
+
+        parts = [long_part(frame.select(listed(cm, extra))[r["_row"]].lazy(), cm, DISPLAY, None, extra)
+                 for (cm, _, extra), r in zip(gathered, rows)]
     if not parts:
         return pl.DataFrame(schema={**LONG_SCHEMA, **{k: pl.String for k in DISPLAY}}).lazy().select(
             pl.all(), *named).collect()
-    return pl.concat(parts).collect()
+    out = pl.concat(parts)
+    if not explain or by_pattern:  # the names once over the concatenated rows, not per measure (a lookup each)
+        columns = out.collect_schema().names()
+        at = columns.index("allocation_note") + 1
+        out = out.with_columns(named).select(*columns[:at], *(e.meta.output_name() for e in named), *columns[at:])
+    out = out.collect()
+    if explain and by_pattern:
+        out = out.with_columns(pl.col("missing").replace_strict(_pattern_texts(out["missing"], patterns),
+                                                                 default=None, return_dtype=pl.String))
+    return out
+
+
+def entity_order(ids: pl.Series) -> pl.Series:
+    """``ids.rank("ordinal")`` (each ID's place in sorted order, ties in row order), without sorting strings.
+
+    Sorting 1.15M credit codes as strings took ~2 s at 1M (comparison sort of variable-length strings); an ASCII ID
+    of up to 64 bytes is the same order as its bytes read as big-endian UInt64 words (NUL padded), so a stable sort
+    per word from the last to the first (least-significant-digit radix order) gives the same ranks in ~0.5 s. Other
+    IDs (non-ASCII, NUL, null, longer) are ranked as strings."""
+    n = len(ids)
+    if n == 0 or ids.null_count() or (ids.str.len_bytes() != ids.str.len_chars()).any() \
+            or ids.str.contains("\x00", literal=True).any() or ids.str.len_bytes().max() > 64:
+        return ids.rank("ordinal")
+    words = max(1, (ids.str.len_bytes().max() + 7) // 8)
+    padded = ids.str.pad_end(words * 8, "\x00")
+    order = None  # the permutation that sorts the IDs
+    for k in reversed(range(words)):
+        word = padded.str.slice(8 * k, 8).cast(pl.Binary).bin.reinterpret(dtype=pl.UInt64, endianness="big")
+        step = pl.DataFrame({"w": word if order is None else word.gather(order)}).with_row_index("i") \
+            .sort("w", maintain_order=True)["i"]
+        order = step if order is None else order.gather(step)
+    return pl.zeros(n, dtype=pl.UInt32, eager=True).scatter(order, pl.int_range(1, n + 1, dtype=pl.UInt32, eager=True))
+
+
+def _missing_reasons(cm: CompiledMeasure) -> dict[str, list[pl.Expr]]:
+    """The inputs a 待补充信息 row may lack, each with why it matters: the null inputs of the conditions that could
+    not be decided, then of the amount; each field once, where it first appears."""
+    why: dict[str, list[pl.Expr]] = {}
+    for cc in cm.conditions:
+        undecided = pl.col(col(cm.id, f"c|{cc.condition.id}")).is_null()
+        for f in sorted(cc.value.fields):
+            why.setdefault(f, []).append(undecided)
+    for f in sorted(frozenset().union(*(v.fields for v in (cm.amount, cm.cap, cm.minimum) if v))):
+        why.setdefault(f, []).append(pl.lit(True))
+    return why
+
+
+def _pattern_texts(codes: pl.Series, patterns: dict[int, list[str]]) -> dict[int, str]:
+    """Each distinct pattern code → its text: the labels of its bits joined by '；' (what ``concat_str`` gives)."""
+    bases = sorted(patterns)
+    out = {}
+    for code in codes.drop_nulls().unique().to_list():
+        base = bases[bisect.bisect_right(bases, code) - 1]
+        bits = code - base
+        out[code] = "；".join(t for k, t in enumerate(patterns[base]) if bits >> k & 1)
+    return out
 
 
 def pending_parameters(cm: CompiledMeasure) -> list[str]:
@@ -334,10 +414,12 @@ def missing_fields(ev: Evaluation) -> pl.DataFrame | None:
                                       "source": pl.String, "entities": pl.Int64}, orient="row")
 
 
-def _explain(rows: pl.DataFrame, ev: Evaluation, library) -> pl.DataFrame:
+def _explain(rows: pl.DataFrame, ev: Evaluation, library, vectorised: bool = True) -> pl.DataFrame:
     """``reason``: for rows that are 符合, the calculator's own text — one sentence per yes/no measure (it met every
-    condition), the explainer per row for money measures (the paid rows and those cut to 0); for the others the
-    undecided parameters (``pending``, from :func:`listed_rows`)."""
+    condition), for money measures (the paid rows and those cut to 0) the same text compiled once per measure into
+    one column (services/reason_columns.py), the explainer per row where that does not apply (``vectorised=False``:
+    every such row per row, the reference); for the others the undecided parameters (``pending``, from
+    :func:`listed_rows`)."""
     dictionary = ev.ruleset.dictionary
     labels = {n: p.label for n, p in ev.ruleset.parameters.items()}
     by_id = {cm.id: cm for cm in ev.plan}
@@ -351,8 +433,17 @@ def _explain(rows: pl.DataFrame, ev: Evaluation, library) -> pl.DataFrame:
         .filter(met & ~pl.col("measure_id").is_in(list(constant))).drop("status")  # three columns, not all
     if todo.height == 0:
         return rows
-    # only the columns the explainer reads: the measures' own result columns and group choices, and their facts
     measures = [by_id[m] for m in todo["measure_id"].unique(maintain_order=True).to_list()]
+    if vectorised:
+        todo = todo.join(_reason_columns(ev, measures, library, labels), on=["entity_id", "measure_id"], how="left",
+                         maintain_order="left")
+        done = todo.filter(pl.col("reason").is_not_null())
+        rows = rows.with_columns(rows["reason"].scatter(done["_i"], done["reason"]))
+        todo = todo.filter(pl.col("reason").is_null()).drop("reason")
+        if todo.height == 0:
+            return rows
+        measures = [by_id[m] for m in todo["measure_id"].unique(maintain_order=True).to_list()]
+    # per row: only the columns the explainer reads — the measures' own result columns and group choices, and facts
     prefixes = tuple(f"{cm.id}|" for cm in measures) + ("group|",)
     wanted = pl.col("entity_id").is_in(todo["entity_id"].unique().implode())
     wide_cols = ["entity_id", *[c for c in ev.frame.columns if c.startswith(prefixes)]]
@@ -368,3 +459,20 @@ def _explain(rows: pl.DataFrame, ev: Evaluation, library) -> pl.DataFrame:
             explainer = cache[entity_id] = Explainer(dictionary, library, inputs[entity_id], ev.params, labels)
         reasons.append(explain_row(by_id[measure_id], wide[entity_id], explainer, library).reason)
     return rows.with_columns(rows["reason"].scatter(todo["_i"], pl.Series(reasons, dtype=pl.String)))
+
+
+def _reason_columns(ev: Evaluation, measures: list[CompiledMeasure], library, labels: dict) -> pl.DataFrame:
+    """(entity_id, measure_id, reason) for the 符合 rows of the measures whose reason compiles to a column: one
+    collect over the evaluation's rows (its result columns beside the facts, not copied)."""
+    schema = {**ev.inputs.schema, **ev.frame.schema}
+    exprs = {cm.id: e for cm in measures
+             if (e := compile_reason(cm, ev.ruleset.dictionary, schema, library, ev.params, labels)) is not None}
+    out = pl.DataFrame(schema={"entity_id": pl.String, "measure_id": pl.String, "reason": pl.String})
+    if not exprs:
+        return out
+    facts = ev.inputs.select([c for c in ev.inputs.columns if c not in ev.frame.columns])
+    both = ev.frame.hstack(facts).lazy() if facts.width else ev.frame.lazy()
+    parts = [both.filter(pl.col(col(mid, "status")) == MET)
+             .select(pl.col("entity_id").cast(pl.String), pl.lit(mid).alias("measure_id"), e.alias("reason"))
+             for mid, e in exprs.items()]
+    return pl.concat([out.lazy(), *parts]).collect()
