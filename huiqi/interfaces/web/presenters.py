@@ -7,6 +7,7 @@ Scoping to a user's 县区 or own enterprise is here too: every list a route sho
 from __future__ import annotations
 
 import json
+import operator
 from decimal import Decimal
 from typing import Any
 
@@ -197,7 +198,7 @@ def result_json(r) -> bytes:
     values = tuple(r.__dict__.values())
     key = id(r.conditions)
     hit = _RESULT_JSON.get(key)
-    if hit is not None and len(hit[0]) == len(values) and all(a is b for a, b in zip(hit[0], values)):
+    if hit is not None and len(hit[0]) == len(values) and all(map(operator.is_, hit[0], values)):
         return hit[1]
     out = json_bytes(result_dict(r))
     if len(_RESULT_JSON) >= _RESULT_JSON_MAX:
