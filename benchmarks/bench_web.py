@@ -251,7 +251,7 @@ def main() -> None:
         variants["before"] = (before, python, [], {})
         variants["before-w2"] = (before, python, ["--workers", "2"], {})
     chosen = [v for v in a.variants.split(",") if v]
-    if a.before:
+    if a.before and not {"before", "before-w2"} & set(chosen):  # unless --variants places them (e.g. first)
         chosen += ["before"] + (["before-w2"] if "workers2" in chosen else [])
     global SERVER_PID
     table: dict[str, list[tuple[str, dict]]] = {}
