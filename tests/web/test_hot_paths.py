@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from huiqi.interfaces.web import api, auth
 from huiqi.interfaces.web.checking import engine_params, stored_facts
 from huiqi.interfaces.web.presenters import check_json, check_payload, json_bytes
-from huiqi.services.calculator import CheckRequest, check_many
+from huiqi.services.calculator import CheckRequest, check, check_many
 
 PERIOD = "2024Q4"
 
@@ -233,3 +233,9 @@ def test_json_module_reference_agrees_on_assembled_bytes(web):
     reference = json.dumps(check_payload(results, PERIOD, "enterprise"), ensure_ascii=False, default=str,
                            separators=(",", ":")).encode()
     assert check_json(results, PERIOD, "enterprise") == reference
+
+
+def test_check_json_of_no_results_and_of_one():
+    for results in ([], check({"output_q": "898.61497万元"}, PERIOD)[:1]):
+        assert check_json(results, PERIOD, "enterprise") == old_bytes(results)
+        assert check_json(results, PERIOD, "enterprise", "X") == old_bytes(results, credit_code="X")
