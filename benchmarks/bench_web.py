@@ -11,6 +11,7 @@ fixed concurrency, then stops it (SIGINT). Variants, measured in the same run so
   batch64      batched with up to 64 requests a batch (HUIQI_CALC_BATCH_MAX=64; the default is 8)
   before       optional (--before PATH): the same scenarios against another checkout's server, e.g. the code
                before this change (`--before /path/to/checkout`, run with that checkout's own venv python)
+  before-w2    with --before and workers2: that checkout with `--workers 2`
 
 Scenarios (each request distinct: nothing is answered from the server's result cache):
 
@@ -246,8 +247,12 @@ def main() -> None:
     if a.before:
         before = Path(a.before).resolve()
         python = before / ".venv" / "bin" / "python"
-        variants["before"] = (before, str(python if python.exists() else sys.executable), [], {})
-    chosen = [v for v in a.variants.split(",") if v] + (["before"] if a.before else [])
+        python = str(python if python.exists() else sys.executable)
+        variants["before"] = (before, python, [], {})
+        variants["before-w2"] = (before, python, ["--workers", "2"], {})
+    chosen = [v for v in a.variants.split(",") if v]
+    if a.before and not {"before", "before-w2"} & set(chosen):  # unless --variants places them (e.g. first)
+        chosen += ["before"] + (["before-w2"] if "workers2" in chosen else [])
     global SERVER_PID
     table: dict[str, list[tuple[str, dict]]] = {}
     for name in chosen:

@@ -18,10 +18,12 @@ _MISSING = object()
 
 
 class Cache:
-    def __init__(self, name: str, maxsize: int, ttl: float | None = None):
-        """``ttl``: seconds an entry is trusted (for values another process may change in the database)."""
+    def __init__(self, name: str, maxsize: int, ttl: float | None = None, timer: Callable[[], float] | None = None):
+        """``ttl``: seconds an entry is trusted (for values another process may change in the database);
+        ``timer``: the TTL's clock (default time.monotonic; tests pass their own)."""
         self.name = name
-        self._data: LRUCache = LRUCache(maxsize=maxsize) if ttl is None else TTLCache(maxsize=maxsize, ttl=ttl)
+        self._data: LRUCache = LRUCache(maxsize=maxsize) if ttl is None else \
+            TTLCache(maxsize=maxsize, ttl=ttl, **({"timer": timer} if timer is not None else {}))
         self._lock = threading.RLock()
         self._building: dict[Hashable, threading.Lock] = {}
 

@@ -169,11 +169,12 @@ def _evaluate_rows(rows: list[dict], period: str, entity: str, params, ruleset: 
                               measures=measures)
         plan, evaluated = ev.plan, list(ev.frame.iter_rows(named=True))
     labels = {n: p.label for n, p in ruleset.parameters.items()}
+    shapes = [(cm, _shape(cm, library)) for cm in plan] if fast else None  # looked up once per batch
     out = []
     for internal, row in zip(rows, evaluated):
         explainer = Explainer(ruleset.dictionary, library, internal, values, labels)
         if fast:
-            out.append([_remembered(cm, row, explainer, library) for cm in plan])
+            out.append([_remembered(cm, row, explainer, library, shape) for cm, shape in shapes])
         else:
             out.append([_result(cm, row, explainer, library) for cm in plan])
     return out
@@ -187,8 +188,8 @@ _MEMO: dict[tuple, tuple[Any, Library, MeasureResult]] = {}
 _MEMO_MAX = 20_000  # ~3 KB a result (measured): at most about 60 MB per process
 
 
-def _remembered(cm, row: dict, explainer: Explainer, library: Library) -> MeasureResult:
-    shape = _shape(cm, library)
+def _remembered(cm, row: dict, explainer: Explainer, library: Library, shape: _Shape | None = None) -> MeasureResult:
+    shape = shape or _shape(cm, library)
     facts = explainer.facts
     key = (id(cm), id(library), tuple(map(facts.get, shape.fields)), tuple(map(row.get, shape.row_cols)))
     hit = _MEMO.get(key)

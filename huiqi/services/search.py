@@ -234,11 +234,16 @@ class _Field:
             if not plist:
                 continue
             idf = math.log(1 + (n - len(plist) + 0.5) / (len(plist) + 0.5))
+            w_idf, k1_1 = weight * idf, K1 + 1  # the same float operations, in the same order, as before
             for i, tf in plist:
                 if allowed is not None and i not in allowed:
                     continue
-                scores[i] = scores.get(i, 0.0) + weight * idf * tf * (K1 + 1) / (tf + norms[i])
-                matched.setdefault(i, set()).add(term)
+                scores[i] = scores.get(i, 0.0) + w_idf * tf * k1_1 / (tf + norms[i])
+                terms_of_i = matched.get(i)  # not setdefault(i, set()): that built a set for every posting
+                if terms_of_i is None:
+                    matched[i] = {term}
+                else:
+                    terms_of_i.add(term)
 
     def _norms(self) -> list[float]:
         """Each unit's BM25 length norm, computed once (the same float as computed per posting before)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from huiqi.engine.evaluate import ParameterError
 from huiqi.engine.inputs import InputError
-from huiqi.interfaces.web.presenters import check_payload, json_bytes
+from huiqi.interfaces.web.presenters import check_json, check_payload
 from huiqi.interfaces.web.state import WebError, WebState
 
 
@@ -56,7 +56,7 @@ async def batched_check(state: WebState, facts: dict, period: str, entity: str, 
     request = CheckRequest(facts, period, entity, engine_params(state, params))
     if finish is None:
         def finish(req, results):
-            return json_bytes(check_payload(results, req.period, req.entity))
+            return check_json(results, req.period, req.entity)
     try:
         return await calc_batcher(state).submit(request, finish)
     except (InputError, ParameterError) as e:
