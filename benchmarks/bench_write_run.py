@@ -59,7 +59,8 @@ def main() -> None:
 
     data = ensure_data(args.size)
     t = time.perf_counter()
-    run = screen(load_tables(data, None), args.period, data_hash=directory_hash(data))
+    run = screen(load_tables(data, None), args.period, data_hash=directory_hash(data),
+                 list_pending=False)  # as `huiqi screen` does by default
     print(f"screened {args.size:,} in {time.perf_counter() - t:.1f} s; {run.paid().height:,} paid rows, "
           f"{run.results.height:,} result rows")
     writers = {"this": award_list}

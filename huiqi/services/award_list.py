@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -32,6 +33,9 @@ from huiqi.services.screening import ScreeningRun
 from huiqi.services.xlsx_style import SheetFormats as _Formats
 
 WAN = Decimal(1_000_000)  # 分 per 万元
+# cells written as given (a name like "=1+1" or "0012" stays text); rows go to disk as they are written
+# (constant_memory: each sheet is written top to bottom, so the cells never sit in memory as objects — EXCEL-2)
+WORKBOOK_OPTIONS = {"strings_to_numbers": False, "strings_to_formulas": False, "constant_memory": True}
 
 
 def wan2(fen: int | None) -> float | None:
@@ -196,7 +200,7 @@ def write_excel(run: ScreeningRun, path: Path, *, per_enterprise: bool = False) 
     (:func:`write_todo`); a whole province's would pass Excel's 1,048,576 rows a sheet (docs/decisions.md SCREEN-1)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False})
+    wb = xlsxwriter.Workbook(str(path), WORKBOOK_OPTIONS)
     created = datetime.combine(run.period_end, datetime.min.time())
     wb.set_properties({"title": f"{period_label(run.period)}拟兑现名单", "author": "huiqi", "created": created,
                        "comments": f"规则版本 {run.manifest['rules_version']}；数据快照 {run.manifest['data_hash']}"})
@@ -426,6 +430,13 @@ def write_tables(run: ScreeningRun, directory: Path, extra: list[Path] = (), *, 
     measure and parameter, with counts; when the run did not list those rows), results.csv only when asked
     (cells safe from formula injection), then manifest.json listing each of them and of ``extra`` (e.g. the
     workbook) with its size and sha256 — written last, so a manifest always describes complete files."""
+    entries = write_data_files(run, directory, csv=csv)
+    return [*entries, write_manifest(run, directory, {**{p: file_entry(p) for p in extra}, **entries})]
+
+
+def write_data_files(run: ScreeningRun, directory: Path, *, csv: bool = False) -> dict[Path, dict]:
+    """The data files of :func:`write_tables` (not the manifest), each with its manifest entry (size, sha256) —
+    computed here so that :func:`write_run` can do all of it on a second thread beside the workbook."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     # 元 as an exact decimal (never a binary float): 分 ÷ 100 at scale 2
@@ -447,11 +458,15 @@ def write_tables(run: ScreeningRun, directory: Path, extra: list[Path] = (), *, 
     if csv:
         files.append(directory / "results.csv")
         write_csv(results, files[-1])
-    listed = [*extra, *files]
-    manifest = {**run.manifest, "files": {p.name: file_entry(p) for p in sorted(listed, key=lambda p: p.name)}}
-    path = directory / MANIFEST
+    return {p: file_entry(p) for p in files}
+
+
+def write_manifest(run: ScreeningRun, directory: Path, entries: dict[Path, dict]) -> Path:
+    """manifest.json: the run's manifest with every file of ``entries`` (size, sha256), by name."""
+    manifest = {**run.manifest, "files": {p.name: entries[p] for p in sorted(entries, key=lambda p: p.name)}}
+    path = Path(directory) / MANIFEST
     path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True), encoding="utf-8")
-    return [*files, path]
+    return path
 
 
 MANIFEST = "manifest.json"
@@ -484,19 +499,27 @@ def write_run(run: ScreeningRun, out: Path, notice=lambda _m: None, *, csv: bool
         xlsx = write_excel(run, folder / (out.name if out.suffix == ".xlsx" else f"拟兑现名单_{run.period}.xlsx"))
         return [xlsx, *(write_todo_by_county(run, folder) if todo else [])]
 
+    def write_all(folder: Path) -> tuple[list[Path], list[Path]]:
+        """The workbooks on this thread and the tables on a second one at the same time — Polars writes Parquet
+        outside the GIL while xlsxwriter holds it (EXCEL-3) — then the manifest, last."""
+        with ThreadPoolExecutor(1, thread_name_prefix="huiqi-tables") as pool:
+            tables = pool.submit(write_data_files, run, folder, csv=csv)
+            books = workbooks(folder)
+            entries = tables.result()
+        manifest = write_manifest(run, folder, {**{p: file_entry(p) for p in books}, **entries})
+        return books, [*entries, manifest]
+
     out = Path(out)
     if out.suffix != ".xlsx":
         with run_folder(out, manifest_files, notice) as folder:
-            books = workbooks(folder)
-            written = write_tables(run, folder, books, csv=csv)
+            books, written = write_all(folder)
         return [out / p.name for p in (*books, *written)]
     out.parent.mkdir(parents=True, exist_ok=True)
     for stray in out.parent.glob(f".{out.stem}.tmp-*"):  # what a killed run left
         shutil.rmtree(stray, ignore_errors=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out.stem}.tmp-", dir=out.parent))
     try:
-        books = workbooks(stage)
-        written = write_tables(run, stage, books, csv=csv)
+        books, written = write_all(stage)
         for f in (*books, *written):  # each replaced in one step, the manifest last: it describes files in place
             fsync_path(f)
             os.replace(f, out.parent / f.name)
