@@ -33,9 +33,6 @@ from huiqi.services.screening import ScreeningRun
 from huiqi.services.xlsx_style import SheetFormats as _Formats
 
 WAN = Decimal(1_000_000)  # 分 per 万元
-# cells written as given (a name like "=1+1" or "0012" stays text); rows go to disk as they are written
-# (constant_memory: each sheet is written top to bottom, so the cells never sit in memory as objects — EXCEL-2)
-WORKBOOK_OPTIONS = {"strings_to_numbers": False, "strings_to_formulas": False, "constant_memory": True}
 
 
 def wan2(fen: int | None) -> float | None:
@@ -200,7 +197,10 @@ def write_excel(run: ScreeningRun, path: Path, *, per_enterprise: bool = False) 
     (:func:`write_todo`); a whole province's would pass Excel's 1,048,576 rows a sheet (docs/decisions.md SCREEN-1)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    wb = xlsxwriter.Workbook(str(path), WORKBOOK_OPTIONS)
+    # cells as given (a name like "=1+1" or "0012" stays text); constant_memory: each sheet is written top to bottom,
+    # so its rows go to disk as they are written instead of sitting in memory as cell objects (EXCEL-2)
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False,
+                                         "constant_memory": True})
     created = datetime.combine(run.period_end, datetime.min.time())
     wb.set_properties({"title": f"{period_label(run.period)}拟兑现名单", "author": "huiqi", "created": created,
                        "comments": f"规则版本 {run.manifest['rules_version']}；数据快照 {run.manifest['data_hash']}"})
