@@ -202,3 +202,14 @@ def _write_todo_sheets(wb, fmt: _Formats, run: ScreeningRun, label: str, names: 
                  [("序号", 6), ("企业名称", 34), ("统一社会信用代码", 22), ("县区", 12), ("涉及措施", 40),
                   *[(x, max(10, min(30, len(x) * 2))) for x in labels]],
                  grid.iter_rows(), ["int", "text", "text", "text", "wrap", *["text"] * len(labels)])
+
+
+def _in_order(frame: pl.DataFrame, keys: list[pl.Expr]) -> bool:
+    """Whether every row's key is ≥ the previous row's (lexicographic over ``keys``), vectorised: a check costs a
+    few comparisons, a sort of the whole table a gather of every column."""
+    after = pl.lit(False)  # "this row's key is greater than the previous one's" so far, built from the last key
+    for k in reversed(keys):
+        after = (k > k.shift(1)) | ((k == k.shift(1)) & after)
+    same = pl.all_horizontal([k == k.shift(1) for k in keys])
+    ok = frame.select(((pl.int_range(pl.len()) == 0) | after | same).fill_null(False))  # a null key: sort
+    return bool(ok.to_series().all())

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.award_list_reference import _in_order as reference_in_order
 from tests.award_list_reference import write_excel as reference_excel
 from huiqi.services import award_list
 from huiqi.services.screening import screen
@@ -137,3 +138,19 @@ def test_vectorised_wan_and_yuan_equal_the_scalar_ones(values):
         if w is not None:
             assert repr(w) == repr(expect_w)  # the same float, sign of zero too
             assert Decimal(repr(w)) == Decimal(repr(expect_w))
+
+
+KEY_ROWS = st.lists(st.tuples(st.sampled_from(["enterprise", "project", "county", "other", None]),
+                              st.sampled_from(["a", "b", None]), st.sampled_from(["1", "2", "10", None])),
+                    max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(KEY_ROWS)
+def test_order_check_answers_as_before(rows):
+    """The order check with its keys computed once says what the one-expression check said, nulls included."""
+    frame = pl.DataFrame(rows, schema={"entity": pl.String, "measure_id": pl.String, "entity_id": pl.String},
+                         orient="row")
+    rank = pl.col("entity").replace_strict(award_list.ENTITY_ORDER, list(range(3)), default=3, return_dtype=pl.Int8)
+    keys = [rank, pl.col("entity"), pl.col("measure_id"), pl.col("entity_id")]
+    assert award_list._in_order(frame, keys) == reference_in_order(frame, keys)
