@@ -71,7 +71,8 @@ def main() -> None:
         for name, module in writers.items():
             _time(module, run, parts[name])
     for name, p in parts.items():
-        print(f"  {name:5}: " + ", ".join(f"{k} {statistics.median(v):.2f} s" for k, v in p.items()))
+        print(f"  {name:5}: " + ", ".join(f"{k} {statistics.median(v):.2f} s (min {min(v):.2f})" for k, v in p.items()))
+        print("         every run: " + "; ".join(f"{k} " + " ".join(f"{x:.2f}" for x in v) for k, v in p.items()))
     if args.base:
         b, n = parts["base"], parts["this"]
         print("  ratio base/this: " + ", ".join(f"{k} {statistics.median(b[k]) / statistics.median(n[k]):.2f}×"
