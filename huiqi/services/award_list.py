@@ -83,10 +83,10 @@ def _sheet_table(ws, fmt: _Formats, title: str, headers: list[tuple[str, int]], 
 
 
 def _write_body(ws, fmt: _Formats, rows: Iterable[Sequence] | pl.DataFrame, kinds: list[str], first: int) -> int:
-    """Write the body cells from row ``first``, each with its column's format (a cell's own format is what Excel
-    shows; a column format applies only to cells typed later), and return the last row written (``first - 1`` for none). A frame is read
-    column by column (``to_list``), not row by row: that and one bound writer per column are what make 55,000 rows
-    a sheet cheap (docs/decisions.md EXCEL-1)."""
+    """Write the body cells from row ``first`` and return the last row written (``first - 1`` for none). Each cell
+    carries its column's format: a written cell shows its own style, a column format only applies to cells typed
+    later. A frame is read one ``to_list`` per column, not row by row as dicts (docs/decisions.md EXCEL-1); what is
+    left is xlsxwriter's own cost per cell."""
     styles = {"text": fmt.text, "wrap": fmt.wrap, "wan": fmt.wan, "yuan": fmt.yuan, "pct": fmt.pct, "int": fmt.int}
     if isinstance(rows, pl.DataFrame):
         rows = zip(*(s.to_list() for s in rows.get_columns()))
