@@ -1,0 +1,83 @@
+"""`award_list.write_run` alone, in one process: screen once, then write the run's outputs (the Excel award list,
+results.parquet, the summaries, the manifest) with this checkout's writer and, with --base, with another checkout's
+award_list.py beside it, alternating, so both see the same machine load.
+
+Run: .venv/bin/python benchmarks/bench_write_run.py --size 100000 [--base /tmp/base-excel] [--repeat 3]
+Not a timed test: the machine is shared; compare the two in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from bench_screening import ensure_data  # noqa: E402
+
+
+def _load(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _time(write, run, parts: dict[str, list[float]]) -> float:
+    """Whole write_run, and its workbook and tables parts, each into a fresh folder."""
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        write.write_run(run, Path(tmp) / "out")
+        whole = time.perf_counter() - t
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        write.write_excel(run, Path(tmp) / "a.xlsx")
+        parts.setdefault("write_excel", []).append(time.perf_counter() - t)
+        t = time.perf_counter()
+        write.write_tables(run, Path(tmp))
+        parts.setdefault("write_tables", []).append(time.perf_counter() - t)
+    parts.setdefault("write_run", []).append(whole)
+    return whole
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--size", type=int, default=100_000)
+    ap.add_argument("--period", default="2024Q4")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--base", type=Path, help="another checkout whose huiqi/services/award_list.py to compare")
+    args = ap.parse_args()
+    from huiqi.interfaces.cli_common import load_tables
+    from huiqi.services import award_list
+    from huiqi.services.screening import directory_hash, screen
+
+    data = ensure_data(args.size)
+    t = time.perf_counter()
+    run = screen(load_tables(data, None), args.period, data_hash=directory_hash(data),
+                 list_pending=False)  # as `huiqi screen` does by default
+    print(f"screened {args.size:,} in {time.perf_counter() - t:.1f} s; {run.paid().height:,} paid rows, "
+          f"{run.results.height:,} result rows")
+    writers = {"this": award_list}
+    if args.base:
+        writers["base"] = _load(args.base / "huiqi/services/award_list.py", "award_list_base")
+    parts = {k: {} for k in writers}
+    for _ in range(args.repeat):
+        for name, module in writers.items():
+            _time(module, run, parts[name])
+    for name, p in parts.items():
+        print(f"  {name:5}: " + ", ".join(f"{k} {statistics.median(v):.2f} s (min {min(v):.2f})" for k, v in p.items()))
+        print("         every run: " + "; ".join(f"{k} " + " ".join(f"{x:.2f}" for x in v) for k, v in p.items()))
+    if args.base:
+        b, n = parts["base"], parts["this"]
+        print("  ratio base/this: " + ", ".join(f"{k} {statistics.median(b[k]) / statistics.median(n[k]):.2f}×"
+                                                 for k in b))
+
+
+if __name__ == "__main__":
+    main()
