@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 import time
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
@@ -98,6 +99,17 @@ class Web:
                 return job
             time.sleep(0.2)
         raise AssertionError("筛查超时")
+
+
+@contextmanager
+def sqlite_web(demo_dir: Path, tmp_path_factory, name: str):
+    """The same app as every web test on its own SQLite file (for tests that need one backend only)."""
+    work = tmp_path_factory.mktemp(name)
+    w = Web(f"sqlite:///{work / 'huiqi.db'}", demo_dir, work)
+    try:
+        yield w
+    finally:
+        w.state.shutdown()
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])

@@ -30,12 +30,10 @@ def error_of(r, status: int) -> dict:
 
 @pytest.fixture(scope="module")
 def sqlite_web(demo_dir, tmp_path_factory):
-    from tests.web.conftest import Web  # noqa: PLC0415 - the same app as every web test, on SQLite only
+    from tests.web.conftest import sqlite_web  # noqa: PLC0415 - the same app as every web test, on SQLite only
 
-    work = tmp_path_factory.mktemp("schemas")
-    w = Web(f"sqlite:///{work / 'huiqi.db'}", demo_dir, work)
-    yield w
-    w.state.shutdown()
+    with sqlite_web(demo_dir, tmp_path_factory, "schemas") as w:
+        yield w
 
 
 def test_every_api_operation_declares_a_response_model_or_media_type(sqlite_web):

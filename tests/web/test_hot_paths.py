@@ -23,12 +23,10 @@ PERIOD = "2024Q4"
 
 @pytest.fixture(scope="module")
 def web(demo_dir, tmp_path_factory):
-    from tests.web.conftest import Web  # noqa: PLC0415 - the same app as every web test, on SQLite only
+    from tests.web.conftest import sqlite_web  # noqa: PLC0415 - the same app as every web test, on SQLite only
 
-    work = tmp_path_factory.mktemp("hot")
-    w = Web(f"sqlite:///{work / 'huiqi.db'}", demo_dir, work)
-    yield w
-    w.state.shutdown()
+    with sqlite_web(demo_dir, tmp_path_factory, "hot") as w:
+        yield w
 
 
 def answers(state, facts_list, period=PERIOD):
