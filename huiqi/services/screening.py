@@ -137,17 +137,22 @@ def screen(tables: Mapping[str, pl.DataFrame], period: str, *, params: Mapping[s
     resolved = ruleset.resolve_parameters(params)
     assumed, assumed_as_written = assumptions.resolve(assume, ruleset.dictionary) if assume else ({}, {})
     builders = {
-        "enterprise": lambda: facts_mod.enterprise_facts(tables, p),
-        "project": lambda: facts_mod.project_facts(tables, p),
-        "county": lambda: facts_mod.county_facts(tables, p, resolved.get("lz2026q3_1_weight_invest"),
-                                                 resolved.get("lz2026q3_1_weight_output")),
+        "enterprise": lambda fields: facts_mod.enterprise_facts(tables, p, fields),
+        "project": lambda fields: facts_mod.project_facts(tables, p, fields),
+        "county": lambda fields: facts_mod.county_facts(tables, p, resolved.get("lz2026q3_1_weight_invest"),
+                                                        resolved.get("lz2026q3_1_weight_output"), fields),
     }
     entities = [e for e in builders if ruleset.measures_for(period, e, measures)]
     steps = len(entities) * 3 + 1
     evaluations = {}
     for i, entity in enumerate(entities):
         tick(f"汇总{ {'enterprise': '企业', 'project': '项目', 'county': '县区'}[entity]}数据", 3 * i, steps)
-        frame = assumptions.overlay(builders[entity](), assumed)
+        # only the facts this run reads (docs/decisions.md FACTS-1): the measures' conditions and amounts — which
+        # is all the allocation, the explanations, the 待补充信息 lists and the award list's columns read too —
+        # the assumed facts, and the identity columns every row carries
+        plan = ruleset.plan(period, entity, resolved, measures)
+        needed = frozenset().union(*(cm.fields for cm in plan), assumed)
+        frame = assumptions.overlay(builders[entity](needed), assumed)
         tick("逐项判断", 3 * i + 1, steps)
         evaluations[entity] = ruleset.evaluate(frame, period, entity=entity, params=params, measures=measures,
                                                keep=["entity_id", *DISPLAY])
