@@ -10,7 +10,7 @@ no event record means no such event in the quarter.
 from __future__ import annotations
 
 from datetime import date
-from typing import Collection, Iterable
+from typing import Collection, Iterable, Mapping
 
 import polars as pl
 
@@ -127,16 +127,18 @@ def indicator_facts(indicators: pl.DataFrame | pl.LazyFrame, period: Period,
         # key and credit_code are the same column when the panel's index does not fit this base (a partition)
         wide = base.select(*dict.fromkeys([key, "credit_code"])) if base is not None else \
             lazy.filter(pl.col("period").is_in(quarters)).select("credit_code").unique(maintain_order=True).collect()
+        keys = wide.select(key)
         for qq in quarters:
             # one quarter at a time: the panel is sorted by period, so each scan reads only that quarter's row
             # groups, and only one quarter is held beside the growing wide frame. (One scan of all eight quarters,
-            # sliced or pivoted in memory, measured no faster at 100k: docs/decisions.md SCALE-3.)
+            # sliced or pivoted in memory, measured no faster at 100k: docs/decisions.md SCALE-3.) Joined onto the
+            # key column alone and placed beside: joined onto the wide frame it re-gathered every earlier quarter.
             codes = [c for c in reads.get(qq, ()) if c in names]
             if not codes:
                 continue
             part = lazy.filter(pl.col("period") == qq).select(
                 key, *[pl.col(c).alias(f"{c}|{qq}") for c in codes]).collect()
-            wide = wide.join(part, on=key, how="left", maintain_order="left")
+            wide = wide.hstack(keys.join(part, on=key, how="left", maintain_order="left").drop(key).get_columns())
     return wide.select("credit_code", *_field_exprs(period, set(wide.columns), fields))
 
 
@@ -152,7 +154,8 @@ def _events_in(events: pl.LazyFrame, kind: str, period: Period) -> pl.LazyFrame:
     return events.filter((pl.col("kind") == kind) & pl.col("date").is_between(period.start, period.end))
 
 
-def _event_facts(events: pl.DataFrame, period: Period, fields: Collection[str] | None = None) -> list[pl.DataFrame]:
+def _event_facts(events: pl.DataFrame | pl.LazyFrame, period: Period,
+                 fields: Collection[str] | None = None) -> list[pl.LazyFrame]:
     """Per-enterprise event facts of the quarter: a held flag, and the cost (null if any cost is unknown). With
     ``fields``, only the frames with an asked-for column, and in them only those columns."""
     def held_and_cost(kind: str, held: str, cost: str, cost_col: str = "cost_fen") -> pl.LazyFrame:
@@ -190,7 +193,7 @@ def _event_facts(events: pl.DataFrame, period: Period, fields: Collection[str] |
     for frame in frames:  # lazy, so a frame nobody asked for is never computed
         columns = _wanted(fields, frame.collect_schema().names()[1:])
         if columns:
-            out.append(frame.select("credit_code", *columns).collect())
+            out.append(frame.select("credit_code", *columns))
     return out
 
 
@@ -198,6 +201,50 @@ def _event_facts(events: pl.DataFrame, period: Period, fields: Collection[str] |
 ENTERPRISE_IDENTITY = ("credit_code", "enterprise_name", "county", "sector", "entity_id", "name", "county_code")
 _SCALE_FIELDS = ("is_above_scale", "is_new_in_statistics", "upgraded_to_scale_this_year", "gx2024q2_library_entry_date")
 _EVENT_FLAGS = ("promo_event_held_q", "lz2026q3_event_held_q", "large_expo_attended_q", "gx2024q4_23_on_list")
+
+
+def _side_facts(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], p: Period,
+                fields: Collection[str] | None) -> tuple[list[pl.LazyFrame], list[str]]:
+    """Lazy per-enterprise frames (credit_code + facts) from the register, designation, credit and event tables —
+    only those with an asked-for field — and the flags among them whose absence means false."""
+    def want(*names: str) -> list[str]:
+        return _wanted(fields, names)
+
+    sides, fills = [], []
+    if want(*_SCALE_FIELDS):
+        scale = tables["scale_status"].lazy().filter(pl.col("year") == p.year).select(
+            "credit_code", pl.col("above_scale").alias("is_above_scale"),
+            # 新建投产无基数: entered the register within the twelve months before the period end
+            (pl.col("entered_scale_on").is_not_null() &
+             (pl.col("entered_scale_on") > pl.lit(date(p.end.year - 1, p.end.month, p.end.day))))
+            .alias("is_new_in_statistics"),
+            (pl.col("entered_scale_on").dt.year() == p.year).fill_null(False).alias("upgraded_to_scale_this_year"),
+            pl.col("entered_scale_on").alias("gx2024q2_library_entry_date"))
+        sides.append(scale.select("credit_code", *want(*_SCALE_FIELDS)))
+
+    designations = {code: name for code, name in DESIGNATION_FIELDS.items() if want(name)}
+    if designations:
+        des = tables["designations"].lazy().filter(
+            (pl.col("start") <= p.end) & (pl.col("end").is_null() | (pl.col("end") >= p.end)))
+        sides.append(des.group_by("credit_code").agg(
+            pl.col("designation").eq(code).any().alias(name) for code, name in designations.items()))
+        fills += designations.values()
+
+    # 004 六（二）: serious bad credit records in the two years before the period end
+    if want("lz2026q3_serious_bad_record_2y"):
+        two_years = date(p.end.year - 2, p.end.month, p.end.day)
+        bad = tables["credit_records"].lazy().filter(
+            pl.col("serious") & (pl.col("date") > two_years) & (pl.col("date") <= p.end))
+        sides.append(bad.group_by("credit_code").agg(pl.lit(True).alias("lz2026q3_serious_bad_record_2y")))
+    if want("lz2026q3_joint_punishment_target"):
+        punished = tables["credit_records"].lazy().filter((pl.col("kind") == "失信联合惩戒") & (pl.col("date") <= p.end))
+        sides.append(punished.group_by("credit_code").agg(pl.lit(True).alias("lz2026q3_joint_punishment_target")))
+    fills += want("lz2026q3_serious_bad_record_2y", "lz2026q3_joint_punishment_target")
+
+    if p.quarter:
+        sides += _event_facts(tables["events"], p, fields)
+        fills += want(*_EVENT_FLAGS)
+    return sides, fills
 
 
 def enterprise_facts(tables: dict[str, pl.DataFrame], period: str | Period,
@@ -227,46 +274,14 @@ def enterprise_facts(tables: dict[str, pl.DataFrame], period: str | Period,
         # indicator_facts follows the base's rows one to one, so its columns are placed beside them, not joined
         out = ent.hstack(indicator_facts(indicators, p, base=ent, fields=fields).drop("credit_code"))
 
-    if want(*_SCALE_FIELDS):
-        scale = tables["scale_status"].filter(pl.col("year") == p.year).select(
-            "credit_code", pl.col("above_scale").alias("is_above_scale"),
-            # 新建投产无基数: entered the register within the twelve months before the period end
-            (pl.col("entered_scale_on").is_not_null() &
-             (pl.col("entered_scale_on") > pl.lit(date(p.end.year - 1, p.end.month, p.end.day))))
-            .alias("is_new_in_statistics"),
-            (pl.col("entered_scale_on").dt.year() == p.year).fill_null(False).alias("upgraded_to_scale_this_year"),
-            pl.col("entered_scale_on").alias("gx2024q2_library_entry_date"))
-        out = out.join(scale.select("credit_code", *want(*_SCALE_FIELDS)), on="credit_code", how="left",
-                       maintain_order="left")
-
-    designations = {code: name for code, name in DESIGNATION_FIELDS.items() if want(name)}
-    if designations:
-        des = tables["designations"].filter(
-            (pl.col("start") <= p.end) & (pl.col("end").is_null() | (pl.col("end") >= p.end)))
-        flags = [pl.col("designation").eq(code).any().alias(name) for code, name in designations.items()]
-        des_wide = des.group_by("credit_code").agg(flags)
-        out = out.join(des_wide, on="credit_code", how="left", maintain_order="left").with_columns(
-            [pl.col(name).fill_null(False) for name in designations.values()])
-
-    # 004 六（二）: serious bad credit records in the two years before the period end
-    records = tables["credit_records"] if want("lz2026q3_serious_bad_record_2y", "lz2026q3_joint_punishment_target") \
-        else None
-    if want("lz2026q3_serious_bad_record_2y"):
-        two_years = date(p.end.year - 2, p.end.month, p.end.day)
-        bad = records.filter(pl.col("serious") & (pl.col("date") > two_years) & (pl.col("date") <= p.end))
-        out = out.join(bad.group_by("credit_code").agg(pl.lit(True).alias("lz2026q3_serious_bad_record_2y")),
-                       on="credit_code", how="left", maintain_order="left")
-    if want("lz2026q3_joint_punishment_target"):
-        punished = records.filter((pl.col("kind") == "失信联合惩戒") & (pl.col("date") <= p.end))
-        out = out.join(punished.group_by("credit_code").agg(pl.lit(True).alias("lz2026q3_joint_punishment_target")),
-                       on="credit_code", how="left", maintain_order="left")
-    out = out.with_columns([pl.col(c).fill_null(False)
-                            for c in want("lz2026q3_serious_bad_record_2y", "lz2026q3_joint_punishment_target")])
-
-    if p.quarter:
-        for frame in _event_facts(tables["events"], p, fields):
-            out = out.join(frame, on="credit_code", how="left", maintain_order="left")
-        out = out.with_columns([pl.col(c).fill_null(False) for c in want(*_EVENT_FLAGS)])
+    # the other tables' facts: each aggregated to one row per enterprise, joined onto the key column alone (joining
+    # onto the growing facts frame re-gathered every column it held, once per table), then placed beside it
+    sides, fills = _side_facts(tables, p, fields)
+    if sides:
+        keys = ent.lazy().select("credit_code")
+        for side in sides:
+            keys = keys.join(side, on="credit_code", how="left", maintain_order="left")
+        out = out.hstack(keys.with_columns(pl.col(c).fill_null(False) for c in fills).drop("credit_code").collect())
     return out.with_columns(pl.col("credit_code").alias("entity_id"), pl.col("enterprise_name").alias("name"),
                             pl.col("county").alias("county_code"))
 
