@@ -341,7 +341,9 @@ def screen(period: str = typer.Option(..., help="期间，如 2024Q4"),
     params = _pairs(param)
     if budget_policy not in ("pro_rata", "ranked"):
         _fail("--budget-policy 只能是 pro_rata 或 ranked")
-    tables = _load_tables(data, db)
+    # the large side tables as Parquet scans: the facts read a period's rows of them, and nothing holds them after
+    tables = _load_tables(data, db, scan=("scale_status", "designations", "credit_records", "events",
+                                          "project_investment"))
     if "enterprises" not in tables or tables["enterprises"].height == 0:
         _fail("没有企业数据：请先导入（huiqi import）或生成演示数据（huiqi demo-data）")
     prior_frame = None

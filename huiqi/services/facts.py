@@ -290,41 +290,44 @@ PROJECT_IDENTITY = ("entity_id", "credit_code", "county", "sector", "name", "cou
 COUNTY_IDENTITY = ("entity_id", "name", "county_code", "county", "credit_code", "sector")
 
 
-def _only(frame: pl.DataFrame, identity: tuple[str, ...], fields: Collection[str] | None) -> pl.DataFrame:
-    """The frame's identity columns and the asked-for fields, in the frame's order (every column without fields).
-    Project and county tables are a few thousand rows: they are built whole and narrowed."""
+def _only(frame, identity: tuple[str, ...], fields: Collection[str] | None):
+    """The (lazy) frame's identity columns and the asked-for fields, in its order (every column without fields)."""
     if fields is None:
         return frame
-    return frame.select([c for c in frame.columns if c in identity or c in fields])
+    return frame.select([c for c in frame.collect_schema().names() if c in identity or c in fields])
 
 
 def project_facts(tables: dict[str, pl.DataFrame], period: str | Period,
                   fields: Collection[str] | None = None) -> pl.DataFrame:
     """One row per project: type, the quarter's investment and last year's, new start-and-registration flag
-    (with ``fields``, only those beside :data:`PROJECT_IDENTITY`)."""
+    (with ``fields``, only those beside :data:`PROJECT_IDENTITY`). One lazy plan: the investment table may be a
+    Parquet scan, read for the two quarters only."""
     p = Period.parse(period) if isinstance(period, str) else period
     q = p.last_quarter
-    inv = tables["project_investment"]
-    this = inv.filter(pl.col("period") == f"{p.year}Q{q}").select("project_id", pl.col("invest_fen").alias("project_invest_q"))
-    last = inv.filter(pl.col("period") == f"{p.year - 1}Q{q}").select(
-        "project_id", pl.col("invest_fen").alias("project_invest_q_ly"))
-    proj = tables["projects"].select(
+    inv = tables["project_investment"].lazy()
+    out = tables["projects"].lazy().select(
         "project_id", "credit_code", "project_type", pl.col("county_code").alias("county"),
         pl.col("name").alias("project_name"),
         pl.col("registered_on").is_between(p.start, p.end).alias("project_started_registered_q"),
         pl.col("total_investment_fen").alias("gx2024q2_project_total_invest"), "registered_on")
-    out = proj.join(this, on="project_id", how="left", maintain_order="left").join(last, on="project_id", how="left", maintain_order="left")
-    # a project registered after last year's quarter had no investment then: that is a true 0, not a missing value
-    out = out.with_columns(
-        pl.when(pl.col("project_invest_q_ly").is_null() &
-                (pl.col("registered_on") > Period(p.year - 1, q).end))
-        .then(0).otherwise(pl.col("project_invest_q_ly")).alias("project_invest_q_ly"))
-    owners = tables["enterprises"].select("credit_code", pl.col("name").alias("_owner"), "sector")
+    if _wanted(fields, ["project_invest_q"]):
+        this = inv.filter(pl.col("period") == f"{p.year}Q{q}").select(
+            "project_id", pl.col("invest_fen").alias("project_invest_q"))
+        out = out.join(this, on="project_id", how="left", maintain_order="left")
+    if _wanted(fields, ["project_invest_q_ly"]):
+        last = inv.filter(pl.col("period") == f"{p.year - 1}Q{q}").select(
+            "project_id", pl.col("invest_fen").alias("project_invest_q_ly"))
+        # a project registered after last year's quarter had no investment then: a true 0, not a missing value
+        out = out.join(last, on="project_id", how="left", maintain_order="left").with_columns(
+            pl.when(pl.col("project_invest_q_ly").is_null() &
+                    (pl.col("registered_on") > Period(p.year - 1, q).end))
+            .then(0).otherwise(pl.col("project_invest_q_ly")).alias("project_invest_q_ly"))
+    owners = tables["enterprises"].lazy().select("credit_code", pl.col("name").alias("_owner"), "sector")
     out = out.join(owners, on="credit_code", how="left", maintain_order="left").with_columns(
         pl.concat_str([pl.col("_owner"), pl.lit("："), pl.col("project_name")], ignore_nulls=True).alias("name"),
         pl.col("county").alias("county_code"))
-    return _only(out.drop("registered_on", "_owner", "project_name").rename({"project_id": "entity_id"}),
-                 PROJECT_IDENTITY, fields)
+    out = out.drop("registered_on", "_owner", "project_name").rename({"project_id": "entity_id"})
+    return _only(out, PROJECT_IDENTITY, fields).collect()
 
 
 def county_facts(tables: dict[str, pl.DataFrame], period: str | Period, weight_invest: float | None = None,
