@@ -19,7 +19,6 @@ from typing import Callable, Mapping
 import polars as pl
 
 from huiqi.core.periods import Period
-from huiqi.data.store import snapshot_hash
 from huiqi.engine.allocate import LONG_SCHEMA, AllocationOptions, allocate_wide, long_part, paid, status_counts
 from huiqi.engine.evaluate import MET, MISSING, NOT_MET, PENDING, CompiledMeasure, Evaluation, RuleSet, col
 from huiqi.engine.explain import Explainer, citation
@@ -29,6 +28,14 @@ from huiqi.services import facts as facts_mod
 from huiqi.services.calculator import default_ruleset, explain_row
 
 Progress = Callable[[str, int, int], None]  # (step description, done, total)
+
+
+def snapshot_hash(tables: Mapping[str, pl.DataFrame]) -> str:
+    """huiqi.data.store.snapshot_hash, imported when a run without a data hash needs it: that module loads SQLAlchemy,
+    which nothing else on the screening path uses (the CLI hashes the data files)."""
+    from huiqi.data.store import snapshot_hash as tables_hash
+
+    return tables_hash(tables)
 
 
 def _frame_hash(frame: pl.DataFrame) -> str:
