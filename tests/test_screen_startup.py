@@ -55,11 +55,10 @@ def test_screen_scans_the_large_side_tables(panel_dir):
 
 
 def test_screening_on_scanned_tables_equals_on_read_tables(panel_dir):
-    from huiqi.interfaces.cli_common import load_tables
+    from huiqi.interfaces.cli_common import SCREEN_SCANS, load_tables
     from huiqi.services.screening import screen
 
-    scanned = load_tables(panel_dir, None, scan=("scale_status", "designations", "credit_records", "events",
-                                                 "project_investment"))
+    scanned = load_tables(panel_dir, None, scan=SCREEN_SCANS)
     read = {k: v for k, v in load_tables(panel_dir, None).items()}
     for period in ("2024Q4", "2026Q3"):
         a = screen(scanned, period, data_hash="x", explain=False)

@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 
 DEFAULT_DATA = Path("var/demo")
+# the large tables screening reads a period's rows of: Parquet scans, not held whole (docs/decisions.md FACTS-3)
+SCREEN_SCANS = ("scale_status", "designations", "credit_records", "events", "project_investment")
 
 
 def fail(message: str, code: int = 2) -> None:
