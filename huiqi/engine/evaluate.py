@@ -23,6 +23,7 @@ import polars as pl
 
 from huiqi.core.periods import Period
 from huiqi.engine.expressions import Compiler, ExpressionError, Value, region_code
+from huiqi.rules.cache import compiled_marker, mark_compiled
 from huiqi.rules.fields import SCALE, DataDictionary, default_dictionary
 from huiqi.rules.loader import LoadedFile, RuleFileError, RuleSource, default_rules
 from huiqi.rules.model import Condition, ExclusiveGroup, Measure, Parameter
@@ -135,8 +136,6 @@ class RuleSet:
         self._plans: dict = {}
         # fail early, with file and line, on any bad expression — once per content of the built-in rules and of the
         # compiling code (huiqi.rules.cache.compiled_marker); other rule sets (a sandbox's, a test's) every time
-        from huiqi.rules.cache import compiled_marker, mark_compiled
-
         marker = compiled_marker() if builtin else None
         if marker is None or not marker.exists():
             self.compile_all()
