@@ -4,7 +4,9 @@ Each runs as its own child under /usr/bin/time -v: wall time and peak RSS are th
 start, imports, rule loading, facts, evaluation, allocation, explanations, the Excel award list, Parquet and CSV).
 The paid rows and totals per measure must agree; the script exits 1 if they do not.
 
-Run: .venv/bin/python benchmarks/bench_cli_screen.py --size 100000   (data generated once under /tmp/huiqi-bench-N)
+Run: .venv/bin/python benchmarks/bench_cli_screen.py --size 100000   (data generated once under /tmp/huiqi-bench-N;
+     --size 3000000 for the 3M memory target: ~8 min to generate once, ~7 GiB peak for `huiqi screen`)
+Before/after a change: run it once per checkout with PYTHONPATH=<checkout> (the `huiqi` it starts imports that code).
 Not a timed test: the machine is shared, so figures vary run to run; report the median of --repeat runs.
 """
 

@@ -42,14 +42,17 @@ def timed_run(directory: Path, period: str, out: Path) -> dict:
     import polars as pl
 
     from huiqi.engine.allocate import AllocationOptions
+    from huiqi.interfaces.cli_common import SCREEN_SCANS
     from huiqi.services.calculator import default_ruleset
     from huiqi.services.screening import files_hash, screen
 
     ruleset = default_ruleset()  # loading and compiling the rules is start-up, not per-run work
     t0 = time.perf_counter()
-    # the panel layout replaces the long indicator table for screening (huiqi.data.panel); it is scanned lazily
+    # as `huiqi screen` reads them: the panel layout replaces the long indicator table (huiqi.data.panel); it and
+    # the large side tables are scanned lazily (docs/decisions.md FACTS-3)
     files = sorted(p for p in directory.glob("*.parquet") if p.stem not in ("indicators", "results"))
-    tables = {p.stem: (pl.scan_parquet(p) if p.stem == "indicator_panel" else pl.read_parquet(p)) for p in files}
+    tables = {p.stem: (pl.scan_parquet(p) if p.stem in ("indicator_panel", *SCREEN_SCANS) else pl.read_parquet(p))
+              for p in files}
     t_read = time.perf_counter()
     run = screen(tables, period, ruleset=ruleset, explain=False, options=AllocationOptions(),
                  data_hash=files_hash(files))

@@ -23,6 +23,7 @@ import polars as pl
 
 from huiqi.core.periods import Period
 from huiqi.engine.expressions import Compiler, ExpressionError, Value, region_code
+from huiqi.rules.cache import compiled_marker, mark_compiled
 from huiqi.rules.fields import SCALE, DataDictionary, default_dictionary
 from huiqi.rules.loader import LoadedFile, RuleFileError, RuleSource, default_rules
 from huiqi.rules.model import Condition, ExclusiveGroup, Measure, Parameter
@@ -126,13 +127,20 @@ class RuleSet:
     """Rule files + data dictionary, ready to evaluate."""
 
     def __init__(self, source: RuleSource | None = None, dictionary: DataDictionary | None = None):
+        builtin = source is None and dictionary is None
         self.source = source or default_rules()
         self.dictionary = dictionary or default_dictionary()
         self.parameters: dict[str, Parameter] = {k: v[0] for k, v in self.source.parameters().items()}
         self.measures: dict[str, tuple[Measure, LoadedFile]] = {m.id: (m, f) for m, f in self.source.measures()}
         self.groups = exclusive_groups(self.source)
         self._plans: dict = {}
-        self.compile_all()  # fail early, with file and line, on any bad expression
+        # fail early, with file and line, on any bad expression — once per content of the built-in rules and of the
+        # compiling code (huiqi.rules.cache.compiled_marker); other rule sets (a sandbox's, a test's) every time
+        marker = compiled_marker() if builtin else None
+        if marker is None or not marker.exists():
+            self.compile_all()
+            if marker is not None:
+                mark_compiled(marker)
 
     @property
     def version(self) -> str:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Collection, Optional
 
 import typer
 from rich.console import Console
 
 DEFAULT_DATA = Path("var/demo")
+# the large tables screening reads a period's rows of: Parquet scans, not held whole (docs/decisions.md FACTS-3)
+SCREEN_SCANS = ("scale_status", "designations", "credit_records", "events", "project_investment")
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -28,8 +30,12 @@ def pairs(items: list[str], option: str = "--param") -> dict[str, str]:
     return out
 
 
-def load_tables(data: Path, db: Optional[str]):
-    """The data tables from a database URL, or from a Parquet directory (the panel layout when present)."""
+def load_tables(data: Path, db: Optional[str], scan: Collection[str] = ()):
+    """The data tables from a database URL, or from a Parquet directory (the panel layout when present).
+
+    From a panel-layout directory, the indicator panel and the tables named in ``scan`` are Parquet scans (lazy
+    frames), read only for the rows and columns a computation asks for and not held afterwards: screening names
+    the register, designation, credit, event and investment tables, of which a period reads a fraction."""
     if db:
         from huiqi.data.store import Store
 
@@ -40,7 +46,8 @@ def load_tables(data: Path, db: Optional[str]):
         import polars as pl
 
         files = sorted(p for p in data.glob("*.parquet") if p.stem not in ("indicators", "results"))
-        return {p.stem: (pl.scan_parquet(p) if p.stem == "indicator_panel" else pl.read_parquet(p)) for p in files}
+        lazy = {"indicator_panel", *scan}
+        return {p.stem: (pl.scan_parquet(p) if p.stem in lazy else pl.read_parquet(p)) for p in files}
     from huiqi.data.synthetic import read_parquet
 
     return read_parquet(data)

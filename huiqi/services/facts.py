@@ -10,6 +10,7 @@ no event record means no such event in the quarter.
 from __future__ import annotations
 
 from datetime import date
+from typing import Collection, Iterable, Mapping
 
 import polars as pl
 
@@ -60,39 +61,65 @@ def _spans(period: Period) -> dict[str, list[str]]:
     }
 
 
-def _field_exprs(period: Period, present: set[str]) -> list[pl.Expr]:
-    """Every derived indicator field as arithmetic over columns named '<indicator>|<quarter>'."""
+def _indicator_fields() -> dict[str, tuple[str, str]]:
+    """Every derived indicator field → (indicator code, span suffix), in the order the facts list them."""
+    return {(INDICATOR_FIELDS[code] if suffix == "end" else f"{INDICATOR_FIELDS[code]}_{suffix}"): (code, suffix)
+            for code, suffixes in _DERIVED.items() for suffix in suffixes}
+
+
+INDICATOR_DERIVED = _indicator_fields()
+
+
+def _wanted(fields: Collection[str] | None, names: Iterable[str]) -> list[str]:
+    """The names among ``names`` that are asked for (all of them when ``fields`` is None), in their order."""
+    return list(names) if fields is None else [n for n in names if n in fields]
+
+
+def _field_exprs(period: Period, present: set[str], fields: Collection[str] | None = None) -> list[pl.Expr]:
+    """The derived indicator fields (every one, or those in ``fields``) as arithmetic over columns named
+    '<indicator>|<quarter>'."""
     spans = _spans(period)
-    exprs = []
-    for code, suffixes in _DERIVED.items():
-        prefix = INDICATOR_FIELDS[code]
-        for suffix in suffixes:
-            name = prefix if suffix == "end" else f"{prefix}_{suffix}"
-            exprs.append(_sum_of([f"{code}|{qq}" for qq in spans[suffix]], present, name))
-    return exprs
+    return [_sum_of([f"{code}|{qq}" for qq in spans[suffix]], present, name)
+            for name in _wanted(fields, INDICATOR_DERIVED) for code, suffix in [INDICATOR_DERIVED[name]]]
+
+
+def _quarter_columns(period: Period, fields: Collection[str] | None) -> dict[str, list[str]]:
+    """Per quarter, the indicator codes the asked-for fields read in it (insertion order: oldest quarter first)."""
+    spans = _spans(period)
+    y = period.year
+    needed: dict[str, list[str]] = {qq: [] for qq in [*period.quarters(y - 1, 4), *period.quarters(y, 4)]}
+    for name in _wanted(fields, INDICATOR_DERIVED):
+        code, suffix = INDICATOR_DERIVED[name]
+        for qq in spans[suffix]:
+            if code not in needed[qq]:
+                needed[qq].append(code)
+    return {qq: sorted(codes, key=list(_DERIVED).index) for qq, codes in needed.items() if codes}
 
 
 def indicator_facts(indicators: pl.DataFrame | pl.LazyFrame, period: Period,
-                    base: pl.DataFrame | None = None) -> pl.DataFrame:
+                    base: pl.DataFrame | None = None, fields: Collection[str] | None = None) -> pl.DataFrame:
     """Wide per-enterprise indicator facts for the period (credit_code + *_q, *_q_ly, *_ytd …).
 
     Accepts the long ``indicators`` table (pivoted once: fine for a city or a province) or the panel layout
     (huiqi.data.panel: one row per enterprise and quarter, joined per quarter: for national scale). With
-    ``base`` (a frame with credit_code) the result follows its row order.
+    ``base`` (a frame with credit_code) the result follows its row order. With ``fields`` only those derived
+    fields are built and, given a ``base``, only the indicators and quarters they read are scanned (without one,
+    the enterprises listed are those with any indicator in the two years, so everything is read).
     """
     y = period.year
     quarters = [*period.quarters(y - 1, 4), *period.quarters(y, 4)]
+    reads = _quarter_columns(period, fields if base is not None else None)  # quarter → indicator codes read
+    used = [c for c in _DERIVED if any(c in codes for codes in reads.values())]
     lazy = indicators.lazy() if isinstance(indicators, pl.DataFrame) else indicators
     names = lazy.collect_schema().names()
     if "indicator" in names:
-        wide = (lazy.filter(pl.col("period").is_in(quarters) & pl.col("indicator").is_in(list(_DERIVED)))
+        wide = (lazy.filter(pl.col("period").is_in(list(reads)) & pl.col("indicator").is_in(used))
                 .select("credit_code", (pl.col("indicator") + "|" + pl.col("period")).alias("key"), "value")
                 .collect()
                 .pivot(on="key", index="credit_code", values="value", aggregate_function="first"))
         if base is not None:
             wide = base.select("credit_code").join(wide, on="credit_code", how="left", maintain_order="left")
     else:
-        codes = [c for c in _DERIVED if c in names]
         key = "credit_code"
         if base is not None and "enterprise_index" in names and _index_matches(lazy, base):
             key = "enterprise_index"  # an integer surrogate key: the base's row number (huiqi.data.panel)
@@ -100,14 +127,19 @@ def indicator_facts(indicators: pl.DataFrame | pl.LazyFrame, period: Period,
         # key and credit_code are the same column when the panel's index does not fit this base (a partition)
         wide = base.select(*dict.fromkeys([key, "credit_code"])) if base is not None else \
             lazy.filter(pl.col("period").is_in(quarters)).select("credit_code").unique(maintain_order=True).collect()
+        keys = wide.select(key)
         for qq in quarters:
             # one quarter at a time: the panel is sorted by period, so each scan reads only that quarter's row
             # groups, and only one quarter is held beside the growing wide frame. (One scan of all eight quarters,
-            # sliced or pivoted in memory, measured no faster at 100k: docs/decisions.md SCALE-3.)
+            # sliced or pivoted in memory, measured no faster at 100k: docs/decisions.md SCALE-3.) Joined onto the
+            # key column alone and placed beside: joined onto the wide frame it re-gathered every earlier quarter.
+            codes = [c for c in reads.get(qq, ()) if c in names]
+            if not codes:
+                continue
             part = lazy.filter(pl.col("period") == qq).select(
                 key, *[pl.col(c).alias(f"{c}|{qq}") for c in codes]).collect()
-            wide = wide.join(part, on=key, how="left", maintain_order="left")
-    return wide.select("credit_code", *_field_exprs(period, set(wide.columns)))
+            wide = wide.hstack(keys.join(part, on=key, how="left", maintain_order="left").drop(key).get_columns())
+    return wide.select("credit_code", *_field_exprs(period, set(wide.columns), fields))
 
 
 def _index_matches(panel: pl.LazyFrame, base: pl.DataFrame) -> bool:
@@ -118,18 +150,21 @@ def _index_matches(panel: pl.LazyFrame, base: pl.DataFrame) -> bool:
     return bool((base["credit_code"].gather(sample["enterprise_index"]) == sample["credit_code"]).all())
 
 
-def _events_in(events: pl.DataFrame, kind: str, period: Period) -> pl.DataFrame:
+def _events_in(events: pl.LazyFrame, kind: str, period: Period) -> pl.LazyFrame:
     return events.filter((pl.col("kind") == kind) & pl.col("date").is_between(period.start, period.end))
 
 
-def _event_facts(events: pl.DataFrame, period: Period) -> list[pl.DataFrame]:
-    """Per-enterprise event facts of the quarter: a held flag, and the cost (null if any cost is unknown)."""
-    def held_and_cost(kind: str, held: str, cost: str, cost_col: str = "cost_fen") -> pl.DataFrame:
+def _event_facts(events: pl.DataFrame | pl.LazyFrame, period: Period,
+                 fields: Collection[str] | None = None) -> list[pl.LazyFrame]:
+    """Per-enterprise event facts of the quarter: a held flag, and the cost (null if any cost is unknown). With
+    ``fields``, only the frames with an asked-for column, and in them only those columns."""
+    def held_and_cost(kind: str, held: str, cost: str, cost_col: str = "cost_fen") -> pl.LazyFrame:
         ev = _events_in(events, kind, period)
         return ev.group_by("credit_code").agg(
             pl.lit(True).alias(held),
             pl.when(pl.col(cost_col).is_null().any()).then(None).otherwise(pl.col(cost_col).sum()).alias(cost))
 
+    events = events.lazy()
     frames = [
         held_and_cost("promo_event", "promo_event_held_q", "promo_event_cost_q"),
         held_and_cost("promo_event", "lz2026q3_event_held_q", "lz2026q3_event_cost_q"),
@@ -154,12 +189,76 @@ def _event_facts(events: pl.DataFrame, period: Period) -> list[pl.DataFrame]:
         pl.col("date").min().alias("gx2024q4_23_loan_draw_date"),
         (pl.lit(365 * 100, dtype=pl.Int64)).alias("gx2024q4_23_interest_days"),
         pl.lit(True).alias("gx2024q4_23_on_list")))
-    return frames
+    out = []
+    for frame in frames:  # lazy, so a frame nobody asked for is never computed
+        columns = _wanted(fields, frame.collect_schema().names()[1:])
+        if columns:
+            out.append(frame.select("credit_code", *columns))
+    return out
 
 
-def enterprise_facts(tables: dict[str, pl.DataFrame], period: str | Period) -> pl.DataFrame:
-    """One row per enterprise with every data-dictionary field the tables can supply for the period."""
+# the columns every enterprise row carries whatever is asked for: who it is and where (display, gates, keys)
+ENTERPRISE_IDENTITY = ("credit_code", "enterprise_name", "county", "sector", "entity_id", "name", "county_code")
+_SCALE_FIELDS = ("is_above_scale", "is_new_in_statistics", "upgraded_to_scale_this_year", "gx2024q2_library_entry_date")
+_EVENT_FLAGS = ("promo_event_held_q", "lz2026q3_event_held_q", "large_expo_attended_q", "gx2024q4_23_on_list")
+
+
+def _side_facts(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], p: Period,
+                fields: Collection[str] | None) -> tuple[list[pl.LazyFrame], list[str]]:
+    """Lazy per-enterprise frames (credit_code + facts) from the register, designation, credit and event tables —
+    only those with an asked-for field — and the flags among them whose absence means false."""
+    def want(*names: str) -> list[str]:
+        return _wanted(fields, names)
+
+    sides, fills = [], []
+    if want(*_SCALE_FIELDS):
+        scale = tables["scale_status"].lazy().filter(pl.col("year") == p.year).select(
+            "credit_code", pl.col("above_scale").alias("is_above_scale"),
+            # 新建投产无基数: entered the register within the twelve months before the period end
+            (pl.col("entered_scale_on").is_not_null() &
+             (pl.col("entered_scale_on") > pl.lit(date(p.end.year - 1, p.end.month, p.end.day))))
+            .alias("is_new_in_statistics"),
+            (pl.col("entered_scale_on").dt.year() == p.year).fill_null(False).alias("upgraded_to_scale_this_year"),
+            pl.col("entered_scale_on").alias("gx2024q2_library_entry_date"))
+        sides.append(scale.select("credit_code", *want(*_SCALE_FIELDS)))
+
+    designations = {code: name for code, name in DESIGNATION_FIELDS.items() if want(name)}
+    if designations:
+        des = tables["designations"].lazy().filter(
+            (pl.col("start") <= p.end) & (pl.col("end").is_null() | (pl.col("end") >= p.end)))
+        sides.append(des.group_by("credit_code").agg(
+            pl.col("designation").eq(code).any().alias(name) for code, name in designations.items()))
+        fills += designations.values()
+
+    # 004 六（二）: serious bad credit records in the two years before the period end
+    if want("lz2026q3_serious_bad_record_2y"):
+        two_years = date(p.end.year - 2, p.end.month, p.end.day)
+        bad = tables["credit_records"].lazy().filter(
+            pl.col("serious") & (pl.col("date") > two_years) & (pl.col("date") <= p.end))
+        sides.append(bad.group_by("credit_code").agg(pl.lit(True).alias("lz2026q3_serious_bad_record_2y")))
+    if want("lz2026q3_joint_punishment_target"):
+        punished = tables["credit_records"].lazy().filter((pl.col("kind") == "失信联合惩戒") & (pl.col("date") <= p.end))
+        sides.append(punished.group_by("credit_code").agg(pl.lit(True).alias("lz2026q3_joint_punishment_target")))
+    fills += want("lz2026q3_serious_bad_record_2y", "lz2026q3_joint_punishment_target")
+
+    if p.quarter:
+        sides += _event_facts(tables["events"], p, fields)
+        fills += want(*_EVENT_FLAGS)
+    return sides, fills
+
+
+def enterprise_facts(tables: dict[str, pl.DataFrame], period: str | Period,
+                     fields: Collection[str] | None = None) -> pl.DataFrame:
+    """One row per enterprise with every data-dictionary field the tables can supply for the period.
+
+    With ``fields``, only those (beside :data:`ENTERPRISE_IDENTITY`) are built, and only the tables, indicators
+    and quarters they read are scanned: a period's measures read a third of the fields or fewer. Each column is
+    the same as in the full build (same values, same relative order)."""
     p = Period.parse(period) if isinstance(period, str) else period
+
+    def want(*names: str) -> list[str]:
+        return _wanted(fields, names)
+
     ent = tables["enterprises"].select(
         "credit_code", pl.col("name").alias("enterprise_name"), pl.col("county_code").alias("county"),
         "industry_code", "sector")
@@ -167,77 +266,74 @@ def enterprise_facts(tables: dict[str, pl.DataFrame], period: str | Period) -> p
     division = pl.col("industry_code").str.slice(0, 2).cast(pl.Int32, strict=False)
     ent = ent.with_columns(division.is_between(13, 43).alias("is_manufacturing"),
                            division.is_between(6, 46).alias("is_industrial"))
-    indicators = tables["indicator_panel"] if "indicator_panel" in tables else tables["indicators"]
-    # indicator_facts follows the base's rows one to one, so its columns are placed beside them, not joined
-    out = ent.hstack(indicator_facts(indicators, p, base=ent).drop("credit_code"))
+    ent = ent.select("credit_code", "enterprise_name", "county", *want("industry_code"), "sector",
+                     *want("is_manufacturing", "is_industrial"))
+    out = ent
+    if want(*INDICATOR_DERIVED):
+        indicators = tables["indicator_panel"] if "indicator_panel" in tables else tables["indicators"]
+        # indicator_facts follows the base's rows one to one, so its columns are placed beside them, not joined
+        out = ent.hstack(indicator_facts(indicators, p, base=ent, fields=fields).drop("credit_code"))
 
-    scale = tables["scale_status"].filter(pl.col("year") == p.year).select(
-        "credit_code", pl.col("above_scale").alias("is_above_scale"),
-        # 新建投产无基数: entered the register within the twelve months before the period end
-        (pl.col("entered_scale_on").is_not_null() &
-         (pl.col("entered_scale_on") > pl.lit(date(p.end.year - 1, p.end.month, p.end.day))))
-        .alias("is_new_in_statistics"),
-        (pl.col("entered_scale_on").dt.year() == p.year).fill_null(False).alias("upgraded_to_scale_this_year"),
-        pl.col("entered_scale_on").alias("gx2024q2_library_entry_date"))
-    out = out.join(scale, on="credit_code", how="left", maintain_order="left")
-
-    des = tables["designations"].filter(
-        (pl.col("start") <= p.end) & (pl.col("end").is_null() | (pl.col("end") >= p.end)))
-    flags = [pl.col("designation").eq(code).any().alias(name) for code, name in DESIGNATION_FIELDS.items()]
-    des_wide = des.group_by("credit_code").agg(flags)
-    out = out.join(des_wide, on="credit_code", how="left", maintain_order="left").with_columns(
-        [pl.col(name).fill_null(False) for name in DESIGNATION_FIELDS.values()])
-
-    # 004 六（二）: serious bad credit records in the two years before the period end
-    records = tables["credit_records"]
-    two_years = date(p.end.year - 2, p.end.month, p.end.day)
-    bad = records.filter(pl.col("serious") & (pl.col("date") > two_years) & (pl.col("date") <= p.end))
-    punished = records.filter((pl.col("kind") == "失信联合惩戒") & (pl.col("date") <= p.end))
-    out = out.join(bad.group_by("credit_code").agg(pl.lit(True).alias("lz2026q3_serious_bad_record_2y")),
-                   on="credit_code", how="left", maintain_order="left")
-    out = out.join(punished.group_by("credit_code").agg(pl.lit(True).alias("lz2026q3_joint_punishment_target")),
-                   on="credit_code", how="left", maintain_order="left")
-    out = out.with_columns(pl.col("lz2026q3_serious_bad_record_2y").fill_null(False),
-                           pl.col("lz2026q3_joint_punishment_target").fill_null(False))
-
-    if p.quarter:
-        event_flags = ("promo_event_held_q", "lz2026q3_event_held_q", "large_expo_attended_q", "gx2024q4_23_on_list")
-        for frame in _event_facts(tables["events"], p):
-            out = out.join(frame, on="credit_code", how="left", maintain_order="left")
-        out = out.with_columns([pl.col(c).fill_null(False) for c in event_flags])
+    # the other tables' facts: each aggregated to one row per enterprise, joined onto the key column alone (joining
+    # onto the growing facts frame re-gathered every column it held, once per table), then placed beside it
+    sides, fills = _side_facts(tables, p, fields)
+    if sides:
+        keys = ent.lazy().select("credit_code")
+        for side in sides:
+            keys = keys.join(side, on="credit_code", how="left", maintain_order="left")
+        out = out.hstack(keys.with_columns(pl.col(c).fill_null(False) for c in fills).drop("credit_code").collect())
     return out.with_columns(pl.col("credit_code").alias("entity_id"), pl.col("enterprise_name").alias("name"),
                             pl.col("county").alias("county_code"))
 
 
-def project_facts(tables: dict[str, pl.DataFrame], period: str | Period) -> pl.DataFrame:
-    """One row per project: type, the quarter's investment and last year's, new start-and-registration flag."""
+PROJECT_IDENTITY = ("entity_id", "credit_code", "county", "sector", "name", "county_code")
+COUNTY_IDENTITY = ("entity_id", "name", "county_code", "county", "credit_code", "sector")
+
+
+def _only(frame, identity: tuple[str, ...], fields: Collection[str] | None):
+    """The (lazy) frame's identity columns and the asked-for fields, in its order (every column without fields)."""
+    if fields is None:
+        return frame
+    return frame.select([c for c in frame.collect_schema().names() if c in identity or c in fields])
+
+
+def project_facts(tables: dict[str, pl.DataFrame], period: str | Period,
+                  fields: Collection[str] | None = None) -> pl.DataFrame:
+    """One row per project: type, the quarter's investment and last year's, new start-and-registration flag
+    (with ``fields``, only those beside :data:`PROJECT_IDENTITY`). One lazy plan: the investment table may be a
+    Parquet scan, read for the two quarters only."""
     p = Period.parse(period) if isinstance(period, str) else period
     q = p.last_quarter
-    inv = tables["project_investment"]
-    this = inv.filter(pl.col("period") == f"{p.year}Q{q}").select("project_id", pl.col("invest_fen").alias("project_invest_q"))
-    last = inv.filter(pl.col("period") == f"{p.year - 1}Q{q}").select(
-        "project_id", pl.col("invest_fen").alias("project_invest_q_ly"))
-    proj = tables["projects"].select(
+    inv = tables["project_investment"].lazy()
+    out = tables["projects"].lazy().select(
         "project_id", "credit_code", "project_type", pl.col("county_code").alias("county"),
         pl.col("name").alias("project_name"),
         pl.col("registered_on").is_between(p.start, p.end).alias("project_started_registered_q"),
         pl.col("total_investment_fen").alias("gx2024q2_project_total_invest"), "registered_on")
-    out = proj.join(this, on="project_id", how="left", maintain_order="left").join(last, on="project_id", how="left", maintain_order="left")
-    # a project registered after last year's quarter had no investment then: that is a true 0, not a missing value
-    out = out.with_columns(
-        pl.when(pl.col("project_invest_q_ly").is_null() &
-                (pl.col("registered_on") > Period(p.year - 1, q).end))
-        .then(0).otherwise(pl.col("project_invest_q_ly")).alias("project_invest_q_ly"))
-    owners = tables["enterprises"].select("credit_code", pl.col("name").alias("_owner"), "sector")
+    if _wanted(fields, ["project_invest_q"]):
+        this = inv.filter(pl.col("period") == f"{p.year}Q{q}").select(
+            "project_id", pl.col("invest_fen").alias("project_invest_q"))
+        out = out.join(this, on="project_id", how="left", maintain_order="left")
+    if _wanted(fields, ["project_invest_q_ly"]):
+        last = inv.filter(pl.col("period") == f"{p.year - 1}Q{q}").select(
+            "project_id", pl.col("invest_fen").alias("project_invest_q_ly"))
+        # a project registered after last year's quarter had no investment then: a true 0, not a missing value
+        out = out.join(last, on="project_id", how="left", maintain_order="left").with_columns(
+            pl.when(pl.col("project_invest_q_ly").is_null() &
+                    (pl.col("registered_on") > Period(p.year - 1, q).end))
+            .then(0).otherwise(pl.col("project_invest_q_ly")).alias("project_invest_q_ly"))
+    owners = tables["enterprises"].lazy().select("credit_code", pl.col("name").alias("_owner"), "sector")
     out = out.join(owners, on="credit_code", how="left", maintain_order="left").with_columns(
         pl.concat_str([pl.col("_owner"), pl.lit("："), pl.col("project_name")], ignore_nulls=True).alias("name"),
         pl.col("county").alias("county_code"))
-    return out.drop("registered_on", "_owner", "project_name").rename({"project_id": "entity_id"})
+    out = out.drop("registered_on", "_owner", "project_name").rename({"project_id": "entity_id"})
+    return _only(out, PROJECT_IDENTITY, fields).collect()
 
 
 def county_facts(tables: dict[str, pl.DataFrame], period: str | Period, weight_invest: float | None = None,
-                 weight_output: float | None = None) -> pl.DataFrame:
-    """Per 县区: task completion rates and, if weights are given, the composite rank (1 = best)."""
+                 weight_output: float | None = None, fields: Collection[str] | None = None) -> pl.DataFrame:
+    """Per 县区: task completion rates and, if weights are given, the composite rank (1 = best); with ``fields``,
+    only those beside :data:`COUNTY_IDENTITY`."""
     p = Period.parse(period) if isinstance(period, str) else period
     t = tables["county_targets"].filter(pl.col("period") == str(p))
     out = t.select(pl.col("county_code").alias("entity_id"), "invest_target_fen", "invest_done_fen",
@@ -248,7 +344,7 @@ def county_facts(tables: dict[str, pl.DataFrame], period: str | Period, weight_i
         pl.lit(None, dtype=pl.String).alias("credit_code"),
         pl.lit(None, dtype=pl.String).alias("sector"))
     if weight_invest is None or weight_output is None:
-        return out.with_columns(pl.lit(None, dtype=pl.Int64).alias("county_rank_q"))
+        return _only(out.with_columns(pl.lit(None, dtype=pl.Int64).alias("county_rank_q")), COUNTY_IDENTITY, fields)
     from fractions import Fraction
 
     wi, wo = Fraction(str(weight_invest)), Fraction(str(weight_output))
@@ -262,4 +358,5 @@ def county_facts(tables: dict[str, pl.DataFrame], period: str | Period, weight_i
     known = sorted((s for s in scores.values() if s is not None), reverse=True)
     # ties share the better rank ("min" ranking); see docs/decisions.md
     ranks = {k: (known.index(v) + 1) * 100 if v is not None else None for k, v in scores.items()}
-    return out.with_columns(pl.col("entity_id").replace_strict(ranks, return_dtype=pl.Int64).alias("county_rank_q"))
+    return _only(out.with_columns(pl.col("entity_id").replace_strict(ranks, return_dtype=pl.Int64).alias("county_rank_q")),
+                 COUNTY_IDENTITY, fields)

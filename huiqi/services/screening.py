@@ -20,7 +20,6 @@ from typing import Callable, Mapping
 import polars as pl
 
 from huiqi.core.periods import Period
-from huiqi.data.store import snapshot_hash
 from huiqi.engine.allocate import LONG_SCHEMA, AllocationOptions, allocate_wide, long_part, paid, status_counts
 from huiqi.engine.evaluate import MET, MISSING, NOT_MET, PENDING, CompiledMeasure, Evaluation, RuleSet, col
 from huiqi.engine.explain import Explainer, citation
@@ -31,6 +30,14 @@ from huiqi.services.calculator import default_ruleset, explain_row
 from huiqi.services.reason_columns import compile_reason
 
 Progress = Callable[[str, int, int], None]  # (step description, done, total)
+
+
+def snapshot_hash(tables: Mapping[str, pl.DataFrame]) -> str:
+    """huiqi.data.store.snapshot_hash, imported when a run without a data hash needs it: that module loads SQLAlchemy,
+    which nothing else on the screening path uses (the CLI hashes the data files)."""
+    from huiqi.data.store import snapshot_hash as tables_hash
+
+    return tables_hash(tables)
 
 
 def _frame_hash(frame: pl.DataFrame) -> str:
@@ -139,17 +146,22 @@ def screen(tables: Mapping[str, pl.DataFrame], period: str, *, params: Mapping[s
     resolved = ruleset.resolve_parameters(params)
     assumed, assumed_as_written = assumptions.resolve(assume, ruleset.dictionary) if assume else ({}, {})
     builders = {
-        "enterprise": lambda: facts_mod.enterprise_facts(tables, p),
-        "project": lambda: facts_mod.project_facts(tables, p),
-        "county": lambda: facts_mod.county_facts(tables, p, resolved.get("lz2026q3_1_weight_invest"),
-                                                 resolved.get("lz2026q3_1_weight_output")),
+        "enterprise": lambda fields: facts_mod.enterprise_facts(tables, p, fields),
+        "project": lambda fields: facts_mod.project_facts(tables, p, fields),
+        "county": lambda fields: facts_mod.county_facts(tables, p, resolved.get("lz2026q3_1_weight_invest"),
+                                                        resolved.get("lz2026q3_1_weight_output"), fields),
     }
     entities = [e for e in builders if ruleset.measures_for(period, e, measures)]
     steps = len(entities) * 3 + 1
     evaluations = {}
     for i, entity in enumerate(entities):
         tick(f"汇总{ {'enterprise': '企业', 'project': '项目', 'county': '县区'}[entity]}数据", 3 * i, steps)
-        frame = assumptions.overlay(builders[entity](), assumed)
+        # only the facts this run reads (docs/decisions.md FACTS-1): the measures' conditions and amounts — which
+        # is all the allocation, the explanations, the 待补充信息 lists and the award list's columns read too —
+        # the assumed facts, and the identity columns every row carries
+        plan = ruleset.plan(period, entity, resolved, measures)
+        needed = frozenset().union(*(cm.fields for cm in plan), assumed)
+        frame = assumptions.overlay(builders[entity](needed), assumed)
         tick("逐项判断", 3 * i + 1, steps)
         evaluations[entity] = ruleset.evaluate(frame, period, entity=entity, params=params, measures=measures,
                                                keep=["entity_id", *DISPLAY])

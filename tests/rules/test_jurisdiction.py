@@ -114,7 +114,7 @@ def test_lz2026q3_screening_2026q3_pays_only_liuzhou(tables, monkeypatch):
 
     built = screening.facts_mod.enterprise_facts
     monkeypatch.setattr(screening.facts_mod, "enterprise_facts",
-                        lambda t, p: built(t, p).with_columns(*[pl.lit(v).alias(k) for k, v in GATES.items()]))
+                        lambda t, p, fields=None: built(t, p, fields).with_columns(*[pl.lit(v).alias(k) for k, v in GATES.items()]))
     run = screening.screen(tables, Q, explain=False)
     lz = run.paid().filter(pl.col("measure_id").str.starts_with("lz2026q3"))
     assert lz.height > 0
