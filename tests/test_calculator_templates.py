@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import random
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -192,3 +193,21 @@ def test_amount_fast_path_equals_the_decimal_path(value, unit):
     except InputError:
         got = "refused"
     assert got == reference()
+
+
+# ------------------------------------------------------------------------------------------------ money gaps in 分
+
+_FEN = st.one_of(st.sampled_from([0, 1, -1, 5, 49, 50, 51, 99, 100, 9_999, 10_000, 10_001, 499_999, 500_000,
+                                  500_001, 999_999, 10**6, 10**6 + 1, 5 * 10**8 - 1, 5 * 10**8, 10**15]),
+                 st.integers(-10**7, 10**7), st.integers(-10**17, 10**17))
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_FEN, st.one_of(_FEN, st.integers(-1_000, 1_000)), st.booleans())
+def test_money_gap_in_fen_equals_the_fraction_path(a, b, near):
+    """explain.money_pair_fen (integers) words a failed money comparison as money_pair (Fraction, Decimal) does."""
+    if near:
+        b = a + b  # thresholds a few 分 to 10元 away: the digits-added cases
+    if a == b:
+        return
+    assert explain.money_pair_fen(a, b) == explain.money_pair(Fraction(a, 100), Fraction(b, 100))

@@ -384,15 +384,69 @@ class _Side:
         failure (see ``failing_side``). Money is in 万元 down to the 分; a difference under 100元 is given in 元
         ("差0.01元", not "差0.000001万元")."""
         if self.money:
-            exact = max(_places_needed(a / 10_000) or 6, _places_needed(b / 10_000) or 6)
-            va, vb, _ = failing_side(a / 10_000, b / 10_000, min(exact, 6), 6)
-            wa, wb = Fraction(va) * 10_000, Fraction(vb) * 10_000
-            gap = abs(wb - wa)
-            diff = f"{_text(_quantize(gap / 10_000, 6))}万元" if gap >= 100 else f"{_text(_quantize(gap, 2))}元"
-            return f"{va}万元", f"{vb}万元", diff
+            if 100 % a.denominator == 0 and 100 % b.denominator == 0 and abs(a) < _FEN_MAX and abs(b) < _FEN_MAX:
+                return money_pair_fen(a.numerator * (100 // a.denominator), b.numerator * (100 // b.denominator))
+            return money_pair(a, b)
         unit = self.unit or ""
         va, vb, diff = failing_side(a, b, 2, 8)
         return f"{va}{unit}", f"{vb}{unit}", f"{diff}{unit}"
+
+
+def money_pair(a: Fraction, b: Fraction) -> tuple[str, str, str]:
+    """``_Side.pair`` for money (元 as Fractions)."""
+    exact = max(_places_needed(a / 10_000) or 6, _places_needed(b / 10_000) or 6)
+    va, vb, _ = failing_side(a / 10_000, b / 10_000, min(exact, 6), 6)
+    wa, wb = Fraction(va) * 10_000, Fraction(vb) * 10_000
+    gap = abs(wb - wa)
+    diff = f"{_text(_quantize(gap / 10_000, 6))}万元" if gap >= 100 else f"{_text(_quantize(gap, 2))}元"
+    return f"{va}万元", f"{vb}万元", diff
+
+
+_FEN_MAX = 10**20  # below it Decimal's 28 digits hold a value in 万元 exactly, so money_pair's roundings are exact
+
+
+def money_pair_fen(a: int, b: int) -> tuple[str, str, str]:
+    """``money_pair`` of two different amounts in whole 分 (the facts and the rules' thresholds), in integers: the
+    same steps — places that show each exactly (6 when whole 万元), then digits added until the rounded value lies
+    strictly on the failing side — without Fraction or Decimal (a gap is worded for most failed conditions of
+    every check). Tested equal to ``money_pair`` (tests/test_calculator_templates.py)."""
+    def places(fen: int) -> int:  # decimal places of fen/10⁶ (万元) shown exactly; 0 for 0
+        if fen == 0:
+            return 0
+        p = 6
+        while p and fen % 10 == 0:
+            fen, p = fen // 10, p - 1
+        return p
+
+    need, below = places(b), a < b
+    for p in range(min(max(places(a) or 6, need or 6), 6), 7):
+        if need > p:
+            continue
+        step = 10 ** (6 - p)
+        qa, qb = _half_up(a, step), _half_up(b, step)
+        if (qa < qb) if below else (qa > qb):
+            break
+    else:  # unreachable for whole 分 (at 6 places both are exact and differ), kept as failing_side ends
+        p, qa, qb = 6, a, b
+    gap = abs(qb - qa)  # in 10^-p 万元
+    gap_fen = gap * 10 ** (6 - p)
+    diff = f"{_digits(gap, p)}万元" if gap_fen >= 10_000 else f"{_digits(gap_fen, 2)}元"
+    return f"{_digits(qa, p)}万元", f"{_digits(qb, p)}万元", diff
+
+
+def _half_up(n: int, step: int) -> int:
+    """n / step rounded half away from zero (Decimal's ROUND_HALF_UP)."""
+    q = (abs(n) + step // 2) // step
+    return -q if n < 0 else q
+
+
+def _digits(n: int, places: int) -> str:
+    """n / 10^places as text, trailing zeros dropped ('0' for zero): what ``_text`` gives for that Decimal."""
+    if n == 0:
+        return "0"
+    text = str(abs(n)).rjust(places + 1, "0")
+    whole, fraction = (text[:-places], text[-places:].rstrip("0")) if places else (text, "")
+    return ("-" if n < 0 else "") + whole + ("." + fraction if fraction else "")
 
 
 def _side_of(node: exp.Expression, dictionary: DataDictionary) -> _Side:
