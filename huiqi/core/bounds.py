@@ -27,6 +27,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 INT64_MAX = 2**63 - 1
 MONEY_MAX_FEN = 10**14  # 1万亿元
@@ -84,6 +85,7 @@ def kind_for(field_type: str, unit: str | None) -> Kind:
     return KINDS[_UNIT_KIND.get(unit or "", "number")]
 
 
+@lru_cache(maxsize=4096)  # labels are the dictionary's: searched once each
 def may_be_negative(label: str) -> bool:
     return bool(_SIGNED.search(label or ""))
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from functools import lru_cache
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +15,10 @@ from huiqi.core import bounds, money
 
 UNIT_FACTORS = {"元": Decimal(1), "万元": Decimal(10_000), "亿元": Decimal(100_000_000)}
 _UNIT_IN_KEY = re.compile(r"^(?P<name>.+?)\s*(?:[（(](?P<unit>[^）)]+)[）)]|_(?P<unit2>万元|亿元|元))$")
+# a plain decimal of at most 15 digits and 2 places, in ASCII (anything else goes through huiqi.core.money)
+_PLAIN = re.compile(r"(-?)([0-9]{1,15})(?:\.([0-9]{1,2}))?")
+_PLAIN_MAX = 10**15
+_FEN_PER = {None: money.FEN_PER_UNIT["元"], **{u: money.FEN_PER_UNIT[u] for u in ("元", "万元", "亿元")}}
 _TRUE = {"true", "1", "是", "yes", "y", "有", "√"}
 _FALSE = {"false", "0", "否", "no", "n", "无", "×"}
 
@@ -22,6 +27,7 @@ class InputError(ValueError):
     """A fact that cannot be read; the message names the field and says why, in Chinese."""
 
 
+@lru_cache(maxsize=4096)  # facts' keys come from a small vocabulary: each is split once per process
 def split_unit(key: str) -> tuple[str, str | None]:
     """'当季工业总产值（万元）' → ('当季工业总产值', '万元'); 'output_q_万元' → ('output_q', '万元')."""
     m = _UNIT_IN_KEY.match(key.strip())
@@ -35,6 +41,16 @@ def to_hundredths(value: Any, unit: str | None, label: str) -> int | None:
     """An exact integer in hundredths (分 for money) from 8169227.00, '816.92万元', Decimal('1.5') …
 
     Not bounded here (the caller knows the field kind: check_bounds)."""
+    fen_per = _FEN_PER.get(unit, 0)
+    if fen_per:  # the common cases, exact without Decimal: what the general path below gives for them
+        if value.__class__ is str:
+            m = _PLAIN.fullmatch(value)
+            if m:
+                sign, whole, cents = m.groups()
+                n = (int(whole) * 100 + (int(cents) * (10 if len(cents) == 1 else 1) if cents else 0)) * fen_per // 100
+                return -n if sign else n
+        elif value.__class__ is int and -_PLAIN_MAX < value < _PLAIN_MAX:
+            return value * fen_per
     if value is None or (isinstance(value, str) and value.strip() in ("", "-", "—")):
         return None
     if isinstance(value, str):

@@ -39,11 +39,16 @@ def fmt_pct(value: Fraction) -> str:
 
 
 def _places_needed(value: Fraction) -> int | None:
-    """Decimal places that show ``value`` exactly, or None if it does not terminate within 12."""
-    for p in range(13):
-        if (value * 10**p).denominator == 1:
-            return p
-    return None
+    """Decimal places that show ``value`` exactly, or None if it does not terminate within 12.
+
+    value × 10^p is whole iff the reduced denominator divides 10^p: it is 2^a·5^b and p = max(a, b)."""
+    d, twos, fives = value.denominator, 0, 0
+    while d % 2 == 0:
+        d, twos = d // 2, twos + 1
+    while d % 5 == 0:
+        d, fives = d // 5, fives + 1
+    p = max(twos, fives)
+    return p if d == 1 and p <= 12 else None
 
 
 def _quantize(value: Fraction, places: int, rounding=ROUND_HALF_UP) -> Decimal:
@@ -64,8 +69,8 @@ def failing_side(value: Fraction, threshold: Fraction, places: int, most: int) -
     numbers, so it is exact, consistent with what is shown, and never 0.
     """
     below = value < threshold
+    need = _places_needed(threshold)
     for p in range(places, most + 1):
-        need = _places_needed(threshold)
         if need is not None and need > p:
             continue
         v, t = _quantize(value, p), _quantize(threshold, p)
@@ -331,73 +336,298 @@ class Explainer:
 
     def show_like(self, node: exp.Expression, value: Fraction) -> str:
         """Format a value the way the other side of a comparison is (money in 万元 for money fields)."""
-        cols = [c for c in node.find_all(exp.Column) if c.name in self.dictionary]
-        if cols and self.dictionary[cols[0].name].type == "money":
-            return fmt_wan(value)
-        if cols:
-            return fmt_number(value, self.dictionary[cols[0].name].unit)
-        return fmt_number(value)
+        return _side_of(node, self.dictionary).show(value)
 
     # -- gaps -----------------------------------------------------------------------------------
     def gap(self, source: str) -> str | None:
-        """'当季工业总产值499.9万元，低于500万元（含）的要求，差0.1万元' for a failed simple comparison."""
+        """'当季工业总产值499.9万元，低于500万元（含）的要求，差0.1万元' for a failed simple comparison.
+
+        Walks the condition's tree for this entity (the reference; :class:`GapTemplate` is the same compiled once)."""
         node = parse(source)
-        if not isinstance(node, (exp.GTE, exp.GT, exp.LTE, exp.LT)):
+        if not isinstance(node, _ORDER):
             return None
         left, right = node.this, node.expression
-        if isinstance(left, exp.Anonymous) and left.name.lower() == "growth":
-            return self._growth_gap(node, left, right)
-        a, b = self.value(left), self.value(right)
-        if not isinstance(a, Fraction) or not isinstance(b, Fraction):
-            return None
-        label = self._label(left) + ("" if isinstance(left, exp.Column) else " ＝ ")
-        if a == b:  # failing at equality: 超过/低于 exclude the threshold itself
-            shown = self.show_like(left, a)
-            return f"{label}{shown}，须超过{shown}（等于不算）" if isinstance(node, exp.GT) else \
-                f"{label}{shown}，未低于{shown}（等于不算）" if isinstance(node, exp.LT) else None
-        shown_a, shown_b, diff = self._shown_pair(left, a, b)
-        if isinstance(node, exp.GTE):
-            return f"{label}{shown_a}，低于{shown_b}（含）的要求，差{diff}"
-        if isinstance(node, exp.GT):
-            return f"{label}{shown_a}，须超过{shown_b}，差{diff}"
-        if isinstance(node, exp.LTE):
-            return f"{label}{shown_a}，超过{shown_b}的上限{diff}"
-        return f"{label}{shown_a}，未低于{shown_b}（超出{diff}）"
+        if _is_growth(left):
+            this_node, last_node = left.expressions
+            return growth_gap(node, lambda: self._label(this_node), self.value(this_node), self.value(last_node),
+                              self.value(right), _side_of(last_node, self.dictionary))
+        return order_gap(node, lambda: self._label(left), self.value(left), self.value(right),
+                         _side_of(left, self.dictionary))
 
-    def _shown_pair(self, node: exp.Expression, a: Fraction, b: Fraction) -> tuple[str, str, str]:
+    def _label(self, node: exp.Expression) -> str:
+        if isinstance(node, exp.Column) and node.name in self.dictionary:
+            return self.dictionary[node.name].label
+        return self.describe(node)
+
+
+# -- the wording of a gap, from the values (one definition: Explainer.gap and GapTemplate both call these) ----------
+
+_ORDER = (exp.GTE, exp.GT, exp.LTE, exp.LT)
+
+
+def _is_growth(node: exp.Expression) -> bool:
+    return isinstance(node, exp.Anonymous) and node.name.lower() == "growth"
+
+
+class _Side:
+    """How one side of a comparison is shown, from its first dictionary field: money in 万元, else in its unit."""
+    __slots__ = ("money", "unit")
+
+    def __init__(self, money_: bool, unit: str | None):
+        self.money, self.unit = money_, unit
+
+    def show(self, value: Fraction) -> str:
+        return fmt_wan(value) if self.money else fmt_number(value, self.unit)
+
+    def pair(self, a: Fraction, b: Fraction) -> tuple[str, str, str]:
         """The value, the threshold and their difference with units, digits enough never to contradict the
         failure (see ``failing_side``). Money is in 万元 down to the 分; a difference under 100元 is given in 元
         ("差0.01元", not "差0.000001万元")."""
-        cols = [c for c in node.find_all(exp.Column) if c.name in self.dictionary]
-        if cols and self.dictionary[cols[0].name].type == "money":
-            exact = max(_places_needed(a / 10_000) or 6, _places_needed(b / 10_000) or 6)
-            va, vb, _ = failing_side(a / 10_000, b / 10_000, min(exact, 6), 6)
-            wa, wb = Fraction(va) * 10_000, Fraction(vb) * 10_000
-            gap = abs(wb - wa)
-            diff = f"{_text(_quantize(gap / 10_000, 6))}万元" if gap >= 100 else f"{_text(_quantize(gap, 2))}元"
-            return f"{va}万元", f"{vb}万元", diff
-        unit = self.dictionary[cols[0].name].unit if cols else None
+        if self.money:
+            if 100 % a.denominator == 0 and 100 % b.denominator == 0 and abs(a) < _FEN_MAX and abs(b) < _FEN_MAX:
+                return money_pair_fen(a.numerator * (100 // a.denominator), b.numerator * (100 // b.denominator))
+            return money_pair(a, b)
+        unit = self.unit or ""
         va, vb, diff = failing_side(a, b, 2, 8)
-        return f"{va}{unit or ''}", f"{vb}{unit or ''}", f"{diff}{unit or ''}"
+        return f"{va}{unit}", f"{vb}{unit}", f"{diff}{unit}"
 
-    def _growth_gap(self, node, growth_node, right) -> str | None:
-        this_node, last_node = growth_node.expressions
-        a, b, target = self.value(this_node), self.value(last_node), self.value(right)
-        if not all(isinstance(x, Fraction) for x in (a, b, target)):
+
+def money_pair(a: Fraction, b: Fraction) -> tuple[str, str, str]:
+    """``_Side.pair`` for money (元 as Fractions)."""
+    exact = max(_places_needed(a / 10_000) or 6, _places_needed(b / 10_000) or 6)
+    va, vb, _ = failing_side(a / 10_000, b / 10_000, min(exact, 6), 6)
+    wa, wb = Fraction(va) * 10_000, Fraction(vb) * 10_000
+    gap = abs(wb - wa)
+    diff = f"{_text(_quantize(gap / 10_000, 6))}万元" if gap >= 100 else f"{_text(_quantize(gap, 2))}元"
+    return f"{va}万元", f"{vb}万元", diff
+
+
+_FEN_MAX = 10**20  # below it Decimal's 28 digits hold a value in 万元 exactly, so money_pair's roundings are exact
+
+
+def money_pair_fen(a: int, b: int) -> tuple[str, str, str]:
+    """``money_pair`` of two different amounts in whole 分 (the facts and the rules' thresholds), in integers: the
+    same steps — places that show each exactly (6 when whole 万元), then digits added until the rounded value lies
+    strictly on the failing side — without Fraction or Decimal (a gap is worded for most failed conditions of
+    every check). Tested equal to ``money_pair`` (tests/test_calculator_templates.py)."""
+    def places(fen: int) -> int:  # decimal places of fen/10⁶ (万元) shown exactly; 0 for 0
+        if fen == 0:
+            return 0
+        p = 6
+        while p and fen % 10 == 0:
+            fen, p = fen // 10, p - 1
+        return p
+
+    need, below = places(b), a < b
+    for p in range(min(max(places(a) or 6, need or 6), 6), 7):
+        if need > p:
+            continue
+        step = 10 ** (6 - p)
+        qa, qb = _half_up(a, step), _half_up(b, step)
+        if (qa < qb) if below else (qa > qb):
+            break
+    else:  # unreachable for whole 分 (at 6 places both are exact and differ), kept as failing_side ends
+        p, qa, qb = 6, a, b
+    gap = abs(qb - qa)  # in 10^-p 万元
+    gap_fen = gap * 10 ** (6 - p)
+    diff = f"{_digits(gap, p)}万元" if gap_fen >= 10_000 else f"{_digits(gap_fen, 2)}元"
+    return f"{_digits(qa, p)}万元", f"{_digits(qb, p)}万元", diff
+
+
+def _half_up(n: int, step: int) -> int:
+    """n / step rounded half away from zero (Decimal's ROUND_HALF_UP)."""
+    q = (abs(n) + step // 2) // step
+    return -q if n < 0 else q
+
+
+def _digits(n: int, places: int) -> str:
+    """n / 10^places as text, trailing zeros dropped ('0' for zero): what ``_text`` gives for that Decimal."""
+    if n == 0:
+        return "0"
+    text = str(abs(n)).rjust(places + 1, "0")
+    whole, fraction = (text[:-places], text[-places:].rstrip("0")) if places else (text, "")
+    return ("-" if n < 0 else "") + whole + ("." + fraction if fraction else "")
+
+
+def _side_of(node: exp.Expression, dictionary: DataDictionary) -> _Side:
+    for c in node.find_all(exp.Column):
+        if c.name in dictionary:
+            f = dictionary[c.name]
+            return _Side(f.type == "money", f.unit)
+    return _Side(False, None)
+
+
+def order_gap(node: exp.Expression, label, a, b, side: _Side) -> str | None:
+    """The gap of a failed 不低于/超过/不超过/低于 between values ``a`` and ``b`` (``label()`` names the left side)."""
+    if not isinstance(a, Fraction) or not isinstance(b, Fraction):
+        return None
+    label = label() + ("" if isinstance(node.this, exp.Column) else " ＝ ")
+    if a == b:  # failing at equality: 超过/低于 exclude the threshold itself
+        shown = side.show(a)
+        return f"{label}{shown}，须超过{shown}（等于不算）" if isinstance(node, exp.GT) else \
+            f"{label}{shown}，未低于{shown}（等于不算）" if isinstance(node, exp.LT) else None
+    shown_a, shown_b, diff = side.pair(a, b)
+    if isinstance(node, exp.GTE):
+        return f"{label}{shown_a}，低于{shown_b}（含）的要求，差{diff}"
+    if isinstance(node, exp.GT):
+        return f"{label}{shown_a}，须超过{shown_b}，差{diff}"
+    if isinstance(node, exp.LTE):
+        return f"{label}{shown_a}，超过{shown_b}的上限{diff}"
+    return f"{label}{shown_a}，未低于{shown_b}（超出{diff}）"
+
+
+def growth_gap(node: exp.Expression, label, a, b, target, last: _Side) -> str | None:
+    """The gap of a failed comparison of growth(a, b) with ``target``."""
+    if not all(isinstance(x, Fraction) for x in (a, b, target)):
+        return None
+    label = label()
+    if b <= 0:
+        return f"{label}上年同期无基数（{last.show(b)}），无法计算同比增速"
+    g = a / b - 1
+    if g == target:
+        return f"{label}同比增速{fmt_pct(g)}，须{'超过' if isinstance(node, exp.GT) else '低于'}{fmt_pct(target)}（等于不算）"
+    shown_g, shown_t, diff = failing_side(g * 100, target * 100, 2, 8)
+    if g > target:  # a ceiling on growth (低于/不超过)
+        return f"{label}同比增速{shown_g}%，超过{shown_t}%的上限，超出{diff}个百分点"
+    return f"{label}同比增速{shown_g}%，低于{shown_t}%的要求，差{diff}个百分点"
+
+
+# -- compiled once, filled per entity ------------------------------------------------------------------------------
+# The calculator explains each entity's 不符合 conditions and computations afresh: walking the sqlglot tree per
+# request was most of a check's CPU. A template is the same wording with the tree walked once — placeholders where
+# the entity's values go (``shown``/``current``, the only places ``describe`` reads facts), and the values a gap
+# compares compiled into closures doing the same exact Fraction arithmetic as ``Explainer.value``.
+
+_OPEN, _CLOSE = "\ue000", "\ue001"  # private-use characters: never in a label, a quote or a rule file
+_SLOT = re.compile(f"{_OPEN}(\\d+){_CLOSE}")
+
+
+class Unsupported(Exception):
+    """A construct a template cannot stand for: the caller words that part per entity instead."""
+
+
+class _Recorder(Explainer):
+    """``Explainer`` with placeholders for the entity's values (recorded as (method, field))."""
+
+    def __init__(self, like: Explainer):
+        super().__init__(like.dictionary, like.library, {}, like.params, like.parameter_labels)
+        self.slots: list[tuple[str, str]] = []
+
+    def value(self, node):
+        raise Unsupported("a value outside the field slots")
+
+    def _slot(self, method: str, field: str) -> str:
+        self.slots.append((method, field))
+        return f"{_OPEN}{len(self.slots) - 1}{_CLOSE}"
+
+    def shown(self, field: str) -> str:
+        return self._slot("shown", field)
+
+    def current(self, field: str) -> str:
+        return self._slot("current", field)
+
+
+class TextTemplate:
+    """A text worded once, with placeholders filled per entity by that entity's ``Explainer``."""
+    __slots__ = ("pieces",)
+
+    def __init__(self, text: str, slots: list[tuple[str, str]]):
+        pieces: list = []
+        at = 0
+        for m in _SLOT.finditer(text):
+            if m.start() > at:
+                pieces.append(text[at:m.start()])
+            pieces.append(slots[int(m[1])])
+            at = m.end()
+        if at < len(text):
+            pieces.append(text[at:])
+        self.pieces = tuple(pieces)
+
+    def render(self, explainer: Explainer) -> str:
+        return "".join(p if p.__class__ is str else getattr(explainer, p[0])(p[1]) for p in self.pieces)
+
+
+def text_template(like: Explainer, word) -> TextTemplate | None:
+    """``word(explainer)`` as a template (None when it reads a value no placeholder stands for)."""
+    recorder = _Recorder(like)
+    try:
+        text = word(recorder)
+    except Unsupported:
+        return None
+    return TextTemplate(text, recorder.slots)
+
+
+def compile_value(node: exp.Expression, dictionary: DataDictionary):
+    """``Explainer.value(node)`` as a function of an explainer, the tree walked once (the same exact arithmetic)."""
+    if isinstance(node, exp.Paren):
+        return compile_value(node.this, dictionary)
+    if isinstance(node, exp.Column):
+        name = node.name
+        f = dictionary[name] if name in dictionary else None
+        if f and f.type in ("money", "number"):
+            def fact(ex):
+                raw = ex.facts.get(name)
+                return None if raw is None else Fraction(raw, SCALE)
+            return fact
+        return lambda ex: ex.facts.get(name)
+    if isinstance(node, exp.Literal) and not node.is_string:
+        const = Fraction(node.this)
+        return lambda ex: const
+    if isinstance(node, exp.Anonymous) and node.name.lower() in ("wan", "yi", "pct"):
+        inner, factor = compile_value(node.expressions[0], dictionary), MONEY_UNITS.get(node.name.lower(),
+                                                                                         Fraction(1, 100))
+
+        def scaled(ex):
+            v = inner(ex)
+            return None if v is None else v * factor
+        return scaled
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "param":
+        pname = node.expressions[0].this
+
+        def param(ex):
+            v = ex.params.get(pname)
+            return None if v is None else Fraction(str(v))
+        return param
+    if isinstance(node, (exp.Add, exp.Sub, exp.Mul)):
+        a_of, b_of, kind = compile_value(node.this, dictionary), compile_value(node.expression, dictionary), type(node)
+
+        def arith(ex):
+            a, b = a_of(ex), b_of(ex)
+            if not isinstance(a, Fraction) or not isinstance(b, Fraction):
+                return None
+            return a + b if kind is exp.Add else a - b if kind is exp.Sub else a * b
+        return arith
+    return lambda ex: None
+
+
+class GapTemplate:
+    """``Explainer.gap(source)`` compiled once for the parameters and dictionary of ``like``: its values are
+    compiled closures, its label a :class:`TextTemplate` (or worded per entity when it cannot be one)."""
+
+    def __init__(self, source: str, like: Explainer):
+        node = parse(source)
+        self.node = node if isinstance(node, _ORDER) else None
+        if self.node is None:
+            return
+        dictionary = like.dictionary
+        left, right = node.this, node.expression
+        self.growth = _is_growth(left)
+        if self.growth:
+            subject, last = left.expressions
+            self.values = tuple(compile_value(x, dictionary) for x in (subject, last, right))
+            self.side = _side_of(last, dictionary)
+        else:
+            subject = left
+            self.values = tuple(compile_value(x, dictionary) for x in (left, right))
+            self.side = _side_of(left, dictionary)
+        self.subject = subject
+        self.label = text_template(like, lambda ex: ex._label(subject))
+
+    def __call__(self, ex: Explainer) -> str | None:
+        if self.node is None:
             return None
-        label = self._label(this_node)
-        if b <= 0:
-            return f"{label}上年同期无基数（{self.show_like(last_node, b)}），无法计算同比增速"
-        g = a / b - 1
-        if g == target:
-            return f"{label}同比增速{fmt_pct(g)}，须{'超过' if isinstance(node, exp.GT) else '低于'}{fmt_pct(target)}（等于不算）"
-        shown_g, shown_t, diff = failing_side(g * 100, target * 100, 2, 8)
-        if g > target:  # a ceiling on growth (低于/不超过)
-            return f"{label}同比增速{shown_g}%，超过{shown_t}%的上限，超出{diff}个百分点"
-        return f"{label}同比增速{shown_g}%，低于{shown_t}%的要求，差{diff}个百分点"
-
-    def _label(self, node: exp.Expression) -> str:
-        cols = [c for c in node.find_all(exp.Column) if c.name in self.dictionary]
-        if isinstance(node, exp.Column) and cols:
-            return self.dictionary[cols[0].name].label
-        return self.describe(node)
+        label = (lambda: self.label.render(ex)) if self.label is not None else (lambda: ex._label(self.subject))
+        values = [v(ex) for v in self.values]
+        if self.growth:
+            return growth_gap(self.node, label, *values, self.side)
+        return order_gap(self.node, label, *values, self.side)

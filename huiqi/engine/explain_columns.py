@@ -10,19 +10,10 @@ Decimal formatting of huiqi.core.money and huiqi.engine.explain (tests/test_expl
 
 from __future__ import annotations
 
-import re
-
 import polars as pl
 
-from huiqi.engine.explain import Explainer
+from huiqi.engine.explain import _CLOSE, _OPEN, _SLOT, Explainer, Unsupported  # noqa: F401  (Unsupported re-exported)
 from huiqi.rules.fields import FieldDef
-
-_OPEN, _CLOSE = "\ue000", "\ue001"  # private-use characters: never in a label, a quote or a rule file
-_SLOT = re.compile(f"{_OPEN}(\\d+){_CLOSE}")
-
-
-class Unsupported(Exception):
-    """A value the column form cannot format exactly as the per-row explainer does: that measure stays per row."""
 
 
 class Slots:

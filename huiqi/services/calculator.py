@@ -13,7 +13,7 @@ from typing import Any, Mapping
 import polars as pl
 
 from huiqi.engine.evaluate import MET, MISSING, NOT_MET, PENDING, RuleSet, col
-from huiqi.engine.explain import Explainer, citation, fmt_wan, fmt_yuan
+from huiqi.engine.explain import Explainer, GapTemplate, TextTemplate, citation, fmt_wan, fmt_yuan, text_template
 from huiqi.engine.inputs import normalize_facts, normalized_frame
 from huiqi.policies.library import Library, default_library
 from huiqi.rules.fields import SCALE
@@ -195,7 +195,7 @@ def _remembered(cm, row: dict, explainer: Explainer, library: Library, shape: _S
     hit = _MEMO.get(key)
     if hit is not None and hit[0] is cm and hit[1] is library:
         return _copy(hit[2])
-    result = _result(cm, row, explainer, library)
+    result = _result(cm, row, explainer, library, shape.templates or _compile_templates(shape, explainer))
     if len(_MEMO) >= _MEMO_MAX:
         _MEMO.clear()
     _MEMO[key] = (cm, library, result)
@@ -215,6 +215,29 @@ def explain_row(cm, row: dict, explainer: Explainer, library: Library) -> Measur
 
 
 @dataclass(frozen=True)
+class _Templates:
+    """A measure's entity-dependent texts compiled once per parameter set (engine/explain.py's templates): each
+    condition's gap and the amount formula in words, filled per entity instead of walking the trees per request."""
+    gaps: tuple[GapTemplate, ...]  # in the order of cm.conditions
+    formula: TextTemplate | None  # None: worded per entity (a value no placeholder stands for)
+
+
+def _compile_templates(shape: _Shape, explainer: Explainer) -> _Templates:
+    """Compiled with the first entity's explainer: only its dictionary, parameters and labels are read, which are
+    those of the compiled measure (plans are per parameter set), so every entity of the shape shares them."""
+    from huiqi.engine.expressions import parse
+
+    cm = shape.cm
+    formula = None
+    if cm.measure.kind in ("money", "facility"):
+        node = parse(cm.measure.amount)
+        formula = text_template(explainer, lambda ex: ex.describe(node))
+    shape.templates = _Templates(tuple(GapTemplate(cc.condition.when, explainer) for cc, _c in shape.conditions),
+                                 formula)
+    return shape.templates
+
+
+@dataclass(eq=False)
 class _Shape:
     """What a measure's result needs that does not depend on the entity (computed once per compiled measure)."""
     cm: Any  # kept so the id() key below stays this object's
@@ -228,6 +251,7 @@ class _Shape:
     cols: dict
     fields: tuple[str, ...]  # every field the measure reads (its conditions, gates, amount, cap, minimum)
     row_cols: tuple[str, ...]  # the measure's columns of the evaluation row, its exclusive group's choice included
+    templates: _Templates | None = None  # compiled on first use (needs an explainer's parameters)
 
 
 _SHAPES: dict[tuple[int, int], _Shape] = {}
@@ -253,16 +277,21 @@ def _shape(cm, library: Library) -> _Shape:
     return shape
 
 
-def _result(cm, row: dict, explainer: Explainer, library: Library) -> MeasureResult:
+def _result(cm, row: dict, explainer: Explainer, library: Library,
+            templates: _Templates | None = None) -> MeasureResult:
+    """``templates``: the measure's compiled texts (the same words); None walks the expression trees for this entity
+    (the reference, and what ``explain_row`` does)."""
     m = cm.measure
     shape = _shape(cm, library)
     dictionary = explainer.dictionary
     facts = explainer.facts
     status = row[shape.cols["status"]]
     conditions, missing_names, pending = [], [], set(shape.amount_pending)
-    for cc, column in shape.conditions:
+    for i, (cc, column) in enumerate(shape.conditions):
         value = row[column]
-        gap = explainer.gap(cc.condition.when) if value is False else None
+        gap = None
+        if value is False:
+            gap = templates.gaps[i](explainer) if templates is not None else explainer.gap(cc.condition.when)
         conditions.append(ConditionResult(cc.condition.id, cc.condition.text, value, gap, cc.is_gate))
         if value is None:
             missing_names += [f for f in sorted(cc.value.fields) if facts.get(f) is None]
@@ -284,12 +313,12 @@ def _result(cm, row: dict, explainer: Explainer, library: Library) -> MeasureRes
         missing=missing, pending_parameters=sorted(pending), exclusive_group=group, selected=selected,
         rivals=list(cm.rivals), kind=m.kind,
     )
-    result.reason = _explain(result, cm, explainer, row)
+    result.reason = _explain(result, cm, explainer, row, templates)
     result.explanation = f"依据{result.citation}：“{result.quote}”" + result.reason
     return result
 
 
-def _explain(r: MeasureResult, cm, explainer: Explainer, row: dict) -> str:
+def _explain(r: MeasureResult, cm, explainer: Explainer, row: dict, templates: _Templates | None = None) -> str:
     m = cm.measure
     head = ""
     failed = [c for c in r.conditions if c.result is False]
@@ -306,7 +335,7 @@ def _explain(r: MeasureResult, cm, explainer: Explainer, row: dict) -> str:
         head = met_text([c.text for c in r.conditions if c.result])
     computation = None
     if m.kind in ("money", "facility") and r.status in (MET, NOT_MET) and r.computed_yuan is not None and not failed:
-        computation = _computation(r, cm, explainer, row)
+        computation = _computation(r, cm, explainer, row, templates)
     return reason_text(head, computation, r.selected, r.rivals)
 
 
@@ -352,12 +381,14 @@ def computation_text(cm, formula: str, computed: str, capped: bool, status: str,
     return text + f"，{verb}{final}。"
 
 
-def _computation(r: MeasureResult, cm, explainer: Explainer, row: dict) -> str:
+def _computation(r: MeasureResult, cm, explainer: Explainer, row: dict, templates: _Templates | None = None) -> str:
     from huiqi.engine.expressions import parse
 
     m = cm.measure
     final = _yuan(row.get(col(m.id, "amount")))
-    return computation_text(cm, explainer.describe(parse(m.amount)), fmt_yuan(r.computed_yuan),
+    formula = templates.formula.render(explainer) if templates is not None and templates.formula is not None \
+        else explainer.describe(parse(m.amount))
+    return computation_text(cm, formula, fmt_yuan(r.computed_yuan),
                             cap_binds(cm, r.computed_yuan), r.status,
                             None if r.status == NOT_MET else fmt_yuan(final), r.selected)
 
