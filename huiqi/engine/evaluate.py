@@ -207,6 +207,12 @@ class RuleSet:
              only: list[str] | None = None) -> list[CompiledMeasure]:
         return self._planned(period, entity, params, only)[0]
 
+    def fields_read(self, period: str | None, entity: str | None, params: Mapping[str, object],
+                    only: list[str] | None = None) -> frozenset[str]:
+        """The facts the measures of a run read (their conditions and amounts): all a facts builder need build
+        for it (docs/decisions.md FACTS-1). ``params`` resolved, as for :meth:`plan`."""
+        return frozenset().union(*(cm.fields for cm in self.plan(period, entity, params, only)))
+
     def _planned(self, period, entity, params, only) -> tuple[list[CompiledMeasure], list[pl.Expr]]:
         """The compiled measures and their Polars expressions, cached per (period, entity, parameters, measures)."""
         key = (period, entity, tuple(sorted((k, str(v)) for k, v in params.items())), tuple(only or ()))

@@ -54,7 +54,9 @@ def evaluate_frame(frame: pl.DataFrame, period: str, ruleset: RuleSet, schemas: 
     """One partition in Polars: facts of its enterprises, then the evaluator; the output of :func:`output_schema`."""
     from huiqi.services.facts import enterprise_facts
 
-    facts = enterprise_facts(unpack(frame, schemas), period)
+    # only the facts the measures read, as in a single process (docs/decisions.md FACTS-1)
+    fields = ruleset.fields_read(period, "enterprise", ruleset.resolve_parameters(params), measures)
+    facts = enterprise_facts(unpack(frame, schemas), period, fields)
     ev = ruleset.evaluate(facts, period, entity="enterprise", params=params, measures=measures,
                           keep=["entity_id", *DISPLAY])
     schema = output_schema(ev.plan)

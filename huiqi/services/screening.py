@@ -159,8 +159,7 @@ def screen(tables: Mapping[str, pl.DataFrame], period: str, *, params: Mapping[s
         # only the facts this run reads (docs/decisions.md FACTS-1): the measures' conditions and amounts — which
         # is all the allocation, the explanations, the 待补充信息 lists and the award list's columns read too —
         # the assumed facts, and the identity columns every row carries
-        plan = ruleset.plan(period, entity, resolved, measures)
-        needed = frozenset().union(*(cm.fields for cm in plan), assumed)
+        needed = ruleset.fields_read(period, entity, resolved, measures) | frozenset(assumed)
         frame = assumptions.overlay(builders[entity](needed), assumed)
         tick("逐项判断", 3 * i + 1, steps)
         evaluations[entity] = ruleset.evaluate(frame, period, entity=entity, params=params, measures=measures,

@@ -102,13 +102,15 @@ def screen_on_spark(spark, tables: Mapping[str, Any], period: str, *, params: Ma
         frame = pl.from_arrow(table)
         evaluations["enterprise"] = partition.evaluation_from_frame(frame, period, ruleset, params, measures)
     small = {
-        "project": lambda: facts_mod.project_facts({**local, "enterprises": _owners(spark_tables, local)}, p),
-        "county": lambda: facts_mod.county_facts(tables, p, resolved.get("lz2026q3_1_weight_invest"),
-                                                 resolved.get("lz2026q3_1_weight_output")),
+        "project": lambda fields: facts_mod.project_facts({**local, "enterprises": _owners(spark_tables, local)},
+                                                          p, fields),
+        "county": lambda fields: facts_mod.county_facts(tables, p, resolved.get("lz2026q3_1_weight_invest"),
+                                                        resolved.get("lz2026q3_1_weight_output"), fields),
     }
     for entity, build in small.items():
         if ruleset.measures_for(period, entity, measures):
-            evaluations[entity] = ruleset.evaluate(build(), period, entity=entity, params=params,
+            fields = ruleset.fields_read(period, entity, resolved, measures)  # as a single process (FACTS-1)
+            evaluations[entity] = ruleset.evaluate(build(fields), period, entity=entity, params=params,
                                                    measures=measures, keep=["entity_id", *DISPLAY])
     return assemble(evaluations, local, period, ruleset, params=params, options=options, explain=False,
                     data_hash=data_hash)
