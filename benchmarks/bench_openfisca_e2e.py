@@ -124,9 +124,10 @@ def run_huiqi(data: Path, out: Path) -> dict:
     default_library()
     t0 = time.perf_counter()
     files = sorted(p for p in data.glob("*.parquet") if p.stem not in ("indicators", "results"))
-    # read as `huiqi screen` reads (FACTS-3): the panel and the large side tables as Parquet scans, so only the
-    # rows and columns the measures ask for are read — as the peer reads only what its measures need
-    tables = load_tables(data, None, scan=SCREEN_SCANS)
+    # read as `huiqi screen` reads (FACTS-3), the panel and the large side tables as Parquet scans, and the
+    # enterprise register and projects too (PEER2-2): only the rows and columns the measures ask for are read — as
+    # the peer reads only what its measures need
+    tables = load_tables(data, None, scan=(*SCREEN_SCANS, "enterprises", "projects"))
     t_read = time.perf_counter()
     run = screen(tables, PERIOD, measures=MEASURES, ruleset=ruleset, explain=False, options=AllocationOptions(),
                  data_hash=files_hash(files))
