@@ -253,7 +253,7 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named:
         both = wide
     # each measure's rows in entity-ID order (an integer rank), measures in ID order: the result is in the documented
     # order (sorting the finished table's strings cost more than the rest of writing it)
-    frame = both.with_columns(entity_order(both["entity_id"]).alias("_order"))  # once (eager), not per part
+    frame = both
     both = frame.lazy()
     dictionary = ev.ruleset.dictionary
     labels = {n: p.label for n, p in ev.ruleset.parameters.items()}
@@ -265,6 +265,8 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named:
     whys = [_missing_reasons(cm) if here and explain else {} for cm in plan]
     # a measure's patterns are its base + 0 … 2^fields − 1; Int64 holds them all unless a plan is extraordinary
     by_pattern = by_pattern and sum(1 << len(w) for w in whys) < 1 << 62
+    if explain and not by_pattern:  # the per-row reference path: every row ranked, once (eager), not per part
+        both = frame.with_columns(entity_order(frame["entity_id"]).alias("_order")).lazy()
     patterns: dict[int, list[str]] = {}  # base → the labels its bits stand for, in order
     base = 0
     parts, gathered = [], []  # gathered: (measure, which rows, extra columns) of the paths that gather rows once
@@ -303,8 +305,10 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named:
         # each measure's rows as row numbers in entity order — filtering and sorting integers only — then each column
         # it lists gathered once (filtering the columns, then sorting them, moved every string twice)
         numbered = both.with_row_index("_row")
-        rows = pl.collect_all([numbered.filter(where).select("_row", "_order").sort("_order").select("_row")
-                               for _, where, _ in gathered])
+        rows = pl.collect_all([numbered.filter(pl.any_horizontal([where for _, where, _ in gathered])).select("_row"),
+                               *[numbered.filter(where).select("_row") for _, where, _ in gathered]])
+        order = listed_order(frame["entity_id"], rows[0]["_row"])
+        rows = [r.with_columns(order.gather(r["_row"]).alias("_order")).sort("_order").select("_row") for r in rows[1:]]
 
         def listed(cm, extra: list[pl.Expr]) -> list[str]:  # what long_part and the extra columns read
             read = {"entity_id", *DISPLAY, *(c for e in extra for c in e.meta.root_names())}
@@ -325,6 +329,15 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named:
         out = out.with_columns(pl.col("missing").replace_strict(_pattern_texts(out["missing"], patterns),
                                                                  default=None, return_dtype=pl.String))
     return out
+
+
+def listed_order(ids: pl.Series, listed: pl.Series) -> pl.Series:
+    """For every row, a number that orders the ``listed`` rows (ascending row numbers) as ``entity_order(ids)`` does
+    — ties in row order — and 0 elsewhere: the IDs of the listed rows alone are ranked (docs/decisions.md PEER2-3).
+    A subset in row order ranks its IDs in the same relative order as the whole, ties included."""
+    if len(listed) == len(ids):
+        return entity_order(ids)
+    return pl.zeros(len(ids), dtype=pl.UInt32, eager=True).scatter(listed, entity_order(ids.gather(listed)))
 
 
 def entity_order(ids: pl.Series) -> pl.Series:
