@@ -344,21 +344,19 @@ def entity_order(ids: pl.Series) -> pl.Series:
     """``ids.rank("ordinal")`` (each ID's place in sorted order, ties in row order), without sorting strings.
 
     Sorting 1.15M credit codes as strings took ~2 s at 1M (comparison sort of variable-length strings); an ASCII ID
-    of up to 64 bytes is the same order as its bytes read as big-endian UInt64 words (NUL padded), so a stable sort
-    per word from the last to the first (least-significant-digit radix order) gives the same ranks in ~0.5 s. Other
-    IDs (non-ASCII, NUL, null, longer) are ranked as strings."""
+    of up to 64 bytes is the same order as its bytes read as big-endian UInt64 words (NUL padded), so one stable sort
+    by the words (first to last) gives the same ranks in ~0.2 s (one multi-key sort in one plan: ~15% less than a
+    stable sort per word from the last, PEER2-3). Other IDs (non-ASCII, NUL, null, longer) are ranked as strings."""
     n = len(ids)
     if n == 0 or ids.null_count() or (ids.str.len_bytes() != ids.str.len_chars()).any() \
             or ids.str.contains("\x00", literal=True).any() or ids.str.len_bytes().max() > 64:
         return ids.rank("ordinal")
     words = max(1, (ids.str.len_bytes().max() + 7) // 8)
-    padded = ids.str.pad_end(words * 8, "\x00")
-    order = None  # the permutation that sorts the IDs
-    for k in reversed(range(words)):
-        word = padded.str.slice(8 * k, 8).cast(pl.Binary).bin.reinterpret(dtype=pl.UInt64, endianness="big")
-        step = pl.DataFrame({"w": word if order is None else word.gather(order)}).with_row_index("i") \
-            .sort("w", maintain_order=True)["i"]
-        order = step if order is None else order.gather(step)
+    padded = pl.col("id").str.pad_end(words * 8, "\x00")
+    keys = [padded.str.slice(8 * k, 8).cast(pl.Binary).bin.reinterpret(dtype=pl.UInt64, endianness="big")
+            .alias(f"w{k}") for k in range(words)]
+    order = pl.LazyFrame({"id": ids}).select(keys).with_row_index("i") \
+        .sort([f"w{k}" for k in range(words)], maintain_order=True).select("i").collect()["i"]  # sorting permutation
     return pl.zeros(n, dtype=pl.UInt32, eager=True).scatter(order, pl.int_range(1, n + 1, dtype=pl.UInt32, eager=True))
 
 
