@@ -9,7 +9,7 @@ period of the evaluation benchmark the peer encodes that this data covers) writt
          derives the inputs → one OpenFisca simulation for the whole population (SimulationBuilder
          .build_default_simulation, set_input with numpy arrays, calculate) → the paid amounts (> 0) written as
          (credit_code, measure_id, amount_fen) Parquet.
-  huiqi  in process (``--huiqi DATA OUT``): read the tables as bench_screening.py does → services.screening.screen
+  huiqi  in process (``--huiqi DATA OUT``): read the tables as ``huiqi screen`` does (cli_common.load_tables) → services.screening.screen
          (measures restricted to the three, explain=False) → award_list.write_tables (the real results writer:
          results.parquet, missing_summary.parquet, manifest.json);
          and as a product, a whole process: ``huiqi screen --period 2024Q4 --measures … --data DATA --out OUT``
@@ -112,14 +112,22 @@ def run_peer(data: Path, out: Path) -> dict:
 # -- huiqi in process --------------------------------------------------------------------------------------------
 def run_huiqi(data: Path, out: Path) -> dict:
     from huiqi.engine.allocate import AllocationOptions
+    from huiqi.interfaces.cli_common import SCREEN_SCANS, load_tables
+    from huiqi.policies.library import default_library
     from huiqi.services.award_list import write_tables
     from huiqi.services.calculator import default_ruleset
     from huiqi.services.screening import files_hash, screen
 
-    ruleset = default_ruleset()  # loading and compiling the rules: start-up, as for the peer's TaxBenefitSystem
+    # start-up, as for the peer's TaxBenefitSystem: loading and compiling the rules, and the policy texts the
+    # results cite (docs/decisions.md PEER2-1)
+    ruleset = default_ruleset()
+    default_library()
     t0 = time.perf_counter()
     files = sorted(p for p in data.glob("*.parquet") if p.stem not in ("indicators", "results"))
-    tables = {p.stem: (pl.scan_parquet(p) if p.stem == "indicator_panel" else pl.read_parquet(p)) for p in files}
+    # read as `huiqi screen` reads (FACTS-3), the panel and the large side tables as Parquet scans, and the
+    # enterprise register and projects too (PEER2-2): only the rows and columns the measures ask for are read — as
+    # the peer reads only what its measures need
+    tables = load_tables(data, None, scan=(*SCREEN_SCANS, "enterprises", "projects"))
     t_read = time.perf_counter()
     run = screen(tables, PERIOD, measures=MEASURES, ruleset=ruleset, explain=False, options=AllocationOptions(),
                  data_hash=files_hash(files))

@@ -259,7 +259,8 @@ def enterprise_facts(tables: dict[str, pl.DataFrame], period: str | Period,
     def want(*names: str) -> list[str]:
         return _wanted(fields, names)
 
-    ent = tables["enterprises"].select(
+    # the register may be a Parquet scan: only the columns below are read (docs/decisions.md PEER2-2)
+    ent = tables["enterprises"].lazy().select(
         "credit_code", pl.col("name").alias("enterprise_name"), pl.col("county_code").alias("county"),
         "industry_code", "sector")
     # GB/T 4754-2017 门类 by 大类 (first two digits): C 制造业 = 13–43; 工业 = B 06–12, C, D 44–46
@@ -267,7 +268,7 @@ def enterprise_facts(tables: dict[str, pl.DataFrame], period: str | Period,
     ent = ent.with_columns(division.is_between(13, 43).alias("is_manufacturing"),
                            division.is_between(6, 46).alias("is_industrial"))
     ent = ent.select("credit_code", "enterprise_name", "county", *want("industry_code"), "sector",
-                     *want("is_manufacturing", "is_industrial"))
+                     *want("is_manufacturing", "is_industrial")).collect()
     out = ent
     if want(*INDICATOR_DERIVED):
         indicators = tables["indicator_panel"] if "indicator_panel" in tables else tables["indicators"]

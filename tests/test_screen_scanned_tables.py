@@ -1,0 +1,62 @@
+"""Screening on Parquet scans of the register, the projects and the side tables (as bench_openfisca_e2e reads
+them, docs/decisions.md PEER2-2) equals screening on the tables read whole: facts, results, counts, summaries,
+evaluation frames and run ID, every period."""
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from huiqi.data.panel import write_panel
+from huiqi.engine.evaluate import RuleSet
+from huiqi.interfaces.cli_common import SCREEN_SCANS, load_tables
+from huiqi.services import facts as facts_mod
+from huiqi.services.screening import screen
+
+SCANNED = (*SCREEN_SCANS, "enterprises", "projects")
+
+
+@pytest.fixture(scope="module")
+def ruleset():
+    return RuleSet()
+
+
+@pytest.fixture(scope="module")
+def directory(tmp_path_factory):
+    from huiqi.data.synthetic import generate, write_parquet
+
+    out = tmp_path_factory.mktemp("scanned")
+    write_parquet(generate(400, seed=11), out)
+    write_panel(out)
+    return Path(out)
+
+
+def assert_same_run(eager, lazy) -> None:
+    assert lazy.manifest == eager.manifest  # run ID included
+    assert lazy.results.equals(eager.results)
+    assert lazy.counts.equals(eager.counts)
+    for a, b in ((eager.missing_fields, lazy.missing_fields), (eager.pending_fields, lazy.pending_fields)):
+        assert (a is None and b is None) or a.equals(b)
+    for entity, ev in eager.evaluations.items():
+        assert lazy.evaluations[entity].frame.equals(ev.frame)
+        assert lazy.facts_for(entity).equals(ev.inputs)
+
+
+def test_enterprise_facts_from_a_scanned_register_equal_the_eager_ones(ruleset, directory):
+    eager, lazy = load_tables(directory, None), load_tables(directory, None, scan=SCANNED)
+    assert isinstance(lazy["enterprises"], pl.LazyFrame) and isinstance(eager["enterprises"], pl.DataFrame)
+    for period in [*ruleset.quarters(), "2024", "2025H2"]:
+        assert facts_mod.enterprise_facts(lazy, period).equals(facts_mod.enterprise_facts(eager, period))
+        assert facts_mod.project_facts(lazy, period).equals(facts_mod.project_facts(eager, period))
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"explain": False, "measures": ["gx2024q4-21", "gx2024q4-22a", "gx2024q4-22b"]},
+                                    {"list_pending": False}])
+def test_screening_on_scanned_tables_equals_the_eager_tables(ruleset, directory, kwargs):
+    eager, lazy = load_tables(directory, None), load_tables(directory, None, scan=SCANNED)
+    periods = [*ruleset.quarters(), "2024", "2025H2"] if not kwargs else ["2024Q4", "2026Q3"]
+    for period in periods:
+        if kwargs.get("measures") and period != "2024Q4":
+            continue
+        assert_same_run(screen(eager, period, ruleset=ruleset, data_hash="x", **kwargs),
+                        screen(lazy, period, ruleset=ruleset, data_hash="x", **kwargs))
