@@ -191,6 +191,8 @@ def _canonical(value: dict) -> bytes | str:
     (orjson, ~10× the json module). The json module where orjson refuses (an integer beyond 64 bits) or where its
     text has a null: orjson writes NaN and ±Infinity (which Python's JSON parser accepts) as null, and {"x": NaN}
     must not share a key with {"x": null}. The two kinds of key (bytes, str) never compare equal."""
+    if not value:  # most requests send no parameters
+        return b"{}"
     try:
         key = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
         if b"null" not in key:
