@@ -18,7 +18,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from huiqi.interfaces.web import auth, schemas as S
-from huiqi.interfaces.web.auth import User, admin_user, check_csrf, current_user, maybe_user, officer_user
+from huiqi.interfaces.web.auth import User, admin_user, check_csrf, current_user, officer_user
 from huiqi.interfaces.web.checking import batched_check, cached_or_thread, period_ok, stored_facts
 from huiqi.interfaces.web.presenters import (
     MAX_OFFSET, MAX_PAGE, calculator_fields, check_json, clause_dict, document_dict, filter_documents, import_field,
@@ -203,7 +203,7 @@ def _canonical(value: dict) -> bytes | str:
 
 
 @router.post("/check", response_model=S.CheckOut, tags=["政策计算器"], summary="一个主体在某期间可享受的全部措施（事实以元计，可用中文字段名）")
-async def api_check(body: CheckBody, request: Request, user: User | None = Depends(maybe_user)):
+async def api_check(body: CheckBody, request: Request):  # no user dependency: the answer is the same for anyone
     """Open without login, like the calculator page (the facts are the caller's own; nothing is stored)."""
     state = st(request)
     active = state.active_set()
