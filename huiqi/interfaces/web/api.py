@@ -205,7 +205,12 @@ def _canonical(value: dict) -> bytes | str:
 @router.post("/check", response_model=S.CheckOut, tags=["政策计算器"], summary="一个主体在某期间可享受的全部措施（事实以元计，可用中文字段名）")
 async def api_check(body: CheckBody, request: Request):  # no user dependency: the answer is the same for anyone
     """Open without login, like the calculator page (the facts are the caller's own; nothing is stored)."""
-    state = st(request)
+    return Response(await check_answer(st(request), body), media_type="application/json")
+
+
+async def check_answer(state: WebState, body: CheckBody) -> bytes:
+    """The JSON body answering a valid CheckBody (a refusal raises WebError): from the result cache or the batcher.
+    Also called by web/check_fast.py, the same route without the framework's per-request machinery."""
     active = state.active_set()
     key = ("check", body.period, body.entity, _canonical(body.facts), _canonical(body.params), active["id"],
            active["version"])
@@ -213,7 +218,7 @@ async def api_check(body: CheckBody, request: Request):  # no user dependency: t
     if payload is None:
         payload = await batched_check(state, body.facts, body.period, body.entity, body.params)
         payload = state.cached(key, lambda: payload)
-    return Response(payload, media_type="application/json")
+    return payload
 
 
 @router.get("/enterprises", response_model=S.EnterpriseListOut, tags=["企业"], summary="可查看的企业（企业用户只有自己，县区只有本县区）")
