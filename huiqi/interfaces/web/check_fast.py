@@ -29,8 +29,10 @@ ENABLED = os.environ.get("HUIQI_FAST_CHECK", "1").strip() != "0"
 class FastCheck:
     """Pure ASGI middleware, innermost (inside the security headers and gzip, as the route's response is)."""
 
-    def __init__(self, app):
-        self.app = app
+    def __init__(self, app, body_model, answer):
+        # the route's body model and body (api.CheckBody, api.check_answer), given by app.py: only the app's wiring
+        # imports route modules (tests/test_layers.py)
+        self.app, self.body_model, self.answer = app, body_model, answer
 
     async def __call__(self, scope, receive, send):
         if not (ENABLED and scope["type"] == "http" and scope["path"] == PATH and scope["method"] == "POST"
@@ -41,7 +43,7 @@ class FastCheck:
             body = await _read_body(receive, received)
         except Exception as e:  # noqa: BLE001 — the framework meets the same error at the same point
             return await self.app(scope, _replay(received, receive, e), send)
-        payload = await _answer(scope, body) if body else None
+        payload = await _answer(scope, body, self.body_model, self.answer) if body else None
         if payload is None:
             return await self.app(scope, _replay(received, receive), send)
         await Response(payload, media_type="application/json")(scope, receive, send)
@@ -77,16 +79,16 @@ def _replay(received: list[dict], receive, error: Exception | None = None):
     return replay
 
 
-async def _answer(scope, body: bytes) -> bytes | None:
+async def _answer(scope, body: bytes, body_model, answer) -> bytes | None:
     """The route's JSON answer, or None for anything the framework should handle (refusals included)."""
-    from huiqi.interfaces.web import api, auth
+    from huiqi.interfaces.web import auth
 
     request = Request(scope)
     if (request.headers.get("content-type") or "").lower() not in JSON_TYPES:
         return None
     try:
         await auth.check_csrf(request)  # the API router's dependency, unchanged
-        checked = api.CheckBody.model_validate(json.loads(body))
-        return await api.check_answer(scope["app"].state.web, checked)
+        checked = body_model.model_validate(json.loads(body))
+        return await answer(scope["app"].state.web, checked)
     except Exception:  # noqa: BLE001 — refused (HTTPException, ValueError, ValidationError, WebError) or unusual:
         return None  # the framework's route answers it (and words any refusal) exactly as without this path
