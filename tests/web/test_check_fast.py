@@ -106,7 +106,7 @@ def test_csrf_refusals_equal_the_framework_route(web, monkeypatch):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(facts=st.dictionaries(st.sampled_from(["output_q", "当季工业总产值（万元）", "employees", "revenue_y", "bad key"]),
                              st.one_of(st.text(max_size=8), st.integers(-10**20, 10**20), st.none(), st.booleans(),
-                                       st.floats(allow_nan=False)), max_size=4))
+                                       st.floats(allow_nan=False, allow_infinity=False)), max_size=4))
 def test_drawn_facts_equal_the_framework_route(web, monkeypatch, facts):
     c = web.client()
     fast, framework = both(c, monkeypatch, json={"period": PERIOD, "facts": facts}, headers=c.csrf)
