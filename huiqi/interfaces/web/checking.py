@@ -6,6 +6,8 @@ Used by the JSON API and the calculator page alike; a refusal is a `WebError` 42
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from huiqi.engine.evaluate import ParameterError
 from huiqi.engine.inputs import InputError
 from huiqi.interfaces.web.presenters import check_json, check_payload
@@ -13,12 +15,19 @@ from huiqi.interfaces.web.state import WebError, WebState
 
 
 def period_ok(state: WebState, period: str) -> None:
-    from huiqi.core.periods import Period
-
     try:
-        Period.parse(period)
+        _parsed(period)
     except ValueError as e:
         raise WebError(422, str(e)) from None
+
+
+@lru_cache(maxsize=256)
+def _parsed(period: str):
+    """Period.parse, remembered for the few periods clients ask about (a refusal raises and is not remembered, so
+    its message is the parser's every time); bounded against a client sending many different valid periods."""
+    from huiqi.core.periods import Period
+
+    return Period.parse(period)
 
 
 def engine_params(state: WebState, params: dict | None) -> dict:

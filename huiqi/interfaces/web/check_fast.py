@@ -1,0 +1,94 @@
+"""POST /api/check without the framework's per-request machinery, for the requests that need none of it.
+
+Under 50 clients the event loop, not the check, is a served check's bottleneck: FastAPI's routing, dependency
+resolution, body handling and exception wrappers were ~40% of the server's CPU for this route (py-spy, docs/
+decisions.md CALC2-2). This innermost middleware answers the happy path itself with the route's own pieces — the
+router's CSRF dependency (`auth.check_csrf`), the route's body model (`api.CheckBody`, after the same `json.loads`
+FastAPI does), the route's body (`api.check_answer`) and the same `Response` — and hands **everything else**
+untouched to the FastAPI route, the request body replayed message for message: a CSRF refusal, a body that is
+not JSON or not a valid CheckBody, an unusual content type, a refused check (it is recomputed there), any error.
+So there is no second set of refusals or validation: every refusal is the framework's, worded as before.
+
+``HUIQI_FAST_CHECK=0`` (or ``ENABLED = False``) sends every request through FastAPI (the path before this).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+PATH = "/api/check"
+# the content types FastAPI parses as JSON that clients actually send; anything else goes the framework's way
+JSON_TYPES = frozenset({"application/json", "application/json; charset=utf-8"})
+ENABLED = os.environ.get("HUIQI_FAST_CHECK", "1").strip() != "0"
+
+
+class FastCheck:
+    """Pure ASGI middleware, innermost (inside the security headers and gzip, as the route's response is)."""
+
+    def __init__(self, app, body_model, answer):
+        # the route's body model and body (api.CheckBody, api.check_answer), given by app.py: only the app's wiring
+        # imports route modules (tests/test_layers.py)
+        self.app, self.body_model, self.answer = app, body_model, answer
+
+    async def __call__(self, scope, receive, send):
+        if not (ENABLED and scope["type"] == "http" and scope["path"] == PATH and scope["method"] == "POST"
+                and not scope.get("root_path")):
+            return await self.app(scope, receive, send)
+        received: list[dict] = []
+        try:
+            body = await _read_body(receive, received)
+        except Exception as e:  # noqa: BLE001 — the framework meets the same error at the same point
+            return await self.app(scope, _replay(received, receive, e), send)
+        payload = await _answer(scope, body, self.body_model, self.answer) if body else None
+        if payload is None:
+            return await self.app(scope, _replay(received, receive), send)
+        await Response(payload, media_type="application/json")(scope, receive, send)
+
+
+async def _read_body(receive, received: list[dict]) -> bytes | None:
+    """The whole request body (None if the client went away first); every message kept for a replay."""
+    chunks = []
+    while True:
+        message = await receive()
+        received.append(message)
+        if message["type"] != "http.request":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(received: list[dict], receive, error: Exception | None = None):
+    """A receive that gives the framework the messages already read, in order (then the error reading stopped
+    at, once), then the client's own."""
+    pending = list(received)
+
+    async def replay():
+        nonlocal error
+        if pending:
+            return pending.pop(0)
+        if error is not None:
+            e, error = error, None
+            raise e
+        return await receive()
+
+    return replay
+
+
+async def _answer(scope, body: bytes, body_model, answer) -> bytes | None:
+    """The route's JSON answer, or None for anything the framework should handle (refusals included)."""
+    from huiqi.interfaces.web import auth
+
+    request = Request(scope)
+    if (request.headers.get("content-type") or "").lower() not in JSON_TYPES:
+        return None
+    try:
+        await auth.check_csrf(request)  # the API router's dependency, unchanged
+        checked = body_model.model_validate(json.loads(body))
+        return await answer(scope["app"].state.web, checked)
+    except Exception:  # noqa: BLE001 — refused (HTTPException, ValueError, ValidationError, WebError) or unusual:
+        return None  # the framework's route answers it (and words any refusal) exactly as without this path
