@@ -48,21 +48,6 @@ def window_from_env(default: float = DEFAULT_WINDOW_MS) -> float:
         return default
 
 
-# The cyclic garbage collector's default (a young collection every 700 net allocations) ran hundreds of times a
-# second under load: each check allocates thousands of short-lived objects and the explanation memo keeps some,
-# which are promoted and make the full collections re-scan them (the rules, plans and data are frozen at start-up:
-# web/app.py). Measured with 50 clients: ~15-20% of the server's CPU per check and a third of its p99
-# (docs/decisions.md CALCX-4). Cyclic garbage waits longer for collection; reference counting frees the rest as before.
-GC_THRESHOLDS = (50_000, 20, 100)
-
-
-def _young_collections_rarer() -> None:
-    import gc
-
-    if gc.get_threshold()[0] < GC_THRESHOLDS[0]:
-        gc.set_threshold(*GC_THRESHOLDS)
-
-
 class CheckBatcher:
     """Gathers ``submit``-ted requests on one event loop into batches for ``check_many``.
 
@@ -77,7 +62,6 @@ class CheckBatcher:
         self.window = (window_from_env() if window_ms is None else window_ms) / 1000
         self.max_batch = max_batch_from_env() if max_batch is None else max_batch
         self.threads = threads
-        _young_collections_rarer()
         # its own threads: a batch never waits behind the web framework's thread pool (40 threads of sync routes)
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="huiqi-calc")
         self._loop: asyncio.AbstractEventLoop | None = None
