@@ -25,6 +25,7 @@ import time
 
 from huiqi.engine.evaluate import RuleSet
 from huiqi.engine.inputs import normalize_facts
+from huiqi.interfaces.web.app import GC_YOUNG_THRESHOLD
 from huiqi.policies.library import default_library
 from huiqi.services import calculator
 from huiqi.services.calculator import CheckRequest, _evaluate_rows, check, check_many
@@ -65,7 +66,7 @@ def enterprise_facts(n: int, period: str) -> list[dict]:
 def web_like(rs, library, base: list[dict], passes: int = 5, n: int = 1_600) -> float:
     """CPU ms per request (best pass) through check_many in batches of 8, the explanation memo cleared before each
     pass: n requests over the enterprises, each with its own 产值 (so the measures reading it always miss)."""
-    gc.set_threshold(50_000, 20, 100)  # as the server's calculator batcher sets it (services/calculator_batch.py)
+    gc.set_threshold(*GC_YOUNG_THRESHOLD)  # as the served app sets it (web/app.py, CALCX-4)
     gc.freeze()  # as the web app does once everything is loaded
     best = float("inf")
     for p in range(passes):
