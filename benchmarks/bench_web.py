@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -215,6 +216,7 @@ def start_server(root: Path, python: str, data: str, extra: list[str], env: dict
             pass
         if proc.poll() is not None or time.time() > deadline:
             stop_server(proc)
+            shutil.rmtree(tmp, ignore_errors=True)
             raise SystemExit(f"server did not start: {proc.stderr.read().decode()[-2000:]}")
         time.sleep(0.3)
 
@@ -257,12 +259,13 @@ def main() -> None:
     table: dict[str, list[tuple[str, dict]]] = {}
     for name in chosen:
         root, python, extra, env = variants[name]
-        proc, base, _tmp = start_server(root, python, data, extra, env)
+        proc, base, tmp = start_server(root, python, data, extra, env)
         SERVER_PID = proc.pid
         try:
             table[name] = asyncio.run(run(base, a.clients, a.requests))
         finally:
             stop_server(proc)
+            shutil.rmtree(tmp, ignore_errors=True)  # the server's database and work directory
         print(f"  measured {name}", file=sys.stderr)
     print(f"{os.cpu_count()} CPUs (shared with other work: see the load average), load average "
           f"{os.getloadavg()[0]:.1f}; {a.clients} concurrent clients; loopback")
