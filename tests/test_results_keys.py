@@ -92,6 +92,8 @@ def test_the_keyed_files(written):
         column = group.column(i)
         if column.path_in_schema in ("measure_id", "status", "missing", "reason", "allocation_note"):
             assert "RLE_DICTIONARY" in column.encodings, column.path_in_schema
+        if column.path_in_schema == "entity_key":  # rising within a measure: small deltas (KEYS-2)
+            assert "DELTA_BINARY_PACKED" in column.encodings
 
 
 def test_keyed_results_are_smaller(written):
