@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import polars as pl
 import xlsxwriter
@@ -483,52 +483,70 @@ def entity_keys(results: pl.DataFrame) -> pl.Series:
     return results.select(key.cast(pl.UInt32).alias("entity_key")).to_series()
 
 
-def split_results(results: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | None]:
-    """(rows, entities): the rows with ``entity_key`` in place of the per-entity columns, and one row per entity in
-    key order (key 0, 1, …). A frame without ``entity_id`` is left whole (no entities)."""
-    if "entity_id" not in results.columns:
-        return results, None
-    key = entity_keys(results)
-    described = [c for c in ENTITY_COLUMNS if c in results.columns]
-    rows = results.lazy().select(pl.lit(key), *[c for c in results.columns if c not in described]).collect()
-    first = key.is_first_distinct()  # an entity's first row (filtering with a ready mask: a third of a lazy filter)
-    entities = results.select(described).filter(first).with_columns(key.filter(first)) \
-        .select("entity_key", *described).sort("entity_key")
-    return rows, entities
-
-
 def write_results(results: pl.DataFrame, directory: Path) -> list[Path]:
     """results.parquet keyed by ``entity_key`` and entities.parquet beside it (docs/data-model.md "Result files";
-    KEYS-1): the names, codes and places are written once per entity instead of once per (entity, measure).
-    Strings that repeat (status, measure, missing, reason) are dictionary-encoded by the Parquet writer.
-    :func:`read_results` joins them back into ``results``."""
-    rows, entities = split_results(results)
+    KEYS-1): the names, codes and places are written once per entity, in key order (key = row number), instead of
+    once per (entity, measure). :func:`read_results` joins them back into ``results``. A frame without
+    ``entity_id`` is written whole (no entities)."""
     written = [Path(directory) / RESULTS]
-    _write_parquet(rows, written[0], {COLUMNS_KEY: json.dumps(results.columns)})
-    if entities is not None:
-        written.append(Path(directory) / ENTITIES)
-        _write_parquet(entities, written[1])
+    metadata = {COLUMNS_KEY: json.dumps(results.columns)}
+    if "entity_id" not in results.columns:
+        _write_parquet(_row_groups(results), written[0], metadata)
+        return written
+    key = entity_keys(results)
+    described = [c for c in ENTITY_COLUMNS if c in results.columns]
+    # in one plan: the key is cut to the columns' chunks instead of the columns being copied to match the key
+    rows = results.lazy().select(pl.lit(key), *[c for c in results.columns if c not in described]).collect()
+    _write_parquet(_row_groups(rows), written[0], metadata)
+    firsts = pl.DataFrame({"key": key}).with_row_index("row").filter(pl.col("key").is_first_distinct()) \
+        .sort("key")["row"]  # each entity's first row, in key order
+    written.append(Path(directory) / ENTITIES)
+    _write_parquet(_entity_groups([results.get_column(c) for c in described], firsts), written[1])
     return written
+
+
+def _entity_groups(columns: list[pl.Series], firsts: pl.Series) -> Iterator[pl.DataFrame]:
+    """entities.parquet's row groups: key, then each column's value at the entity's first row. A group at a time
+    and each column gathered as a Series: the whole table at once, or a select of the columns (which rechunks them
+    when the frame's columns are chunked differently), costs ~0.55 GiB more at a million enterprises (KEYS-2)."""
+    for start in range(0, max(len(firsts), 1), RESULTS_ROW_GROUP):
+        rows = firsts.slice(start, RESULTS_ROW_GROUP)
+        yield pl.DataFrame([pl.int_range(start, start + len(rows), dtype=pl.UInt32, eager=True).alias("entity_key"),
+                            *(c.gather(rows) for c in columns)])
+
+
+def _row_groups(frame: pl.DataFrame) -> Iterator[pl.DataFrame]:
+    """The frame in slices of one row group each (at least one slice, so an empty frame gives a file too)."""
+    return (frame.slice(start, RESULTS_ROW_GROUP) for start in range(0, max(frame.height, 1), RESULTS_ROW_GROUP))
 
 
 UNIQUE_PER_ENTITY = ("entity_id", "name", "credit_code")  # strings a dictionary would not shorten
 
 
-def _write_parquet(frame: pl.DataFrame, path: Path, metadata: dict[str, str] | None = None) -> None:
-    """A result file through pyarrow's writer, for its per-column encodings (KEYS-2): ``entity_key`` delta-encoded
-    (rows of one measure have rising keys: 8.6 → under 1 MiB at 1M), the repeated strings dictionary-encoded, the
-    per-entity ones plain. zstd 1: smaller and faster than the default 3 here. A fixed row-group size: otherwise the
-    groups follow how the frame happens to be chunked, which varies run to run, and the same run gave different
-    bytes (FACTS-7). No statistics, no timestamps: the same frame gives the same bytes."""
+def _write_parquet(groups: Iterable[pl.DataFrame], path: Path, metadata: dict[str, str] | None = None) -> None:
+    """A result file from its row groups (each ≤ RESULTS_ROW_GROUP rows), through pyarrow's writer for its
+    per-column encodings (KEYS-2): ``entity_key`` delta-encoded (rows of one measure have rising keys: 8.6 → 0.6
+    MiB at 1M), the repeated strings dictionary-encoded, the per-entity ones plain. zstd 1: smaller and faster than
+    the default 3 here. Row groups of a fixed size: otherwise they follow how the frame happens to be chunked, which
+    varies run to run, and the same run gave different bytes (FACTS-7). No statistics, no timestamps: the same
+    frame gives the same bytes."""
     import pyarrow.parquet as pq
 
-    table = frame.to_arrow(compat_level=pl.CompatLevel.newest())  # string views passed as they are, not copied
-    if metadata:
-        table = table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata})
-    strings = [c for c, t in frame.schema.items() if t == pl.String and c not in UNIQUE_PER_ENTITY]
-    pq.write_table(table, path, compression="zstd", compression_level=1, write_statistics=False,
-                   row_group_size=RESULTS_ROW_GROUP, use_dictionary=strings,
-                   column_encoding={"entity_key": "DELTA_BINARY_PACKED"} if "entity_key" in frame.columns else None)
+    writer = None
+    try:
+        for group in groups:
+            table = group.to_arrow(compat_level=pl.CompatLevel.newest())  # string views as they are, not copied
+            if writer is None:
+                strings = [c for c, t in group.schema.items() if t == pl.String and c not in UNIQUE_PER_ENTITY]
+                schema = table.schema.with_metadata({**(table.schema.metadata or {}), **(metadata or {})})
+                writer = pq.ParquetWriter(
+                    path, schema, compression="zstd", compression_level=1, write_statistics=False,
+                    use_dictionary=strings,
+                    column_encoding={"entity_key": "DELTA_BINARY_PACKED"} if "entity_key" in group.columns else None)
+            writer.write_table(table, row_group_size=RESULTS_ROW_GROUP)
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def read_results(source: Path, columns: Sequence[str] | None = None) -> pl.DataFrame:
