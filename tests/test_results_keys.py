@@ -251,3 +251,5 @@ def test_prior_that_cannot_be_read_is_refused_in_words(q1_out, tmp_path):
     r, _ = _screen_q2(q1_out, lone / RESULTS)
     assert r.exit_code != 0
     assert "--prior 无法读取" in r.output and "Traceback" not in r.output
+    r, _ = _screen_q2(q1_out, tmp_path / "nowhere" / RESULTS)
+    assert r.exit_code != 0 and "不存在" in r.output

@@ -351,6 +351,8 @@ def screen(period: str = typer.Option(..., help="期间，如 2024Q4"),
 
         from huiqi.services.award_list import read_results
 
+        if not prior.exists():
+            _fail(f"--prior 指定的 {prior} 不存在")
         try:  # either results format, the folder or its results.parquet (entities.parquet beside it)
             prev = read_results(prior, ["entity_id", "measure_id", "final_fen"])
         except (OSError, ValueError, pl.exceptions.PolarsError) as e:
