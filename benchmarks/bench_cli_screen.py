@@ -44,7 +44,9 @@ def timed(cmd: list[str]) -> tuple[float, float, str]:
 def cli_paid(out: Path) -> dict:
     import polars as pl
 
-    r = pl.read_parquet(out / "results.parquet")
+    from huiqi.services.award_list import read_results
+
+    r = read_results(out, ["measure_id", "status", "final_fen"])
     paid = r.filter((pl.col("status") == "符合") & (pl.col("final_fen") > 0))
     return {m: {"rows": n, "total_fen": t} for m, n, t in
             paid.group_by("measure_id").agg(pl.len(), pl.col("final_fen").sum()).sort("measure_id").iter_rows()}

@@ -141,7 +141,9 @@ def run_huiqi(data: Path, out: Path) -> dict:
 
 # -- driver --------------------------------------------------------------------------------------------------------
 def huiqi_paid(results: Path) -> pl.DataFrame:
-    return (pl.read_parquet(results, columns=["credit_code", "measure_id", "status", "final_fen"])
+    from huiqi.services.award_list import read_results
+
+    return (read_results(results, ["credit_code", "measure_id", "status", "final_fen"])
             .filter((pl.col("status") == "符合") & (pl.col("final_fen") > 0))
             .select("credit_code", "measure_id", pl.col("final_fen").cast(pl.Int64).alias("huiqi_fen")))
 

@@ -29,6 +29,9 @@ def _load(path: Path, name: str):
     return module
 
 
+SIZES: dict[str, dict[str, int]] = {}  # per writer module: the Parquet files write_tables wrote, in bytes
+
+
 def _time(write, run, parts: dict[str, list[float]]) -> float:
     """Whole write_run, and its workbook and tables parts, each into a fresh folder."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -42,6 +45,7 @@ def _time(write, run, parts: dict[str, list[float]]) -> float:
         t = time.perf_counter()
         write.write_tables(run, Path(tmp))
         parts.setdefault("write_tables", []).append(time.perf_counter() - t)
+        SIZES[write.__name__] = {p.name: p.stat().st_size for p in Path(tmp).glob("*.parquet")}
     parts.setdefault("write_run", []).append(whole)
     return whole
 
@@ -73,6 +77,9 @@ def main() -> None:
     for name, p in parts.items():
         print(f"  {name:5}: " + ", ".join(f"{k} {statistics.median(v):.2f} s (min {min(v):.2f})" for k, v in p.items()))
         print("         every run: " + "; ".join(f"{k} " + " ".join(f"{x:.2f}" for x in v) for k, v in p.items()))
+        files = SIZES[writers[name].__name__]
+        print(f"         Parquet files: {sum(files.values()) / 2**20:.1f} MiB (" +
+              ", ".join(f"{k} {v / 2**20:.1f}" for k, v in sorted(files.items())) + ")")
     if args.base:
         b, n = parts["base"], parts["this"]
         print("  ratio base/this: " + ", ".join(f"{k} {statistics.median(b[k]) / statistics.median(n[k]):.2f}×"

@@ -123,9 +123,10 @@ def test_parquet_and_database_runs_give_byte_identical_result_files(small, tmp_p
     for run, d in ((a, tmp_path / "a"), (b, tmp_path / "b")):
         award_list.write_excel(run, d / "拟兑现名单_2024Q4.xlsx")
         award_list.write_tables(run, d, csv=True)
-    for name in ("results.parquet", "missing_summary.parquet", "results.csv", "拟兑现名单_2024Q4.xlsx", "manifest.json"):
+    for name in ("results.parquet", "entities.parquet", "missing_summary.parquet", "results.csv",
+                 "拟兑现名单_2024Q4.xlsx", "manifest.json"):
         assert sha(tmp_path / "a" / name) == sha(tmp_path / "b" / name), name
-    key = pl.read_parquet(tmp_path / "a" / "results.parquet").select("entity", "measure_id", "entity_id")
+    key = award_list.read_results(tmp_path / "a", ["entity", "measure_id", "entity_id"])
     rank = {"enterprise": 0, "project": 1, "county": 2}
     rows = [(rank[e], m, i) for e, m, i in key.iter_rows()]
     assert rows == sorted(rows)
@@ -143,15 +144,16 @@ def test_results_parquet_bytes_do_not_depend_on_how_the_frame_is_chunked(run_q4,
     assert rechunked.n_chunks() > r.rechunk().n_chunks()
     award_list.write_data_files(run_q4, tmp_path / "a")
     award_list.write_data_files(replace(run_q4, results=rechunked), tmp_path / "b")
-    assert sha(tmp_path / "a" / "results.parquet") == sha(tmp_path / "b" / "results.parquet")
+    for name in ("results.parquet", "entities.parquet"):
+        assert sha(tmp_path / "a" / name) == sha(tmp_path / "b" / name), name
 
 
 # ---------------------------------------------------------------------------------------------- atomic runs
 def test_manifest_lists_every_file_with_size_and_sha256(run_q4, tmp_path):
     out = tmp_path / "out"
     files = write_run(run_q4, out, csv=True)
-    assert [p.name for p in files] == ["拟兑现名单_2024Q4.xlsx", "results.parquet", "missing_summary.parquet",
-                                       "results.csv", "manifest.json"]
+    assert [p.name for p in files] == ["拟兑现名单_2024Q4.xlsx", "results.parquet", "entities.parquet",
+                                       "missing_summary.parquet", "results.csv", "manifest.json"]
     assert out.is_symlink()
     assert verify_folder(out)["run_id"] == run_q4.manifest["run_id"]
     # a second run replaces the first as a whole and removes it
@@ -174,8 +176,8 @@ def test_screen_replaces_a_plain_out_folder_from_earlier_versions(run_q4, tmp_pa
     kept = [p for p in (tmp_path / ".out.runs").glob("legacy-*")]
     assert len(kept) == 1 and (kept[0] / "我的笔记.txt").read_text(encoding="utf-8") == "不要删"
     assert any("保留" in n for n in notes)
-    assert award_list.manifest_files(out) == {"manifest.json", "results.parquet", "missing_summary.parquet",
-                                              "拟兑现名单_2024Q4.xlsx"}
+    assert award_list.manifest_files(out) == {"manifest.json", "results.parquet", "entities.parquet",
+                                              "missing_summary.parquet", "拟兑现名单_2024Q4.xlsx"}
 
 
 def test_screen_cleans_up_leftovers_of_killed_runs(run_q4, tmp_path):

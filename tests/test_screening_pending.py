@@ -4,7 +4,7 @@ import polars as pl
 import pytest
 
 from huiqi.services import award_list
-from huiqi.services.award_list import sort_results
+from huiqi.services.award_list import read_results, sort_results
 from huiqi.services.screening import screen
 
 
@@ -79,6 +79,6 @@ def test_cli_screen_counts_pending_unless_asked_to_list(tmp_path):
         out = tmp_path / f"out{len(flag)}"
         r = CliRunner().invoke(app, ["screen", "--period", "2024Q4", "--data", str(data), "--out", str(out), *flag])
         assert r.exit_code == 0, r.output
-        statuses[bool(flag)] = set(pl.read_parquet(out / "results.parquet")["status"])
+        statuses[bool(flag)] = set(read_results(out, ["status"])["status"])
         assert (out / "pending_summary.parquet").exists() is not bool(flag)
     assert "参数待定" in statuses[True] and "参数待定" not in statuses[False]

@@ -327,7 +327,7 @@ def screen(period: str = typer.Option(..., help="期间，如 2024Q4"),
            out: Path = typer.Option(Path("out"), "--out", help="输出目录（每次整体替换，中断不留半成品）或 .xlsx 文件"),
            param: list[str] = typer.Option([], "--param", help="参数覆盖 name=value，可多次"),
            budget_policy: str = typer.Option("pro_rata", "--budget-policy", help="超预算时：pro_rata 按比例 / ranked 按金额排序"),
-           prior: Optional[Path] = typer.Option(None, "--prior", help="本年度此前各期已兑现结果（results.parquet），用于年度累计封顶"),
+           prior: Optional[Path] = typer.Option(None, "--prior", help="本年度此前各期已兑现结果（结果文件夹或其中的 results.parquet），用于年度累计封顶"),
            assume: list[str] = typer.Option([], "--assume", help="无数据来源的事实按此值计入每个主体（字段=值，只补缺，不覆盖已有数据；记入 manifest 与汇总表）"),
            csv: bool = typer.Option(False, "--csv", help="另外输出 results.csv（默认只输出 Excel 与 Parquet）"),
            todo: bool = typer.Option(False, "--todo", help="另外按县区输出逐户待补充信息表（待补充信息_县区.xlsx，可补齐后重新导入）"),
@@ -349,7 +349,14 @@ def screen(period: str = typer.Option(..., help="期间，如 2024Q4"),
     if prior:
         import polars as pl
 
-        prev = pl.read_parquet(prior)
+        from huiqi.services.award_list import read_results
+
+        if not prior.exists():
+            _fail(f"--prior 指定的 {prior} 不存在")
+        try:  # either results format, the folder or its results.parquet (entities.parquet beside it)
+            prev = read_results(prior, ["entity_id", "measure_id", "final_fen"])
+        except (OSError, ValueError, pl.exceptions.PolarsError) as e:
+            _fail(f"--prior 无法读取 {prior}：{e}")
         prior_frame = prev.group_by("entity_id", "measure_id").agg(pl.col("final_fen").sum().alias("prior_fen"))
     with _progress() as bar:
         task = bar.add_task("筛查", total=1)

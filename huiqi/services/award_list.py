@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import polars as pl
 import xlsxwriter
@@ -440,7 +440,11 @@ def write_tables(run: ScreeningRun, directory: Path, extra: list[Path] = (), *, 
     return [*entries, write_manifest(run, directory, {**{p: file_entry(p) for p in extra}, **entries})]
 
 
-RESULTS_ROW_GROUP = 2**18  # rows per Parquet row group of results.parquet
+RESULTS_ROW_GROUP = 2**18  # rows per Parquet row group of results.parquet and entities.parquet
+RESULTS, ENTITIES = "results.parquet", "entities.parquet"
+# what describes the entity, not the (entity, measure) row: written once per entity to entities.parquet (KEYS-1)
+ENTITY_COLUMNS = ("entity", "entity_id", "name", "credit_code", "county_code", "county_name", "city_name", "sector")
+COLUMNS_KEY = "huiqi:columns"  # results.parquet's metadata: the joined frame's column order (read_results)
 
 
 def write_data_files(run: ScreeningRun, directory: Path, *, csv: bool = False) -> dict[Path, dict]:
@@ -453,11 +457,7 @@ def write_data_files(run: ScreeningRun, directory: Path, *, csv: bool = False) -
     # at a million enterprises)
     results = sort_results(run.results).lazy().with_columns(
         (pl.col("final_fen").cast(pl.Decimal(38, 2)) / 100).alias("final_yuan")).collect()
-    pq = directory / "results.parquet"
-    # zstd 1: smaller and faster than the default 3 here. A fixed row-group size: otherwise the groups follow how
-    # the frame happens to be chunked, which varies run to run, and the same run gave different bytes (FACTS-7)
-    results.write_parquet(pq, statistics=False, compression_level=1, row_group_size=RESULTS_ROW_GROUP)
-    files = [pq]
+    files = write_results(results, directory)
     if run.missing_fields is not None:
         summary = directory / "missing_summary.parquet"
         run.missing_fields.sort(["measure_id", "field"]).write_parquet(summary, statistics=False)
@@ -466,10 +466,120 @@ def write_data_files(run: ScreeningRun, directory: Path, *, csv: bool = False) -
         pending = directory / "pending_summary.parquet"
         run.pending_fields.sort(["measure_id", "parameter"]).write_parquet(pending, statistics=False)
         files.append(pending)
-    if csv:
+    if csv:  # the joined frame: the columns officers know
         files.append(directory / "results.csv")
         write_csv(results, files[-1])
     return {p: file_entry(p) for p in files}
+
+
+def entity_keys(results: pl.DataFrame) -> pl.Series:
+    """Each row's ``entity_key``: the entity's position (from 0) among the run's entities in the documented order —
+    entity type (enterprise, project, county), then entity ID — so the same results give the same keys, whether
+    the data came from Parquet or a database. A dense rank over the rows: no string join, no sort of the rows."""
+    rank = pl.col("entity").replace_strict(ENTITY_ORDER, list(range(len(ENTITY_ORDER))), default=len(ENTITY_ORDER),
+                                           return_dtype=pl.Int8) if "entity" in results.columns else pl.lit(0, pl.Int8)
+    kind = pl.col("entity") if "entity" in results.columns else pl.lit("", pl.String)
+    key = pl.struct(rank.alias("_rank"), kind.alias("_kind"), pl.col("entity_id")).rank("dense") - 1
+    return results.select(key.cast(pl.UInt32).alias("entity_key")).to_series()
+
+
+def write_results(results: pl.DataFrame, directory: Path) -> list[Path]:
+    """results.parquet keyed by ``entity_key`` and entities.parquet beside it (docs/data-model.md "Result files";
+    KEYS-1): the names, codes and places are written once per entity, in key order (key = row number), instead of
+    once per (entity, measure). :func:`read_results` joins them back into ``results``. A frame without
+    ``entity_id`` is written whole (no entities)."""
+    written = [Path(directory) / RESULTS]
+    metadata = {COLUMNS_KEY: json.dumps(results.columns)}
+    if "entity_id" not in results.columns:
+        _write_parquet(_row_groups(results), written[0], metadata)
+        return written
+    key = entity_keys(results)
+    described = [c for c in ENTITY_COLUMNS if c in results.columns]
+    # in one plan: the key is cut to the columns' chunks instead of the columns being copied to match the key
+    rows = results.lazy().select(pl.lit(key), *[c for c in results.columns if c not in described]).collect()
+    _write_parquet(_row_groups(rows), written[0], metadata)
+    firsts = pl.DataFrame({"key": key}).with_row_index("row").filter(pl.col("key").is_first_distinct()) \
+        .sort("key")["row"]  # each entity's first row, in key order
+    written.append(Path(directory) / ENTITIES)
+    _write_parquet(_entity_groups([results.get_column(c) for c in described], firsts), written[1])
+    return written
+
+
+def _entity_groups(columns: list[pl.Series], firsts: pl.Series) -> Iterator[pl.DataFrame]:
+    """entities.parquet's row groups: key, then each column's value at the entity's first row. A group at a time
+    and each column gathered as a Series: the whole table at once, or a select of the columns (which rechunks them
+    when the frame's columns are chunked differently), costs ~0.55 GiB more at a million enterprises (KEYS-2)."""
+    for start in range(0, max(len(firsts), 1), RESULTS_ROW_GROUP):
+        rows = firsts.slice(start, RESULTS_ROW_GROUP)
+        yield pl.DataFrame([pl.int_range(start, start + len(rows), dtype=pl.UInt32, eager=True).alias("entity_key"),
+                            *(c.gather(rows) for c in columns)])
+
+
+def _row_groups(frame: pl.DataFrame) -> Iterator[pl.DataFrame]:
+    """The frame in slices of one row group each (at least one slice, so an empty frame gives a file too)."""
+    return (frame.slice(start, RESULTS_ROW_GROUP) for start in range(0, max(frame.height, 1), RESULTS_ROW_GROUP))
+
+
+UNIQUE_PER_ENTITY = ("entity_id", "name", "credit_code")  # strings a dictionary would not shorten
+
+
+def _write_parquet(groups: Iterable[pl.DataFrame], path: Path, metadata: dict[str, str] | None = None) -> None:
+    """A result file from its row groups (each ≤ RESULTS_ROW_GROUP rows), through pyarrow's writer for its
+    per-column encodings (KEYS-2): ``entity_key`` delta-encoded (rows of one measure have rising keys: 8.6 → 0.6
+    MiB at 1M), the repeated strings dictionary-encoded, the per-entity ones plain. zstd 1: smaller and faster than
+    the default 3 here. Row groups of a fixed size: otherwise they follow how the frame happens to be chunked, which
+    varies run to run, and the same run gave different bytes (FACTS-7). No statistics, no timestamps: the same
+    frame gives the same bytes."""
+    import pyarrow.parquet as pq
+
+    writer = None
+    try:
+        for group in groups:
+            table = group.to_arrow(compat_level=pl.CompatLevel.newest())  # string views as they are, not copied
+            if writer is None:
+                strings = [c for c, t in group.schema.items() if t == pl.String and c not in UNIQUE_PER_ENTITY]
+                schema = table.schema.with_metadata({**(table.schema.metadata or {}), **(metadata or {})})
+                writer = pq.ParquetWriter(
+                    path, schema, compression="zstd", compression_level=1, write_statistics=False,
+                    use_dictionary=strings,
+                    column_encoding={"entity_key": "DELTA_BINARY_PACKED"} if "entity_key" in group.columns else None)
+            writer.write_table(table, row_group_size=RESULTS_ROW_GROUP)
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def read_results(source: Path, columns: Sequence[str] | None = None) -> pl.DataFrame:
+    """A run's results as one frame with the familiar columns (entity_id, name, credit_code, county, measure_id,
+    status, amounts …, in the order they were written), from a run folder or its results.parquet: the keyed format
+    joined with entities.parquet beside it, or a results.parquet of an earlier version (names inline) as it is.
+    ``columns``: only these (a keyed file's entities.parquet is then read only for the entity columns asked)."""
+    path = Path(source)
+    path = path / RESULTS if path.is_dir() else path
+    written = json.loads(pl.read_parquet_metadata(path).get(COLUMNS_KEY) or "null")
+    if written is None:  # an earlier version's file: the names are in it
+        return pl.read_parquet(path, columns=list(columns) if columns is not None else None)
+    wanted = list(columns) if columns is not None else written
+    unknown = [c for c in wanted if c not in written]
+    if unknown:
+        raise ValueError(f"结果文件 {path.name} 中没有这些列：{'、'.join(unknown)}")
+    described = [c for c in wanted if c in ENTITY_COLUMNS]
+    rows = pl.read_parquet(path, columns=[c for c in written if c in wanted and c not in ENTITY_COLUMNS]
+                           + (["entity_key"] if described else []))
+    if not described:
+        return rows.select(wanted)
+    side = path.with_name(ENTITIES)
+    if not side.exists():
+        raise ValueError(f"结果文件 {path.name} 旁缺少企业（主体）表 {ENTITIES}：请把同一次筛查的两个文件放在同一文件夹")
+    entities = pl.read_parquet(side, columns=["entity_key", *described])
+    keys = rows["entity_key"]
+    if rows.height and (keys.max() >= entities.height
+                        or not entities["entity_key"].equals(pl.int_range(entities.height, dtype=pl.UInt32,
+                                                                          eager=True).alias("entity_key"))):
+        raise ValueError(f"{ENTITIES} 与 {path.name} 不是同一次筛查写出的（主体编号对不上）")
+    # the entities are in key order, key = row number: a gather, not a join (0.4 s instead of 1.8 s at 3M rows)
+    named = entities.select(pl.col(described).gather(keys))
+    return pl.concat([rows.drop("entity_key"), named], how="horizontal").select(wanted)
 
 
 def write_manifest(run: ScreeningRun, directory: Path, entries: dict[Path, dict]) -> Path:

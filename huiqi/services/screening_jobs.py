@@ -142,14 +142,26 @@ class ScreeningJobs:
         return [j for j in (self.latest_finished(q) for q in earlier) if j is not None]
 
     def prior_for(self, job_ids: list[str]) -> pl.DataFrame | None:
+        from huiqi.services.award_list import RESULTS
+
         frames = []
         for jid in job_ids:
-            path = self.runs_dir / jid / "results.parquet"
-            if not path.exists():
+            if not (self.runs_dir / jid / RESULTS).exists():
                 raise Refused(409, "本年度此前季度的筛查结果文件已不存在，无法按年度累计封顶：请先重新筛查该季度")
-            frames.append((self.job(jid)["period"], pl.read_parquet(path, columns=["entity_id", "measure_id",
-                                                                                    "final_fen"])))
+            frames.append((self.job(jid)["period"], self._read(jid, ["entity_id", "measure_id", "final_fen"])))
         return prior_awards(frames)
+
+    def _read(self, job_id: str, columns: list[str] | None = None) -> pl.DataFrame:
+        """A job folder's results, in either file format (award_list.read_results); a folder whose files do not
+        belong together is refused in words, not with a stack trace."""
+        from huiqi.services.award_list import read_results
+
+        try:
+            return read_results(self.runs_dir / job_id, columns)
+        except ValueError as e:  # read_results' own words (files of two different runs)
+            raise Refused(410, f"该次筛查的结果文件无法读取：{e}。请重新筛查") from None
+        except (OSError, pl.exceptions.PolarsError):
+            raise Refused(410, "该次筛查的结果文件已损坏或不完整，请重新筛查") from None
 
     # ---------------------------------------------------------------------------------------------- start
     def start(self, actor, period: str, pset: dict, measures: list[str] | None, budget_policy: str | None,
@@ -254,10 +266,11 @@ class ScreeningJobs:
         run = self.runs.get(job_id)
         if run is not None:
             return run.results
-        path = self.runs_dir / job_id / "results.parquet"
-        if not path.exists():
+        from huiqi.services.award_list import RESULTS
+
+        if not (self.runs_dir / job_id / RESULTS).exists():
             raise Refused(410, "该次筛查的结果文件已不存在，请重新筛查")
-        return pl.read_parquet(path)
+        return self._read(job_id)
 
     def run_for(self, job_id: str, tables: dict, data_hash: str):
         """The ScreeningRun (kept in memory; after a restart, or on another worker, re-run from the same inputs —

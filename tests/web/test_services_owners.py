@@ -41,6 +41,7 @@ def test_web_screening_passes_prior_like_cli(web):
     paid against the 500万 annual cap. Now a later quarter gets the earlier quarters' awards (from the job table)
     exactly as `huiqi screen --prior <Q1 results.parquet>` does."""
     from huiqi.engine.allocate import AllocationOptions
+    from huiqi.services.award_list import read_results
     from huiqi.services.screening import screen
 
     c = web.client("admin")
@@ -49,14 +50,14 @@ def test_web_screening_passes_prior_like_cli(web):
     assert q2["manifest"]["prior_jobs"] == [q1["id"]]
     state = web.state
     runs = state.runs_dir
-    prev = pl.read_parquet(runs / q1["id"] / "results.parquet")  # the CLI's --prior, read as the CLI reads it
+    prev = read_results(runs / q1["id"] / "results.parquet")  # the CLI's --prior, read as the CLI reads it
     prior = prev.group_by("entity_id", "measure_id").agg(pl.col("final_fen").sum().alias("prior_fen"))
     params = state.params_for_engine(state.active_set()["values"])
     cli = screen(dict(state.tables), "2023Q2", params=params, options=AllocationOptions("pro_rata", prior),
                  ruleset=state.ruleset)
     without = screen(dict(state.tables), "2023Q2", params=params, ruleset=state.ruleset)
     key = ["entity_id", "measure_id", "final_fen"]
-    web_q2 = pl.read_parquet(runs / q2["id"] / "results.parquet").select(key).sort(key)
+    web_q2 = read_results(runs / q2["id"]).select(key).sort(key)
     assert web_q2.equals(cli.results.select(key).sort(key))
     assert web_q2["final_fen"].sum() < without.total_fen()  # the cap binds: the defect would pay more
     # the ScreeningRun rebuilt on another worker (or after a restart) respects the same earlier run
