@@ -300,3 +300,13 @@ def test_nan_and_infinity_are_refused_as_before():
 def test_bad_kinds_are_refused():
     with pytest.raises(KeyError):
         _table_bytes(FRAME, ["int", "text", "money"])
+
+
+def test_the_row_stream_written_as_text_gives_the_same_bytes(monkeypatch):
+    """The rows go to xlsxwriter's temp file as UTF-8 bytes through its buffer; written as text (any other kind of
+    file), the workbook is the same."""
+    frame = FRAME.with_columns(pl.lit("柳州😀").alias("name"))
+    expected = _table_bytes(_rows(frame), KINDS3)
+    assert _table_bytes(frame, KINDS3) == expected
+    monkeypatch.setattr(xlsx_rows, "_utf8_text_file", lambda _fh: False)
+    assert _table_bytes(frame, KINDS3) == expected

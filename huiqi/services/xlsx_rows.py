@@ -5,7 +5,8 @@ XLSX-1). xlsxwriter costs ~5.8 µs of Python per cell; a measure sheet at a mill
 It relies on these xlsxwriter 3 internals of a worksheet in ``constant_memory`` mode, checked by :func:`usable`
 (anything missing or different: the caller's per-cell path writes the frame instead):
 
-- ``fh``: the open temp file (``row_data_fh``) each finished row is appended to as ``<row>…</row>`` XML;
+- ``fh``: the open temp file (``row_data_fh``, UTF-8 text: written as bytes through its buffer after a flush)
+  each finished row is appended to as ``<row>…</row>`` XML;
   ``previous_row``: the row still held in ``table`` (written when a later row starts); ``_write_single_row(r)``:
   writes that held row and makes ``r`` the held one. Rows are appended here after the held row is flushed the way
   xlsxwriter flushes it, and ``previous_row`` is left on the last row appended, with an empty ``table``.
@@ -27,7 +28,7 @@ state after the body (the held row, ``previous_row``, the used range) is exactly
 
 from __future__ import annotations
 
-from io import StringIO
+from io import StringIO, TextIOWrapper
 from typing import Callable, Iterable, Sequence
 
 import polars as pl
@@ -127,8 +128,20 @@ def _append(ws, xml: pl.Series, a: int, b: int, width: int) -> None:
         ws._write_single_row(a)
     ws._check_dimensions(a, 0)
     ws._check_dimensions(b, width - 1)
-    ws.fh.write(xml.str.join("").item())
+    text = xml.str.join("")
+    fh = ws.fh
+    if _utf8_text_file(fh):  # Polars' UTF-8 bytes as they are: no Python str decoded and encoded again
+        fh.flush()
+        fh.buffer.write(text.cast(pl.Binary).item())
+    else:
+        fh.write(text.item())
     ws.previous_row = b
+
+
+def _utf8_text_file(fh) -> bool:
+    """Whether ``fh`` is a UTF-8 text file whose byte buffer may be written after a flush."""
+    return isinstance(fh, TextIOWrapper) and fh.encoding.lower().replace("-", "") == "utf8" \
+        and hasattr(fh, "buffer")
 
 
 def _number_text(s: pl.Series) -> pl.Series:
