@@ -1,6 +1,7 @@
 """`award_list.write_run` alone, in one process: screen once, then write the run's outputs (the Excel award list,
 results.parquet, the summaries, the manifest) with this checkout's writer and, with --base, with another checkout's
-award_list.py beside it, alternating, so both see the same machine load.
+award_list.py beside it, alternating, so both see the same machine load; then checks that both write the same
+workbook bytes.
 
 Run: .venv/bin/python benchmarks/bench_write_run.py --size 100000 [--base /tmp/base-excel] [--repeat 3]
 Not a timed test: the machine is shared; compare the two in the same run.
@@ -46,6 +47,18 @@ def _time(write, run, parts: dict[str, list[float]]) -> float:
     return whole
 
 
+def _same_workbook(writers: dict, run) -> bool:
+    """Whether each writer's award list has the same sha256 (the same run gives the same bytes: XLSX-1)."""
+    import hashlib
+
+    with tempfile.TemporaryDirectory() as tmp:
+        digests = set()
+        for name, module in writers.items():
+            path = module.write_excel(run, Path(tmp) / f"{name}.xlsx")
+            digests.add(hashlib.sha256(path.read_bytes()).hexdigest())
+    return len(digests) == 1
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", type=int, default=100_000)
@@ -74,6 +87,7 @@ def main() -> None:
         print(f"  {name:5}: " + ", ".join(f"{k} {statistics.median(v):.2f} s (min {min(v):.2f})" for k, v in p.items()))
         print("         every run: " + "; ".join(f"{k} " + " ".join(f"{x:.2f}" for x in v) for k, v in p.items()))
     if args.base:
+        print(f"  workbook bytes identical (sha256, this vs base): {_same_workbook(writers, run)}")
         b, n = parts["base"], parts["this"]
         print("  ratio base/this: " + ", ".join(f"{k} {statistics.median(b[k]) / statistics.median(n[k]):.2f}×"
                                                  for k in b))
