@@ -206,8 +206,18 @@ def test_column_types_read_as_text_or_numbers():
                          schema_overrides={"cat": pl.Categorical})
     kinds = ["text", "text", "wan", "pct"]
     assert _table_bytes(frame, kinds) == _table_bytes(_rows(frame), kinds)
-    dates = pl.DataFrame({"d": ["2024-01-01", "2024-01-02"]}).with_columns(pl.col("d").str.to_date())
-    assert _table_bytes(dates, ["text"]) == _table_bytes(_rows(dates), ["text"])
+    others = pl.DataFrame({"d": ["2024-01-01", "2024-01-02", None], "f": [1e-7, 0.1, None],
+                           "b": [True, False, None]}).with_columns(pl.col("d").str.to_date())
+    kinds = ["text", "text", "text"]  # a date, a float and a boolean as text: str() of each, as before
+    assert _table_bytes(others, kinds) == _table_bytes(_rows(others), kinds)
+
+
+def test_text_in_a_number_column_is_refused_as_before():
+    frame = pl.DataFrame({"i": [1, 2, 3], "wan": ["1.5", "2", None]})
+    with pytest.raises(TypeError):
+        _table_bytes(_rows(frame), ["int", "wan"])
+    with pytest.raises(TypeError):
+        _table_bytes(frame, ["int", "wan"])
 
 
 # -------------------------------------------------------------------------------------- what needs xlsxwriter
@@ -277,7 +287,7 @@ def test_another_xlsxwriter_major_version_falls_back(monkeypatch):
 
 def test_missing_internals_fall_back(monkeypatch):
     expected = _table_bytes(FRAME, KINDS3)
-    assert not xlsx_rows.usable(object(), FRAME, [None] * 3, 3)
+    assert not xlsx_rows.usable(object(), FRAME, [None] * 3, [False] * 3, 3)
     counted = _spy(monkeypatch)
     monkeypatch.setattr(xlsx_rows, "_INTERNALS", (*xlsx_rows._INTERNALS, "no_such_internal"))
     assert _table_bytes(FRAME, KINDS3) == expected

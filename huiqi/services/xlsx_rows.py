@@ -50,11 +50,12 @@ _INTERNALS = ("fh", "row_data_fh", "row_data_fh_closed", "previous_row", "table"
               "_write_single_row", "_write_row", "_check_dimensions", "xls_rowmax", "xls_colmax")
 
 
-def usable(ws, frame: pl.DataFrame, formats: Sequence, first: int) -> bool:
+def usable(ws, frame: pl.DataFrame, formats: Sequence, is_text: Sequence[bool], first: int) -> bool:
     """Whether the vectorised path can write ``frame`` at row ``first`` exactly as the per-cell path would: a
     verified xlsxwriter (major version 3) in constant_memory mode, its filehandle open, the body below the held
     row, inside the sheet, without row formats or comments of its own, every cell with a format, and column types
-    whose text the per-cell path would give the same way (strings, integers, floats)."""
+    whose text the per-cell path would give the same way (text: strings, categoricals, integers; numbers:
+    integers, floats)."""
     if not xlsxwriter.__version__.startswith("3.") or not all(hasattr(ws, name) for name in _INTERNALS):
         return False
     if not getattr(ws, "constant_memory", False) or ws.fh is not ws.row_data_fh or ws.row_data_fh_closed:
@@ -66,8 +67,14 @@ def usable(ws, frame: pl.DataFrame, formats: Sequence, first: int) -> bool:
         return False
     if not all(f is not None and hasattr(f, "_get_xf_index") for f in formats):
         return False
-    return all(dtype == pl.String or dtype.is_integer() or dtype.is_float() or isinstance(dtype, (pl.Categorical,
-               pl.Enum)) for dtype in frame.schema.values())
+    return all(_text_dtype(dtype) if text else dtype.is_integer() or dtype.is_float()
+               for dtype, text in zip(frame.schema.values(), is_text))
+
+
+def _text_dtype(dtype: pl.DataType) -> bool:
+    """Text whose Polars string is the per-cell path's ``str(value)``: strings, categoricals, integers (not floats:
+    Polars writes 1e-7 where Python writes 1e-07)."""
+    return dtype == pl.String or isinstance(dtype, (pl.Categorical, pl.Enum)) or dtype.is_integer()
 
 
 def write_frame(ws, frame: pl.DataFrame, formats: Sequence, is_text: Sequence[bool], first: int,
@@ -76,7 +83,7 @@ def write_frame(ws, frame: pl.DataFrame, formats: Sequence, is_text: Sequence[bo
     the others as numbers, a null as a formatted blank) from row ``first``; return the last row written. Falls
     back to ``per_cell`` for the whole frame when :func:`usable` says no."""
     n = frame.height
-    if n < 2 or not usable(ws, frame, formats, first) or not _numbers_usable(frame, is_text):
+    if n < 2 or not usable(ws, frame, formats, is_text, first) or not _numbers_usable(frame, is_text):
         return per_cell(_rows(frame), first)
     ws._write_single_row(first)  # the held header row, as the first cell of row `first` would flush it
     styles = [f._get_xf_index() for f in formats]  # in column order, as the flushed first row would ask
