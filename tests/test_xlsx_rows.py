@@ -199,6 +199,15 @@ def test_row_attributes_come_from_xlsxwriter(options):
     assert _table_bytes(frame, kinds, **options) == _table_bytes(_rows(frame), kinds, **options)
 
 
+@pytest.mark.parametrize("values", [[-(2**63), None], [-(2**63), 0], [2**53, -(2**53)], [2**53 + 1, 0],
+                                    [-(2**53) - 1, 7]])
+def test_integers_beyond_exact_floats_are_formatted_as_floats(values):
+    """xlsxwriter writes an integer as the float it becomes (.16G): -2**63 is -9.223372036854776E+18 (an abs() of
+    the column overflowed there once, and its digits were written as they are)."""
+    frame = pl.DataFrame({"i": [1] * len(values), "v": values}, schema={"i": pl.Int64, "v": pl.Int64})
+    assert _table_bytes(frame, ["int", "int"]) == _table_bytes(_rows(frame), ["int", "int"])
+
+
 def test_column_types_read_as_text_or_numbers():
     """Integer and categorical text columns are written as the per-cell path's str(); other types fall back."""
     frame = pl.DataFrame({"code": [91450200, None, -3], "cat": ["甲", "乙", None],

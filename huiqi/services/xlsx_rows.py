@@ -154,7 +154,8 @@ def _utf8_text_file(fh) -> bool:
 def _number_text(s: pl.Series) -> pl.Series:
     """A number column as xlsxwriter writes it: ``f"{v:.16G}"``. Integers that are exact floats are Polars' own
     decimal text; floats, and larger integers, through Python's format."""
-    if s.dtype.is_integer() and (s.null_count() == s.len() or s.abs().max() <= _EXACT_INT):
+    # min and max, not abs(): abs(-2**63) overflows Int64 back to -2**63
+    if s.dtype.is_integer() and (s.null_count() == s.len() or -_EXACT_INT <= s.min() and s.max() <= _EXACT_INT):
         return s.cast(pl.String)
     return pl.Series(s.name, [None if v is None else format(v, ".16G") for v in s.to_list()], dtype=pl.String)
 
