@@ -303,6 +303,16 @@ def test_missing_internals_fall_back(monkeypatch):
     assert counted == [20, 20]
 
 
+def test_an_unexpected_row_tag_falls_back(monkeypatch):
+    expected = _table_bytes(FRAME, KINDS3)
+    counted = _spy(monkeypatch)
+    monkeypatch.setattr(Worksheet, "_write_row", lambda self, row, *_a, **_k: self.fh.write(f'<row n="{row}">'))
+    _table_bytes(FRAME, KINDS3)  # xlsxwriter's own (patched) tags throughout
+    assert counted == [20, 20]
+    monkeypatch.undo()
+    assert _table_bytes(FRAME, KINDS3) == expected
+
+
 def test_a_frame_whose_width_differs_from_the_kinds_falls_back(monkeypatch):
     counted = _spy(monkeypatch)
     assert _table_bytes(FRAME, KINDS3[:2]) == _table_bytes(_rows(FRAME), KINDS3[:2])

@@ -83,11 +83,12 @@ def write_frame(ws, frame: pl.DataFrame, formats: Sequence, is_text: Sequence[bo
     the others as numbers, a null as a formatted blank) from row ``first``; return the last row written. Falls
     back to ``per_cell`` for the whole frame when :func:`usable` says no."""
     n = frame.height
-    if n < 2 or not usable(ws, frame, formats, is_text, first) or not _numbers_usable(frame, is_text):
+    usable_here = n >= 2 and usable(ws, frame, formats, is_text, first) and _numbers_usable(frame, is_text)
+    row_tag = _row_tag(ws, first) if usable_here else None
+    if row_tag is None:
         return per_cell(_rows(frame), first)
     ws._write_single_row(first)  # the held header row, as the first cell of row `first` would flush it
     styles = [f._get_xf_index() for f in formats]  # in column order, as the flushed first row would ask
-    row_tag = _row_tag(ws, first)
     body = frame.slice(0, n - 1)  # the last row through per_cell: the sheet is left as the per-cell path leaves it
     for start in range(0, body.height, _CHUNK_ROWS):
         chunk = body.slice(start, _CHUNK_ROWS)
@@ -114,8 +115,9 @@ def _numbers_usable(frame: pl.DataFrame, is_text: Sequence[bool]) -> bool:
     return not checks or all(frame.select(checks).row(0))
 
 
-def _row_tag(ws, row: int) -> tuple[str, str]:
-    """xlsxwriter's ``<row r="N"…>`` tag for a body row as (before N, after N), captured from ``_write_row``."""
+def _row_tag(ws, row: int) -> tuple[str, str] | None:
+    """xlsxwriter's ``<row r="N"…>`` tag for a body row as (before N, after N), captured from ``_write_row`` (it
+    only writes to ``fh``); None if it is not of that form."""
     saved, ws.fh = ws.fh, StringIO()
     try:
         ws._write_row(row, None)
@@ -123,8 +125,8 @@ def _row_tag(ws, row: int) -> tuple[str, str]:
     finally:
         ws.fh = saved
     before, number = '<row r="', str(row + 1)
-    if not tag.startswith(before + number + '"'):
-        raise RuntimeError(f"unexpected xlsxwriter row tag {tag!r}")
+    if not (tag.startswith(before + number + '"') and tag.endswith(">")):
+        return None
     return before, tag[len(before) + len(number):]
 
 
