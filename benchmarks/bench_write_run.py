@@ -1,6 +1,7 @@
 """`award_list.write_run` alone, in one process: screen once, then write the run's outputs (the Excel award list,
 results.parquet, the summaries, the manifest) with this checkout's writer and, with --base, with another checkout's
-award_list.py beside it, alternating, so both see the same machine load.
+award_list.py beside it, alternating, so both see the same machine load; then checks that both write the same
+workbook bytes.
 
 Run: .venv/bin/python benchmarks/bench_write_run.py --size 100000 [--base /tmp/base-excel] [--repeat 3]
 Not a timed test: the machine is shared; compare the two in the same run.
@@ -39,15 +40,28 @@ def _time(write, run, parts: dict[str, list[float]]) -> float:
         write.write_run(run, Path(tmp) / "out")
         whole = time.perf_counter() - t
     with tempfile.TemporaryDirectory() as tmp:
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         write.write_excel(run, Path(tmp) / "a.xlsx")
         parts.setdefault("write_excel", []).append(time.perf_counter() - t)
+        parts.setdefault("write_excel CPU", []).append(time.process_time() - cpu)  # steadier on a loaded machine
         t = time.perf_counter()
         write.write_tables(run, Path(tmp))
         parts.setdefault("write_tables", []).append(time.perf_counter() - t)
         SIZES[write.__name__] = {p.name: p.stat().st_size for p in Path(tmp).glob("*.parquet")}
     parts.setdefault("write_run", []).append(whole)
     return whole
+
+
+def _same_workbook(writers: dict, run) -> bool:
+    """Whether each writer's award list has the same sha256 (the same run gives the same bytes: XLSX-1)."""
+    import hashlib
+
+    with tempfile.TemporaryDirectory() as tmp:
+        digests = set()
+        for name, module in writers.items():
+            path = module.write_excel(run, Path(tmp) / f"{name}.xlsx")
+            digests.add(hashlib.sha256(path.read_bytes()).hexdigest())
+    return len(digests) == 1
 
 
 def main() -> None:
@@ -81,6 +95,7 @@ def main() -> None:
         print(f"         Parquet files: {sum(files.values()) / 2**20:.1f} MiB (" +
               ", ".join(f"{k} {v / 2**20:.1f}" for k, v in sorted(files.items())) + ")")
     if args.base:
+        print(f"  workbook bytes identical (sha256, this vs base): {_same_workbook(writers, run)}")
         b, n = parts["base"], parts["this"]
         print("  ratio base/this: " + ", ".join(f"{k} {statistics.median(b[k]) / statistics.median(n[k]):.2f}×"
                                                  for k in b))
