@@ -337,14 +337,18 @@ def _gathered(frame: pl.DataFrame, gathered: list, rows: list[pl.DataFrame], nam
     identity = ["entity_id", *DISPLAY]
     index = pl.concat([r["_row"] for r in rows], rechunk=True)
     common = frame.lazy().select(*identity, *named).collect().rechunk()[index]
-    blanks = [pl.lit(None, dtype=frame.schema[c]).alias(c) for c in identity]  # long_part selects them; dropped
 
-    def own(cm, extra: list[pl.Expr]) -> list[str]:  # what long_part's measure columns and the extras read
-        read = {c for e in extra for c in e.meta.root_names()} - set(identity)
-        return [c for c in frame.columns if c in read or c.startswith(f"{cm.id}|")]
+    def own(cm, extra: list[pl.Expr], r: pl.DataFrame) -> pl.LazyFrame:
+        """The measure's rows with what long_part's measure columns and the extras read (an identity column the
+        extras read too, e.g. a condition on 行业); the other identity columns, which long_part selects and the
+        caller drops, as nulls."""
+        read = {c for e in extra for c in e.meta.root_names()}
+        picked = frame.select([c for c in frame.columns if c in read or c.startswith(f"{cm.id}|")])[r["_row"]]
+        return picked.lazy().with_columns(pl.lit(None, dtype=frame.schema[c]).alias(c)
+                                            for c in identity if c not in read)
 
-    parts = [long_part(frame.select(own(cm, extra))[r["_row"]].lazy().with_columns(blanks), cm, DISPLAY, None, extra)
-             .drop(identity) for (cm, _, extra), r in zip(gathered, rows)]
+    parts = [long_part(own(cm, extra, r), cm, DISPLAY, None, extra).drop(identity)
+             for (cm, _, extra), r in zip(gathered, rows)]
     measured = pl.concat(parts).collect()
     at = measured.columns.index("allocation_note") + 1
     names = [e.meta.output_name() for e in named]
