@@ -137,3 +137,20 @@ def test_project_owners_equal_a_left_join_onto_the_register(demo):
         assert got.height == ref.height
         assert got["name"].to_list() == [f"{o or ''}：{n}" for o, n in zip(ref["_owner"], ref["name"])]
         assert got["sector"].to_list() == ref["_sector"].to_list()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["m1", "m2", "m3", "m4"]), st.sampled_from(["符合", "待补充信息", "参数待定"]),
+                          st.sampled_from([None, "待定：甲", "待定：乙"])), max_size=60),
+       st.booleans())
+def test_constant_reasons_equal_the_lookup_per_row(rows, grouped):
+    """The yes/no sentence per run of one measure ID (SCREEN-7) is the per-row lookup, in any row order."""
+    frame = pl.DataFrame(rows, schema={"measure_id": pl.String, "status": pl.String, "pending": pl.String},
+                         orient="row")
+    if grouped:
+        frame = frame.sort("measure_id", maintain_order=True)
+    constant = {"m1": "满足：甲。", "m3": ""}
+    lookup = frame.select(pl.when(pl.col("status") == "符合")
+                          .then(pl.col("measure_id").replace_strict(constant, default=None, return_dtype=pl.String))
+                          .otherwise(pl.col("pending")).alias("reason")).to_series()
+    assert screening._constant_reasons(frame, constant).equals(lookup)

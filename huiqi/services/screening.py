@@ -478,9 +478,7 @@ def _explain(rows: pl.DataFrame, ev: Evaluation, library, vectorised: bool = Tru
     constant = {cm.id: ("满足：" + "；".join(cc.condition.text for cc in cm.conditions) + "。") if cm.conditions else ""
                 for cm in ev.plan if cm.measure.kind == "eligibility"}
     met = pl.col("status") == MET
-    rows = rows.with_columns(
-        pl.when(met).then(pl.col("measure_id").replace_strict(constant, default=None, return_dtype=pl.String))
-        .otherwise(pl.col("pending")).alias("reason")).drop("pending")
+    rows = rows.with_columns(_constant_reasons(rows, constant)).drop("pending")
     todo = rows.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_i"), "entity_id", "measure_id", "status") \
         .filter(met & ~pl.col("measure_id").is_in(list(constant))).drop("status")  # three columns, not all
     if todo.height == 0:
@@ -511,6 +509,24 @@ def _explain(rows: pl.DataFrame, ev: Evaluation, library, vectorised: bool = Tru
             explainer = cache[entity_id] = Explainer(dictionary, library, inputs[entity_id], ev.params, labels)
         reasons.append(explain_row(by_id[measure_id], wide[entity_id], explainer, library).reason)
     return rows.with_columns(rows["reason"].scatter(todo["_i"], pl.Series(reasons, dtype=pl.String)))
+
+
+def _constant_reasons(rows: pl.DataFrame, constant: dict[str, str]) -> pl.Series:
+    """``reason`` before the money measures' reasons: the yes/no measure's sentence (``constant``) on its 符合 rows,
+    else ``pending``. Rows come measure by measure, so each run of one measure ID takes its sentence as a literal
+    (a few dozen runs) instead of a lookup of every row's ID (3M at 1M; docs/decisions.md SCREEN-7)."""
+    met = pl.col("status") == MET
+    runs = rows.select(pl.col("measure_id").rle()).unnest("measure_id")
+    if runs.height > 1_000:  # not grouped by measure: one lookup per row
+        return rows.select(pl.when(met).then(pl.col("measure_id").replace_strict(constant, default=None,
+                                                                                return_dtype=pl.String))
+                           .otherwise(pl.col("pending")).alias("reason")).to_series()
+    frame, parts, start = rows.lazy().select("status", "pending"), [], 0
+    for n, measure_id in runs.select("len", "value").iter_rows():
+        text = pl.lit(constant.get(measure_id), dtype=pl.String)
+        parts.append(frame.slice(start, n).select(pl.when(met).then(text).otherwise(pl.col("pending")).alias("reason")))
+        start += n
+    return pl.concat(parts).collect().to_series() if parts else pl.Series("reason", [], dtype=pl.String)
 
 
 def _reason_columns(ev: Evaluation, measures: list[CompiledMeasure], library, labels: dict) -> pl.DataFrame:
