@@ -17,6 +17,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -55,6 +56,8 @@ cpu, start = sum(os.times()[:2]), time.perf_counter()
 run = screening.screen(tables, period, data_hash=data_hash, list_pending=False)
 phases["screen"], phases["screen_cpu"] = time.perf_counter() - start, sum(os.times()[:2]) - cpu
 phases["run_id"], phases["rows"] = run.manifest["run_id"], run.results.height
+import huiqi
+phases["code"] = huiqi.__file__
 print(json.dumps(phases))
 """
 ORDER = ["screen", "screen_cpu", "enterprise_facts", "project_facts", "county_facts", "evaluate", "listed_rows",
@@ -63,10 +66,15 @@ ORDER = ["screen", "screen_cpu", "enterprise_facts", "project_facts", "county_fa
 
 def one(checkout: Path, data: Path, period: str) -> dict:
     env = {**os.environ, "PYTHONPATH": str(checkout)}
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(data), period], capture_output=True, text=True, env=env)
+    # run from a neutral directory: `python -c` puts the working directory first on sys.path, before PYTHONPATH
+    proc = subprocess.run([sys.executable, "-c", CHILD, str(data), period], capture_output=True, text=True, env=env,
+                          cwd=tempfile.gettempdir())
     if proc.returncode:
         raise SystemExit(f"{checkout}: {proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    if not Path(out["code"]).resolve().is_relative_to(checkout.resolve()):
+        raise SystemExit(f"{checkout}: imported huiqi from {out['code']}")
+    return out
 
 
 def main() -> None:

@@ -33,7 +33,8 @@ for period in periods:
         if r.exit_code:
             raise SystemExit(f"{period}: {r.output}{r.exception}")
         out[period] = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(target.resolve().iterdir())}
-print(json.dumps(out))
+import huiqi
+print(json.dumps({"code": huiqi.__file__, "hashes": out}))
 """
 
 
@@ -43,7 +44,10 @@ def hashes(checkout: Path, data: Path, periods: list[str], options: list[str]) -
                           capture_output=True, text=True, env=env, cwd=tempfile.gettempdir())
     if proc.returncode:
         raise SystemExit(f"{checkout}: {proc.stderr[-3000:]}{proc.stdout[-2000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    if not Path(out["code"]).resolve().is_relative_to(checkout.resolve()):  # PYTHONPATH took effect
+        raise SystemExit(f"{checkout}: imported huiqi from {out['code']}")
+    return out["hashes"]
 
 
 def main() -> None:
