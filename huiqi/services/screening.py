@@ -337,6 +337,7 @@ def _gathered(frame: pl.DataFrame, gathered: list, rows: list[pl.DataFrame], nam
     identity = ["entity_id", *DISPLAY]
     index = pl.concat([r["_row"] for r in rows], rechunk=True)
     common = frame.lazy().select(*identity, *named).collect().rechunk()[index]
+    blank = {c: pl.lit(None, dtype=t).alias(c) for c, t in common.schema.items() if c in identity}  # schema once
 
     def own(cm, extra: list[pl.Expr], r: pl.DataFrame) -> pl.LazyFrame:
         """The measure's rows with what long_part's measure columns and the extras read (an identity column the
@@ -344,8 +345,7 @@ def _gathered(frame: pl.DataFrame, gathered: list, rows: list[pl.DataFrame], nam
         caller drops, as nulls."""
         read = {c for e in extra for c in e.meta.root_names()}
         picked = frame.select([c for c in frame.columns if c in read or c.startswith(f"{cm.id}|")])[r["_row"]]
-        return picked.lazy().with_columns(pl.lit(None, dtype=frame.schema[c]).alias(c)
-                                            for c in identity if c not in read)
+        return picked.lazy().with_columns(blank[c] for c in identity if c not in read)
 
     parts = [long_part(own(cm, extra, r), cm, DISPLAY, None, extra).drop(identity)
              for (cm, _, extra), r in zip(gathered, rows)]
