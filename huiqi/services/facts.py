@@ -323,7 +323,10 @@ def project_facts(tables: dict[str, pl.DataFrame], period: str | Period,
             pl.when(pl.col("project_invest_q_ly").is_null() &
                     (pl.col("registered_on") > Period(p.year - 1, q).end))
             .then(0).otherwise(pl.col("project_invest_q_ly")).alias("project_invest_q_ly"))
-    owners = tables["enterprises"].lazy().select("credit_code", pl.col("name").alias("_owner"), "sector")
+    # the owners among the register first (a semi join hashes the few project owners, not the whole register),
+    # then looked up: a left join straight onto the register built its hash table over every enterprise
+    owners = tables["enterprises"].lazy().select("credit_code", pl.col("name").alias("_owner"), "sector").join(
+        out.select("credit_code").unique(), on="credit_code", how="semi", maintain_order="left")
     out = out.join(owners, on="credit_code", how="left", maintain_order="left").with_columns(
         pl.concat_str([pl.col("_owner"), pl.lit("："), pl.col("project_name")], ignore_nulls=True).alias("name"),
         pl.col("county").alias("county_code"))

@@ -310,12 +310,7 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named:
         order = listed_order(frame["entity_id"], rows[0]["_row"])
         rows = [r.with_columns(order.gather(r["_row"]).alias("_order")).sort("_order").select("_row") for r in rows[1:]]
 
-        def listed(cm, extra: list[pl.Expr]) -> list[str]:  # what long_part and the extra columns read
-            read = {"entity_id", *DISPLAY, *(c for e in extra for c in e.meta.root_names())}
-            return [c for c in frame.columns if c in read or c.startswith(f"{cm.id}|")]
-
-        parts = [long_part(frame.select(listed(cm, extra))[r["_row"]].lazy(), cm, DISPLAY, None, extra)
-                 for (cm, _, extra), r in zip(gathered, rows)]
+        return _gathered(frame, gathered, rows, named, patterns if explain else None)
     if not parts:
         return pl.DataFrame(schema={**LONG_SCHEMA, **{k: pl.String for k in DISPLAY}}).lazy().select(
             pl.all(), *named).collect()
@@ -326,6 +321,39 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named:
         out = out.with_columns(named).select(*columns[:at], *(e.meta.output_name() for e in named), *columns[at:])
     out = out.collect()
     if explain and by_pattern:
+        out = out.with_columns(pl.col("missing").replace_strict(_pattern_texts(out["missing"], patterns),
+                                                                 default=None, return_dtype=pl.String))
+    return out
+
+
+def _gathered(frame: pl.DataFrame, gathered: list, rows: list[pl.DataFrame], named: list[pl.Expr],
+              patterns: dict[int, list[str]] | None) -> pl.DataFrame:
+    """The long rows of the gathering paths: each measure's ``rows`` (row numbers of ``frame``, in listed order).
+
+    The columns every row carries — the entity's ID, display columns and ``named`` (county names, entity type),
+    computed once per entity — are gathered once for all measures' rows together; per measure only its own
+    columns (status, amounts, what its ``missing`` code reads). Gathering the identity strings per measure, then
+    concatenating the parts, moved each string twice (docs/decisions.md SCREEN-1)."""
+    identity = ["entity_id", *DISPLAY]
+    index = pl.concat([r["_row"] for r in rows], rechunk=True)
+    common = frame.lazy().select(*identity, *named).collect().rechunk()[index]
+    blank = {c: pl.lit(None, dtype=t).alias(c) for c, t in common.schema.items() if c in identity}  # schema once
+
+    def own(cm, extra: list[pl.Expr], r: pl.DataFrame) -> pl.LazyFrame:
+        """The measure's rows with what long_part's measure columns and the extras read (an identity column the
+        extras read too, e.g. a condition on 行业); the other identity columns, which long_part selects and the
+        caller drops, as nulls."""
+        read = {c for e in extra for c in e.meta.root_names()}
+        picked = frame.select([c for c in frame.columns if c in read or c.startswith(f"{cm.id}|")])[r["_row"]]
+        return picked.lazy().with_columns(blank[c] for c in identity if c not in read)
+
+    parts = [long_part(own(cm, extra, r), cm, DISPLAY, None, extra).drop(identity)
+             for (cm, _, extra), r in zip(gathered, rows)]
+    measured = pl.concat(parts).collect()
+    at = measured.columns.index("allocation_note") + 1
+    names = [e.meta.output_name() for e in named]
+    out = common.select(identity).hstack(measured[:, :at]).hstack(common.select(names)).hstack(measured[:, at:])
+    if patterns is not None:
         out = out.with_columns(pl.col("missing").replace_strict(_pattern_texts(out["missing"], patterns),
                                                                  default=None, return_dtype=pl.String))
     return out
@@ -344,9 +372,9 @@ def entity_order(ids: pl.Series) -> pl.Series:
     """``ids.rank("ordinal")`` (each ID's place in sorted order, ties in row order), without sorting strings.
 
     Sorting 1.15M credit codes as strings took ~2 s at 1M (comparison sort of variable-length strings); an ASCII ID
-    of up to 64 bytes is the same order as its bytes read as big-endian UInt64 words (NUL padded), so one stable sort
-    by the words (first to last) gives the same ranks in ~0.2 s (one multi-key sort in one plan: ~15% less than a
-    stable sort per word from the last, PEER2-3). Other IDs (non-ASCII, NUL, null, longer) are ranked as strings."""
+    of up to 64 bytes is the same order as its bytes read as big-endian UInt64 words (NUL padded), so one sort by the
+    words (first to last), then the row number, gives the same ranks in ~0.2 s (one multi-key sort in one plan: ~15%
+    less than a stable sort per word from the last, PEER2-3). Other IDs (non-ASCII, NUL, null, longer) are ranked as strings."""
     n = len(ids)
     if n == 0 or ids.null_count() or (ids.str.len_bytes() != ids.str.len_chars()).any() \
             or ids.str.contains("\x00", literal=True).any() or ids.str.len_bytes().max() > 64:
@@ -355,8 +383,10 @@ def entity_order(ids: pl.Series) -> pl.Series:
     padded = pl.col("id").str.pad_end(words * 8, "\x00")
     keys = [padded.str.slice(8 * k, 8).cast(pl.Binary).bin.reinterpret(dtype=pl.UInt64, endianness="big")
             .alias(f"w{k}") for k in range(words)]
+    # the row number as the last key makes the order total, so an unstable sort gives the stable sort's permutation
+    # (ties in row order) at about 30% less than maintain_order (docs/decisions.md SCREEN-2)
     order = pl.LazyFrame({"id": ids}).select(keys).with_row_index("i") \
-        .sort([f"w{k}" for k in range(words)], maintain_order=True).select("i").collect()["i"]  # sorting permutation
+        .sort([*(f"w{k}" for k in range(words)), "i"]).select("i").collect()["i"]  # sorting permutation
     return pl.zeros(n, dtype=pl.UInt32, eager=True).scatter(order, pl.int_range(1, n + 1, dtype=pl.UInt32, eager=True))
 
 
@@ -448,9 +478,7 @@ def _explain(rows: pl.DataFrame, ev: Evaluation, library, vectorised: bool = Tru
     constant = {cm.id: ("满足：" + "；".join(cc.condition.text for cc in cm.conditions) + "。") if cm.conditions else ""
                 for cm in ev.plan if cm.measure.kind == "eligibility"}
     met = pl.col("status") == MET
-    rows = rows.with_columns(
-        pl.when(met).then(pl.col("measure_id").replace_strict(constant, default=None, return_dtype=pl.String))
-        .otherwise(pl.col("pending")).alias("reason")).drop("pending")
+    rows = rows.with_columns(_constant_reasons(rows, constant)).drop("pending")
     todo = rows.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_i"), "entity_id", "measure_id", "status") \
         .filter(met & ~pl.col("measure_id").is_in(list(constant))).drop("status")  # three columns, not all
     if todo.height == 0:
@@ -481,6 +509,24 @@ def _explain(rows: pl.DataFrame, ev: Evaluation, library, vectorised: bool = Tru
             explainer = cache[entity_id] = Explainer(dictionary, library, inputs[entity_id], ev.params, labels)
         reasons.append(explain_row(by_id[measure_id], wide[entity_id], explainer, library).reason)
     return rows.with_columns(rows["reason"].scatter(todo["_i"], pl.Series(reasons, dtype=pl.String)))
+
+
+def _constant_reasons(rows: pl.DataFrame, constant: dict[str, str]) -> pl.Series:
+    """``reason`` before the money measures' reasons: the yes/no measure's sentence (``constant``) on its 符合 rows,
+    else ``pending``. Rows come measure by measure, so each run of one measure ID takes its sentence as a literal
+    (a few dozen runs) instead of a lookup of every row's ID (3M at 1M; docs/decisions.md SCREEN-7)."""
+    met = pl.col("status") == MET
+    runs = rows.select(pl.col("measure_id").rle()).unnest("measure_id")
+    if runs.height > 1_000:  # not grouped by measure: one lookup per row
+        return rows.select(pl.when(met).then(pl.col("measure_id").replace_strict(constant, default=None,
+                                                                                return_dtype=pl.String))
+                           .otherwise(pl.col("pending")).alias("reason")).to_series()
+    frame, parts, start = rows.lazy().select("status", "pending"), [], 0
+    for n, measure_id in runs.select("len", "value").iter_rows():
+        text = pl.lit(constant.get(measure_id), dtype=pl.String)
+        parts.append(frame.slice(start, n).select(pl.when(met).then(text).otherwise(pl.col("pending")).alias("reason")))
+        start += n
+    return pl.concat(parts).collect().to_series() if parts else pl.Series("reason", [], dtype=pl.String)
 
 
 def _reason_columns(ev: Evaluation, measures: list[CompiledMeasure], library, labels: dict) -> pl.DataFrame:

@@ -1,0 +1,113 @@
+"""`services.screening.screen()` phase by phase, for one or two checkouts interleaved in the same run.
+
+Each run is its own child process (PYTHONPATH=<checkout>): the tables loaded as `huiqi screen` loads them (the panel
+and the side tables as Parquet scans), then screen() of the period (list_pending=False, as the CLI), timed as a
+whole (wall and process CPU) and per phase: enterprise/project/county facts, evaluation, and in the global step the
+listed rows, explanations, 待补充信息 counts and status counts. Nothing is written. With --base the two checkouts
+run alternately, so a shared machine's load falls on both alike; the minimum and median of --repeat runs are shown.
+
+Run: .venv/bin/python benchmarks/bench_screen_phases.py --size 1000000 --base /tmp/base-checkout --repeat 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+CHILD = """
+import json, os, sys, time
+from pathlib import Path
+data, period = Path(sys.argv[1]), sys.argv[2]
+from huiqi.engine import allocate, evaluate
+from huiqi.interfaces.cli_common import SCREEN_SCANS, load_tables
+from huiqi.services import facts, screening
+from huiqi.services.calculator import default_ruleset
+default_ruleset()
+from huiqi.policies.library import default_library
+default_library()
+phases = {}
+def timed(owner, name, label):
+    inner = getattr(owner, name)
+    def wrapper(*a, **k):
+        start = time.perf_counter()
+        try:
+            return inner(*a, **k)
+        finally:
+            phases[label] = phases.get(label, 0.0) + time.perf_counter() - start
+    setattr(owner, name, wrapper)
+for name in ("enterprise_facts", "project_facts", "county_facts"):
+    timed(facts, name, name)
+timed(evaluate.RuleSet, "evaluate", "evaluate")
+for name, label in (("listed_rows", "listed_rows"), ("_explain", "explain"), ("missing_fields", "missing_fields"),
+                    ("status_counts", "status_counts")):
+    timed(screening, name, label)
+tables = load_tables(data, None, scan=SCREEN_SCANS)
+data_hash = screening.directory_hash(data)
+cpu, start = sum(os.times()[:2]), time.perf_counter()
+run = screening.screen(tables, period, data_hash=data_hash, list_pending=False)
+phases["screen"], phases["screen_cpu"] = time.perf_counter() - start, sum(os.times()[:2]) - cpu
+phases["run_id"], phases["rows"] = run.manifest["run_id"], run.results.height
+import huiqi
+phases["code"] = huiqi.__file__
+print(json.dumps(phases))
+"""
+ORDER = ["screen", "screen_cpu", "enterprise_facts", "project_facts", "county_facts", "evaluate", "listed_rows",
+         "explain", "missing_fields", "status_counts"]
+
+
+def one(checkout: Path, data: Path, period: str) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(checkout)}
+    # run from a neutral directory: `python -c` puts the working directory first on sys.path, before PYTHONPATH
+    proc = subprocess.run([sys.executable, "-c", CHILD, str(data), period], capture_output=True, text=True, env=env,
+                          cwd=tempfile.gettempdir())
+    if proc.returncode:
+        raise SystemExit(f"{checkout}: {proc.stderr[-3000:]}")
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    if not Path(out["code"]).resolve().is_relative_to(checkout.resolve()):
+        raise SystemExit(f"{checkout}: imported huiqi from {out['code']}")
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--size", type=int, default=100_000)
+    ap.add_argument("--period", default="2024Q4")
+    ap.add_argument("--base", type=Path, help="a second checkout to run alternately (e.g. the base commit)")
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    from bench_screening import ensure_data
+
+    data = ensure_data(args.size)
+    checkouts = {"this": HERE.parent, **({"base": args.base} if args.base else {})}
+    runs: dict[str, list[dict]] = {k: [] for k in checkouts}
+    for _ in range(args.repeat):
+        for name, path in checkouts.items():
+            runs[name].append(one(path, data, args.period))
+    ids = {r["run_id"] for rs in runs.values() for r in rs}
+    print(f"{args.size:,} enterprises, {args.period}, {args.repeat} run(s) each, interleaved; seconds, min (median)")
+    print(f"  {'phase':18s}" + "".join(f"{name:>20s}" for name in checkouts) + ("   ratio of mins" if args.base else ""))
+    for phase in ORDER:
+        cells, mins = [], []
+        for name in checkouts:
+            values = [r.get(phase, 0.0) for r in runs[name]]
+            mins.append(min(values))
+            cells.append(f"{min(values):9.3f} ({statistics.median(values):6.3f})")
+        ratio = f"   {mins[0] / mins[1]:.2f}×" if args.base and mins[1] else ""
+        print(f"  {phase:18s}" + "".join(f"{c:>20s}" for c in cells) + ratio)
+    print(f"  run IDs: {', '.join(sorted(ids))} ({'the same' if len(ids) == 1 else 'DIFFERENT'}); "
+          f"rows {runs['this'][0]['rows']:,}")
+    if len(ids) != 1:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
