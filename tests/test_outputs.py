@@ -278,3 +278,21 @@ def test_every_workbook_writer_turns_formula_strings_off():
     assert calls
     for path, call in calls:
         assert '"strings_to_formulas": False' in call, (path, call)
+
+
+def test_a_runs_files_in_a_data_folder_are_not_data(small, run_q4, tmp_path):
+    """`huiqi screen --out` may write into the data folder itself. Every Parquet file a run writes is named in
+    RUN_OUTPUT_STEMS, so the snapshot hash and the tables the CLI loads are the same with or without them."""
+    import shutil
+
+    from huiqi.interfaces.cli_common import load_tables
+    from huiqi.services.screening import RUN_OUTPUT_STEMS, directory_hash
+
+    data = tmp_path / "data"
+    shutil.copytree(small[0], data)
+    (data / "indicator_panel.parquet").write_bytes(b"")  # the panel layout's loader: every *.parquet is a table
+    before, loaded = directory_hash(data), sorted(load_tables(data, None, scan=("indicator_panel",)))
+    written = award_list.write_data_files(run_q4, data, csv=True)
+    assert {p.stem for p in written if p.suffix == ".parquet"} <= RUN_OUTPUT_STEMS
+    assert directory_hash(data) == before
+    assert sorted(load_tables(data, None, scan=("indicator_panel",))) == loaded

@@ -45,7 +45,9 @@ def load_tables(data: Path, db: Optional[str], scan: Collection[str] = ()):
     if (data / "indicator_panel.parquet").exists():  # the panel layout for large data (huiqi.data.panel)
         import polars as pl
 
-        files = sorted(p for p in data.glob("*.parquet") if p.stem not in ("indicators", "results"))
+        from huiqi.services.screening import RUN_OUTPUT_STEMS
+
+        files = sorted(p for p in data.glob("*.parquet") if p.stem != "indicators" and p.stem not in RUN_OUTPUT_STEMS)
         lazy = {"indicator_panel", *scan}
         return {p.stem: (pl.scan_parquet(p) if p.stem in lazy else pl.read_parquet(p)) for p in files}
     from huiqi.data.synthetic import read_parquet

@@ -92,7 +92,12 @@ def _memo_path(names: list[str]) -> Path | None:
 def directory_hash(directory: Path) -> str:
     """The data snapshot hash of a Parquet data directory (every table file, the panel included; earlier
     results excluded): the same value the web application records for the same directory."""
-    return files_hash([p for p in Path(directory).glob("*.parquet") if p.stem != "results"])
+    return files_hash([p for p in Path(directory).glob("*.parquet") if p.stem not in RUN_OUTPUT_STEMS])
+
+
+# The Parquet files a run writes (huiqi.services.award_list.write_data_files). `huiqi screen --out` may put them
+# in a data folder; they are never data, so a data folder with or without them has the same snapshot hash.
+RUN_OUTPUT_STEMS = frozenset({"results", "entities", "missing_summary", "pending_summary"})
 
 
 @dataclass
