@@ -45,6 +45,7 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="监听地址（�
 
     import uvicorn
 
+    from huiqi.interfaces.web import serving_gc
     from huiqi.interfaces.web.settings import WebSettings
 
     try:
@@ -60,6 +61,7 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="监听地址（�
 
         app = create_app(db, data, work, settings=settings)
         warm_calculator(app)
+        serving_gc.install()
         typer.echo(banner)
         # uvicorn's own proxy handling stays off: the app's setting (trusted proxies, default none) is the one switch
         uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=False)
