@@ -284,10 +284,12 @@ def start_server(root: Path, python: str, data: str, extra: list[str], env: dict
     proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             env={**os.environ, **env}, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
+    started = time.perf_counter()
     deadline = time.time() + 300
     while True:
         try:
             if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+                proc.startup_s = time.perf_counter() - started  # to the first 200 (a fresh database: first start)
                 return proc, base, tmp
         except httpx.HTTPError:
             pass
@@ -295,7 +297,7 @@ def start_server(root: Path, python: str, data: str, extra: list[str], env: dict
             stop_server(proc)
             shutil.rmtree(tmp, ignore_errors=True)
             raise SystemExit(f"server did not start: {proc.stderr.read().decode()[-2000:]}")
-        time.sleep(0.3)
+        time.sleep(0.02)
 
 
 def stop_server(proc: subprocess.Popen) -> None:
@@ -319,6 +321,9 @@ def main() -> None:
     ap.add_argument("--client", default="raw,wrk" if shutil.which("wrk") else "raw",
                     help="load clients, in this order: raw (the asyncio client in this process), wrk (Debian's wrk, "
                          "with benchmarks/bench_web_wrk.lua); default both if wrk is installed")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="measure the variants this many times, alternating (A B A B …), and print medians: on a "
+                         "shared machine one run of each says little")
     ap.add_argument("--before", help="another checkout to measure as the 'before' variant (its .venv/bin/python)")
     a = ap.parse_args()
     data = str(Path(a.data).resolve())
@@ -339,35 +344,45 @@ def main() -> None:
     if "wrk" in kinds and not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (scripts/system-packages.sh installs it)")
     global SERVER_PID
-    table: dict[str, list[tuple[str, str, dict]]] = {}
-    for name in chosen:
-        root, python, extra, env = variants[name]
-        proc, base, tmp = start_server(root, python, data, extra, env)
-        SERVER_PID = proc.pid
-        try:
-            table[name] = asyncio.run(run(base, a.clients, a.requests, kinds))
-        finally:
-            stop_server(proc)
-            shutil.rmtree(tmp, ignore_errors=True)  # the server's database and work directory
-        print(f"  measured {name}", file=sys.stderr)
+    runs: dict[str, list[list[tuple[str, str, dict]]]] = {name: [] for name in chosen}
+    startup: dict[str, list[float]] = {name: [] for name in chosen}
+    for k in range(a.repeat):
+        for name in chosen:
+            root, python, extra, env = variants[name]
+            proc, base, tmp = start_server(root, python, data, extra, env)
+            SERVER_PID = proc.pid
+            startup[name].append(proc.startup_s)
+            try:
+                runs[name].append(asyncio.run(run(base, a.clients, a.requests, kinds)))
+            finally:
+                stop_server(proc)
+                shutil.rmtree(tmp, ignore_errors=True)  # the server's database and work directory
+            print(f"  measured {name} ({k + 1}/{a.repeat}), load average {os.getloadavg()[0]:.1f}", file=sys.stderr)
     print(f"{os.cpu_count()} CPUs (shared with other work: see the load average), load average "
           f"{os.getloadavg()[0]:.1f}; {a.clients} concurrent clients; loopback")
-    print(f"{'scenario':20s} {'variant':10s} {'client':6s} {'n':>5s} {'err':>4s} {'body':>6s} {'p50 ms':>7s} "
+    print(f"{'scenario':20s} {'variant':12s} {'client':6s} {'n':>5s} {'err':>4s} {'body':>7s} {'p50 ms':>7s} "
           f"{'p95 ms':>7s} {'p99 ms':>7s} {'req/s':>6s} {'server CPU ms/req':>17s} {'client CPU ms/req':>17s}")
-    rows = [(s, k) for s, k, _ in next(iter(table.values()))]
-    for scenario, kind in sorted(rows, key=lambda sk: [s for s, _ in rows].index(sk[0])):
-        for name, results in table.items():
-            r = next(r for s, k, r in results if (s, k) == (scenario, kind))
-            body = f"{r['sampled'] - r['bad_bodies']}/{r['sampled']}" if r["sampled"] else "-"
-            print(f"{scenario:20s} {name:10s} {kind:6s} {r['n']:5d} {r['errors']:4d} {body:>6s} {r['p50']:7.1f} "
-                  f"{r['p95']:7.1f} {r['p99']:7.1f} {r['rps']:6.0f} {r['server_ms']:17.3f} {r['client_ms']:17.3f}")
-    for name, results in table.items():
-        for scenario, kind, r in results:
-            if scenario == "calc 50 distinct":
-                print(f"calc 50 distinct p99 ({name}, {kind}): {r['p99']:.0f} ms; target ≤ 50 ms")
-            if scenario == "search 50 uncached":
-                print(f"search 50 uncached p95 ({name}, {kind}): {r['p95']:.0f} ms; target ≤ 50 ms")
-    if any(r["errors"] or r["bad_bodies"] for results in table.values() for _s, _k, r in results):
+    first = runs[chosen[0]][0]
+    for scenario, kind in dict.fromkeys((s, k) for s, k, _ in first):
+        for name in chosen:
+            for k, results in enumerate(runs[name]):
+                r = next(r for s, c, r in results if (s, c) == (scenario, kind))
+                body = f"{r['sampled'] - r['bad_bodies']}/{r['sampled']}" if r["sampled"] else "-"
+                label = name if a.repeat == 1 else f"{name}#{k + 1}"
+                print(f"{scenario:20s} {label:12s} {kind:6s} {r['n']:5d} {r['errors']:4d} {body:>7s} {r['p50']:7.1f} "
+                      f"{r['p95']:7.1f} {r['p99']:7.1f} {r['rps']:6.0f} {r['server_ms']:17.3f} {r['client_ms']:17.3f}")
+    med = statistics.median
+    print(f"medians over {a.repeat} run(s) each; target calc p99 ≤ 50 ms, search p95 ≤ 50 ms")
+    for name in chosen:
+        for scenario, kind, figure in [("calc 50 distinct", c, "p99") for c in kinds] + \
+                                      [("search 50 uncached", c, "p95") for c in kinds]:
+            got = [r for results in runs[name] for s, c, r in results if (s, c) == (scenario, kind)]
+            print(f"  {name:10s} {kind:4s} {scenario:19s} {figure} {med(r[figure] for r in got):6.1f} ms "
+                  f"(runs {', '.join(f'{r[figure]:.0f}' for r in got)}); server CPU "
+                  f"{med(r['server_ms'] for r in got):.3f} ms/req; client CPU {med(r['client_ms'] for r in got):.3f}")
+        print(f"  {name:10s} start-up to the first 200 on /healthz (fresh database): {med(startup[name]):.2f} s "
+              f"(runs {', '.join(f'{t:.2f}' for t in startup[name])})")
+    if any(r["errors"] or r["bad_bodies"] for name in chosen for results in runs[name] for _s, _k, r in results):
         raise SystemExit("some responses were not 200 or lacked the expected body: see the err and body columns")
 
 if __name__ == "__main__":
