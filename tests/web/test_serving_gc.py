@@ -118,24 +118,3 @@ def test_search_works_while_and_after_the_index_builds(web_state):
     assert index is default_index()
     assert index.search(BENCHMARK_QUERIES[0], 5)
 
-
-def test_search_misses_computed_on_the_search_thread_once(web_state):
-    """WEB2-4: a cache miss is computed on the one search thread (first come, first served), a hit on the loop."""
-    import asyncio
-    import threading
-
-    from huiqi.interfaces.web.checking import cached_or_thread
-
-    seen = []
-
-    def compute() -> bytes:
-        seen.append(threading.current_thread().name)
-        return b"answer"
-
-    key = ("test-search-thread", object())
-
-    async def twice():
-        return [await cached_or_thread(web_state, key, compute) for _ in range(2)]
-
-    assert asyncio.run(twice()) == [b"answer", b"answer"]
-    assert len(seen) == 1 and seen[0].startswith("huiqi-search")

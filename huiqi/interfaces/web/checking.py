@@ -6,8 +6,6 @@ Used by the JSON API and the calculator page alike; a refusal is a `WebError` 42
 
 from __future__ import annotations
 
-import asyncio
-from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 from huiqi.engine.evaluate import ParameterError
@@ -74,19 +72,14 @@ async def batched_check(state: WebState, facts: dict, period: str, entity: str, 
         raise WebError(422, str(e)) from None
 
 
-# Searches that miss the cache run here, one at a time in arrival order. In one process only one thread runs
-# Python at a time, so the framework's pool (40 threads) computed no faster, only in a random order, fighting over
-# the interpreter lock: the last of 50 concurrent searches waited far longer than the first (WEB2-4).
-_CPU_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="huiqi-search")
-
-
 async def cached_or_thread(state: WebState, key: tuple, compute):
-    """A cached answer straight from the event loop; a miss is computed on the search thread (first come, first
-    served), never on the event loop."""
+    """A cached answer straight from the event loop; a miss is computed in the thread pool."""
+    from starlette.concurrency import run_in_threadpool
+
     hit = state.cache_get(key)
     if hit is not None:
         return hit
-    return await asyncio.get_running_loop().run_in_executor(_CPU_THREAD, state.cached, key, compute)
+    return await run_in_threadpool(state.cached, key, compute)
 
 
 def stored_facts(state: WebState, credit_code: str, period: str) -> dict:
