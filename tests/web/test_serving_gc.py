@@ -1,5 +1,5 @@
-"""WEB2-2: the serving process's garbage-collector policy (web/serving_gc.py) and the search index built beside
-start-up (WEB2-3). The policy is process-wide, so install() itself is exercised in child interpreters."""
+"""WEB2-2: the serving process's garbage-collector policy (web/serving_gc.py). The policy is process-wide, so
+install() itself is exercised in child interpreters."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from huiqi.interfaces.web import presenters, serving_gc
 from huiqi.interfaces.web.checking import stored_facts
 from huiqi.services import calculator
 from huiqi.services.calculator import CheckRequest, check_many
-from huiqi.services.search import BENCHMARK_QUERIES, default_index
 
 
 @pytest.fixture(scope="module")
@@ -110,11 +109,4 @@ def test_served_checks_leave_no_cyclic_garbage(web_state):
         assert gc.collect() == 0
     finally:
         gc.enable()
-
-
-def test_search_works_while_and_after_the_index_builds(web_state):
-    """The index is built on a thread at start-up; a search at any moment gets the one index (its lock)."""
-    index = default_index()
-    assert index is default_index()
-    assert index.search(BENCHMARK_QUERIES[0], 5)
 

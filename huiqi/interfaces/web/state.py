@@ -71,11 +71,6 @@ class WebState:
 
     def __init__(self, db_url: str, data_dir: str | Path, work_dir: str | Path | None = None, *,
                  seed_demo: bool = True, announce=print, recover_jobs: bool = True):
-        # the search index (~0.3 s of pure Python, the same for every app in the process) is built beside the rest
-        # of start-up instead of before the server listens; a search arriving first waits for it (its lock)
-        from huiqi.services.search import default_index
-
-        threading.Thread(target=default_index, name="huiqi-search-index", daemon=True).start()
         self.db_url = db_url
         self.data_dir = Path(data_dir)
         self.work_dir = Path(work_dir) if work_dir else self.data_dir.parent / "web"
@@ -109,6 +104,9 @@ class WebState:
         self._active_at = 0.0
         self.announce = announce
         self.load_data()
+        from huiqi.services.search import default_index
+
+        default_index()  # built once at start, not on the first search
         if recover_jobs:  # not in a worker of `serve --workers N`: a running job may be another worker's
             self.screenings.fail_interrupted()
         self.ensure_parameter_set()
