@@ -20,12 +20,17 @@ Scenarios (each request distinct: nothing is answered from the server's result c
   stored 50             GET /api/enterprises/{code}/check, 50 clients, different enterprises
   calc 1 client         POST /api/check, one client at a time (the service time without queueing)
 
-It prints p50/p95/p99, throughput and the server's own CPU time per request (from /proc, all its processes).
-The load is sent over keep-alive connections by a minimal asyncio HTTP/1.1 client (httpx does the set-up):
-httpx.AsyncClient itself needs several ms of CPU per request at 50 connections, which on a 2-CPU machine would
-measure the client, not the server.
+It prints p50/p95/p99, throughput, the server's own CPU time per request (from /proc, all its processes) and the
+load client's own CPU per request. Two load clients (`--client raw,wrk`), each with its own distinct requests:
+  raw  a minimal asyncio HTTP/1.1 keep-alive client in this process (httpx only logs in: httpx.AsyncClient needs
+       several ms of CPU per request at 50 connections); every status and every 25th body checked
+  wrk  Debian's wrk (scripts/system-packages.sh) with benchmarks/bench_web_wrk.lua, by duration; every status
+       counted (no body goes to Lua: that would double wrk's CPU); "stored 50" is raw only (decision WEB2-1)
+Any non-200 or bad body makes the run exit non-zero. `--repeat N` alternates the variants (A B A B …) and prints
+medians with every run's figure; start-up to the first 200 on /healthz is printed per variant.
 
     python benchmarks/bench_web.py [--clients 50] [--requests 600] [--variants batched,unbatched,workers2]
+        [--client raw,wrk] [--repeat 3] [--before /path/to/checkout]
 """
 
 from __future__ import annotations
