@@ -20,12 +20,17 @@ Scenarios (each request distinct: nothing is answered from the server's result c
   stored 50             GET /api/enterprises/{code}/check, 50 clients, different enterprises
   calc 1 client         POST /api/check, one client at a time (the service time without queueing)
 
-It prints p50/p95/p99, throughput and the server's own CPU time per request (from /proc, all its processes).
-The load is sent over keep-alive connections by a minimal asyncio HTTP/1.1 client (httpx does the set-up):
-httpx.AsyncClient itself needs several ms of CPU per request at 50 connections, which on a 2-CPU machine would
-measure the client, not the server.
+It prints p50/p95/p99, throughput, the server's own CPU time per request (from /proc, all its processes) and the
+load client's own CPU per request. Two load clients (`--client raw,wrk`), each with its own distinct requests:
+  raw  a minimal asyncio HTTP/1.1 keep-alive client in this process (httpx only logs in: httpx.AsyncClient needs
+       several ms of CPU per request at 50 connections); every status and every 25th body checked
+  wrk  Debian's wrk (scripts/system-packages.sh) with benchmarks/bench_web_wrk.lua, by duration; every status
+       counted (no body goes to Lua: that would double wrk's CPU); "stored 50" is raw only (decision WEB2-1)
+Any non-200 or bad body makes the run exit non-zero. `--repeat N` alternates the variants (A B A B …) and prints
+medians with every run's figure; start-up to the first 200 on /healthz is printed per variant.
 
     python benchmarks/bench_web.py [--clients 50] [--requests 600] [--variants batched,unbatched,workers2]
+        [--client raw,wrk] [--repeat 3] [--before /path/to/checkout]
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 
@@ -102,9 +108,8 @@ class RawConnection:
         self.host, self.port, self.cookie = host, port, cookie
         self.reader = self.writer = None
 
-    async def request(self, method: str, url: str, params=None, json=None, headers=None) -> int:
+    async def request(self, method: str, url: str, params=None, json=None, headers=None) -> tuple[int, bytes]:
         import json as _json
-        from urllib.parse import urlencode
 
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
@@ -122,40 +127,100 @@ class RawConnection:
         for line in head.split(b"\r\n"):
             if line.lower().startswith(b"content-length:"):
                 length = int(line.split(b":", 1)[1])
-        await self.reader.readexactly(length)
-        return status
+        return status, await self.reader.readexactly(length)
 
 
-async def drive(client: httpx.AsyncClient, make_request, n: int, clients: int) -> dict:
+async def drive(client: httpx.AsyncClient, make_request, n: int, clients: int, marker: bytes = b"") -> dict:
+    """n requests over `clients` keep-alive connections of the raw asyncio client; every status checked, every
+    25th body must contain `marker`. Reports the client's own CPU per request beside the server's."""
     latencies: list[float] = []
-    errors = 0
+    errors = sampled = bad_bodies = 0
     counter = iter(range(n))
     url = client.base_url
     cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
 
     async def worker():
-        nonlocal errors
+        nonlocal errors, sampled, bad_bodies
         conn = RawConnection(url.host, url.port, cookie)
         for i in counter:
             method, path, kwargs = make_request(i)
             t = time.perf_counter()
-            status = await conn.request(method, path, **kwargs)
+            status, body = await conn.request(method, path, **kwargs)
             latencies.append((time.perf_counter() - t) * 1000)
             if status != 200:
                 errors += 1
+            if i % 25 == 24:
+                sampled += 1
+                bad_bodies += marker not in body
         if conn.writer is not None:
             conn.writer.close()
 
-    started, cpu = time.perf_counter(), server_cpu_seconds()
+    started, cpu, own = time.perf_counter(), server_cpu_seconds(), time.process_time()
     await asyncio.gather(*[worker() for _ in range(clients)])
     wall = time.perf_counter() - started
-    cpu = server_cpu_seconds() - cpu
+    cpu, own = server_cpu_seconds() - cpu, time.process_time() - own
+    return summary(latencies, wall, cpu, own, errors, sampled, bad_bodies)
+
+
+def summary(latencies: list[float], wall: float, server_cpu: float, client_cpu: float, errors: int, sampled: int,
+            bad_bodies: int) -> dict:
+    n = max(1, len(latencies))
     return {"n": len(latencies), "errors": errors, "p50": pct(latencies, 50), "p95": pct(latencies, 95),
             "p99": pct(latencies, 99), "mean": statistics.fmean(latencies), "rps": len(latencies) / wall,
-            "server_ms": cpu * 1000 / max(1, len(latencies))}
+            "server_ms": server_cpu * 1000 / n, "client_ms": client_cpu * 1000 / n, "sampled": sampled,
+            "bad_bodies": bad_bodies}
 
 
-async def run(base: str, clients: int, requests: int) -> list[tuple[str, dict]]:
+WRK_SCRIPT = ROOT / "benchmarks" / "bench_web_wrk.lua"
+
+
+def drive_wrk(client: httpx.AsyncClient, make_request, listed: int, clients: int, seconds: int,
+              headers: dict) -> dict:
+    """The same kind of requests sent by wrk (C, one thread, keep-alive) for `seconds`, from a list of `listed`
+    distinct ones (a run that outlasts the list is refused: repeats would be cache hits). wrk counts every non-2xx
+    status; bodies are sampled by the raw client. Its own CPU from wait4's rusage."""
+    import json as _json
+
+    cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+    with tempfile.NamedTemporaryFile("w", suffix=".tsv", prefix="huiqi-bench-wrk-", delete=False) as f:
+        f.write("\t".join(f"{k}: {v}" for k, v in {"Cookie": cookie, **headers}.items()) + "\n")
+        for i in range(listed):
+            method, path, kwargs = make_request(i)
+            target = path + ("?" + urlencode(kwargs["params"]) if kwargs.get("params") else "")
+            body = _json.dumps(kwargs["json"], ensure_ascii=False) if "json" in kwargs else ""
+            f.write(f"{method}\t{target}" + (f"\t{body}" if body else "") + "\n")
+    try:
+        cmd = ["wrk", "-t1", f"-c{clients}", f"-d{seconds}s", "--timeout", "30s", "-s", str(WRK_SCRIPT),
+               str(client.base_url), "--", f.name]
+        cpu = server_cpu_seconds()
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        out = proc.stdout.read()
+        _pid, _status, usage = os.wait4(proc.pid, 0)  # wrk's own CPU (user + system), not the server's
+        proc.returncode = 0
+        cpu = server_cpu_seconds() - cpu
+    finally:
+        os.unlink(f.name)
+    line = next((ln for ln in out.splitlines() if ln.startswith("WRK-RESULT ")), None)
+    if line is None:
+        raise SystemExit(f"wrk failed: {out[-2000:]}")
+    r = _json.loads(line.split(" ", 1)[1])
+    if r["wrapped"]:
+        raise SystemExit(f"wrk sent more than the {listed} distinct requests listed: raise the list or lower the time")
+    n = max(1, r["n"])
+    return {"n": r["n"], "errors": r["bad_status"] + r["socket_errors"], "p50": r["p50"], "p95": r["p95"],
+            "p99": r["p99"], "mean": r["mean"], "rps": r["n"] / r["seconds"], "server_ms": cpu * 1000 / n,
+            "client_ms": (usage.ru_utime + usage.ru_stime) * 1000 / n, "sampled": 0, "bad_bodies": 0}
+
+
+WRK_SECONDS = {"calc 50 distinct": 3, "search 50 uncached": 2, "calc 1 client": 1}  # whole seconds (wrk)
+WRK_LISTED = 8_000  # distinct requests listed per wrk scenario (~2× what 3 s of the fastest variant sends)
+
+
+async def run(base: str, clients: int, requests: int, kinds: list[str]) -> list[tuple[str, str, dict]]:
+    """Every scenario with each load client in `kinds` ("raw", "wrk"); each client's requests are distinct from the
+    other's (different facts, different search texts), so neither is answered from the server's result cache.
+    wrk runs each scenario for WRK_SECONDS (it is a load generator by duration), the raw client sends `requests`;
+    "stored 50" only with the raw client (there are 500 enterprises: a second pass would be cache hits)."""
     from huiqi.services.search import BENCHMARK_QUERIES
 
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
@@ -167,34 +232,51 @@ async def run(base: str, clients: int, requests: int) -> list[tuple[str, dict]]:
         headers = {"X-CSRF-Token": r.json()["csrf_token"]}
         listed = (await c.get("/api/enterprises", params={"limit": 500})).json()["enterprises"]
         codes = [e["credit_code"] for e in listed]
-        facts = []
-        for code in codes[:min(len(codes), requests)]:
+        n1 = min(200, requests)
+        base_facts = []
+        for code in codes[:min(len(codes), requests + n1)]:
             got = await c.get(f"/api/enterprises/{code}/facts", params={"period": "2024Q4"})
-            facts.append(got.json()["facts"])
-        base_facts = list(facts)
-        while len(facts) < requests + 200:  # more distinct requests than enterprises: vary a number by 1 分
-            f = dict(base_facts[len(facts) % len(base_facts)])
-            f["output_q"] = f"{len(facts)}.01"
-            facts.append(f)
+            base_facts.append(got.json()["facts"])
+
+        def facts(i: int) -> dict:  # the i-th distinct facts: real enterprises', then with 产值 varied by 1 分 steps
+            if i < len(base_facts):
+                return base_facts[i]
+            return {**base_facts[i % len(base_facts)], "output_q": f"{i}.01"}
+
         # warm the evaluator's plan for the period (compiled once per parameter set) in every process
         for _ in range(8):
             await c.post("/api/check", json={"period": "2024Q4", "facts": {"output_q": "1.01"}}, headers=headers)
 
-        def check(i):
-            return "POST", "/api/check", {"json": {"period": "2024Q4", "facts": facts[i]}, "headers": headers}
+        out = []
+        start = 0  # the next unused facts index: no two requests of the run send the same facts
+        for k, kind in enumerate(kinds):
+            wrk = kind == "wrk"
 
-        def stored(i):
-            return "GET", f"/api/enterprises/{codes[i % len(codes)]}/check", {"params": {"period": "2024Q4"}}
+            def check(i, first=start):
+                return "POST", "/api/check", {"json": {"period": "2024Q4", "facts": facts(first + i)},
+                                              "headers": headers}
 
-        def search(i):  # (query, limit) pairs never asked before: every one misses the result cache
-            q = BENCHMARK_QUERIES[i % len(BENCHMARK_QUERIES)]
-            return "GET", "/api/search", {"params": {"q": q, "limit": 1 + (i // len(BENCHMARK_QUERIES)) % 100}}
+            def search(i, kind=k):  # (query, limit) pairs never asked before: every one misses the cache
+                q = BENCHMARK_QUERIES[i % len(BENCHMARK_QUERIES)]
+                pairs = 100 * len(BENCHMARK_QUERIES)
+                q += " " * (kind + len(kinds) * (i // pairs))  # each client, each pass its own trailing spaces
+                return "GET", "/api/search", {"params": {"q": q, "limit": 1 + (i // len(BENCHMARK_QUERIES)) % 100}}
 
-        out = [("calc 50 distinct", await drive(c, check, requests, clients)),
-               ("search 50 uncached", await drive(c, search, min(requests, 100 * len(BENCHMARK_QUERIES)), clients)),
-               ("stored 50", await drive(c, stored, min(requests, len(codes)), clients))]
-        n1 = min(200, requests)
-        out.append(("calc 1 client", await drive(c, lambda i: check(requests + i), n1, 1)))
+            def stored(i):
+                return "GET", f"/api/enterprises/{codes[i % len(codes)]}/check", {"params": {"period": "2024Q4"}}
+
+            calc_n = WRK_LISTED if wrk else requests
+            scenarios = [("calc 50 distinct", check, calc_n, clients, b'"results":['),
+                         ("search 50 uncached", search, WRK_LISTED if wrk else requests, clients, b'"hits":['),
+                         ("stored 50", stored, min(requests, len(codes)), clients, b'"results":['),
+                         ("calc 1 client", lambda i, check=check, calc_n=calc_n: check(calc_n + i),
+                          WRK_LISTED if wrk else n1, 1, b'"results":[')]
+            start += 2 * WRK_LISTED if wrk else requests + n1
+            for name, make, n, conns, marker in scenarios:
+                if not wrk:
+                    out.append((name, kind, await drive(c, make, n, conns, marker)))
+                elif name in WRK_SECONDS:
+                    out.append((name, kind, drive_wrk(c, make, n, conns, WRK_SECONDS[name], headers)))
         return out
 
 
@@ -207,10 +289,12 @@ def start_server(root: Path, python: str, data: str, extra: list[str], env: dict
     proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             env={**os.environ, **env}, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
+    started = time.perf_counter()
     deadline = time.time() + 300
     while True:
         try:
             if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+                proc.startup_s = time.perf_counter() - started  # to the first 200 (a fresh database: first start)
                 return proc, base, tmp
         except httpx.HTTPError:
             pass
@@ -218,7 +302,7 @@ def start_server(root: Path, python: str, data: str, extra: list[str], env: dict
             stop_server(proc)
             shutil.rmtree(tmp, ignore_errors=True)
             raise SystemExit(f"server did not start: {proc.stderr.read().decode()[-2000:]}")
-        time.sleep(0.3)
+        time.sleep(0.02)
 
 
 def stop_server(proc: subprocess.Popen) -> None:
@@ -239,6 +323,12 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=600)
     ap.add_argument("--data", default=str(ROOT / "var" / "demo"))
     ap.add_argument("--variants", default="batched,unbatched,workers2")
+    ap.add_argument("--client", default="raw,wrk" if shutil.which("wrk") else "raw",
+                    help="load clients, in this order: raw (the asyncio client in this process), wrk (Debian's wrk, "
+                         "with benchmarks/bench_web_wrk.lua); default both if wrk is installed")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="measure the variants this many times, alternating (A B A B …), and print medians: on a "
+                         "shared machine one run of each says little")
     ap.add_argument("--before", help="another checkout to measure as the 'before' variant (its .venv/bin/python)")
     a = ap.parse_args()
     data = str(Path(a.data).resolve())
@@ -255,35 +345,50 @@ def main() -> None:
     chosen = [v for v in a.variants.split(",") if v]
     if a.before and not {"before", "before-w2"} & set(chosen):  # unless --variants places them (e.g. first)
         chosen += ["before"] + (["before-w2"] if "workers2" in chosen else [])
+    kinds = [k for k in a.client.split(",") if k]
+    if "wrk" in kinds and not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed (scripts/system-packages.sh installs it)")
     global SERVER_PID
-    table: dict[str, list[tuple[str, dict]]] = {}
-    for name in chosen:
-        root, python, extra, env = variants[name]
-        proc, base, tmp = start_server(root, python, data, extra, env)
-        SERVER_PID = proc.pid
-        try:
-            table[name] = asyncio.run(run(base, a.clients, a.requests))
-        finally:
-            stop_server(proc)
-            shutil.rmtree(tmp, ignore_errors=True)  # the server's database and work directory
-        print(f"  measured {name}", file=sys.stderr)
+    runs: dict[str, list[list[tuple[str, str, dict]]]] = {name: [] for name in chosen}
+    startup: dict[str, list[float]] = {name: [] for name in chosen}
+    for k in range(a.repeat):
+        for name in chosen:
+            root, python, extra, env = variants[name]
+            proc, base, tmp = start_server(root, python, data, extra, env)
+            SERVER_PID = proc.pid
+            startup[name].append(proc.startup_s)
+            try:
+                runs[name].append(asyncio.run(run(base, a.clients, a.requests, kinds)))
+            finally:
+                stop_server(proc)
+                shutil.rmtree(tmp, ignore_errors=True)  # the server's database and work directory
+            print(f"  measured {name} ({k + 1}/{a.repeat}), load average {os.getloadavg()[0]:.1f}", file=sys.stderr)
     print(f"{os.cpu_count()} CPUs (shared with other work: see the load average), load average "
           f"{os.getloadavg()[0]:.1f}; {a.clients} concurrent clients; loopback")
-    print(f"{'scenario':22s} {'variant':10s} {'n':>5s} {'err':>4s} {'p50 ms':>8s} {'p95 ms':>8s} {'p99 ms':>8s} "
-          f"{'req/s':>7s} {'server CPU ms/req':>18s}")
-    scenarios = [s for s, _ in next(iter(table.values()))]
-    for i, scenario in enumerate(scenarios):
-        for name, results in table.items():
-            r = results[i][1]
-            print(f"{scenario:22s} {name:10s} {r['n']:5d} {r['errors']:4d} {r['p50']:8.1f} {r['p95']:8.1f} "
-                  f"{r['p99']:8.1f} {r['rps']:7.0f} {r['server_ms']:18.2f}")
-    if "batched" in table and "unbatched" in table:
-        b, u = table["batched"][0][1], table["unbatched"][0][1]
-        print(f"calc 50 distinct p99: batched {b['p99']:.0f} ms vs unbatched {u['p99']:.0f} ms "
-              f"(×{u['p99'] / b['p99']:.1f}); target ≤ 50 ms")
-    for name, results in table.items():
-        print(f"search 50 uncached p95 ({name}): {results[1][1]['p95']:.0f} ms; target ≤ 50 ms")
-
+    print(f"{'scenario':20s} {'variant':12s} {'client':6s} {'n':>5s} {'err':>4s} {'body':>7s} {'p50 ms':>7s} "
+          f"{'p95 ms':>7s} {'p99 ms':>7s} {'req/s':>6s} {'server CPU ms/req':>17s} {'client CPU ms/req':>17s}")
+    first = runs[chosen[0]][0]
+    for scenario, kind in dict.fromkeys((s, k) for s, k, _ in first):
+        for name in chosen:
+            for k, results in enumerate(runs[name]):
+                r = next(r for s, c, r in results if (s, c) == (scenario, kind))
+                body = f"{r['sampled'] - r['bad_bodies']}/{r['sampled']}" if r["sampled"] else "-"
+                label = name if a.repeat == 1 else f"{name}#{k + 1}"
+                print(f"{scenario:20s} {label:12s} {kind:6s} {r['n']:5d} {r['errors']:4d} {body:>7s} {r['p50']:7.1f} "
+                      f"{r['p95']:7.1f} {r['p99']:7.1f} {r['rps']:6.0f} {r['server_ms']:17.3f} {r['client_ms']:17.3f}")
+    med = statistics.median
+    print(f"medians over {a.repeat} run(s) each; target calc p99 ≤ 50 ms, search p95 ≤ 50 ms")
+    for name in chosen:
+        for scenario, kind, figure in [("calc 50 distinct", c, "p99") for c in kinds] + \
+                                      [("search 50 uncached", c, "p95") for c in kinds]:
+            got = [r for results in runs[name] for s, c, r in results if (s, c) == (scenario, kind)]
+            print(f"  {name:10s} {kind:4s} {scenario:19s} {figure} {med(r[figure] for r in got):6.1f} ms "
+                  f"(runs {', '.join(f'{r[figure]:.0f}' for r in got)}); server CPU "
+                  f"{med(r['server_ms'] for r in got):.3f} ms/req; client CPU {med(r['client_ms'] for r in got):.3f}")
+        print(f"  {name:10s} start-up to the first 200 on /healthz (fresh database): {med(startup[name]):.2f} s "
+              f"(runs {', '.join(f'{t:.2f}' for t in startup[name])})")
+    if any(r["errors"] or r["bad_bodies"] for name in chosen for results in runs[name] for _s, _k, r in results):
+        raise SystemExit("some responses were not 200 or lacked the expected body: see the err and body columns")
 
 if __name__ == "__main__":
     main()

@@ -38,6 +38,8 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="监听地址（�
           workers: int = typer.Option(1, "--workers", min=1, max=64,
                                       help="服务进程数（多核时可设为核数；各进程的限制见 docs/web.md）"),
           log_level: str = typer.Option("info", "--log-level", help="uvicorn 日志级别"),
+          access_log: bool = typer.Option(True, "--access-log/--no-access-log",
+                                          help="逐条记录访问日志（高负载且反向代理已记录时可关闭，省去每个请求的日志开销）"),
           trusted_proxies: str = typer.Option(None, "--trusted-proxies",
                                               help="受信任的反向代理地址（逗号分隔，如 127.0.0.1）；默认取环境变量 HUIQI_TRUSTED_PROXIES，未设则不信任任何代理头")) -> None:
     """启动网页应用与 REST API（接口文档 /api/docs）。首次启动时创建演示账号并在控制台显示一次密码。"""
@@ -45,6 +47,7 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="监听地址（�
 
     import uvicorn
 
+    from huiqi.interfaces.web import serving_gc
     from huiqi.interfaces.web.settings import WebSettings
 
     try:
@@ -60,9 +63,10 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="监听地址（�
 
         app = create_app(db, data, work, settings=settings)
         warm_calculator(app)
+        serving_gc.install()
         typer.echo(banner)
         # uvicorn's own proxy handling stays off: the app's setting (trusted proxies, default none) is the one switch
-        uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=False)
+        uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=False, access_log=access_log)
         return
     import subprocess
     import sys
@@ -82,7 +86,7 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="监听地址（�
     # `python -m uvicorn` (whose main module is guarded) rather than whatever script started `huiqi`
     os.execv(sys.executable, [sys.executable, "-m", "uvicorn", "huiqi.interfaces.web.app:app_from_env", "--factory",
                               "--workers", str(workers), "--host", host, "--port", str(port), "--log-level", log_level,
-                              "--no-proxy-headers"])
+                              "--no-proxy-headers", *([] if access_log else ["--no-access-log"])])
 
 
 if __name__ == "__main__":  # python -m huiqi.interfaces.cli_serve

@@ -320,4 +320,7 @@ def app_from_env() -> FastAPI:
     app = create_app(os.environ.get("HUIQI_DB", "sqlite:///var/huiqi.db"), os.environ.get("HUIQI_DATA", "var/demo"),
                      os.environ.get("HUIQI_WORK") or None, seed_demo=not prepared, recover_jobs=not prepared)
     warm_calculator(app)  # each worker compiles the calculator's plan before it accepts requests
+    from huiqi.interfaces.web import serving_gc
+
+    serving_gc.install()  # a serving process: its collector's policy (web/serving_gc.py)
     return app
