@@ -193,6 +193,28 @@ def test_unknown_column_is_refused(written):
         read_results(new, ["entity_id", "no_such"])
 
 
+@pytest.mark.parametrize("case", ["garbage bytes", "empty folder", "a data table", "entities of another table",
+                                  "an old file without the columns"])
+def test_what_is_not_a_results_file_is_refused_in_words(written, tmp_path, case):
+    """Never the Parquet reader's own (English) message: the web and `--prior` show this text to an officer."""
+    _run, new, _old = written
+    folder = tmp_path / "f"
+    folder.mkdir()
+    if case == "garbage bytes":
+        (folder / RESULTS).write_bytes(b"PAR1\x00\x00not parquet")
+    elif case == "a data table":
+        pl.DataFrame({"credit_code": ["91450100MA5K000001"], "name": ["某公司"]}).write_parquet(folder / RESULTS)
+    elif case == "entities of another table":
+        shutil.copy(new / RESULTS, folder / RESULTS)
+        pl.DataFrame({"credit_code": ["91450100MA5K000001"]}).write_parquet(folder / ENTITIES)
+    elif case == "an old file without the columns":
+        pl.DataFrame({"entity_id": ["a"], "measure_id": ["m"]}).write_parquet(folder / RESULTS)
+    with pytest.raises(ValueError) as refused:
+        read_results(folder, ["entity_id", "measure_id", "final_fen"])
+    text = str(refused.value)
+    assert "筛查结果文件" in text and not any(w in text for w in ("error", "column", "os error", "PAR1"))
+
+
 # ---------------------------------------------------------------------------------------- huiqi screen
 @pytest.fixture(scope="module")
 def q1_out(tmp_path_factory):

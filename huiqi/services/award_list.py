@@ -604,9 +604,19 @@ def read_results(source: Path, columns: Sequence[str] | None = None) -> pl.DataF
     """A run's results as one frame with the familiar columns (entity_id, name, credit_code, county, measure_id,
     status, amounts …, in the order they were written), from a run folder or its results.parquet: the keyed format
     joined with entities.parquet beside it, or a results.parquet of an earlier version (names inline) as it is.
-    ``columns``: only these (a keyed file's entities.parquet is then read only for the entity columns asked)."""
+    ``columns``: only these (a keyed file's entities.parquet is then read only for the entity columns asked).
+    Anything that is not such a file is refused in words (ValueError), never with the Parquet reader's message."""
     path = Path(source)
     path = path / RESULTS if path.is_dir() else path
+    if not path.is_file():
+        raise ValueError(f"{source} 中没有筛查结果文件 {RESULTS}")
+    try:
+        return _read_results(path, columns)
+    except (OSError, pl.exceptions.PolarsError) as e:
+        raise ValueError(f"{path.name}（及旁边的 {ENTITIES}）不是可读的筛查结果文件：请使用 huiqi screen 写出的结果文件夹") from e
+
+
+def _read_results(path: Path, columns: Sequence[str] | None) -> pl.DataFrame:
     written = json.loads(pl.read_parquet_metadata(path).get(COLUMNS_KEY) or "null")
     if written is None:  # an earlier version's file: the names are in it
         return pl.read_parquet(path, columns=list(columns) if columns is not None else None)
