@@ -101,6 +101,34 @@ def test_keyed_results_are_smaller(written):
     assert (new / RESULTS).stat().st_size < old.stat().st_size / 2
 
 
+# ------------------------------------------------------------------------------ keys carried from screening
+def test_screening_carries_the_keys_the_writer_would_rank(demo_runs):
+    """MERGE5-4: a screening run carries its rows' entity keys from its own integer order; they are exactly what
+    entity_keys ranks (demo periods, with and without 参数待定 rows, generated data, projects included)."""
+    for name, run in demo_runs.items():
+        assert run.entity_keys is not None, name
+        frame, keys = run.entity_keys
+        assert frame is run.results
+        assert keys.equals(award_list.entity_keys(run.results)), name
+    assert "project" in set(demo_runs["demo 2024Q4"].results["entity"])
+
+
+def test_keys_of_another_frame_are_not_used(demo_runs, tmp_path):
+    """A run whose results were replaced (a county's list: dataclasses.replace) writes the keys of its own rows."""
+    from dataclasses import replace
+
+    run = demo_runs["demo 2024Q4"]
+    county = run.results["county_code"].drop_nulls()[0]
+    scoped = replace(run, results=run.results.filter(pl.col("county_code") == county))
+    award_list.write_data_files(scoped, tmp_path / "carried")
+    award_list.write_data_files(replace(scoped, entity_keys=None), tmp_path / "ranked")
+    for name in (RESULTS, ENTITIES):
+        assert (tmp_path / "carried" / name).read_bytes() == (tmp_path / "ranked" / name).read_bytes()
+    full = award_list.write_data_files(run, tmp_path / "full")
+    again = award_list.write_data_files(replace(run, entity_keys=None), tmp_path / "full-ranked")
+    assert [e["sha256"] for e in full.values()] == [e["sha256"] for e in again.values()]
+
+
 # ------------------------------------------------------------------------------------------- properties
 ENTITY = st.sampled_from(["enterprise", "project", "county"])
 TEXT = st.one_of(st.none(), st.text(alphabet="南宁柳州=+ 0123abc", max_size=6))

@@ -30,7 +30,7 @@ from huiqi.engine.evaluate import MISSING
 from huiqi.services import xlsx_rows
 from huiqi.services.csv_safe import write_csv
 from huiqi.services.presenters import MONITORING_MEASURES, missing_grid, sheet_names
-from huiqi.services.screening import ScreeningRun
+from huiqi.services.screening import ENTITY_ORDER, ScreeningRun
 from huiqi.services.xlsx_style import SheetFormats as _Formats
 
 WAN = Decimal(1_000_000)  # 分 per 万元
@@ -420,7 +420,6 @@ def suppliable_missing(run: ScreeningRun) -> pl.DataFrame:
     return run.results.lazy().filter(pl.col("status") == MISSING).sort(["measure_id", "entity_id"]).collect()
 
 
-ENTITY_ORDER = ("enterprise", "project", "county")
 SORT_KEY = ("entity", "measure_id", "entity_id")  # docs/data-model.md "Result files"
 
 
@@ -489,12 +488,17 @@ def write_data_files(run: ScreeningRun, directory: Path, *, csv: bool = False) -
     # 元 as an exact decimal (never a binary float): 分 ÷ 100 at scale 2
     # lazily: an eager with_columns on a table whose columns are chunked differently copies every column (+1.2 GiB
     # at a million enterprises)
-    with ThreadPoolExecutor(1, thread_name_prefix="huiqi-keys") as pool:
-        # the entity keys do not depend on the row order: computed beside the order check, used if no sort was needed
-        # (a screening run's rows are in order; at 1M each of the two costs ~0.45-0.9 s)
-        early = pool.submit(entity_keys, run.results) if "entity_id" in run.results.columns else None
-        ordered = sort_results(run.results)
-        key = early.result() if early is not None and ordered is run.results else None
+    carried = run.entity_keys
+    if carried is not None and carried[0] is run.results:  # screening's own keys for exactly these rows (MERGE5-4)
+        ordered, key = sort_results(run.results), carried[1]
+        key = key if ordered is run.results else None
+    else:
+        with ThreadPoolExecutor(1, thread_name_prefix="huiqi-keys") as pool:
+            # the keys do not depend on the row order: computed beside the order check, used if no sort was needed
+            # (a screening run's rows are in order; at 1M each of the two costs ~0.45-0.9 s)
+            early = pool.submit(entity_keys, run.results) if "entity_id" in run.results.columns else None
+            ordered = sort_results(run.results)
+            key = early.result() if early is not None and ordered is run.results else None
     results = ordered.lazy().with_columns(
         (pl.col("final_fen").cast(pl.Decimal(38, 2)) / 100).alias("final_yuan")).collect()
     files = write_results(results, directory, key=key)

@@ -98,6 +98,8 @@ def directory_hash(directory: Path) -> str:
 # The Parquet files a run writes (huiqi.services.award_list.write_data_files). `huiqi screen --out` may put them
 # in a data folder; they are never data, so a data folder with or without them has the same snapshot hash.
 RUN_OUTPUT_STEMS = frozenset({"results", "entities", "missing_summary", "pending_summary"})
+ENTITY_ORDER = ("enterprise", "project", "county")  # entity types in the documented order of the result rows
+LISTED_ORDINAL = "_listed_ordinal"  # listed_rows: the entity's place among the listed entities of its type, from 0
 
 
 @dataclass
@@ -117,6 +119,9 @@ class ScreeningRun:
     pending_fields: pl.DataFrame | None = None
     # whether the 参数待定 rows are in ``results`` one per entity (False: only counted in ``pending_fields``)
     pending_listed: bool = True
+    # (the results frame, its rows' entity keys): what award_list.entity_keys would compute for exactly that frame,
+    # known from screening's own integer order (MERGE5-4); the writer uses it only while ``results`` is that frame
+    entity_keys: tuple[pl.DataFrame, pl.Series] | None = None
 
     def paid(self) -> pl.DataFrame:
         return paid(self.results)
@@ -187,7 +192,7 @@ def assemble(evaluations: Mapping[str, Evaluation], tables: Mapping[str, pl.Data
     steps = len(evaluations) * 3 + 1
     counties = tables["counties"].select("county_code", "county_name", "city_name").unique("county_code", keep="first",
                                                                                      maintain_order=True)
-    long_parts, count_parts, plans, missing_parts, pending_parts = [], [], {}, [], []
+    long_parts, count_parts, plans, missing_parts, pending_parts, ordinals = [], [], {}, [], [], []
     for i, (entity, ev) in enumerate(evaluations.items()):
         plans.update({cm.id: cm for cm in ev.plan})
         tick("核定金额（封顶、取整、互斥、年度累计、预算）", 3 * i + 2, steps)
@@ -199,10 +204,11 @@ def assemble(evaluations: Mapping[str, Evaluation], tables: Mapping[str, pl.Data
         named = [*[pl.col("county_code").replace_strict(counties["county_code"], counties[c], default=None,
                                                         return_dtype=pl.String).alias(c)
                    for c in ("county_name", "city_name")], pl.lit(entity).alias("entity")]
-        long = listed_rows(ev, allocate_wide(ev, options), explain, named, list_pending)
+        long = listed_rows(ev, allocate_wide(ev, options), explain, named, list_pending, ordinals=True)
         if explain:
             long = _explain(long, ev, library)
-        long_parts.append(long)
+        ordinals.append((entity, long.get_column(LISTED_ORDINAL) if LISTED_ORDINAL in long.columns else None))
+        long_parts.append(long.drop(LISTED_ORDINAL, strict=False))
     tick("完成", steps, steps)
     # rows come in entity type, measure ID and entity ID order (the documented order; award_list.sort_results)
     same = long_parts and all(x.schema == long_parts[0].schema for x in long_parts)
@@ -228,12 +234,30 @@ def assemble(evaluations: Mapping[str, Evaluation], tables: Mapping[str, pl.Data
     manifest["run_id"] = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:12]
     cites = {mid: citation(library, cm.measure.clauses[0]) for mid, cm in plans.items()}
     missing = [m for m in missing_parts if m is not None]
+    keys = _carried_keys(ordinals)
     return ScreeningRun(period, p.end, ruleset, manifest, results, counts, dict(evaluations), plans, cites,
-                        pl.concat(missing) if missing else None, pl.concat(pending_parts), list_pending)
+                        pl.concat(missing) if missing else None, pl.concat(pending_parts), list_pending,
+                        (results, keys) if keys is not None and len(keys) == results.height else None)
+
+
+def _carried_keys(ordinals: list[tuple[str, pl.Series | None]]) -> pl.Series | None:
+    """The result rows' entity keys (award_list.entity_keys: the dense rank of entity type, then ID) from each
+    part's listed ordinals — the entity's place among its type's listed entities, from 0 — offset by the number of
+    entities of the types before it. Only when every part has them and the types come in the documented order
+    (otherwise the writer ranks the rows itself)."""
+    types = [entity for entity, _ in ordinals]
+    if not ordinals or any(o is None for _, o in ordinals) or any(t not in ENTITY_ORDER for t in types) \
+            or types != sorted(types, key=ENTITY_ORDER.index):
+        return None
+    parts, offset = [], 0
+    for _, ordinal in ordinals:
+        parts.append((ordinal.cast(pl.UInt32) + offset).cast(pl.UInt32))
+        offset += int(ordinal.max()) + 1 if len(ordinal) else 0
+    return pl.concat(parts, rechunk=True).alias("entity_key")
 
 
 def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named: list[pl.Expr] = (),
-                list_pending: bool = True, by_pattern: bool = True) -> pl.DataFrame:
+                list_pending: bool = True, by_pattern: bool = True, ordinals: bool = False) -> pl.DataFrame:
     """The long result (one row per entity and measure) of the rows a run lists: every 符合 and 参数待定 row, and the
     待补充信息 rows a data table could fill — the entity lacks a fact that some entity of the same kind has in the
     data, so the bureau can import it. The other 待补充信息 (mostly facts only an application gives) are counted per
@@ -248,7 +272,8 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named:
     ``missing`` is worded once per pattern of absent fields, not per row (``by_pattern``; docs/decisions.md
     EXPLAIN-3): the plan computes an integer per row — the measure's base plus a bit per field that is absent for
     a reason — and the distinct integers (a few hundred among millions of rows) are turned into text after the
-    collect. ``by_pattern=False`` builds the text per row with ``concat_str`` (the reference the tests compare)."""
+    collect. ``by_pattern=False`` builds the text per row with ``concat_str`` (the reference the tests compare).
+    With ``ordinals``, the rows may carry LISTED_ORDINAL (where the gathering path knows it; see :func:`assemble`)."""
     facts = ev.inputs
     here = not ev.plan or frozenset().union(*(cm.fields for cm in ev.plan)) <= set(facts.columns)
     if here:
@@ -312,10 +337,17 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named:
         numbered = both.with_row_index("_row")
         rows = pl.collect_all([numbered.filter(pl.any_horizontal([where for _, where, _ in gathered])).select("_row"),
                                *[numbered.filter(where).select("_row") for _, where, _ in gathered]])
-        order = listed_order(frame["entity_id"], rows[0]["_row"])
+        union = rows[0]["_row"]
+        order = listed_order(frame["entity_id"], union)
         rows = [r.with_columns(order.gather(r["_row"]).alias("_order")).sort("_order").select("_row") for r in rows[1:]]
-
-        return _gathered(frame, gathered, rows, named, patterns if explain else None)
+        out = _gathered(frame, gathered, rows, named, patterns if explain else None)
+        listed_ids = frame["entity_id"].gather(union) if ordinals else None
+        if ordinals and listed_ids.null_count() == 0 and listed_ids.n_unique() == len(listed_ids):
+            # one entity, one listed row of the frame: its rank among them (1…n) is its place among the listed
+            # entities of this type, the entity key's part from screening (MERGE5-4); repeated IDs: none carried
+            index = pl.concat([r["_row"] for r in rows], rechunk=True)
+            out = out.with_columns((order.gather(index) - 1).alias(LISTED_ORDINAL))
+        return out
     if not parts:
         return pl.DataFrame(schema={**LONG_SCHEMA, **{k: pl.String for k in DISPLAY}}).lazy().select(
             pl.all(), *named).collect()
