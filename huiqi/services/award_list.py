@@ -490,8 +490,8 @@ def write_data_files(run: ScreeningRun, directory: Path, *, csv: bool = False) -
     # at a million enterprises)
     carried = run.entity_keys
     if carried is not None and carried[0] is run.results:  # screening's own keys for exactly these rows (MERGE5-4)
-        ordered, key = sort_results(run.results), carried[1]
-        key = key if ordered is run.results else None
+        ordered = sort_results(run.results)
+        key = carried[1] if ordered is run.results else None
     else:
         with ThreadPoolExecutor(1, thread_name_prefix="huiqi-keys") as pool:
             # the keys do not depend on the row order: computed beside the order check, used if no sort was needed

@@ -251,7 +251,7 @@ def _carried_keys(ordinals: list[tuple[str, pl.Series | None]]) -> pl.Series | N
         return None
     parts, offset = [], 0
     for _, ordinal in ordinals:
-        parts.append((ordinal.cast(pl.UInt32) + offset).cast(pl.UInt32))
+        parts.append((ordinal + offset).cast(pl.UInt32))
         offset += int(ordinal.max()) + 1 if len(ordinal) else 0
     return pl.concat(parts, rechunk=True).alias("entity_key")
 
@@ -340,12 +340,12 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named:
         union = rows[0]["_row"]
         order = listed_order(frame["entity_id"], union)
         rows = [r.with_columns(order.gather(r["_row"]).alias("_order")).sort("_order").select("_row") for r in rows[1:]]
-        out = _gathered(frame, gathered, rows, named, patterns if explain else None)
+        index = pl.concat([r["_row"] for r in rows], rechunk=True)  # the result rows' rows of ``frame``
+        out = _gathered(frame, gathered, rows, index, named, patterns if explain else None)
         listed_ids = frame["entity_id"].gather(union) if ordinals else None
         if ordinals and listed_ids.null_count() == 0 and listed_ids.n_unique() == len(listed_ids):
             # one entity, one listed row of the frame: its rank among them (1…n) is its place among the listed
             # entities of this type, the entity key's part from screening (MERGE5-4); repeated IDs: none carried
-            index = pl.concat([r["_row"] for r in rows], rechunk=True)
             out = out.with_columns((order.gather(index) - 1).alias(LISTED_ORDINAL))
         return out
     if not parts:
@@ -363,16 +363,16 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named:
     return out
 
 
-def _gathered(frame: pl.DataFrame, gathered: list, rows: list[pl.DataFrame], named: list[pl.Expr],
+def _gathered(frame: pl.DataFrame, gathered: list, rows: list[pl.DataFrame], index: pl.Series, named: list[pl.Expr],
               patterns: dict[int, list[str]] | None) -> pl.DataFrame:
-    """The long rows of the gathering paths: each measure's ``rows`` (row numbers of ``frame``, in listed order).
+    """The long rows of the gathering paths: each measure's ``rows`` (row numbers of ``frame``, in listed order;
+    ``index``: all of them, measure after measure).
 
     The columns every row carries — the entity's ID, display columns and ``named`` (county names, entity type),
     computed once per entity — are gathered once for all measures' rows together; per measure only its own
     columns (status, amounts, what its ``missing`` code reads). Gathering the identity strings per measure, then
     concatenating the parts, moved each string twice (docs/decisions.md SCREEN-1)."""
     identity = ["entity_id", *DISPLAY]
-    index = pl.concat([r["_row"] for r in rows], rechunk=True)
     common = frame.lazy().select(*identity, *named).collect().rechunk()[index]
     blank = {c: pl.lit(None, dtype=t).alias(c) for c, t in common.schema.items() if c in identity}  # schema once
 
