@@ -6,6 +6,9 @@ else: no rule files, no three-valued statuses, no other measures, no explanation
 `huiqi screen` spends above this is the price of being general (every measure, every status, every reason).
 
 Run: .venv/bin/python benchmarks/floor_screen.py DATA_DIR   → one JSON line: seconds and paid rows/total per measure
+     … DATA_DIR --excel OUT.xlsx   also writes the paid rows (code, name, county code, measure, 元) with Polars'
+     own ``write_excel``: the least a script can do to hand an officer a workbook, for context beside the floor
+     (bench_cli_screen.py prints both; the issue's target is against the floor without it)
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import polars as pl
 WAN = 10_000 * 100  # 1万元 in 分
 
 
-def floor(directory: Path) -> dict:
+def floor(directory: Path, excel: Path | None = None) -> dict:
     q, q_ly, start, end = "2024Q4", "2023Q4", pl.date(2024, 10, 1), pl.date(2024, 12, 31)
     panel = pl.scan_parquet(directory / "indicator_panel.parquet")
     this = panel.filter(pl.col("period") == q).select("credit_code", pl.col("output").alias("output_q"),
@@ -57,14 +60,22 @@ def floor(directory: Path) -> dict:
         capped(pl.col("principal") * 2 // 100, 150 * WAN).alias("gx2024q4-23"),
     ).unpivot(index="credit_code", variable_name="measure_id", value_name="final_fen") \
         .filter(pl.col("final_fen") > 0).collect()
+    if excel is not None:
+        named = awards.join(pl.read_parquet(directory / "enterprises.parquet",
+                                            columns=["credit_code", "name", "county_code"]), on="credit_code", how="left")
+        named.select(pl.col("credit_code").alias("统一社会信用代码"), pl.col("name").alias("企业名称"),
+                     pl.col("county_code").alias("县区代码"), pl.col("measure_id").alias("政策措施"),
+                     (pl.col("final_fen") / 100).alias("金额（元）")  # Excel's numbers are doubles
+                     ).write_excel(excel, worksheet="拟兑现名单", column_formats={"金额（元）": "#,##0.00"})
     return {m: {"rows": r, "total_fen": t} for m, r, t in awards.group_by("measure_id").agg(
         pl.len(), pl.col("final_fen").sum()).sort("measure_id").iter_rows()}
 
 
 def main() -> None:
     directory = Path(sys.argv[1])
+    excel = Path(sys.argv[3]) if sys.argv[2:3] == ["--excel"] else None
     t = time.perf_counter()
-    paid = floor(directory)
+    paid = floor(directory, excel)
     print(json.dumps({"seconds": round(time.perf_counter() - t, 3), "paid": paid,
                       "peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 3)}))
 
