@@ -9,8 +9,11 @@ import typer
 from rich.console import Console
 
 DEFAULT_DATA = Path("var/demo")
-# the large tables screening reads a period's rows of: Parquet scans, not held whole (docs/decisions.md FACTS-3)
-SCREEN_SCANS = ("scale_status", "designations", "credit_records", "events", "project_investment")
+# the large tables screening reads a period's rows of: Parquet scans, not held whole (docs/decisions.md FACTS-3);
+# the register and the projects too, of which the facts read a few columns, the projects only for project measures
+# (PEER2-2, PEER3-3)
+SCREEN_SCANS = ("scale_status", "designations", "credit_records", "events", "project_investment", "enterprises",
+                "projects")
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -53,3 +56,12 @@ def load_tables(data: Path, db: Optional[str], scan: Collection[str] = ()):
     from huiqi.data.synthetic import read_parquet
 
     return read_parquet(data)
+
+
+def has_rows(table) -> bool:
+    """Whether a table (a frame, or a Parquet scan: then from the file's metadata) holds any row."""
+    import polars as pl
+
+    if isinstance(table, pl.LazyFrame):
+        return bool(table.select(pl.len()).collect().item())
+    return table.height > 0
