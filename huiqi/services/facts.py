@@ -290,13 +290,16 @@ def enterprise_facts(tables: dict[str, pl.DataFrame], period: str | Period,
         out = ent.hstack(indicator_facts(indicators, p, base=ent, fields=fields).drop("credit_code"))
 
     # the other tables' facts: each aggregated to one row per enterprise, joined onto the key column alone (joining
-    # onto the growing facts frame re-gathered every column it held, once per table), then placed beside it
-    sides, fills = _side_facts(tables, p, fields)
-    if sides[0] or sides[1]:
+    # onto the growing facts frame re-gathered every column it held, once per table), then placed beside it. Each
+    # side joined onto the codes on its own, the joins run together (collect_all): chained, each join re-gathered
+    # the columns of the joins before it (1M, every field: 1.2 → 0.95 s CPU)
+    (register_sized, small), fills = _side_facts(tables, p, fields)
+    joins = _few_joins(register_sized, small)
+    if joins:
         keys = ent.lazy().select("credit_code")
-        for side in _few_joins(*sides):
-            keys = keys.join(side, on="credit_code", how="left", maintain_order="left")
-        out = out.hstack(keys.with_columns(pl.col(c).fill_null(False) for c in fills).drop("credit_code").collect())
+        beside = pl.concat(pl.collect_all([keys.join(side, on="credit_code", how="left", maintain_order="left")
+                                           .drop("credit_code") for side in joins]), how="horizontal")
+        out = out.hstack(beside.with_columns(pl.col(c).fill_null(False) for c in fills).get_columns())
     return out.with_columns(pl.col("credit_code").alias("entity_id"), pl.col("enterprise_name").alias("name"),
                             pl.col("county").alias("county_code"))
 
