@@ -119,9 +119,11 @@ def run_huiqi(data: Path, out: Path) -> dict:
     from huiqi.services.screening import files_hash, screen
 
     # start-up, as for the peer's TaxBenefitSystem: loading and compiling the rules, and the policy texts the
-    # results cite (docs/decisions.md PEER2-1)
+    # results cite (docs/decisions.md PEER2-1); and pyarrow, which the writer imports on first use (PEER3-5; the
+    # CLI imports it on a thread beside the screening)
     ruleset = default_ruleset()
     default_library()
+    import pyarrow.parquet  # noqa: F401  (the result files' writer: an import, like the peer's, before the clock)
     t0, cpu = time.perf_counter(), time.process_time()
     files = sorted(p for p in data.glob("*.parquet") if p.stem not in ("indicators", "results"))
     # read as `huiqi screen` reads (FACTS-3), the panel, the large side tables, the enterprise register and the

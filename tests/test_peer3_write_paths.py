@@ -191,3 +191,15 @@ def test_cli_refuses_an_empty_register_in_words(panel_dir, tmp_path):
                                           "--out", str(tmp_path / "out")])
     assert result.exit_code == 2
     assert "没有企业数据" in result.output
+
+
+def test_import_in_background_loads_the_module_and_ignores_a_missing_one():
+    import sys
+    import threading
+
+    sys.modules.pop("colorsys", None)
+    cli_common.import_in_background("no_such_module_huiqi", "colorsys")  # the missing one stops the thread quietly
+    cli_common.import_in_background("colorsys")
+    for thread in [t for t in threading.enumerate() if t.name == "huiqi-imports"]:
+        thread.join(timeout=30)
+    assert "colorsys" in sys.modules
