@@ -211,7 +211,7 @@ def _side_facts(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], p: Period,
     def want(*names: str) -> list[str]:
         return _wanted(fields, names)
 
-    sides, small, fills = [], [], []
+    register_sized, small, fills = [], [], []
     if want(*_SCALE_FIELDS):
         scale = tables["scale_status"].lazy().filter(pl.col("year") == p.year).select(
             "credit_code", pl.col("above_scale").alias("is_above_scale"),
@@ -221,13 +221,13 @@ def _side_facts(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], p: Period,
             .alias("is_new_in_statistics"),
             (pl.col("entered_scale_on").dt.year() == p.year).fill_null(False).alias("upgraded_to_scale_this_year"),
             pl.col("entered_scale_on").alias("gx2024q2_library_entry_date"))
-        sides.append(scale.select("credit_code", *want(*_SCALE_FIELDS)))
+        register_sized.append(scale.select("credit_code", *want(*_SCALE_FIELDS)))
 
     designations = {code: name for code, name in DESIGNATION_FIELDS.items() if want(name)}
     if designations:
         des = tables["designations"].lazy().filter(
             (pl.col("start") <= p.end) & (pl.col("end").is_null() | (pl.col("end") >= p.end)))
-        sides.append(des.group_by("credit_code").agg(
+        register_sized.append(des.group_by("credit_code").agg(
             pl.col("designation").eq(code).any().alias(name) for code, name in designations.items()))
         fills += designations.values()
 
@@ -245,7 +245,7 @@ def _side_facts(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], p: Period,
     if p.quarter:
         small += _event_facts(tables["events"], p, fields)
         fills += want(*_EVENT_FLAGS)
-    return (sides, small), fills
+    return (register_sized, small), fills
 
 
 def _few_joins(register_sized: list[pl.LazyFrame], small: list[pl.LazyFrame]) -> list[pl.LazyFrame]:
