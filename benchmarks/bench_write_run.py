@@ -4,12 +4,14 @@ award_list.py beside it, alternating, so both see the same machine load; then ch
 workbook bytes.
 
 Run: .venv/bin/python benchmarks/bench_write_run.py --size 100000 [--base /tmp/base-excel] [--repeat 3]
+     (bench_openfisca_e2e.py's write: --measures gx2024q4-21,gx2024q4-22a,gx2024q4-22b --no-explain)
 Not a timed test: the machine is shared; compare the two in the same run.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib.util
 import statistics
 import sys
@@ -31,31 +33,34 @@ def _load(path: Path, name: str):
 
 
 SIZES: dict[str, dict[str, int]] = {}  # per writer module: the Parquet files write_tables wrote, in bytes
+DIGESTS: dict[str, set[tuple[str, str]]] = {}  # per writer module: (file, sha256) of every data file written
 
 
 def _time(write, run, parts: dict[str, list[float]]) -> float:
     """Whole write_run, and its workbook and tables parts, each into a fresh folder."""
     with tempfile.TemporaryDirectory() as tmp:
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         write.write_run(run, Path(tmp) / "out")
         whole = time.perf_counter() - t
+        parts.setdefault("write_run CPU", []).append(time.process_time() - cpu)  # all threads
     with tempfile.TemporaryDirectory() as tmp:
         t, cpu = time.perf_counter(), time.process_time()
         write.write_excel(run, Path(tmp) / "a.xlsx")
         parts.setdefault("write_excel", []).append(time.perf_counter() - t)
         parts.setdefault("write_excel CPU", []).append(time.process_time() - cpu)  # steadier on a loaded machine
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         write.write_tables(run, Path(tmp))
         parts.setdefault("write_tables", []).append(time.perf_counter() - t)
+        parts.setdefault("write_tables CPU", []).append(time.process_time() - cpu)
         SIZES[write.__name__] = {p.name: p.stat().st_size for p in Path(tmp).glob("*.parquet")}
+        DIGESTS.setdefault(write.__name__, set()).update(
+            (p.name, hashlib.sha256(p.read_bytes()).hexdigest()) for p in Path(tmp).iterdir() if p.suffix != ".xlsx")
     parts.setdefault("write_run", []).append(whole)
     return whole
 
 
 def _same_workbook(writers: dict, run) -> bool:
     """Whether each writer's award list has the same sha256 (the same run gives the same bytes: XLSX-1)."""
-    import hashlib
-
     with tempfile.TemporaryDirectory() as tmp:
         digests = set()
         for name, module in writers.items():
@@ -69,6 +74,8 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=100_000)
     ap.add_argument("--period", default="2024Q4")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--measures", help="only these measures (comma-separated), e.g. bench_openfisca_e2e.py's three")
+    ap.add_argument("--no-explain", action="store_true", help="screen without explanations (bench_openfisca_e2e.py)")
     ap.add_argument("--base", type=Path, help="another checkout whose huiqi/services/award_list.py to compare")
     args = ap.parse_args()
     from huiqi.interfaces.cli_common import load_tables
@@ -78,6 +85,7 @@ def main() -> None:
     data = ensure_data(args.size)
     t = time.perf_counter()
     run = screen(load_tables(data, None), args.period, data_hash=directory_hash(data),
+                 measures=args.measures.split(",") if args.measures else None, explain=not args.no_explain,
                  list_pending=False)  # as `huiqi screen` does by default
     print(f"screened {args.size:,} in {time.perf_counter() - t:.1f} s; {run.paid().height:,} paid rows, "
           f"{run.results.height:,} result rows")
@@ -96,6 +104,10 @@ def main() -> None:
               ", ".join(f"{k} {v / 2**20:.1f}" for k, v in sorted(files.items())) + ")")
     if args.base:
         print(f"  workbook bytes identical (sha256, this vs base): {_same_workbook(writers, run)}")
+        # every repeat of each writer, and both writers, wrote the same data files (manifest included)
+        same = DIGESTS[award_list.__name__] == DIGESTS[writers["base"].__name__] and \
+            len(DIGESTS[award_list.__name__]) == len({name for name, _ in DIGESTS[award_list.__name__]})
+        print(f"  data files bytes identical (sha256 of each, every repeat, this vs base): {same}")
         b, n = parts["base"], parts["this"]
         print("  ratio base/this: " + ", ".join(f"{k} {statistics.median(b[k]) / statistics.median(n[k]):.2f}×"
                                                  for k in b))

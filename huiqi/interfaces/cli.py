@@ -16,7 +16,7 @@ from rich.table import Table
 
 from huiqi.core import money
 from huiqi.engine.inputs import InputError
-from huiqi.interfaces.cli_common import DEFAULT_DATA, SCREEN_SCANS, fail as _fail, load_tables as _load_tables, pairs as _pairs
+from huiqi.interfaces.cli_common import DEFAULT_DATA, SCREEN_SCANS, fail as _fail, has_rows, import_in_background, load_tables as _load_tables, pairs as _pairs
 from huiqi.rules.loader import RuleFileError
 
 app = typer.Typer(help="huiqi 惠企：政策即代码（政策库、规则、计算器）", no_args_is_help=True, add_completion=False)
@@ -341,9 +341,10 @@ def screen(period: str = typer.Option(..., help="期间，如 2024Q4"),
     params = _pairs(param)
     if budget_policy not in ("pro_rata", "ranked"):
         _fail("--budget-policy 只能是 pro_rata 或 ranked")
+    import_in_background("pyarrow.parquet")  # the result files' writer, imported while the data is screened
     # the large side tables as Parquet scans: the facts read a period's rows of them, and nothing holds them after
     tables = _load_tables(data, db, scan=SCREEN_SCANS)
-    if "enterprises" not in tables or tables["enterprises"].height == 0:
+    if "enterprises" not in tables or not has_rows(tables["enterprises"]):
         _fail("没有企业数据：请先导入（huiqi import）或生成演示数据（huiqi demo-data）")
     prior_frame = None
     if prior:

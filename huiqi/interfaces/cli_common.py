@@ -9,8 +9,11 @@ import typer
 from rich.console import Console
 
 DEFAULT_DATA = Path("var/demo")
-# the large tables screening reads a period's rows of: Parquet scans, not held whole (docs/decisions.md FACTS-3)
-SCREEN_SCANS = ("scale_status", "designations", "credit_records", "events", "project_investment")
+# the large tables screening reads a period's rows of: Parquet scans, not held whole (docs/decisions.md FACTS-3);
+# the register and the projects too, of which the facts read a few columns, the projects only for project measures
+# (PEER2-2, PEER3-3)
+SCREEN_SCANS = ("scale_status", "designations", "credit_records", "events", "project_investment", "enterprises",
+                "projects")
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -53,3 +56,30 @@ def load_tables(data: Path, db: Optional[str], scan: Collection[str] = ()):
     from huiqi.data.synthetic import read_parquet
 
     return read_parquet(data)
+
+
+def has_rows(table) -> bool:
+    """Whether a table (a frame, or a Parquet scan: then from the file's metadata) holds any row."""
+    import polars as pl
+
+    if isinstance(table, pl.LazyFrame):
+        return bool(table.select(pl.len()).collect().item())
+    return table.height > 0
+
+
+def import_in_background(*modules: str) -> None:
+    """Start importing ``modules`` on a daemon thread, for a command that will need them only later: screening
+    writes its result files through pyarrow, whose import (~0.1–0.2 s) then runs beside the reading and the
+    evaluation (native Polars work, outside the interpreter lock) instead of before the write. An import the
+    command reaches first simply waits for this one to finish (the import system's per-module lock)."""
+    import importlib
+    import threading
+
+    def load() -> None:
+        for name in modules:
+            try:
+                importlib.import_module(name)
+            except ImportError:  # the command's own import reports it, in its place
+                return
+
+    threading.Thread(target=load, name="huiqi-imports", daemon=True).start()

@@ -423,16 +423,20 @@ def suppliable_missing(run: ScreeningRun) -> pl.DataFrame:
 SORT_KEY = ("entity", "measure_id", "entity_id")  # docs/data-model.md "Result files"
 
 
-def sort_results(results: pl.DataFrame) -> pl.DataFrame:
+def sort_results(results: pl.DataFrame, key: pl.Series | None = None) -> pl.DataFrame:
     """Result rows in the documented order — entity type (enterprise, project, county), measure ID, entity ID — so
-    the same run gives the same bytes whether its data came from Parquet or a database."""
+    the same run gives the same bytes whether its data came from Parquet or a database. ``key``: the rows'
+    :func:`entity_keys`, if known (screening's carried keys): the order is then checked on those integers instead of
+    the ID strings — within an entity type the key orders as the ID does, being a dense rank of type, then ID
+    (at 1M, 3.17M rows: 0.35 → 0.11 s)."""
     if results.height == 0 or not set(SORT_KEY) <= set(results.columns):
         return results
     rank = pl.col("entity").replace_strict(ENTITY_ORDER, list(range(len(ENTITY_ORDER))), default=len(ENTITY_ORDER),
                                            return_dtype=pl.Int8)
     keys = [rank, pl.col("entity"), pl.col("measure_id"), pl.col("entity_id")]
-    if _in_order(results, keys):  # a screening run's rows already are (huiqi.services.screening.listed_rows)
-        return results
+    by_key = key is not None and len(key) == results.height and key.null_count() == 0
+    if _in_order(results, [*keys[:3], pl.lit(key)] if by_key else keys):
+        return results  # a screening run's rows already are (huiqi.services.screening.listed_rows)
     return results.sort(keys, maintain_order=True)
 
 
@@ -490,7 +494,7 @@ def write_data_files(run: ScreeningRun, directory: Path, *, csv: bool = False) -
     # at a million enterprises)
     carried = run.entity_keys
     if carried is not None and carried[0] is run.results:  # screening's own keys for exactly these rows (MERGE5-4)
-        ordered = sort_results(run.results)
+        ordered = sort_results(run.results, carried[1])
         key = carried[1] if ordered is run.results else None
     else:
         with ThreadPoolExecutor(1, thread_name_prefix="huiqi-keys") as pool:
@@ -561,13 +565,29 @@ def write_results(results: pl.DataFrame, directory: Path, *, key: pl.Series | No
 
 
 def _entity_groups(columns: list[pl.Series], firsts: pl.Series) -> Iterator[pl.DataFrame]:
-    """entities.parquet's row groups: key, then each column's value at the entity's first row. A group at a time
-    and each column gathered as a Series: the whole table at once, or a select of the columns (which rechunks them
-    when the frame's columns are chunked differently), costs ~0.55 GiB more at a million enterprises (KEYS-2)."""
-    for start in range(0, max(len(firsts), 1), RESULTS_ROW_GROUP):
+    """entities.parquet's row groups: key, then each column's value at the entity's first row. A group at a time:
+    the whole table at once, or a select of the columns (which rechunks them when the frame's columns are chunked
+    differently), costs ~0.55 GiB more at a million enterprises (KEYS-2). The columns of a group are gathered
+    together, one column per core (a frame of the Series as they are: not rechunked), and the next group while
+    pyarrow encodes this one (:func:`_ahead`): the gathers were half of this file's time, one column after another."""
+    table = pl.DataFrame(columns)
+
+    def group(start: int) -> pl.DataFrame:
         rows = firsts.slice(start, RESULTS_ROW_GROUP)
-        yield pl.DataFrame([pl.int_range(start, start + len(rows), dtype=pl.UInt32, eager=True).alias("entity_key"),
-                            *(c.gather(rows) for c in columns)])
+        key = pl.int_range(start, start + len(rows), dtype=pl.UInt32, eager=True).alias("entity_key")
+        return table[rows].insert_column(0, key)
+
+    return _ahead(map(group, range(0, max(len(firsts), 1), RESULTS_ROW_GROUP)))
+
+
+def _ahead(items: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+    """``items``, each computed on a second thread while the caller works on the one before (Polars and pyarrow
+    release the interpreter lock): at most two held at once."""
+    with ThreadPoolExecutor(1, thread_name_prefix="huiqi-ahead") as pool:
+        pending = pool.submit(next, items, None)
+        while (item := pending.result()) is not None:
+            pending = pool.submit(next, items, None)
+            yield item
 
 
 def _row_groups(frame: pl.DataFrame) -> Iterator[pl.DataFrame]:

@@ -204,13 +204,14 @@ _EVENT_FLAGS = ("promo_event_held_q", "lz2026q3_event_held_q", "large_expo_atten
 
 
 def _side_facts(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], p: Period,
-                fields: Collection[str] | None) -> tuple[list[pl.LazyFrame], list[str]]:
+                fields: Collection[str] | None) -> tuple[tuple[list[pl.LazyFrame], list[pl.LazyFrame]], list[str]]:
     """Lazy per-enterprise frames (credit_code + facts) from the register, designation, credit and event tables —
-    only those with an asked-for field — and the flags among them whose absence means false."""
+    only those with an asked-for field: (those of about one row per enterprise, those of the few enterprises with a
+    record) — and the flags among them whose absence means false."""
     def want(*names: str) -> list[str]:
         return _wanted(fields, names)
 
-    sides, fills = [], []
+    register_sized, small, fills = [], [], []
     if want(*_SCALE_FIELDS):
         scale = tables["scale_status"].lazy().filter(pl.col("year") == p.year).select(
             "credit_code", pl.col("above_scale").alias("is_above_scale"),
@@ -220,13 +221,13 @@ def _side_facts(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], p: Period,
             .alias("is_new_in_statistics"),
             (pl.col("entered_scale_on").dt.year() == p.year).fill_null(False).alias("upgraded_to_scale_this_year"),
             pl.col("entered_scale_on").alias("gx2024q2_library_entry_date"))
-        sides.append(scale.select("credit_code", *want(*_SCALE_FIELDS)))
+        register_sized.append(scale.select("credit_code", *want(*_SCALE_FIELDS)))
 
     designations = {code: name for code, name in DESIGNATION_FIELDS.items() if want(name)}
     if designations:
         des = tables["designations"].lazy().filter(
             (pl.col("start") <= p.end) & (pl.col("end").is_null() | (pl.col("end") >= p.end)))
-        sides.append(des.group_by("credit_code").agg(
+        register_sized.append(des.group_by("credit_code").agg(
             pl.col("designation").eq(code).any().alias(name) for code, name in designations.items()))
         fills += designations.values()
 
@@ -235,16 +236,29 @@ def _side_facts(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], p: Period,
         two_years = date(p.end.year - 2, p.end.month, p.end.day)
         bad = tables["credit_records"].lazy().filter(
             pl.col("serious") & (pl.col("date") > two_years) & (pl.col("date") <= p.end))
-        sides.append(bad.group_by("credit_code").agg(pl.lit(True).alias("lz2026q3_serious_bad_record_2y")))
+        small.append(bad.group_by("credit_code").agg(pl.lit(True).alias("lz2026q3_serious_bad_record_2y")))
     if want("lz2026q3_joint_punishment_target"):
         punished = tables["credit_records"].lazy().filter((pl.col("kind") == "失信联合惩戒") & (pl.col("date") <= p.end))
-        sides.append(punished.group_by("credit_code").agg(pl.lit(True).alias("lz2026q3_joint_punishment_target")))
+        small.append(punished.group_by("credit_code").agg(pl.lit(True).alias("lz2026q3_joint_punishment_target")))
     fills += want("lz2026q3_serious_bad_record_2y", "lz2026q3_joint_punishment_target")
 
     if p.quarter:
-        sides += _event_facts(tables["events"], p, fields)
+        small += _event_facts(tables["events"], p, fields)
         fills += want(*_EVENT_FLAGS)
-    return sides, fills
+    return (register_sized, small), fills
+
+
+def _few_joins(register_sized: list[pl.LazyFrame], small: list[pl.LazyFrame]) -> list[pl.LazyFrame]:
+    """The side frames to join onto the register, the ``small`` ones (credit and event facts: a few thousand
+    enterprises each) first joined together: each join onto the register hashes and probes its million codes. A full
+    join of frames of one row per code (coalesced) is again one row per code, with every column in the same order,
+    so the left join of it gives what the left joins of its parts gave (a null code matches nothing in either)."""
+    if len(small) < 2:
+        return [*register_sized, *small]
+    merged = small[0]
+    for side in small[1:]:
+        merged = merged.join(side, on="credit_code", how="full", coalesce=True, maintain_order="left_right")
+    return [*register_sized, merged]
 
 
 def enterprise_facts(tables: dict[str, pl.DataFrame], period: str | Period,
@@ -276,13 +290,16 @@ def enterprise_facts(tables: dict[str, pl.DataFrame], period: str | Period,
         out = ent.hstack(indicator_facts(indicators, p, base=ent, fields=fields).drop("credit_code"))
 
     # the other tables' facts: each aggregated to one row per enterprise, joined onto the key column alone (joining
-    # onto the growing facts frame re-gathered every column it held, once per table), then placed beside it
-    sides, fills = _side_facts(tables, p, fields)
-    if sides:
+    # onto the growing facts frame re-gathered every column it held, once per table), then placed beside it. Each
+    # side joined onto the codes on its own, the joins run together (collect_all): chained, each join re-gathered
+    # the columns of the joins before it (1M, every field: 1.2 → 0.95 s CPU)
+    (register_sized, small), fills = _side_facts(tables, p, fields)
+    joins = _few_joins(register_sized, small)
+    if joins:
         keys = ent.lazy().select("credit_code")
-        for side in sides:
-            keys = keys.join(side, on="credit_code", how="left", maintain_order="left")
-        out = out.hstack(keys.with_columns(pl.col(c).fill_null(False) for c in fills).drop("credit_code").collect())
+        beside = pl.concat(pl.collect_all([keys.join(side, on="credit_code", how="left", maintain_order="left")
+                                           .drop("credit_code") for side in joins]), how="horizontal")
+        out = out.hstack(beside.with_columns(pl.col(c).fill_null(False) for c in fills).get_columns())
     return out.with_columns(pl.col("credit_code").alias("entity_id"), pl.col("enterprise_name").alias("name"),
                             pl.col("county").alias("county_code"))
 
