@@ -263,7 +263,7 @@ async def api_enterprise_check(credit_code: str, request: Request, period: str =
         facts = await run_in_threadpool(stored_facts, state, credit_code, period)
 
         def finish(req, results) -> bytes:
-            return check_json(results, req.period, req.entity, credit_code)
+            return check_json(results, req.period, req.entity, credit_code, shared=True)
 
         payload = await batched_check(state, facts, period, "enterprise", None, finish)
         hit = state.cached(key, lambda: payload)
