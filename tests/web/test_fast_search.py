@@ -101,3 +101,57 @@ def test_drawn_queries_equal_the_framework_route(web, monkeypatch, q, limit):
     params = {"q": q} if limit is None else {"q": q, "limit": limit}
     fast, framework = both(web, web.client(), monkeypatch, params=params)
     assert fast == framework
+
+
+# ------------------------------------------------------------------------------ the check body's JSON reader
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=12)
+
+
+def _same(a, b) -> bool:
+    """Equal values of the same types, dict orders and float signs (NaN equal to NaN)."""
+    return repr(a) == repr(b)
+
+
+@settings(max_examples=400, deadline=None)
+@given(value=json_values)
+def test_fast_loads_reads_what_json_loads_reads(value):
+    import json
+    import math
+
+    text = json.dumps(value, ensure_ascii=False)  # NaN and ±Infinity as json writes them
+    assert _same(check_fast.loads(text.encode()), json.loads(text.encode()))
+    if not (isinstance(value, float) and math.isnan(value)):
+        ascii_text = json.dumps(value).encode()  # \\u escapes, lone surrogates included
+        assert _same(check_fast.loads(ascii_text), json.loads(ascii_text))
+
+
+@pytest.mark.parametrize("raw", [
+    b'123456789012345678901234567890', b'18446744073709551616', b'-9223372036854775809', b'9223372036854775807',
+    b'{"a":1,"a":2}', b'1e400', b'-1e400', b'NaN', b'-Infinity', b'"\\ud800"', b'1.0000000000000001', b'-0',
+    b'-0.0', b'1E2', b'"\\u0000"', b' {} ', b'\xef\xbb\xbf{"a":1}', '{"a":"企业"}'.encode("utf-16"),
+    '{"a":"企业"}'.encode("utf-32"), b'{"facts":{"x":"1234567890123456789"}}',
+    b'0.1000000000000000055511151231257827', b'2.2250738585072011e-308', b'4.9e-324', b'1.7976931348623157e308',
+])
+def test_fast_loads_on_edge_documents(raw):
+    import json
+
+    try:
+        expected = json.loads(raw)
+    except ValueError as e:
+        with pytest.raises(type(e)):
+            check_fast.loads(raw)
+        return
+    assert _same(check_fast.loads(raw), expected)
+
+
+@pytest.mark.parametrize("raw", [b"", b"{", b"[1,]", b"\xff\xfe\x00", b"{'a':1}", b'{"a":1}x'])
+def test_fast_loads_refuses_what_json_refuses(raw):
+    import json
+
+    with pytest.raises(ValueError):
+        json.loads(raw)
+    with pytest.raises(ValueError):
+        check_fast.loads(raw)

@@ -22,6 +22,8 @@ import json
 import os
 import re
 
+import orjson
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -64,6 +66,22 @@ class FastCheck:
         await Response(payload, media_type="application/json")(scope, receive, send)
 
 
+_LONG_INTEGER = re.compile(rb"\d{19}")  # orjson reads an integer beyond 64 bits as a float, json as an int
+
+
+def loads(body: bytes):
+    """``json.loads(body)`` (what FastAPI calls), by orjson where it gives the same value (~4× faster for a check's
+    body): a UTF-8 document without an integer of 19 digits or more. orjson refuses what json reads differently
+    or not at all (NaN, Infinity, 1e400, lone surrogates, UTF-16/32, a BOM); those, and any digit run of 19 or more
+    (even inside a string), are read by the json module itself (tests/web/test_fast_search.py)."""
+    if not _LONG_INTEGER.search(body):
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(body)
+
+
 async def _read_body(receive, received: list[dict]) -> bytes | None:
     """The whole request body (None if the client went away first); every message kept for a replay."""
     chunks = []
@@ -103,7 +121,7 @@ async def _answer(scope, body: bytes, body_model, answer) -> bytes | None:
         return None
     try:
         await auth.check_csrf(request)  # the API router's dependency, unchanged
-        checked = body_model.model_validate(json.loads(body))
+        checked = body_model.model_validate(loads(body))
         return await answer(scope["app"].state.web, checked)
     except Exception:  # noqa: BLE001 — refused (HTTPException, ValueError, ValidationError, WebError) or unusual:
         return None  # the framework's route answers it (and words any refusal) exactly as without this path
