@@ -5,6 +5,7 @@ The same evaluator as screening (a batch of one); this module only adds the Chin
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -199,7 +200,12 @@ def _remembered(cm, row: dict, explainer: Explainer, library: Library, shape: _S
     """The memo's own result (not a copy: callers copy unless they only read it)."""
     shape = shape or _shape(cm, library)
     facts = explainer.facts
-    key = (id(cm), id(library), tuple(map(facts.get, shape.fields)), tuple(map(row.get, shape.row_cols)))
+    try:
+        columns = shape.row_values(row)
+    except KeyError:  # a column this measure's rows lack (no award for an eligibility measure): .get from now on
+        shape.row_values = shape.row_get
+        columns = shape.row_get(row)
+    key = (id(cm), id(library), tuple(map(facts.get, shape.fields)), columns)
     hit = _MEMO.get(key)
     if hit is not None and hit[0] is cm and hit[1] is library:
         return hit[2]
@@ -260,6 +266,14 @@ class _Shape:
     fields: tuple[str, ...]  # every field the measure reads (its conditions, gates, amount, cap, minimum)
     row_cols: tuple[str, ...]  # the measure's columns of the evaluation row, its exclusive group's choice included
     templates: _Templates | None = None  # compiled on first use (needs an explainer's parameters)
+
+    def __post_init__(self):
+        # row → its values of row_cols, as row.get gives them (None for a column the row lacks); first tried with
+        # one itemgetter call (row_cols has at least four names, so it gives a tuple), ~3× a .get per column
+        self.row_values = operator.itemgetter(*self.row_cols)
+
+    def row_get(self, row: dict) -> tuple:
+        return tuple(map(row.get, self.row_cols))
 
 
 _SHAPES: dict[tuple[int, int], _Shape] = {}
