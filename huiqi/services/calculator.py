@@ -191,7 +191,7 @@ def _evaluate_rows(rows: list[dict], period: str, entity: str, params, ruleset: 
 # requests share those for most measures (the same facts missing, the same conditions failing), so the text is
 # built once. Results handed out are copies (their lists shared and not to be modified: nothing does), or with
 # ``shared`` the remembered objects themselves: a copy per measure was a tenth of a served check's CPU, and the
-# web's JSON of a shared result is found by the object's identity alone (web/presenters.result_json).
+# web's JSON of a shared result is found by the object's identity alone (web/presenters.shared_result_json).
 _MEMO: dict[tuple, tuple[Any, Library, MeasureResult]] = {}
 _MEMO_MAX = 20_000  # ~3 KB a result (measured): at most about 60 MB per process
 
