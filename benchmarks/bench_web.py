@@ -340,8 +340,10 @@ def main() -> None:
         before = Path(a.before).resolve()
         python = before / ".venv" / "bin" / "python"
         python = str(python if python.exists() else sys.executable)
-        variants["before"] = (before, python, [], {})
-        variants["before-w2"] = (before, python, ["--workers", "2"], {})
+        # without a venv of its own the checkout runs with this python, its code first on the path
+        env = {} if python != sys.executable else {"PYTHONPATH": str(before)}
+        variants["before"] = (before, python, [], env)
+        variants["before-w2"] = (before, python, ["--workers", "2"], env)
     chosen = [v for v in a.variants.split(",") if v]
     if a.before and not {"before", "before-w2"} & set(chosen):  # unless --variants places them (e.g. first)
         chosen += ["before"] + (["before-w2"] if "workers2" in chosen else [])

@@ -5,6 +5,7 @@ The same evaluator as screening (a batch of one); this module only adds the Chin
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -110,12 +111,15 @@ class CheckRequest:
 
 
 def check_many(requests: list[CheckRequest], ruleset: RuleSet | None = None,
-               library: Library | None = None) -> list[list[MeasureResult] | Exception]:
+               library: Library | None = None, *, shared: bool = False) -> list[list[MeasureResult] | Exception]:
     """Several requests in as few evaluations as possible, answered individually and in order.
 
     The same results as ``check`` one by one: the evaluator is row-independent, so N entities in one frame give
     each the row it would get alone. A request whose facts cannot be read (InputError) or whose parameters are
-    refused (ParameterError) gets its own exception in its slot; the others are unaffected."""
+    refused (ParameterError) gets its own exception in its slot; the others are unaffected.
+
+    ``shared``: the results are the explanation memo's own objects, not copies — for callers that only read them
+    (the web's batcher serialises them); a caller that modified one would change later answers."""
     ruleset = ruleset or default_ruleset()
     library = library or default_library()
     out: list[list[MeasureResult] | Exception | None] = [None] * len(requests)
@@ -131,7 +135,7 @@ def check_many(requests: list[CheckRequest], ruleset: RuleSet | None = None,
         req = requests[members[0][0]]
         try:
             results = _evaluate_rows([r for _, r in members], req.period, req.entity, req.params, ruleset, library,
-                                     list(req.measures) if req.measures is not None else None)
+                                     list(req.measures) if req.measures is not None else None, shared=shared)
         except ValueError as e:  # ParameterError: shared by the group (same parameters), each gets it
             results = [e] * len(members)
         for (i, _), r in zip(members, results):
@@ -149,10 +153,11 @@ ROW_PATH_MAX = 2_000
 
 
 def _evaluate_rows(rows: list[dict], period: str, entity: str, params, ruleset: RuleSet, library: Library,
-                   measures: list[str] | None, fast: bool = True) -> list[list[MeasureResult]]:
+                   measures: list[str] | None, fast: bool = True, shared: bool = False) -> list[list[MeasureResult]]:
     """Each row's results. ``fast``: the plan's Polars expressions run per row in Python when the row compiler
     supports them all (the same expressions, proven equal by tests/test_calculator_rows.py); else, or with
-    ``fast=False`` (the reference path), one Polars evaluation of the rows as a frame."""
+    ``fast=False`` (the reference path), one Polars evaluation of the rows as a frame. ``shared``: the memo's own
+    results instead of copies (``check_many``)."""
     from huiqi.services.calculator_rows import row_plan
 
     values = ruleset.resolve_parameters(params)  # ParameterError before anything is computed, as evaluate does
@@ -174,7 +179,8 @@ def _evaluate_rows(rows: list[dict], period: str, entity: str, params, ruleset: 
     for internal, row in zip(rows, evaluated):
         explainer = Explainer(ruleset.dictionary, library, internal, values, labels)
         if fast:
-            out.append([_remembered(cm, row, explainer, library, shape) for cm, shape in shapes])
+            results = [_remembered(cm, row, explainer, library, shape) for cm, shape in shapes]
+            out.append(results if shared else list(map(_copy, results)))
         else:
             out.append([_result(cm, row, explainer, library) for cm in plan])
     return out
@@ -183,23 +189,31 @@ def _evaluate_rows(rows: list[dict], period: str, entity: str, params, ruleset: 
 # A measure's result is a function of its compiled measure (which carries the parameter values), the library, the
 # entity's facts for the fields the measure reads, and the measure's own columns of the evaluation row: many
 # requests share those for most measures (the same facts missing, the same conditions failing), so the text is
-# built once. Results handed out are copies; their lists are shared and not to be modified (nothing does).
+# built once. Results handed out are copies (their lists shared and not to be modified: nothing does), or with
+# ``shared`` the remembered objects themselves: a copy per measure was a tenth of a served check's CPU, and the
+# web's JSON of a shared result is found by the object's identity alone (web/presenters.shared_result_json).
 _MEMO: dict[tuple, tuple[Any, Library, MeasureResult]] = {}
 _MEMO_MAX = 20_000  # ~3 KB a result (measured): at most about 60 MB per process
 
 
 def _remembered(cm, row: dict, explainer: Explainer, library: Library, shape: _Shape | None = None) -> MeasureResult:
+    """The memo's own result (not a copy: callers copy unless they only read it)."""
     shape = shape or _shape(cm, library)
     facts = explainer.facts
-    key = (id(cm), id(library), tuple(map(facts.get, shape.fields)), tuple(map(row.get, shape.row_cols)))
+    try:
+        columns = shape.row_values(row)
+    except KeyError:  # a column this measure's rows lack (no award for an eligibility measure): .get from now on
+        shape.row_values = shape.row_get
+        columns = shape.row_get(row)
+    key = (id(cm), id(library), tuple(map(facts.get, shape.fields)), columns)
     hit = _MEMO.get(key)
     if hit is not None and hit[0] is cm and hit[1] is library:
-        return _copy(hit[2])
+        return hit[2]
     result = _result(cm, row, explainer, library, shape.templates or _compile_templates(shape, explainer))
     if len(_MEMO) >= _MEMO_MAX:
         _MEMO.clear()
     _MEMO[key] = (cm, library, result)
-    return _copy(result)
+    return result
 
 
 def _copy(result: MeasureResult) -> MeasureResult:
@@ -252,6 +266,14 @@ class _Shape:
     fields: tuple[str, ...]  # every field the measure reads (its conditions, gates, amount, cap, minimum)
     row_cols: tuple[str, ...]  # the measure's columns of the evaluation row, its exclusive group's choice included
     templates: _Templates | None = None  # compiled on first use (needs an explainer's parameters)
+
+    def __post_init__(self):
+        # row → its values of row_cols, as row.get gives them (None for a column the row lacks); first tried with
+        # one itemgetter call (row_cols has at least four names, so it gives a tuple), ~3× a .get per column
+        self.row_values = operator.itemgetter(*self.row_cols)
+
+    def row_get(self, row: dict) -> tuple:
+        return tuple(map(row.get, self.row_cols))
 
 
 _SHAPES: dict[tuple[int, int], _Shape] = {}

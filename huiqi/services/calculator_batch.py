@@ -52,7 +52,8 @@ class CheckBatcher:
     """Gathers ``submit``-ted requests on one event loop into batches for ``check_many``.
 
     ``finish(request, results)`` runs per request in the worker thread too (e.g. JSON serialisation), so the event
-    loop only moves bytes. An exception from ``finish`` or from the request's own facts goes to that caller only.
+    loop only moves bytes. It must not modify the results: they are the calculator memo's own (shared with later
+    requests), not copies. An exception from ``finish`` or from the request's own facts goes to that caller only.
     """
 
     def __init__(self, ruleset: RuleSet, library: Library, finish: Finish | None = None, *,
@@ -137,7 +138,8 @@ class CheckBatcher:
         """In the worker thread: one evaluation for the batch, then each request's own ``finish``."""
         out: list[Any] = []
         requests = [r for r, _ in items]
-        for (request, finish), results in zip(items, check_many(requests, self.ruleset, self.library)):
+        # the memo's own results, not copies: every ``finish`` only reads them (the web serialises them)
+        for (request, finish), results in zip(items, check_many(requests, self.ruleset, self.library, shared=True)):
             if isinstance(results, BaseException):
                 out.append(results)
                 continue

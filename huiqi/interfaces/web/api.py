@@ -161,14 +161,21 @@ def api_rule(measure_id: str, request: Request):
 @router.get("/search", response_model=S.SearchOut, tags=["政策库"], summary="全文检索条款（命中词以【】标出）")
 async def api_search(request: Request, q: str = Query(..., max_length=200), limit: int = Query(20, ge=1, le=100),
                level: Optional[str] = None, document: Optional[str] = None, status: Optional[str] = None):
-    state = st(request)
+    return Response(await search_answer(st(request), q, limit, level, document, status),
+                    media_type="application/json")
+
+
+async def search_answer(state: WebState, q: str, limit: int, level: str | None, document: str | None,
+                        status: str | None) -> bytes:
+    """The JSON body answering valid search parameters (a refusal raises WebError). Also called by
+    web/check_fast.py, the same route without the framework's per-request machinery."""
     key = ("search", q, limit, level, document, status, date.today())  # status (有效/已失效) is as of today
 
     def compute() -> bytes:  # in the thread pool: a search on a cache miss must not hold up the event loop
         hits = search_hits(q, limit, level, document, status)
         return json_bytes({"query": q, "total": len(hits), "hits": hits})
 
-    return Response(await cached_or_thread(state, key, compute), media_type="application/json")
+    return await cached_or_thread(state, key, compute)
 
 
 @router.get("/fields", response_model=S.FieldsOut, tags=["规则"], summary="某期间的措施需要的输入字段（计算器表单）")
@@ -263,7 +270,7 @@ async def api_enterprise_check(credit_code: str, request: Request, period: str =
         facts = await run_in_threadpool(stored_facts, state, credit_code, period)
 
         def finish(req, results) -> bytes:
-            return check_json(results, req.period, req.entity, credit_code)
+            return check_json(results, req.period, req.entity, credit_code, shared=True)
 
         payload = await batched_check(state, facts, period, "enterprise", None, finish)
         hit = state.cached(key, lambda: payload)

@@ -171,7 +171,8 @@ def create_app(db_url: str = "sqlite:///var/huiqi.db", data_dir: str | Path = "v
     from huiqi.interfaces.web.check_fast import FastCheck
 
     # innermost: POST /api/check's happy path without the framework, with the route's own model and body (CALC2-2)
-    app.add_middleware(FastCheck, body_model=api_routes.CheckBody, answer=api_routes.check_answer)
+    app.add_middleware(FastCheck, body_model=api_routes.CheckBody, answer=api_routes.check_answer,
+                       search=api_routes.search_answer)  # and GET /api/search's (WEB3-2)
     app.add_middleware(SecurityHeaders)
     # gzip for static files and large responses (htmx, ECharts, Swagger UI, result lists); level 5: most of the
     # saving for a fraction of level 9's CPU. Excel and Parquet are already zip-compressed.

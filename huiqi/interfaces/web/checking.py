@@ -65,7 +65,7 @@ async def batched_check(state: WebState, facts: dict, period: str, entity: str, 
     request = CheckRequest(facts, period, entity, engine_params(state, params))
     if finish is None:
         def finish(req, results):
-            return check_json(results, req.period, req.entity)
+            return check_json(results, req.period, req.entity, shared=True)  # the batcher's results: shared
     try:
         return await calc_batcher(state).submit(request, finish)
     except (InputError, ParameterError) as e:
