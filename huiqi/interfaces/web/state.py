@@ -45,6 +45,13 @@ DEMO_PASSWORDS = {  # demo only — documented in docs/web.md; change them (or t
     "liunan": "Liunan-Officer-2024",
     "qiye": "Qiye-Demo-2024",
 }
+# their argon2 hashes, made once (auth.stored_hash; tests verify each against its password): hashing three passwords
+# was ~0.75 s of a first start. The passwords are public, so a shared salt reveals nothing.
+DEMO_PASSWORD_HASHES = {
+    "admin": "$argon2id$v=19$m=65536,t=3,p=4$bMENeEawz02XbfO/2GMSPg$Y3RHGv4Ef3Ar90ofgxLDgzjPZZNZtHhzNFex6ffuilI",
+    "liunan": "$argon2id$v=19$m=65536,t=3,p=4$pT29gzLkeggNwq6nO+RiAg$59JWbEkEli6rPESLKf+KciBbOaT2dtDELo6lVDCco+g",
+    "qiye": "$argon2id$v=19$m=65536,t=3,p=4$tNVElo3fs83JR9Rv6hjL8w$uGeksgOHvaob+h1hO6b0vvoAkajLHDza4wLi6KRlFA0",
+}
 
 
 ACTIVE_SET_TTL = 1.0  # seconds a worker process trusts its copy of the active parameter set
@@ -80,9 +87,11 @@ class WebState:
             shutil.rmtree(stray, ignore_errors=True)
         self.engine = db.make_engine(db_url)
         from huiqi.data.store import Store
-        from huiqi.migrations import upgrade
 
-        upgrade(db_url, self.engine)  # every table, data and web, through the one migration path
+        if not db.schema_is_current(self.engine):
+            from huiqi.migrations import upgrade
+
+            upgrade(db_url, self.engine)  # every table, data and web, through the one migration path
         self.store = Store(db_url)
         self.store.engine.dispose()
         self.store.engine = self.engine  # one connection pool for both
@@ -265,7 +274,9 @@ class WebState:
         for username, role, display, county, credit in accounts:
             if role == "enterprise" and not credit:
                 continue
-            auth.create_user(self.engine, username, DEMO_PASSWORDS[username], role, display, county, credit)
+            password = DEMO_PASSWORDS[username]
+            auth.create_user(self.engine, username, password, role, display, county, credit,
+                             password_hash=auth.stored_hash(DEMO_PASSWORD_HASHES[username], password))
             where = f"，县区 {county}" if county else (f"，企业 {credit}" if credit else "")
             lines.append(f"  {username:8s} 密码 {DEMO_PASSWORDS[username]:20s} {auth.ROLES[role]}：{display}{where}")
         lines.append("=" * 72)

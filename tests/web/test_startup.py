@@ -1,0 +1,118 @@
+"""Start-up without the work it need not do each time (docs/decisions.md START-*): the same accounts, schema and
+rule line numbers as before."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+
+from huiqi.interfaces.web import auth, db
+from huiqi.interfaces.web.state import DEMO_PASSWORD_HASHES, DEMO_PASSWORDS, WebState
+from huiqi.migrations import SCRIPTS, upgrade
+
+
+# -- START-2: precomputed argon2 hashes -------------------------------------------------------------------
+@pytest.mark.parametrize("username", sorted(DEMO_PASSWORDS))
+def test_each_precomputed_demo_hash_is_its_password_with_the_hashers_parameters(username):
+    hasher = PasswordHasher()  # the library's defaults, as auth's hasher
+    stored = DEMO_PASSWORD_HASHES[username]
+    assert hasher.verify(stored, DEMO_PASSWORDS[username])
+    assert not hasher.check_needs_rehash(stored)
+    assert auth.stored_hash(stored, DEMO_PASSWORDS[username]) == stored
+
+
+def test_the_dummy_hash_is_a_real_hash_of_the_dummy_password():
+    """Unknown users are verified against it so that their login takes as long as a known user's."""
+    hasher = PasswordHasher()
+    assert hasher.verify(auth._DUMMY_HASH, auth.DUMMY_PASSWORD)
+    assert not hasher.check_needs_rehash(auth._DUMMY_HASH)
+
+
+def test_a_hash_with_weaker_parameters_is_made_afresh():
+    weak = PasswordHasher(time_cost=1, memory_cost=8192).hash("Some-Password-1")
+    fresh = auth.stored_hash(weak, "Some-Password-1")
+    assert fresh != weak and not PasswordHasher().check_needs_rehash(fresh)
+    assert auth.verify_password(fresh, "Some-Password-1")
+
+
+def test_seeded_demo_accounts_log_in_with_their_passwords(tmp_path, demo_dir):
+    state = WebState(f"sqlite:///{tmp_path / 'web.db'}", demo_dir, tmp_path / "work", announce=lambda _t: None)
+    try:
+        for username, password in DEMO_PASSWORDS.items():
+            row = auth.get_user(state.engine, username)
+            if row is None:  # the enterprise account exists only when the data has an enterprise
+                continue
+            assert auth.verify_password(row.password_hash, password)
+            assert not auth.verify_password(row.password_hash, password + "x")
+    finally:
+        state.shutdown()
+
+
+# -- START-4: the schema revision read without Alembic -----------------------------------------------------
+def test_newest_revision_is_alembics_head_and_each_script_is_named_after_its_revision():
+    from alembic.script import ScriptDirectory
+
+    from huiqi.migrations import config
+
+    assert db.newest_revision() == ScriptDirectory.from_config(config("sqlite://")).get_current_head()
+    for script in sorted((SCRIPTS / "versions").glob("[0-9]*.py")):
+        revision = re.search(r'^revision = "([^"]+)"', script.read_text(encoding="utf-8"), re.M).group(1)
+        assert revision == script.stem
+
+
+def test_schema_is_current_only_at_the_newest_revision(tmp_path):
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    engine = db.make_engine(url)
+    try:
+        assert not db.schema_is_current(engine)  # a new database
+        upgrade(url, engine)
+        assert db.schema_is_current(engine)
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE alembic_version SET version_num = '0003_payout'"))
+        assert not db.schema_is_current(engine)  # an older schema: upgraded at start
+        with engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM alembic_version"))
+        assert not db.schema_is_current(engine)
+    finally:
+        engine.dispose()
+
+
+def test_a_web_start_on_an_older_schema_still_migrates(tmp_path, demo_dir):
+    url = f"sqlite:///{tmp_path / 'web.db'}"
+    WebState(url, demo_dir, tmp_path / "work", announce=lambda _t: None).shutdown()
+    engine = db.make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE web_precomputed"))
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0003_payout'"))
+    engine.dispose()
+    state = WebState(url, demo_dir, tmp_path / "work", announce=lambda _t: None)
+    try:
+        with state.engine.connect() as conn:
+            assert sa.inspect(conn).has_table("web_precomputed")
+        assert db.schema_is_current(state.engine)
+    finally:
+        state.shutdown()
+
+
+# -- START-3: rule files' node trees composed only when a line is asked for ----------------------------------
+def test_line_numbers_from_a_cache_hit_equal_a_fresh_loads(tmp_path, monkeypatch):
+    from huiqi.rules import cache
+    from huiqi.rules.fields import FIELDS_DIR
+    from huiqi.rules.loader import RULES_DIR, load_rules
+
+    monkeypatch.setenv("HUIQI_CACHE_DIR", str(tmp_path / "cache"))
+    rules = tmp_path / "files"
+    shutil.copytree(RULES_DIR, rules)
+    cache.load(rules, FIELDS_DIR)
+    hit, _ = cache.load(rules, FIELDS_DIR)
+    fresh = load_rules(rules)
+    assert all(f.node is None for f in hit.files)  # nothing composed yet
+    for cached, loaded in zip(hit.files, fresh.files, strict=True):
+        for measure in loaded.rules.measures:
+            assert cached.measure_line(measure.id) == loaded.measure_line(measure.id)
+            assert cached.measure_line(measure.id, "amount") == loaded.measure_line(measure.id, "amount")
+        assert cached.line("parameters") == loaded.line("parameters")
