@@ -144,6 +144,7 @@ def create_app(db_url: str = "sqlite:///var/huiqi.db", data_dir: str | Path = "v
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        state.build_search_index()
         yield
         batcher = state.attachment("calc_batcher")
         if batcher is not None:
