@@ -66,6 +66,20 @@ def answered(port: int) -> bool:
         return False
 
 
+def session_cpu(sid: int) -> float:
+    """CPU seconds (user + system, with reaped children's) of every process in a session so far: less swung by
+    the other work on the machine than the wall time."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid:  # after ")": state ppid pgrp session … utime(11) stime cutime cstime
+            ticks += sum(int(f) for f in fields[11:15])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def child_env(pythonpath: Path | None) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH")}
     if pythonpath is not None:
@@ -96,9 +110,10 @@ def run_server(cmd: list[str], env: dict, cwd: Path, port: int, workers: int = 1
                 raise SystemExit(f"server did not start: {''.join(tail)[-2000:]}")
             time.sleep(0.01)
         first = time.perf_counter() - started
+        cpu = session_cpu(proc.pid)
         while workers > 1 and len(ready) < workers and time.time() < deadline:
             time.sleep(0.01)
-        return {"first": first, "workers": sorted(ready)}
+        return {"first": first, "cpu": cpu, "workers": sorted(ready)}
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         try:
@@ -168,7 +183,8 @@ def main() -> None:
                 for variant, checkout in variants.items():
                     times.setdefault((variant, scenario), []).append(one_run(variant, checkout, scenario, data, tmp))
         print(f"start-up, exec → first 200 on /healthz (`huiqi check` for cli), median of {args.repeat}, "
-              f"variants alternated; load average before: {os.getloadavg()[0]:.1f}")
+              f"variants alternated; load average after: {os.getloadavg()[0]:.1f}. CPU: the server's processes' "
+              "user + system seconds until that answer")
         for scenario in scenarios:
             floor = statistics.median(r["first"] for r in times[("floor", scenario)])
             this = statistics.median(r["first"] for r in times[("this", scenario)])
@@ -177,8 +193,13 @@ def main() -> None:
                 med = statistics.median(r["first"] for r in runs)
                 line = (f"  {scenario:9s} {variant:6s} {med:6.2f} s  ({med / floor:4.1f}× floor)  runs "
                         + ", ".join(f"{r['first']:.2f}" for r in runs))
+                if "cpu" in runs[0]:
+                    line += f"  CPU {statistics.median(r['cpu'] for r in runs):.2f} s"
                 if variant == "base":
                     line += f"  this/base {this / med:.2f}"
+                    if "cpu" in runs[0]:
+                        cpu = [statistics.median(r["cpu"] for r in times[(v, scenario)]) for v in ("this", "base")]
+                        line += f" (CPU {cpu[0] / cpu[1]:.2f})"
                 if scenario == "workers2" and variant != "floor":
                     line += "  workers ready " + "; ".join(", ".join(f"{t:.2f}" for t in r["workers"]) for r in runs)
                 print(line)
