@@ -116,3 +116,38 @@ def test_line_numbers_from_a_cache_hit_equal_a_fresh_loads(tmp_path, monkeypatch
             assert cached.measure_line(measure.id) == loaded.measure_line(measure.id)
             assert cached.measure_line(measure.id, "amount") == loaded.measure_line(measure.id, "amount")
         assert cached.line("parameters") == loaded.line("parameters")
+
+
+# -- START-5: the search index after start-up ----------------------------------------------------------------
+def test_the_server_builds_the_search_index_once_it_is_up(tmp_path, demo_dir, monkeypatch):
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from huiqi.interfaces.web import app as app_module
+
+    built = []
+    monkeypatch.setattr(app_module, "SEARCH_INDEX_AFTER_S", 0.0)
+    monkeypatch.setattr(WebState, "build_search_index", staticmethod(lambda: built.append(True)))
+    app = app_module.create_app(f"sqlite:///{tmp_path / 'web.db'}", demo_dir, tmp_path / "work",
+                                announce=lambda _t: None)
+    assert not built  # not before the server answers
+    with TestClient(app) as client:
+        assert client.get("/healthz").status_code == 200
+        deadline = time.monotonic() + 5
+        while not built and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert built == [True]
+
+
+def test_a_search_before_the_index_is_built_still_answers(tmp_path, demo_dir, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from huiqi.interfaces.web import app as app_module
+
+    monkeypatch.setattr(app_module, "SEARCH_INDEX_AFTER_S", 3600.0)
+    app = app_module.create_app(f"sqlite:///{tmp_path / 'web.db'}", demo_dir, tmp_path / "work",
+                                announce=lambda _t: None)
+    with TestClient(app) as client:
+        r = client.get("/api/search", params={"q": "技改", "limit": 3})
+    assert r.status_code == 200 and r.json()["hits"]

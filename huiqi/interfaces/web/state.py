@@ -147,8 +147,9 @@ class WebState:
 
     @staticmethod
     def build_search_index() -> threading.Thread:
-        """The search index (~0.4 s with rjieba's import), built on a thread once the server is up (create_app's
-        lifespan) rather than before it answers anything (START-5); a search arriving before waits for it."""
+        """The search index (~0.4 s with rjieba's import) on a thread, started by create_app's lifespan once the
+        server is up rather than before it answers anything (START-5). A search that comes first builds it itself
+        (services.search.default_index: one build under a lock, which a search during this one waits for)."""
         def build() -> None:
             from huiqi.services.search import default_index
 
