@@ -151,3 +151,21 @@ def test_a_search_before_the_index_is_built_still_answers(tmp_path, demo_dir, mo
     with TestClient(app) as client:
         r = client.get("/api/search", params={"q": "技改", "limit": 3})
     assert r.status_code == 200 and r.json()["hits"]
+
+
+def test_a_restart_imports_neither_alembic_nor_pyarrow_nor_the_search_segmenter(tmp_path, demo_dir):
+    """What START-4/5/7 took off the start-up path stays off it: a restart on a current database, up to warming the
+    calculator, imports none of them (a child interpreter: this one has imported them all already)."""
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'web.db'}"
+    WebState(url, demo_dir, tmp_path / "work", announce=lambda _t: None).shutdown()
+    code = ("import sys; from huiqi.interfaces.web import create_app; from huiqi.interfaces.cli_serve import "
+            "warm_calculator; app = create_app(sys.argv[1], sys.argv[2], sys.argv[3], announce=lambda _t: None); "
+            "warm_calculator(app); app.state.web.shutdown(); "
+            "print(sorted(m for m in ('alembic', 'pyarrow', 'rjieba', 'argon2') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code, url, str(demo_dir), str(tmp_path / "work")],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "['argon2']"  # the hasher itself, for logins
