@@ -6,9 +6,13 @@ from __future__ import annotations
 import re
 import shutil
 
+import polars as pl
 import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 from huiqi.interfaces.web import auth, db
 from huiqi.interfaces.web.state import DEMO_PASSWORD_HASHES, DEMO_PASSWORDS, WebState
@@ -169,3 +173,51 @@ def test_a_restart_imports_neither_alembic_nor_pyarrow_nor_the_search_segmenter(
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "['argon2']"  # the hasher itself, for logins
+
+
+# -- START-10: the demo enterprise chosen from its candidates' facts alone ------------------------------------
+def _all_facts_filtered(tables, codes, period):
+    from huiqi.services.facts import enterprise_facts
+
+    return enterprise_facts(tables, period).filter(pl.col("credit_code").is_in(codes))
+
+
+@pytest.mark.parametrize("period", ["2024Q4", "2024Q2", "2023Q4", "2026Q3"])
+def test_candidates_facts_equal_the_registers_facts_filtered(demo_dir, period):
+    from huiqi.data.synthetic import read_parquet
+    from huiqi.interfaces.web.state import DEMO_COUNTY, candidate_facts
+
+    tables = read_parquet(demo_dir)
+    codes = tables["enterprises"].filter(pl.col("county_code") == DEMO_COUNTY)["credit_code"].to_list()
+    assert codes
+    assert_frame_equal(candidate_facts(tables, codes, period), _all_facts_filtered(tables, codes, period))
+
+
+@given(seed=st.integers(0, 10_000), take=st.integers(1, 40))
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_any_candidates_facts_equal_the_registers_facts_filtered(seed, take):
+    import random
+
+    from huiqi.data.synthetic import generate
+    from huiqi.interfaces.web.state import candidate_facts
+
+    tables = generate(300, seed=seed)
+    codes = tables["enterprises"]["credit_code"].to_list()
+    codes = random.Random(seed).sample(codes, min(take, len(codes)))
+    assert_frame_equal(candidate_facts(tables, codes, "2024Q4"), _all_facts_filtered(tables, codes, "2024Q4"))
+
+
+def test_the_demo_enterprise_is_the_one_the_whole_registers_facts_choose(tmp_path, demo_dir):
+    from huiqi.engine.evaluate import MET, col
+    from huiqi.interfaces.web.state import DEFAULT_PERIOD, DEMO_COUNTY
+
+    state = WebState(f"sqlite:///{tmp_path / 'web.db'}", demo_dir, tmp_path / "work", announce=lambda _t: None)
+    try:
+        codes = state.enterprises.filter(pl.col("county_code") == DEMO_COUNTY)["credit_code"].to_list()
+        frame = state.enterprise_facts(DEFAULT_PERIOD).filter(pl.col("credit_code").is_in(codes))  # the old way
+        ev = state.ruleset.evaluate(frame, DEFAULT_PERIOD, keep=["entity_id"])
+        money = [cm.id for cm in ev.plan if cm.measure.kind == "money"]
+        met = ev.frame.filter(pl.any_horizontal([pl.col(col(m, "status")) == MET for m in money])).sort("entity_id")
+        assert met.height and state.demo_enterprise() == met["entity_id"][0]
+    finally:
+        state.shutdown()

@@ -302,7 +302,7 @@ class WebState:
         if not codes:
             return None
         try:
-            frame = self.enterprise_facts(DEFAULT_PERIOD).filter(pl.col("credit_code").is_in(codes))
+            frame = candidate_facts(self.tables, codes, DEFAULT_PERIOD)
             ev = self.ruleset.evaluate(frame, DEFAULT_PERIOD, keep=["entity_id"])
             money = [cm.id for cm in ev.plan if cm.measure.kind == "money"]
             met = ev.frame.filter(pl.any_horizontal([pl.col(col(m, "status")) == MET for m in money])) \
@@ -512,6 +512,16 @@ def merge_tables(base: dict[str, pl.DataFrame], new: dict[str, pl.DataFrame]) ->
         kept = old.join(frame.select(list(t.key)), on=list(t.key), how="anti", nulls_equal=True)
         out[name] = pl.concat([kept, frame], how="vertical")
     return out
+
+
+def candidate_facts(tables: dict[str, pl.DataFrame], codes: list[str], period: str) -> pl.DataFrame:
+    """The facts of these enterprises only: every fact is built per enterprise from its own rows, so the rows are
+    those of the whole register's facts, filtered — building all 10,000 was ~0.3–0.6 s of a first start (START-10)."""
+    from huiqi.services.facts import enterprise_facts
+
+    keep = pl.col("credit_code").is_in(codes)
+    return enterprise_facts({name: t.filter(keep) if "credit_code" in t.columns else t for name, t in tables.items()},
+                            period)
 
 
 def _first_rows(codes: pl.Series) -> dict[str, int]:
