@@ -14,7 +14,6 @@ from datetime import date
 from pathlib import Path
 
 import polars as pl
-import pyarrow.compute as pc
 
 from huiqi.core import regions
 from huiqi.data.credit_code import CHARSET
@@ -138,13 +137,16 @@ class _Rng:
     """Seeded uniform/normal/choice draws as Polars Series (pyarrow's generator, one derived seed per draw)."""
 
     def __init__(self, seed: int):
+        import pyarrow.compute  # here, not at the top: read_parquet (every web start) needs no pyarrow (START-7)
+
+        self._random = pyarrow.compute.random
         self._r = random.Random(seed)
 
     def seed(self) -> int:
         return self._r.getrandbits(63)
 
     def uniform(self, n: int) -> pl.Series:
-        return pl.Series("u", pc.random(n, initializer=self.seed()), dtype=pl.Float64)
+        return pl.Series("u", self._random(n, initializer=self.seed()), dtype=pl.Float64)
 
     def normal(self, n: int) -> pl.Series:
         u1, u2 = self.uniform(n), self.uniform(n)

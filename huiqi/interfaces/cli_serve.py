@@ -13,10 +13,12 @@ import typer
 
 def _prepare(db: str, data: str, work: str | None) -> None:
     """Everything a first start does once (tables, demo data, demo accounts, the parameter set, interrupted
-    jobs), in a process of its own: N workers starting together would race on it and print the passwords N times."""
-    from huiqi.interfaces.web import create_app
+    jobs), before the workers start: N workers starting together would race on it and print the passwords N times.
+    The store alone, in this process before it becomes uvicorn's: a child interpreter building the whole app (routes,
+    search index) took ~1.5–2 s before any worker started (START-6)."""
+    from huiqi.interfaces.web.state import WebState
 
-    create_app(db, data, work).state.web.shutdown()
+    WebState(db, data, work).shutdown()
 
 
 def warm_calculator(app) -> None:
@@ -68,20 +70,17 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="监听地址（�
         # uvicorn's own proxy handling stays off: the app's setting (trusted proxies, default none) is the one switch
         uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=False, access_log=access_log)
         return
-    import subprocess
     import sys
 
     # uvicorn's workers are new processes that import the app by name: they read these settings
     os.environ.update(HUIQI_DB=db, HUIQI_DATA=str(data), HUIQI_WORK=str(work or ""))
     if settings.trusted_proxies:
         os.environ["HUIQI_TRUSTED_PROXIES"] = ",".join(settings.trusted_proxies)
-    # a child interpreter, not multiprocessing: the `huiqi` entry point cannot be re-imported by a spawned child
-    prep = subprocess.run([sys.executable, "-c", "import sys; from huiqi.interfaces.cli_serve import _prepare; "
-                           "_prepare(sys.argv[1], sys.argv[2], sys.argv[3] or None)", db, str(data), str(work or "")])
-    if prep.returncode != 0:
-        raise typer.Exit(1)
+    _prepare(db, str(data), str(work) if work else None)  # the database and its files are closed before the exec
     os.environ["HUIQI_PREPARED"] = "1"
     typer.echo(f"{banner}（{workers}个服务进程）")
+    sys.stdout.flush()  # the exec drops anything still buffered: the demo passwords printed once
+    sys.stderr.flush()
     # uvicorn spawns its workers, and a spawned child re-imports the main module: replace this process by
     # `python -m uvicorn` (whose main module is guarded) rather than whatever script started `huiqi`
     os.execv(sys.executable, [sys.executable, "-m", "uvicorn", "huiqi.interfaces.web.app:app_from_env", "--factory",

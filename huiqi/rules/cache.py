@@ -6,7 +6,7 @@ that hashes every rule and field file's bytes (plus the versions of huiqi, Pydan
 a rule file, or an upgrade, misses the cache and loads afresh; a hit never skips validation of changed text.
 
 The YAML node trees (for "file:line" messages) are not stored: they are ten times the size of the rules and
-are recomposed on a hit with libyaml's C parser, which gives the same line marks in milliseconds.
+are composed from the file's text only when a message needs a line (libyaml's C parser gives the same line marks).
 
 Location: ``$HUIQI_CACHE_DIR``, else ``$XDG_CACHE_HOME/huiqi``, else ``~/.cache/huiqi``; ``HUIQI_CACHE_DIR=off``
 disables it. An unreadable or unwritable cache is ignored (the rules are then loaded as without it).
@@ -22,13 +22,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-import yaml
-
 from huiqi.rules.fields import FIELDS_DIR, DataDictionary, load_dictionary
 from huiqi.rules.loader import RULES_DIR, RuleSource, load_rules
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-FORMAT = 1  # bump when the pickled layout changes
+FORMAT = 2  # bump when the pickled layout changes
 
 
 def cache_dir() -> Path | None:
@@ -76,8 +73,8 @@ def load(rules_dir: Path = RULES_DIR, fields_dir: Path = FIELDS_DIR) -> tuple[Ru
     if path is not None:
         try:
             files, dictionary = pickle.loads(path.read_bytes())
-            files = tuple(dataclasses.replace(f, node=yaml.compose(rule_texts[f.path].decode("utf-8"), Loader=_Loader))
-                          for f in files)
+            # the node trees for line numbers are composed only if an error message needs one (LoadedFile.tree)
+            files = tuple(dataclasses.replace(f, node=None, text=rule_texts[f.path].decode("utf-8")) for f in files)
             return RuleSource(files), dictionary
         except Exception:  # noqa: BLE001 - a missing, stale or damaged cache only means loading afresh
             pass

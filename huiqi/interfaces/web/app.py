@@ -144,7 +144,13 @@ def create_app(db_url: str = "sqlite:///var/huiqi.db", data_dir: str | Path = "v
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        import asyncio
+
+        # the search index a moment after the server is up: built at once, its thread took ~0.25 s of CPU from the
+        # first answers (measured); a search before then builds it itself (START-5)
+        timer = asyncio.get_running_loop().call_later(SEARCH_INDEX_AFTER_S, state.build_search_index)
         yield
+        timer.cancel()
         batcher = state.attachment("calc_batcher")
         if batcher is not None:
             batcher.close()
@@ -288,11 +294,13 @@ def create_app(db_url: str = "sqlite:///var/huiqi.db", data_dir: str | Path = "v
     def healthz():
         return {"ok": True, "data_hash": state.data_hash, "rules_version": state.ruleset.version}
 
-    # everything loaded so far (library, rules, search index, data) lives as long as the process: keep it out of
-    # the cyclic garbage collector's full passes, which otherwise stall every request now and then
+    # everything loaded so far (library, rules, data) lives as long as the process: keep it out of the cyclic
+    # garbage collector's full passes, which otherwise stall every request now and then. Only the young generations
+    # are collected first: a full pass walked every object start-up made (0.07–0.17 s) to find ~40 garbage objects,
+    # and serving_gc's periodic full collection unfreezes and frees those (START-8)
     import gc
 
-    gc.collect()
+    gc.collect(1)
     gc.freeze()
     # The cyclic collector's default (a young collection every 700 net allocations) ran hundreds of times a second
     # under load: each check allocates thousands of short-lived objects and the explanation memo keeps some. Measured
@@ -303,6 +311,7 @@ def create_app(db_url: str = "sqlite:///var/huiqi.db", data_dir: str | Path = "v
     return app
 
 
+SEARCH_INDEX_AFTER_S = 1.0  # seconds after start-up before the search index is built on a thread
 GC_YOUNG_THRESHOLD = (50_000, 20, 100)  # gc.set_threshold for the serving process (CALCX-4)
 
 

@@ -45,6 +45,13 @@ DEMO_PASSWORDS = {  # demo only — documented in docs/web.md; change them (or t
     "liunan": "Liunan-Officer-2024",
     "qiye": "Qiye-Demo-2024",
 }
+# their argon2 hashes, made once (auth.stored_hash; tests verify each against its password): hashing three passwords
+# was ~0.75 s of a first start. The passwords are public, so a shared salt reveals nothing.
+DEMO_PASSWORD_HASHES = {
+    "admin": "$argon2id$v=19$m=65536,t=3,p=4$bMENeEawz02XbfO/2GMSPg$Y3RHGv4Ef3Ar90ofgxLDgzjPZZNZtHhzNFex6ffuilI",
+    "liunan": "$argon2id$v=19$m=65536,t=3,p=4$pT29gzLkeggNwq6nO+RiAg$59JWbEkEli6rPESLKf+KciBbOaT2dtDELo6lVDCco+g",
+    "qiye": "$argon2id$v=19$m=65536,t=3,p=4$tNVElo3fs83JR9Rv6hjL8w$uGeksgOHvaob+h1hO6b0vvoAkajLHDza4wLi6KRlFA0",
+}
 
 
 ACTIVE_SET_TTL = 1.0  # seconds a worker process trusts its copy of the active parameter set
@@ -80,9 +87,11 @@ class WebState:
             shutil.rmtree(stray, ignore_errors=True)
         self.engine = db.make_engine(db_url)
         from huiqi.data.store import Store
-        from huiqi.migrations import upgrade
 
-        upgrade(db_url, self.engine)  # every table, data and web, through the one migration path
+        if not db.schema_is_current(self.engine):
+            from huiqi.migrations import upgrade
+
+            upgrade(db_url, self.engine)  # every table, data and web, through the one migration path
         self.store = Store(db_url)
         self.store.engine.dispose()
         self.store.engine = self.engine  # one connection pool for both
@@ -104,9 +113,6 @@ class WebState:
         self._active_at = 0.0
         self.announce = announce
         self.load_data()
-        from huiqi.services.search import default_index
-
-        default_index()  # built once at start, not on the first search
         if recover_jobs:  # not in a worker of `serve --workers N`: a running job may be another worker's
             self.screenings.fail_interrupted()
         self.ensure_parameter_set()
@@ -138,6 +144,20 @@ class WebState:
         self.tables = tables
         self.data_hash = h
         self._index_enterprises()
+
+    @staticmethod
+    def build_search_index() -> threading.Thread:
+        """The search index (~0.4 s with rjieba's import) on a thread, started by create_app's lifespan once the
+        server is up rather than before it answers anything (START-5). A search that comes first builds it itself
+        (services.search.default_index: one build under a lock, which a search during this one waits for)."""
+        def build() -> None:
+            from huiqi.services.search import default_index
+
+            default_index()
+
+        thread = threading.Thread(target=build, name="huiqi-search-index", daemon=True)
+        thread.start()
+        return thread
 
     def attached(self, name: str, factory):
         """An object the interfaces keep beside the state (a cache, a store), created once under the lock."""
@@ -265,7 +285,9 @@ class WebState:
         for username, role, display, county, credit in accounts:
             if role == "enterprise" and not credit:
                 continue
-            auth.create_user(self.engine, username, DEMO_PASSWORDS[username], role, display, county, credit)
+            password = DEMO_PASSWORDS[username]
+            auth.create_user(self.engine, username, password, role, display, county, credit,
+                             password_hash=auth.stored_hash(DEMO_PASSWORD_HASHES[username], password))
             where = f"，县区 {county}" if county else (f"，企业 {credit}" if credit else "")
             lines.append(f"  {username:8s} 密码 {DEMO_PASSWORDS[username]:20s} {auth.ROLES[role]}：{display}{where}")
         lines.append("=" * 72)
@@ -280,7 +302,7 @@ class WebState:
         if not codes:
             return None
         try:
-            frame = self.enterprise_facts(DEFAULT_PERIOD).filter(pl.col("credit_code").is_in(codes))
+            frame = candidate_facts(self.tables, codes, DEFAULT_PERIOD)
             ev = self.ruleset.evaluate(frame, DEFAULT_PERIOD, keep=["entity_id"])
             money = [cm.id for cm in ev.plan if cm.measure.kind == "money"]
             met = ev.frame.filter(pl.any_horizontal([pl.col(col(m, "status")) == MET for m in money])) \
@@ -490,6 +512,16 @@ def merge_tables(base: dict[str, pl.DataFrame], new: dict[str, pl.DataFrame]) ->
         kept = old.join(frame.select(list(t.key)), on=list(t.key), how="anti", nulls_equal=True)
         out[name] = pl.concat([kept, frame], how="vertical")
     return out
+
+
+def candidate_facts(tables: dict[str, pl.DataFrame], codes: list[str], period: str) -> pl.DataFrame:
+    """The facts of these enterprises only: every fact is built per enterprise from its own rows, so the rows are
+    those of the whole register's facts, filtered — building all 10,000 was ~0.3–0.6 s of a first start (START-10)."""
+    from huiqi.services.facts import enterprise_facts
+
+    keep = pl.col("credit_code").is_in(codes)
+    return enterprise_facts({name: t.filter(keep) if "credit_code" in t.columns else t for name, t in tables.items()},
+                            period)
 
 
 def _first_rows(codes: pl.Series) -> dict[str, int]:
