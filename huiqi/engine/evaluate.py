@@ -409,10 +409,14 @@ def _measure_exprs(cm: CompiledMeasure) -> list[pl.Expr]:
         status = status.when(final.is_null()).then(_status(MISSING)) \
             .when(final <= 0).then(_status(NOT_MET)) \
             .when(below_minimum).then(_status(NOT_MET)).otherwise(_status(MET))
-        status_expr = status
-        out.append(status_expr.alias(col(mid, "status")))
+        out.append(status.alias(col(mid, "status")))
         out.append(computed.cast(pl.Int64).alias(col(mid, "computed")))
-        out.append(pl.when(status_expr == MET).then(final).otherwise(None).cast(pl.Int64).alias(col(mid, "amount")))
+        # 符合 exactly when no branch above the status's ``otherwise`` is taken (each predicate is non-null; ``final >
+        # 0`` is null when final is, and a null ``when`` takes ``otherwise``). Written as status == 符合 it recomputed
+        # the whole status chain per row, which Polars' CSE does not share (docs/decisions.md SCREEN2-2)
+        met = pl.lit(False) if amount_pending else \
+            ~any_of(any_false) & ~any_of(missing) & ~any_of(pending) & (final > 0) & ~below_minimum
+        out.append(pl.when(met).then(final).otherwise(None).cast(pl.Int64).alias(col(mid, "amount")))
     else:
         out.append(status.otherwise(_status(MET)).alias(col(mid, "status")))
     return out
