@@ -334,16 +334,10 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named:
     if gathered:
         # each measure's rows as row numbers in entity order — filtering and sorting integers only — then each column
         # it lists gathered once (filtering the columns, then sorting them, moved every string twice)
-        numbered = both.with_row_index("_row")
-        rows = pl.collect_all([numbered.filter(pl.any_horizontal([where for _, where, _ in gathered])).select("_row"),
-                               *[numbered.filter(where).select("_row") for _, where, _ in gathered]])
-        union = rows[0]["_row"]
-        order = listed_order(frame["entity_id"], union)
-        rows = [r.with_columns(order.gather(r["_row"]).alias("_order")).sort("_order").select("_row") for r in rows[1:]]
-        index = pl.concat([r["_row"] for r in rows], rechunk=True)  # the result rows' rows of ``frame``
+        rows, listed, order = _rows_in_entity_order(both, frame["entity_id"], [where for _, where, _ in gathered])
+        index = pl.concat(rows, rechunk=True)  # the result rows' rows of ``frame``
         out = _gathered(frame, gathered, rows, index, named, patterns if explain else None)
-        listed_ids = frame["entity_id"].gather(union) if ordinals else None
-        if ordinals and listed_ids.null_count() == 0 and listed_ids.n_unique() == len(listed_ids):
+        if ordinals and _distinct_in_order(frame["entity_id"].gather(listed)):
             # one entity, one listed row of the frame: its rank among them (1…n) is its place among the listed
             # entities of this type, the entity key's part from screening (MERGE5-4); repeated IDs: none carried
             out = out.with_columns((order.gather(index) - 1).alias(LISTED_ORDINAL))
@@ -363,7 +357,30 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named:
     return out
 
 
-def _gathered(frame: pl.DataFrame, gathered: list, rows: list[pl.DataFrame], index: pl.Series, named: list[pl.Expr],
+def _rows_in_entity_order(frame: pl.LazyFrame, ids: pl.Series,
+                          wheres: list[pl.Expr]) -> tuple[list[pl.Series], pl.Series, pl.Series]:
+    """Each ``where``'s row numbers of ``frame`` in entity order (``entity_order`` of ``ids``, ties in row order);
+    the rows any ``where`` holds for, in that order; and that order (:func:`listed_order` of those rows).
+
+    The listed rows are put in entity order once, then each ``where``'s rows are picked from that sequence by its
+    mask — a filter keeps order — instead of filtering each measure's row numbers, then sorting them (about 90
+    sorts and as many small plans at 1M; docs/decisions.md SCREEN2-3)."""
+    masks = frame.select(w.alias(str(k)) for k, w in enumerate(wheres)).collect(engine="in-memory")
+    union = masks.select(pl.any_horizontal(pl.all()).arg_true()).to_series().cast(pl.UInt32)
+    order = listed_order(ids, union)
+    # the listed rows by rank: each rank (1…n among them) is unique, so a scatter places every row
+    ranked = pl.zeros(len(union), dtype=pl.UInt32, eager=True).scatter(order.gather(union) - 1, union)
+    picked = masks[ranked]
+    return [ranked.filter(picked.get_column(str(k))) for k in range(len(wheres))], ranked, order
+
+
+def _distinct_in_order(ids: pl.Series) -> bool:
+    """Whether IDs in sorted order (equal IDs adjacent) are all present and distinct: neighbours compared, where
+    ``n_unique`` hashed every string."""
+    return ids.null_count() == 0 and not (ids.slice(1) == ids.slice(0, max(len(ids) - 1, 0))).any()
+
+
+def _gathered(frame: pl.DataFrame, gathered: list, rows: list[pl.Series], index: pl.Series, named: list[pl.Expr],
               patterns: dict[int, list[str]] | None) -> pl.DataFrame:
     """The long rows of the gathering paths: each measure's ``rows`` (row numbers of ``frame``, in listed order;
     ``index``: all of them, measure after measure).
@@ -381,7 +398,7 @@ def _gathered(frame: pl.DataFrame, gathered: list, rows: list[pl.DataFrame], ind
         extras read too, e.g. a condition on 行业); the other identity columns, which long_part selects and the
         caller drops, as nulls."""
         read = {c for e in extra for c in e.meta.root_names()}
-        picked = frame.select([c for c in frame.columns if c in read or c.startswith(f"{cm.id}|")])[r["_row"]]
+        picked = frame.select([c for c in frame.columns if c in read or c.startswith(f"{cm.id}|")])[r]
         return picked.lazy().with_columns(blank[c] for c in identity if c not in read)
 
     parts = [long_part(own(cm, extra, r), cm, DISPLAY, None, extra).drop(identity)
