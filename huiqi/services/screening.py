@@ -390,7 +390,8 @@ def _gathered(frame: pl.DataFrame, gathered: list, rows: list[pl.Series], index:
     columns (status, amounts, what its ``missing`` code reads). Gathering the identity strings per measure, then
     concatenating the parts, moved each string twice (docs/decisions.md SCREEN-1)."""
     identity = ["entity_id", *DISPLAY]
-    common = frame.lazy().select(*identity, *named).collect().rechunk()[index]
+    # in memory: the streaming engine returns the columns in chunks, which cost a rechunk copy before the gather
+    common = frame.lazy().select(*identity, *named).collect(engine="in-memory")[index]
     blank = {c: pl.lit(None, dtype=t).alias(c) for c, t in common.schema.items() if c in identity}  # schema once
 
     def own(cm, extra: list[pl.Expr], r: pl.DataFrame) -> pl.LazyFrame:
