@@ -372,7 +372,9 @@ def _fields_missing(fields: frozenset) -> pl.Expr:
     return pl.any_horizontal([pl.col(f).is_null() for f in sorted(fields)])
 
 
-def _measure_exprs(cm: CompiledMeasure) -> list[pl.Expr]:
+def _measure_exprs(cm: CompiledMeasure, amount_by_status: bool = False) -> list[pl.Expr]:
+    """The measure's columns (see the module docstring). ``amount_by_status``: the amount as ``status == 符合`` (the
+    former form, which recomputes the status chain; the reference the tests compare)."""
     mid = cm.id
     out: list[pl.Expr] = []
     any_false, missing, pending = [], [], []
@@ -414,7 +416,7 @@ def _measure_exprs(cm: CompiledMeasure) -> list[pl.Expr]:
         # 符合 exactly when no branch above the status's ``otherwise`` is taken (each predicate is non-null; ``final >
         # 0`` is null when final is, and a null ``when`` takes ``otherwise``). Written as status == 符合 it recomputed
         # the whole status chain per row, which Polars' CSE does not share (docs/decisions.md SCREEN2-2)
-        met = pl.lit(False) if amount_pending else \
+        met = status == MET if amount_by_status else pl.lit(False) if amount_pending else \
             ~any_of(any_false) & ~any_of(missing) & ~any_of(pending) & (final > 0) & ~below_minimum
         out.append(pl.when(met).then(final).otherwise(None).cast(pl.Int64).alias(col(mid, "amount")))
     else:

@@ -368,8 +368,11 @@ def _rows_in_entity_order(frame: pl.LazyFrame, ids: pl.Series,
     masks = frame.select(w.alias(str(k)) for k, w in enumerate(wheres)).collect(engine="in-memory")
     union = masks.select(pl.any_horizontal(pl.all()).arg_true()).to_series().cast(pl.UInt32)
     order = listed_order(ids, union)
-    # the listed rows by rank: each rank (1…n among them) is unique, so a scatter places every row
-    ranked = pl.zeros(len(union), dtype=pl.UInt32, eager=True).scatter(order.gather(union) - 1, union)
+    ranks = order.gather(union)
+    # the listed rows by rank: each rank (1…n among them) is unique, so a scatter places every row; a null ID has no
+    # rank (it sorts first, in row order, as the per-measure sort put it)
+    ranked = pl.zeros(len(union), dtype=pl.UInt32, eager=True).scatter(ranks - 1, union) if not ranks.null_count() \
+        else pl.DataFrame({"row": union, "rank": ranks}).sort("rank", maintain_order=True)["row"]
     picked = masks[ranked]
     return [ranked.filter(picked.get_column(str(k))) for k in range(len(wheres))], ranked, order
 
