@@ -7,7 +7,9 @@
   facts with unknown fields and on hypothesis-drawn ones (SCREEN2-2);
 - each measure's listed rows picked from the listed rows in entity order equal its rows filtered, then sorted by
   the entity order — duplicate and null IDs included — and the sorted neighbours' check equals ``n_unique``
-  (SCREEN2-3).
+  (SCREEN2-3);
+- frames side by side by a horizontal concat equal `hstack`, and refuse other heights and repeated names
+  (SCREEN2-5).
 """
 
 from __future__ import annotations
@@ -136,3 +138,19 @@ def test_distinct_in_order_is_n_unique_on_sorted_ids(ids):
     s = pl.Series(ids, dtype=pl.String).sort()
     expected = s.null_count() == 0 and s.n_unique() == len(s)
     assert screening._distinct_in_order(s) == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 50), st.integers(1, 4), st.integers(1, 4))
+def test_beside_equals_hstack(height, left, right):
+    a = pl.DataFrame({f"a{k}": pl.int_range(height, eager=True) * k for k in range(left)})
+    b = pl.DataFrame({f"b{k}": pl.int_range(height, eager=True).cast(pl.String) for k in range(right)})
+    assert screening.beside(a, b).equals(a.hstack(b))
+    assert screening.beside(a, b[:, :0]).equals(a.hstack(b[:, :0]))  # a frame without columns adds nothing
+
+
+def test_beside_refuses_frames_of_other_heights_and_repeated_names():
+    with pytest.raises(ValueError):
+        screening.beside(pl.DataFrame({"a": [1, 2]}), pl.DataFrame({"b": [1]}))
+    with pytest.raises(pl.exceptions.DuplicateError):
+        screening.beside(pl.DataFrame({"a": [1]}), pl.DataFrame({"a": [2]}))
