@@ -1,4 +1,4 @@
-"""The faster screening paths of docs/decisions.md SCREEN2-1…3 give what the paths they replace give.
+"""The faster screening paths of docs/decisions.md SCREEN2-1…3 and 5 give what the paths they replace give.
 
 - the evaluation is collected in memory: every column of its frame is one chunk, also at a size the streaming
   engine splits into morsels (SCREEN2-1);
