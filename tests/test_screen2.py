@@ -1,7 +1,5 @@
-"""The faster screening paths of docs/decisions.md SCREEN2-1…3 and 5 give what the paths they replace give.
+"""The faster screening paths of docs/decisions.md SCREEN2-2, 3 and 5 give what the paths they replace give.
 
-- the evaluation is collected in memory: every column of its frame is one chunk, also at a size the streaming
-  engine splits into morsels (SCREEN2-1);
 - a money or facility measure's amount tested by the conditions the status chain tests equals the amount tested by
   ``status == 符合`` (the former form, kept as ``amount_by_status``), every period and entity type, on generated
   facts with unknown fields and on hypothesis-drawn ones (SCREEN2-2);
@@ -90,19 +88,6 @@ def test_amount_by_conditions_equals_amount_by_status_on_drawn_facts(ruleset, se
         facts = _scaled(_with_holes(_facts(rng, ruleset, plan, 20), rng))
         fast, slow = _both_amounts(ruleset, facts, period, entity, _decided(ruleset) if seed % 2 else None)
         assert fast.equals(slow)
-
-
-def test_evaluation_columns_are_one_chunk(ruleset):
-    """At 300k rows the streaming engine returns morsels; the evaluation's frame must still be one chunk per
-    column, or every later gather pays for the pieces. A few measures keep the frame small."""
-    period, entity = "2024Q4", "enterprise"
-    measures = [cm.id for cm in ruleset.plan(period, entity, ruleset.resolve_parameters(None))][:6]
-    plan = ruleset.plan(period, entity, ruleset.resolve_parameters(None), measures)
-    small = _facts(random.Random(5), ruleset, plan, 1_000)
-    frame = pl.concat([small] * 300, rechunk=True)
-    ev = ruleset.evaluate(frame, period, entity=entity, measures=measures)
-    assert ev.frame.height == 300_000
-    assert {c: s.n_chunks() for c, s in zip(ev.frame.columns, ev.frame.get_columns()) if s.n_chunks() != 1} == {}
 
 
 def _reference_rows(ids: pl.Series, masks: list[list[bool]]) -> list[list[int]]:

@@ -284,11 +284,11 @@ class RuleSet:
         keep = keep if keep is not None else [c for c in ("entity_id",) if c in frame.columns]
         columns = [*[pl.col(k) for k in keep], *exprs]
         if frame.height >= SMALL_BATCH:
-            # lazy so Polars shares the sub-expressions each status re-reads (common-subexpression elimination);
-            # in memory, not the default streaming engine: streaming returns the pass-through and about half the
-            # computed columns in morsel-sized chunks (12 at 1M), and every later gather and filter pays ~2× for
-            # them — at the same evaluation time (docs/decisions.md SCREEN2-1)
-            result = _with_gates(frame.lazy(), plan).select(columns).collect(engine="in-memory")
+            # lazy so Polars shares the sub-expressions each status re-reads (common-subexpression elimination).
+            # The (default) streaming engine returns about half the columns in morsel-sized chunks (12 at 1M); kept:
+            # the in-memory engine takes twice the CPU, and a rechunk costs more than the later steps gain now
+            # (docs/decisions.md SCREEN2-1)
+            result = _with_gates(frame.lazy(), plan).select(columns).collect()
         else:
             result = _with_gates(frame, plan).select(columns)  # a few rows: the optimiser costs more than it saves
         result = _apply_exclusivity(result, plan, self.groups)  # once: a second pass recomputed the same columns
