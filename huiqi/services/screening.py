@@ -363,8 +363,8 @@ def _rows_in_entity_order(frame: pl.LazyFrame, ids: pl.Series,
     the rows any ``where`` holds for, in that order; and that order (:func:`listed_order` of those rows).
 
     The listed rows are put in entity order once, then each ``where``'s rows are picked from that sequence by its
-    mask — a filter keeps order — instead of filtering each measure's row numbers, then sorting them (about 90
-    sorts and as many small plans at 1M; docs/decisions.md SCREEN2-3)."""
+    mask — a filter keeps order — instead of filtering each measure's row numbers, then sorting them (a sort and
+    three small plans per measure; docs/decisions.md SCREEN2-3)."""
     masks = frame.select(w.alias(str(k)) for k, w in enumerate(wheres)).collect(engine="in-memory")
     union = masks.select(pl.any_horizontal(pl.all()).arg_true()).to_series().cast(pl.UInt32)
     order = listed_order(ids, union)
@@ -397,7 +397,7 @@ def _gathered(frame: pl.DataFrame, gathered: list, rows: list[pl.Series], index:
     common = frame.lazy().select(*identity, *named).collect(engine="in-memory")[index]
     blank = {c: pl.lit(None, dtype=t).alias(c) for c, t in common.schema.items() if c in identity}  # schema once
 
-    def own(cm, extra: list[pl.Expr], r: pl.DataFrame) -> pl.LazyFrame:
+    def own(cm, extra: list[pl.Expr], r: pl.Series) -> pl.LazyFrame:
         """The measure's rows with what long_part's measure columns and the extras read (an identity column the
         extras read too, e.g. a condition on 行业); the other identity columns, which long_part selects and the
         caller drops, as nulls."""
