@@ -284,7 +284,10 @@ class RuleSet:
         keep = keep if keep is not None else [c for c in ("entity_id",) if c in frame.columns]
         columns = [*[pl.col(k) for k in keep], *exprs]
         if frame.height >= SMALL_BATCH:
-            # lazy so Polars shares the sub-expressions each status re-reads (common-subexpression elimination)
+            # lazy so Polars shares the sub-expressions each status re-reads (common-subexpression elimination).
+            # The (default) streaming engine returns about half the columns in morsel-sized chunks (12 at 1M); kept:
+            # the in-memory engine takes twice the CPU, and a rechunk costs more than the later steps gain now
+            # (docs/decisions.md SCREEN2-1)
             result = _with_gates(frame.lazy(), plan).select(columns).collect()
         else:
             result = _with_gates(frame, plan).select(columns)  # a few rows: the optimiser costs more than it saves
@@ -369,7 +372,9 @@ def _fields_missing(fields: frozenset) -> pl.Expr:
     return pl.any_horizontal([pl.col(f).is_null() for f in sorted(fields)])
 
 
-def _measure_exprs(cm: CompiledMeasure) -> list[pl.Expr]:
+def _measure_exprs(cm: CompiledMeasure, amount_by_status: bool = False) -> list[pl.Expr]:
+    """The measure's columns (see the module docstring). ``amount_by_status``: the amount as ``status == 符合`` (the
+    former form, which recomputes the status chain; the reference the tests compare)."""
     mid = cm.id
     out: list[pl.Expr] = []
     any_false, missing, pending = [], [], []
@@ -406,10 +411,14 @@ def _measure_exprs(cm: CompiledMeasure) -> list[pl.Expr]:
         status = status.when(final.is_null()).then(_status(MISSING)) \
             .when(final <= 0).then(_status(NOT_MET)) \
             .when(below_minimum).then(_status(NOT_MET)).otherwise(_status(MET))
-        status_expr = status
-        out.append(status_expr.alias(col(mid, "status")))
+        out.append(status.alias(col(mid, "status")))
         out.append(computed.cast(pl.Int64).alias(col(mid, "computed")))
-        out.append(pl.when(status_expr == MET).then(final).otherwise(None).cast(pl.Int64).alias(col(mid, "amount")))
+        # 符合 exactly when no branch above the status's ``otherwise`` is taken (each predicate is non-null; ``final >
+        # 0`` is null when final is, and a null ``when`` takes ``otherwise``). Written as status == 符合 it recomputed
+        # the whole status chain per row, which Polars' CSE does not share (docs/decisions.md SCREEN2-2)
+        met = status == MET if amount_by_status else pl.lit(False) if amount_pending else \
+            ~any_of(any_false) & ~any_of(missing) & ~any_of(pending) & (final > 0) & ~below_minimum
+        out.append(pl.when(met).then(final).otherwise(None).cast(pl.Int64).alias(col(mid, "amount")))
     else:
         out.append(status.otherwise(_status(MET)).alias(col(mid, "status")))
     return out

@@ -277,7 +277,7 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named:
     facts = ev.inputs
     here = not ev.plan or frozenset().union(*(cm.fields for cm in ev.plan)) <= set(facts.columns)
     if here:
-        both = facts.hstack(wide.drop([c for c in wide.columns if c in facts.columns]))
+        both = beside(facts, wide.drop([c for c in wide.columns if c in facts.columns]))
         held = {c for c, n in zip(facts.columns, facts.null_count().row(0)) if n < facts.height}
     else:
         both = wide
@@ -334,16 +334,10 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named:
     if gathered:
         # each measure's rows as row numbers in entity order — filtering and sorting integers only — then each column
         # it lists gathered once (filtering the columns, then sorting them, moved every string twice)
-        numbered = both.with_row_index("_row")
-        rows = pl.collect_all([numbered.filter(pl.any_horizontal([where for _, where, _ in gathered])).select("_row"),
-                               *[numbered.filter(where).select("_row") for _, where, _ in gathered]])
-        union = rows[0]["_row"]
-        order = listed_order(frame["entity_id"], union)
-        rows = [r.with_columns(order.gather(r["_row"]).alias("_order")).sort("_order").select("_row") for r in rows[1:]]
-        index = pl.concat([r["_row"] for r in rows], rechunk=True)  # the result rows' rows of ``frame``
+        rows, listed, order = _rows_in_entity_order(both, frame["entity_id"], [where for _, where, _ in gathered])
+        index = pl.concat(rows, rechunk=True)  # the result rows' rows of ``frame``
         out = _gathered(frame, gathered, rows, index, named, patterns if explain else None)
-        listed_ids = frame["entity_id"].gather(union) if ordinals else None
-        if ordinals and listed_ids.null_count() == 0 and listed_ids.n_unique() == len(listed_ids):
+        if ordinals and _distinct_in_order(frame["entity_id"].gather(listed)):
             # one entity, one listed row of the frame: its rank among them (1…n) is its place among the listed
             # entities of this type, the entity key's part from screening (MERGE5-4); repeated IDs: none carried
             out = out.with_columns((order.gather(index) - 1).alias(LISTED_ORDINAL))
@@ -363,7 +357,33 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named:
     return out
 
 
-def _gathered(frame: pl.DataFrame, gathered: list, rows: list[pl.DataFrame], index: pl.Series, named: list[pl.Expr],
+def _rows_in_entity_order(frame: pl.LazyFrame, ids: pl.Series,
+                          wheres: list[pl.Expr]) -> tuple[list[pl.Series], pl.Series, pl.Series]:
+    """Each ``where``'s row numbers of ``frame`` in entity order (``entity_order`` of ``ids``, ties in row order);
+    the rows any ``where`` holds for, in that order; and that order (:func:`listed_order` of those rows).
+
+    The listed rows are put in entity order once, then each ``where``'s rows are picked from that sequence by its
+    mask — a filter keeps order — instead of filtering each measure's row numbers, then sorting them (a sort and
+    three small plans per measure; docs/decisions.md SCREEN2-3)."""
+    masks = frame.select(w.alias(str(k)) for k, w in enumerate(wheres)).collect(engine="in-memory")
+    union = masks.select(pl.any_horizontal(pl.all()).arg_true()).to_series().cast(pl.UInt32)
+    order = listed_order(ids, union)
+    ranks = order.gather(union)
+    # the listed rows by rank: each rank (1…n among them) is unique, so a scatter places every row; a null ID has no
+    # rank (it sorts first, in row order, as the per-measure sort put it)
+    ranked = pl.zeros(len(union), dtype=pl.UInt32, eager=True).scatter(ranks - 1, union) if not ranks.null_count() \
+        else pl.DataFrame({"row": union, "rank": ranks}).sort("rank", maintain_order=True)["row"]
+    picked = masks[ranked]
+    return [ranked.filter(picked.get_column(str(k))) for k in range(len(wheres))], ranked, order
+
+
+def _distinct_in_order(ids: pl.Series) -> bool:
+    """Whether IDs in sorted order (equal IDs adjacent) are all present and distinct: neighbours compared, where
+    ``n_unique`` hashed every string."""
+    return ids.null_count() == 0 and not (ids.slice(1) == ids.slice(0, max(len(ids) - 1, 0))).any()
+
+
+def _gathered(frame: pl.DataFrame, gathered: list, rows: list[pl.Series], index: pl.Series, named: list[pl.Expr],
               patterns: dict[int, list[str]] | None) -> pl.DataFrame:
     """The long rows of the gathering paths: each measure's ``rows`` (row numbers of ``frame``, in listed order;
     ``index``: all of them, measure after measure).
@@ -373,15 +393,16 @@ def _gathered(frame: pl.DataFrame, gathered: list, rows: list[pl.DataFrame], ind
     columns (status, amounts, what its ``missing`` code reads). Gathering the identity strings per measure, then
     concatenating the parts, moved each string twice (docs/decisions.md SCREEN-1)."""
     identity = ["entity_id", *DISPLAY]
-    common = frame.lazy().select(*identity, *named).collect().rechunk()[index]
+    # in memory: the streaming engine returns the columns in chunks, which cost a rechunk copy before the gather
+    common = frame.lazy().select(*identity, *named).collect(engine="in-memory")[index]
     blank = {c: pl.lit(None, dtype=t).alias(c) for c, t in common.schema.items() if c in identity}  # schema once
 
-    def own(cm, extra: list[pl.Expr], r: pl.DataFrame) -> pl.LazyFrame:
+    def own(cm, extra: list[pl.Expr], r: pl.Series) -> pl.LazyFrame:
         """The measure's rows with what long_part's measure columns and the extras read (an identity column the
         extras read too, e.g. a condition on 行业); the other identity columns, which long_part selects and the
         caller drops, as nulls."""
         read = {c for e in extra for c in e.meta.root_names()}
-        picked = frame.select([c for c in frame.columns if c in read or c.startswith(f"{cm.id}|")])[r["_row"]]
+        picked = frame.select([c for c in frame.columns if c in read or c.startswith(f"{cm.id}|")])[r]
         return picked.lazy().with_columns(blank[c] for c in identity if c not in read)
 
     parts = [long_part(own(cm, extra, r), cm, DISPLAY, None, extra).drop(identity)
@@ -389,11 +410,21 @@ def _gathered(frame: pl.DataFrame, gathered: list, rows: list[pl.DataFrame], ind
     measured = pl.concat(parts).collect()
     at = measured.columns.index("allocation_note") + 1
     names = [e.meta.output_name() for e in named]
-    out = common.select(identity).hstack(measured[:, :at]).hstack(common.select(names)).hstack(measured[:, at:])
+    out = beside(common.select(identity), measured[:, :at], common.select(names), measured[:, at:])
     if patterns is not None:
         out = out.with_columns(pl.col("missing").replace_strict(_pattern_texts(out["missing"], patterns),
                                                                  default=None, return_dtype=pl.String))
     return out
+
+
+def beside(*frames: pl.DataFrame) -> pl.DataFrame:
+    """Frames of one height side by side (their columns shared, not copied). ``DataFrame.hstack`` took 30–50 ms for
+    the ~500 columns of facts and results at 1M; a horizontal concat of frames of equal height takes ~0.1 ms
+    (docs/decisions.md SCREEN2-5). A frame without columns adds nothing (as with ``hstack``)."""
+    frames = [f for f in frames if f.width]
+    if len({f.height for f in frames}) > 1:
+        raise ValueError("frames side by side must have the same height")
+    return pl.concat(frames, how="horizontal")
 
 
 def listed_order(ids: pl.Series, listed: pl.Series) -> pl.Series:
@@ -477,7 +508,7 @@ def missing_fields(ev: Evaluation) -> pl.DataFrame | None:
     """Per measure and input field: the number of entities that are 待补充信息 for that measure and lack the field
     (for an undecided condition, or for the amount), with its Chinese label and source. One vectorised select;
     None when the evaluation does not carry the facts (a Spark run keeps only its results)."""
-    both = ev.inputs.hstack(ev.frame.drop([c for c in ev.frame.columns if c in ev.inputs.columns]))
+    both = beside(ev.inputs, ev.frame.drop([c for c in ev.frame.columns if c in ev.inputs.columns]))
     exprs, keys = [], []
     for cm in ev.plan:
         is_missing = pl.col(col(cm.id, "status")) == MISSING
@@ -576,7 +607,7 @@ def _reason_columns(ev: Evaluation, measures: list[CompiledMeasure], library, la
     if not exprs:
         return out
     facts = ev.inputs.select([c for c in ev.inputs.columns if c not in ev.frame.columns])
-    both = ev.frame.hstack(facts).lazy() if facts.width else ev.frame.lazy()
+    both = beside(ev.frame, facts).lazy() if facts.width else ev.frame.lazy()
     parts = [both.filter(pl.col(col(mid, "status")) == MET)
              .select(pl.col("entity_id").cast(pl.String), pl.lit(mid).alias("measure_id"), e.alias("reason"))
              for mid, e in exprs.items()]
