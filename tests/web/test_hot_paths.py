@@ -65,19 +65,23 @@ def test_an_altered_copy_is_serialised_afresh(web):
     assert b"\xef\xbc\x88\xe6\x94\xb9\xef\xbc\x89" in check_json(altered, PERIOD, "enterprise")  # （改）
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=st.data())
-def test_check_json_equals_the_old_bytes_for_varied_facts(web, data):
-    base = stored_facts(web.state, web.own, PERIOD)
-    names = sorted(base)
-    kept = data.draw(st.lists(st.sampled_from(names), unique=True, max_size=len(names)))
+def nearby_facts(data, base: dict) -> dict:
+    """A drawn subset of an enterprise's facts (the rest missing), each number kept or replaced by one nearby, to the
+    分 (missing, zero and the thresholds' neighbourhoods all occur)."""
     facts = {}
-    for name in kept:
+    for name in data.draw(st.lists(st.sampled_from(sorted(base)), unique=True, max_size=len(base))):
         value = base[name]
         if isinstance(value, bool) or not hasattr(value, "as_integer_ratio"):
             facts[name] = value
-        else:  # a number nearby, to the 分 (missing, zero and the thresholds' neighbourhoods all occur)
+        else:
             facts[name] = str(data.draw(st.integers(-1, 10**11)) / 100 if data.draw(st.booleans()) else value)
+    return facts
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_check_json_equals_the_old_bytes_for_varied_facts(web, data):
+    facts = nearby_facts(data, stored_facts(web.state, web.own, PERIOD))
     try:
         results = answers(web.state, [facts])[0]
     except ValueError:

@@ -11,7 +11,7 @@ from huiqi.interfaces.web.checking import engine_params, stored_facts
 from huiqi.interfaces.web.presenters import check_json, result_dict, json_bytes, shared_result_json
 from huiqi.services import calculator
 from huiqi.services.calculator import CheckRequest, check_many
-from tests.web.test_hot_paths import PERIOD, old_bytes, web  # noqa: F401 - the module's app fixture
+from tests.web.test_hot_paths import PERIOD, nearby_facts, old_bytes, web  # noqa: F401 - the module's app fixture
 
 __all__ = ["web"]
 
@@ -78,16 +78,7 @@ def test_a_full_shared_json_table_is_cleared_and_still_answers(web, monkeypatch)
 def test_shared_answers_equal_copied_answers_for_varied_facts(web, data):  # noqa: F811
     """Facts drawn around a real enterprise's (missing, zero, nearby amounts): the shared path's bytes are the
     copied path's, whichever results are fresh and which remembered."""
-    base = stored_facts(web.state, web.own, PERIOD)
-    names = sorted(base)
-    kept = data.draw(st.lists(st.sampled_from(names), unique=True, max_size=len(names)))
-    facts = {}
-    for name in kept:
-        value = base[name]
-        if isinstance(value, bool) or not hasattr(value, "as_integer_ratio"):
-            facts[name] = value
-        else:
-            facts[name] = str(data.draw(st.integers(-1, 10**11)) / 100 if data.draw(st.booleans()) else value)
+    facts = nearby_facts(data, stored_facts(web.state, web.own, PERIOD))
     requests = _requests(web.state, [facts])
     shared = check_many(requests, web.state.ruleset, web.state.library, shared=True)[0]
     copied = check_many(requests, web.state.ruleset, web.state.library)[0]
