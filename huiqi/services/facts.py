@@ -261,6 +261,29 @@ def _few_joins(register_sized: list[pl.LazyFrame], small: list[pl.LazyFrame]) ->
     return [*register_sized, merged]
 
 
+def _placed(codes: pl.Series, sides: list[pl.DataFrame]) -> pl.DataFrame:
+    """Each side's columns (beside its leading credit_code, one row per code) at the rows of ``codes`` with that
+    code, null elsewhere: what a left join of each side onto ``codes`` gives. The codes of all sides are looked up
+    in one join, and each column is then scattered to its rows: each left join hashed and probed the register's
+    million strings again (docs/decisions.md FACTS2-1). A side listing a code of ``codes`` twice is refused, as the
+    left join's extra rows were (their height no longer matched the register's)."""
+    starts = [0]
+    for side in sides:
+        starts.append(starts[-1] + side.height)
+    looked_up = pl.concat([side.select("credit_code") for side in sides]).with_row_index("at").join(
+        codes.to_frame("credit_code").with_row_index("row"), on="credit_code", how="inner")  # a null code: no match
+    placed = []
+    for side, start, end in zip(sides, starts, starts[1:]):
+        hits = looked_up.filter(pl.col("at").is_between(start, end - 1))
+        rows = hits.get_column("row")
+        if rows.n_unique() < len(rows):
+            raise pl.exceptions.ShapeError(f"facts listing an enterprise twice: {', '.join(side.columns[1:])}")
+        at = hits.get_column("at") - start
+        placed.append(pl.DataFrame([side.get_column(c).clear(len(codes)).scatter(rows, side.get_column(c).gather(at))
+                                    for c in side.columns[1:]]))
+    return pl.concat(placed, how="horizontal")
+
+
 def enterprise_facts(tables: dict[str, pl.DataFrame], period: str | Period,
                      fields: Collection[str] | None = None) -> pl.DataFrame:
     """One row per enterprise with every data-dictionary field the tables can supply for the period.
@@ -287,7 +310,8 @@ def enterprise_facts(tables: dict[str, pl.DataFrame], period: str | Period,
     if want(*INDICATOR_DERIVED):
         indicators = tables["indicator_panel"] if "indicator_panel" in tables else tables["indicators"]
         # indicator_facts follows the base's rows one to one, so its columns are placed beside them, not joined
-        out = ent.hstack(indicator_facts(indicators, p, base=ent, fields=fields).drop("credit_code"))
+        out = pl.concat([ent, indicator_facts(indicators, p, base=ent, fields=fields).drop("credit_code")],
+                        how="horizontal")
 
     # the other tables' facts: each aggregated to one row per enterprise, joined onto the key column alone (joining
     # onto the growing facts frame re-gathered every column it held, once per table), then placed beside it. Each
@@ -296,10 +320,8 @@ def enterprise_facts(tables: dict[str, pl.DataFrame], period: str | Period,
     (register_sized, small), fills = _side_facts(tables, p, fields)
     joins = _few_joins(register_sized, small)
     if joins:
-        keys = ent.lazy().select("credit_code")
-        beside = pl.concat(pl.collect_all([keys.join(side, on="credit_code", how="left", maintain_order="left")
-                                           .drop("credit_code") for side in joins]), how="horizontal")
-        out = out.hstack(beside.with_columns(pl.col(c).fill_null(False) for c in fills).get_columns())
+        beside = _placed(ent.get_column("credit_code"), pl.collect_all(joins))
+        out = pl.concat([out, beside.with_columns(pl.col(c).fill_null(False) for c in fills)], how="horizontal")
     return out.with_columns(pl.col("credit_code").alias("entity_id"), pl.col("enterprise_name").alias("name"),
                             pl.col("county").alias("county_code"))
 
