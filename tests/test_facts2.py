@@ -94,3 +94,37 @@ def test_placed_keeps_register_rows_with_a_repeated_code():
     codes = pl.Series("credit_code", ["B", "A", "B", None])
     side = pl.DataFrame({"credit_code": ["B", None], "d": [date(2024, 1, 1), date(2025, 1, 1)]})
     assert facts_mod._placed(codes, [side])["d"].to_list() == [date(2024, 1, 1), None, date(2024, 1, 1), None]
+
+
+def _owners_joined(projects: pl.DataFrame, owners: pl.DataFrame) -> pl.DataFrame:
+    """The reference: the owners among the register (semi join), then a left join (the path before FACTS2-3)."""
+    among = owners.join(projects.select("credit_code").unique(), on="credit_code", how="semi", maintain_order="left")
+    return projects.join(among, on="credit_code", how="left", maintain_order="left")
+
+
+@settings(max_examples=300, deadline=None)
+@given(owned=st.lists(CODES, max_size=10), register=st.lists(CODES, max_size=10))
+def test_project_owners_equal_the_semi_and_left_join(owned, register):
+    """Projects sharing an owner, owners not in the register, null codes, and a register listing a code twice (the
+    project's row repeated per register row, in register order, as the join gave)."""
+    projects = pl.DataFrame({"project_id": [f"P{i}" for i in range(len(owned))],
+                             "credit_code": pl.Series(owned, dtype=pl.String)})
+    owners = pl.DataFrame({"credit_code": pl.Series(register, dtype=pl.String),
+                           "_owner": [f"企业{i}" for i in range(len(register))],
+                           "sector": [None if i % 3 else f"S{i}" for i in range(len(register))]})
+    assert facts_mod._with_owners(projects, owners).equals(_owners_joined(projects, owners))
+
+
+@pytest.mark.parametrize("period", ["2024Q4", "2026Q3"])
+def test_project_facts_equal_a_build_on_the_reference_owners(tables, period, monkeypatch):
+    """project_facts on generated data, all fields and the fields a run reads, equals the build with the old join."""
+    from huiqi.engine.evaluate import RuleSet
+
+    ruleset = RuleSet()
+    needed = ruleset.fields_read(period, "project", ruleset.resolve_parameters(None), None)
+    built = [facts_mod.project_facts(tables, period), facts_mod.project_facts(tables, period, needed)]
+    monkeypatch.setattr(facts_mod, "_with_owners", _owners_joined)
+    reference = [facts_mod.project_facts(tables, period), facts_mod.project_facts(tables, period, needed)]
+    for b, r in zip(built, reference):
+        assert b.height and b["name"].null_count() < b.height
+        assert b.equals(r)
