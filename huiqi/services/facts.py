@@ -322,10 +322,9 @@ def enterprise_facts(tables: dict[str, pl.DataFrame], period: str | Period,
         out = pl.concat([ent, indicator_facts(indicators, p, base=ent, fields=fields).drop("credit_code")],
                         how="horizontal")
 
-    # the other tables' facts: each aggregated to one row per enterprise, joined onto the key column alone (joining
-    # onto the growing facts frame re-gathered every column it held, once per table), then placed beside it. Each
-    # side joined onto the codes on its own, the joins run together (collect_all): chained, each join re-gathered
-    # the columns of the joins before it (1M, every field: 1.2 → 0.95 s CPU)
+    # the other tables' facts: each aggregated to one row per enterprise (computed together: collect_all), then placed
+    # beside the register's rows by one lookup of all their codes (FACTS2-1); joined onto the growing facts frame,
+    # each re-gathered every column it held, and each left join onto the codes hashed a million strings again
     (register_sized, small), fills = _side_facts(tables, p, fields)
     joins = _few_joins(register_sized, small)
     if joins:
@@ -380,9 +379,9 @@ def project_facts(tables: dict[str, pl.DataFrame], period: str | Period,
 
 
 def _with_owners(projects: pl.DataFrame, owners: pl.DataFrame) -> pl.DataFrame:
-    """The projects beside their owners' register columns (null for an owner not in the register): each project's
-    owner row found by one join (:func:`_rows_of`; a semi join of the
-    register, then a left join, took ~1.5× as long at 1M). A code the register lists twice is joined as before: the
+    """The projects beside their owners' register columns (null for an owner not in the register), each project's
+    owner row found by one join (:func:`_rows_of`; the semi join of the register, then a left join, it replaces took
+    ~1.5× as long at 1M: docs/decisions.md FACTS2-3). A code the register lists twice is joined as before: the
     project's row repeated once per register row."""
     [at] = _rows_of(projects.get_column("credit_code"), [owners])
     if at is None:
