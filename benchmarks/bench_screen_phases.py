@@ -7,6 +7,10 @@ listed rows, explanations, 待补充信息 counts and status counts. Nothing is 
 run alternately, so a shared machine's load falls on both alike; the minimum and median of --repeat runs are shown.
 
 Run: .venv/bin/python benchmarks/bench_screen_phases.py --size 1000000 --base /tmp/base-checkout --repeat 3
+
+With --facts-beside (and --base), one process instead loads the base checkout's `services/facts.py` beside this one's
+and times their enterprise and project facts alternately on the same tables (the fields a run reads), checking that
+the frames are equal: a steadier comparison of the facts alone on a shared machine.
 """
 
 from __future__ import annotations
@@ -60,6 +64,34 @@ import huiqi
 phases["code"] = huiqi.__file__
 print(json.dumps(phases))
 """
+FACTS_BESIDE = """
+import importlib.util, os, sys, time
+from pathlib import Path
+data, period, base_facts, repeat = Path(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
+from huiqi.interfaces.cli_common import SCREEN_SCANS, load_tables
+from huiqi.services import facts as this
+from huiqi.services.calculator import default_ruleset
+spec = importlib.util.spec_from_file_location("base_facts", base_facts)
+base = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(base)
+ruleset = default_ruleset()
+resolved = ruleset.resolve_parameters(None)
+tables = load_tables(data, None, scan=SCREEN_SCANS)
+fields = {e: ruleset.fields_read(period, e, resolved, None) for e in ("enterprise", "project")}
+times, frames = {}, {}
+for _ in range(repeat):
+    for name, module in (("this", this), ("base", base)):
+        for step, build in (("enterprise", module.enterprise_facts), ("project", module.project_facts)):
+            cpu, start = sum(os.times()[:2]), time.perf_counter()
+            frame = build(tables, period, fields[step])
+            times.setdefault((step, name), []).append((time.perf_counter() - start, sum(os.times()[:2]) - cpu))
+            if not frame.equals(frames.setdefault(step, frame)):
+                raise SystemExit(f"{step} facts differ")
+for step in ("enterprise", "project"):
+    (wt, ct), (wb, cb) = ([min(x[i] for x in times[(step, n)]) for i in (0, 1)] for n in ("this", "base"))
+    print(f"  {step} facts: wall {wt:.3f} / {wb:.3f} s ({wt / wb:.2f}x), CPU {ct:.2f} / {cb:.2f} s ({ct / cb:.2f}x); "
+          f"this / base, min of {repeat}, equal frames")
+"""
 ORDER = ["screen", "screen_cpu", "enterprise_facts", "project_facts", "county_facts", "evaluate", "listed_rows",
          "explain", "missing_fields", "status_counts"]
 
@@ -83,10 +115,19 @@ def main() -> None:
     ap.add_argument("--period", default="2024Q4")
     ap.add_argument("--base", type=Path, help="a second checkout to run alternately (e.g. the base commit)")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--facts-beside", action="store_true", help="the base's facts.py beside this one's, one process")
     args = ap.parse_args()
     from bench_screening import ensure_data
 
     data = ensure_data(args.size)
+    if args.facts_beside:
+        if not args.base:
+            raise SystemExit("--facts-beside needs --base")
+        print(f"{args.size:,} enterprises, {args.period}: facts of this checkout and of {args.base}, in one process")
+        subprocess.run([sys.executable, "-c", FACTS_BESIDE, str(data), args.period,
+                        str(args.base / "huiqi" / "services" / "facts.py"), str(args.repeat)],
+                       env={**os.environ, "PYTHONPATH": str(HERE.parent)}, cwd=tempfile.gettempdir(), check=True)
+        return
     checkouts = {"this": HERE.parent, **({"base": args.base} if args.base else {})}
     runs: dict[str, list[dict]] = {k: [] for k in checkouts}
     for _ in range(args.repeat):

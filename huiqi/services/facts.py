@@ -261,6 +261,38 @@ def _few_joins(register_sized: list[pl.LazyFrame], small: list[pl.LazyFrame]) ->
     return [*register_sized, merged]
 
 
+def _rows_of(codes: pl.Series, sides: list[pl.DataFrame]) -> list[pl.Series | None]:
+    """Per side (a frame led by credit_code), for every row of ``codes``, the row of the side with that code (null:
+    none; a null code matches nothing) — or None for a side listing one of ``codes``' codes twice. The codes of all
+    sides are looked up in one join: a left join per side hashed and probed the register's million strings again
+    (docs/decisions.md FACTS2-1)."""
+    starts = [0]
+    for side in sides:
+        starts.append(starts[-1] + side.height)
+    looked_up = pl.concat([side.select("credit_code") for side in sides]).with_row_index("at").join(
+        codes.to_frame("credit_code").with_row_index("row"), on="credit_code", how="inner")
+    out = []
+    for start, end in zip(starts, starts[1:]):
+        hits = looked_up.filter(pl.col("at").is_between(start, end - 1))
+        rows = hits.get_column("row")
+        # scattered once, so that each column is then gathered by it (a scatter per column took ~3× as long at 1M)
+        out.append(None if rows.n_unique() < len(rows) else
+                   pl.Series("at", dtype=pl.UInt32).clear(len(codes)).scatter(rows, hits.get_column("at") - start))
+    return out
+
+
+def _placed(codes: pl.Series, sides: list[pl.DataFrame]) -> pl.DataFrame:
+    """Each side's columns (beside its leading credit_code, one row per code) at the rows of ``codes`` with that
+    code, null elsewhere: what a left join of each side onto ``codes`` gives (:func:`_rows_of`). A side listing a code
+    of ``codes`` twice is refused, as the left join's extra rows were (their height no longer matched the register's)."""
+    placed = []
+    for side, at in zip(sides, _rows_of(codes, sides)):
+        if at is None:
+            raise pl.exceptions.ShapeError(f"facts listing an enterprise twice: {', '.join(side.columns[1:])}")
+        placed.append(side.drop("credit_code")[at])
+    return pl.concat(placed, how="horizontal")
+
+
 def enterprise_facts(tables: dict[str, pl.DataFrame], period: str | Period,
                      fields: Collection[str] | None = None) -> pl.DataFrame:
     """One row per enterprise with every data-dictionary field the tables can supply for the period.
@@ -287,19 +319,17 @@ def enterprise_facts(tables: dict[str, pl.DataFrame], period: str | Period,
     if want(*INDICATOR_DERIVED):
         indicators = tables["indicator_panel"] if "indicator_panel" in tables else tables["indicators"]
         # indicator_facts follows the base's rows one to one, so its columns are placed beside them, not joined
-        out = ent.hstack(indicator_facts(indicators, p, base=ent, fields=fields).drop("credit_code"))
+        out = pl.concat([ent, indicator_facts(indicators, p, base=ent, fields=fields).drop("credit_code")],
+                        how="horizontal")
 
-    # the other tables' facts: each aggregated to one row per enterprise, joined onto the key column alone (joining
-    # onto the growing facts frame re-gathered every column it held, once per table), then placed beside it. Each
-    # side joined onto the codes on its own, the joins run together (collect_all): chained, each join re-gathered
-    # the columns of the joins before it (1M, every field: 1.2 → 0.95 s CPU)
+    # the other tables' facts: each aggregated to one row per enterprise (computed together: collect_all), then placed
+    # beside the register's rows by one lookup of all their codes (FACTS2-1); joined onto the growing facts frame,
+    # each re-gathered every column it held, and each left join onto the codes hashed a million strings again
     (register_sized, small), fills = _side_facts(tables, p, fields)
     joins = _few_joins(register_sized, small)
     if joins:
-        keys = ent.lazy().select("credit_code")
-        beside = pl.concat(pl.collect_all([keys.join(side, on="credit_code", how="left", maintain_order="left")
-                                           .drop("credit_code") for side in joins]), how="horizontal")
-        out = out.hstack(beside.with_columns(pl.col(c).fill_null(False) for c in fills).get_columns())
+        beside = _placed(ent.get_column("credit_code"), pl.collect_all(joins))
+        out = pl.concat([out, beside.with_columns(pl.col(c).fill_null(False) for c in fills)], how="horizontal")
     return out.with_columns(pl.col("credit_code").alias("entity_id"), pl.col("enterprise_name").alias("name"),
                             pl.col("county").alias("county_code"))
 
@@ -340,15 +370,23 @@ def project_facts(tables: dict[str, pl.DataFrame], period: str | Period,
             pl.when(pl.col("project_invest_q_ly").is_null() &
                     (pl.col("registered_on") > Period(p.year - 1, q).end))
             .then(0).otherwise(pl.col("project_invest_q_ly")).alias("project_invest_q_ly"))
-    # the owners among the register first (a semi join hashes the few project owners, not the whole register),
-    # then looked up: a left join straight onto the register built its hash table over every enterprise
-    owners = tables["enterprises"].lazy().select("credit_code", pl.col("name").alias("_owner"), "sector").join(
-        out.select("credit_code").unique(), on="credit_code", how="semi", maintain_order="left")
-    out = out.join(owners, on="credit_code", how="left", maintain_order="left").with_columns(
+    out = _with_owners(out.collect(), tables["enterprises"].lazy().select(
+        "credit_code", pl.col("name").alias("_owner"), "sector").collect()).lazy().with_columns(
         pl.concat_str([pl.col("_owner"), pl.lit("："), pl.col("project_name")], ignore_nulls=True).alias("name"),
         pl.col("county").alias("county_code"))
     out = out.drop("registered_on", "_owner", "project_name").rename({"project_id": "entity_id"})
     return _only(out, PROJECT_IDENTITY, fields).collect()
+
+
+def _with_owners(projects: pl.DataFrame, owners: pl.DataFrame) -> pl.DataFrame:
+    """The projects beside their owners' register columns (null for an owner not in the register), each project's
+    owner row found by one join (:func:`_rows_of`; the semi join of the register, then a left join, it replaces took
+    ~1.5× as long at 1M: docs/decisions.md FACTS2-3). A code the register lists twice is joined as before: the
+    project's row repeated once per register row."""
+    [at] = _rows_of(projects.get_column("credit_code"), [owners])
+    if at is None:
+        return projects.join(owners, on="credit_code", how="left", maintain_order="left")
+    return pl.concat([projects, owners.drop("credit_code")[at]], how="horizontal")
 
 
 def county_facts(tables: dict[str, pl.DataFrame], period: str | Period, weight_invest: float | None = None,

@@ -394,7 +394,10 @@ def _gathered(frame: pl.DataFrame, gathered: list, rows: list[pl.Series], index:
     concatenating the parts, moved each string twice (docs/decisions.md SCREEN-1)."""
     identity = ["entity_id", *DISPLAY]
     # in memory: the streaming engine returns the columns in chunks, which cost a rechunk copy before the gather
-    common = frame.lazy().select(*identity, *named).collect(engine="in-memory")[index]
+    # a constant (the entity type) is set on the gathered rows, not gathered: millions of copies of one string
+    constant = [e for e in named if not e.meta.root_names()]
+    common = frame.lazy().select(*identity, *(e for e in named if e.meta.root_names())).collect(
+        engine="in-memory")[index].with_columns(constant)
     blank = {c: pl.lit(None, dtype=t).alias(c) for c, t in common.schema.items() if c in identity}  # schema once
 
     def own(cm, extra: list[pl.Expr], r: pl.Series) -> pl.LazyFrame:
