@@ -18,12 +18,16 @@ _MISSING = object()
 
 
 class Cache:
-    def __init__(self, name: str, maxsize: int, ttl: float | None = None, timer: Callable[[], float] | None = None):
+    def __init__(self, name: str, maxsize: int, ttl: float | None = None, timer: Callable[[], float] | None = None,
+                 weigh: Callable[[object], int] | None = None):
         """``ttl``: seconds an entry is trusted (for values another process may change in the database);
-        ``timer``: the TTL's clock (default time.monotonic; tests pass their own)."""
+        ``timer``: the TTL's clock (default time.monotonic; tests pass their own); ``weigh``: an entry's size,
+        ``maxsize`` then bounds their sum (cachetools' getsizeof) and a value larger than it is not kept."""
         self.name = name
-        self._data: LRUCache = LRUCache(maxsize=maxsize) if ttl is None else \
-            TTLCache(maxsize=maxsize, ttl=ttl, **({"timer": timer} if timer is not None else {}))
+        sized = {"getsizeof": weigh} if weigh is not None else {}
+        self._weigh = weigh
+        self._data: LRUCache = LRUCache(maxsize=maxsize, **sized) if ttl is None else \
+            TTLCache(maxsize=maxsize, ttl=ttl, **({"timer": timer} if timer is not None else {}), **sized)
         self._lock = threading.RLock()
         self._building: dict[Hashable, threading.Lock] = {}
 
@@ -33,6 +37,11 @@ class Cache:
 
     def put(self, key: Hashable, value) -> None:
         with self._lock:
+            self._store(key, value)
+
+    def _store(self, key: Hashable, value) -> None:
+        """Under the lock: kept unless it alone outweighs the whole cache."""
+        if self._weigh is None or self._weigh(value) <= self._data.maxsize:
             self._data[key] = value
 
     def pop(self, key: Hashable, default=None):
@@ -65,7 +74,7 @@ class Cache:
             try:
                 value = build()
                 with self._lock:
-                    self._data[key] = value
+                    self._store(key, value)
             finally:
                 with self._lock:
                     self._building.pop(key, None)

@@ -54,6 +54,8 @@ DEMO_PASSWORD_HASHES = {
 }
 
 
+# the result cache's budget (JSON answers, by their bytes): ~400 calculator answers or thousands of searches
+ANSWER_CACHE_BYTES = 64 * 2**20
 ACTIVE_SET_TTL = 1.0  # seconds a worker process trusts its copy of the active parameter set
 
 
@@ -104,7 +106,9 @@ class WebState:
         # per process (rebuilt from the tables on a miss); what workers share is in the database (SERVICES-4)
         self._facts = Cache("enterprise facts", 6)
         self._facts_index = Cache("enterprise facts row index", 6)  # (frame, {credit code: row}) per facts frame
-        self._calc_cache = Cache("calculator answers", 4096)
+        # bounded by bytes, not entries: 4,096 calculator answers of ~165 KB were ~0.7 GB a process, each answer
+        # fresh memory (page faults) until the cache filled; evicted answers' memory is reused (WEB4-2)
+        self._calc_cache = Cache("calculator answers", ANSWER_CACHE_BYTES, weigh=len)
         self.precomputed = Precomputed(self.engine)
         self.screenings = ScreeningJobs(self.engine, self.runs_dir, self.ruleset, audit=self.audit,
                                         county_names=lambda: self.county_names)
