@@ -237,11 +237,17 @@ class RuleSet:
         return self._plans[key]
 
     def _plan_path(self, period, entity, params, only):
+        return self.cached_path("plan", period, entity, params, only)
+
+    def cached_path(self, kind: str, period, entity, params, only, extra_code=()):
+        """Where something compiled from this plan key is stored on disk (huiqi.engine.plan_cache), or None: a rule
+        set other than the built-in one, or a copy whose rules were replaced, is never cached."""
         owner = self._on_disk
         if owner is None or any(a is not b for a, b in
                                 zip(owner, (self.measures, self.parameters, self.groups, self.dictionary))):
             return None
-        return plan_cache.plan_path("plan", (period, entity, plan_cache.parameter_key(params), tuple(only or ())))
+        return plan_cache.plan_path(kind, (period, entity, plan_cache.parameter_key(params), tuple(only or ())),
+                                    extra_code)
 
     @staticmethod
     def _storable(plan: list[CompiledMeasure], exprs: list[pl.Expr]) -> tuple:
