@@ -223,9 +223,9 @@ class RuleSet:
         key = (period, entity, tuple(sorted((k, str(v)) for k, v in params.items())), tuple(only or ()))
         if key not in self._plans:
             path = self._plan_path(period, entity, params, only)
-            stored = plan_cache.load(path)
-            if stored is not None:
-                self._plans[key] = self._restored(*stored)
+            restored = self._restored(plan_cache.load(path))
+            if restored is not None:
+                self._plans[key] = restored
             else:
                 compiler = Compiler(self.dictionary, params=params, declared=frozenset(self.parameters))
                 plan = [self._compile_measure(m, f, compiler, period)
@@ -255,10 +255,17 @@ class RuleSet:
         slim = [dataclasses.replace(cm, measure=None, source=None, group=None) for cm in plan]
         return [cm.id for cm in plan], slim, exprs
 
-    def _restored(self, ids: list[str], slim: list[CompiledMeasure], exprs: list[pl.Expr]) -> tuple:
-        plan = [dataclasses.replace(cm, measure=self.measures[mid][0], source=self.measures[mid][1],
-                                    group=group_of(mid, self.groups)) for mid, cm in zip(ids, slim)]
-        return plan, exprs
+    def _restored(self, stored) -> tuple | None:
+        """A stored plan with this rule set's measures put back; None for anything not of the stored shape."""
+        try:
+            ids, slim, exprs = stored
+            plan = [dataclasses.replace(cm, measure=self.measures[mid][0], source=self.measures[mid][1],
+                                        group=group_of(mid, self.groups)) for mid, cm in zip(ids, slim, strict=True)]
+        except Exception:  # noqa: BLE001 - nothing stored, or not what _storable writes: compile afresh
+            return None
+        if not all(isinstance(cm, CompiledMeasure) for cm in plan) or not all(isinstance(e, pl.Expr) for e in exprs):
+            return None
+        return plan, list(exprs)
 
     def compile_all(self) -> None:
         self.plan(None, None, self.resolve_parameters())

@@ -43,7 +43,11 @@ def load(path: Path | None):
     if path is None:
         return None
     try:
-        return pickle.loads(path.read_bytes())
+        data = path.read_bytes()
+        digest, body = data[:_DIGEST], data[_DIGEST:]
+        if hashlib.sha256(body).digest() != digest:  # a truncated or altered file: never half a plan
+            return None
+        return pickle.loads(body)
     except Exception:  # noqa: BLE001 - a missing or damaged cache only means compiling afresh
         return None
 
@@ -51,9 +55,13 @@ def load(path: Path | None):
 def store(path: Path | None, payload) -> None:
     if path is not None:
         try:
-            store_atomically(path, pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
+            body = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception:  # noqa: BLE001 - something unpicklable: the plan is simply not cached
-            pass
+            return
+        store_atomically(path, hashlib.sha256(body).digest() + body)
+
+
+_DIGEST = 32  # a stored file is the SHA-256 of its pickle, then the pickle
 
 
 def parameter_key(params) -> tuple:

@@ -431,15 +431,13 @@ def row_plan(ruleset: RuleSet, period: str, entity: str, values: Mapping[str, ob
     if hit is not None and hit[0] is exprs:
         return plan, hit[1]
     path = ruleset.cached_path("rows", period, entity, values, measures, extra_code=(Path(__file__),))
-    stored = plan_cache.load(path)  # (the row plan or None,) as a fresh build gave it
-    if stored is not None:
-        (fast,) = stored
-    else:
+    fast = plan_cache.load(path)
+    if not isinstance(fast, RowPlan):
         try:
-            fast = RowPlan(ruleset, plan, exprs)
-        except Unsupported:
+            fast: RowPlan | None = RowPlan(ruleset, plan, exprs)
+            plan_cache.store(path, fast)
+        except Unsupported:  # not stored: built (and refused) again by the next process, as without the cache
             fast = None
-        plan_cache.store(path, (fast,))
     if len(_CACHE) > 256:
         _CACHE.clear()
     _CACHE[key] = (exprs, fast)
