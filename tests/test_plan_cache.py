@@ -281,6 +281,16 @@ def test_unsupported_plans_are_not_stored(cache_dir, monkeypatch):
     assert fast is None and not list(cache_dir.glob("rows-*.pickle"))
 
 
+def test_a_stored_row_plan_needing_an_operation_no_longer_known_is_built_afresh(cache_dir, monkeypatch):
+    """Plus is inlined in the generated code, yet a row compiler without it refuses the stored plan too."""
+    rs = RuleSet()
+    assert row_plan(rs, "2024Q4", "enterprise", rs.resolve_parameters(), None)[1] is not None
+    assert list(cache_dir.glob("rows-*.pickle"))
+    monkeypatch.delitem(calculator_rows._BINARY, "Plus")
+    rs = RuleSet()
+    assert row_plan(rs, "2024Q4", "enterprise", rs.resolve_parameters(), None)[1] is None
+
+
 def test_plan_path_needs_a_cache_and_the_loaded_rules(monkeypatch):
     monkeypatch.setenv("HUIQI_CACHE_DIR", "off")
     assert plan_cache.plan_path("plan", ("2024Q4",)) is None

@@ -321,6 +321,8 @@ class RowPlan:
         refs = gates.refs | first.refs | second.refs
         code, names = _straight_line(gates.steps + first.steps + second.steps)
         self._code, self._names = code, {name: refs[id(fn)] for name, fn in names.items()}
+        # every operation the code was generated from, inlined ones included: a restore checks each is still known
+        self._operations = sorted({r for r in refs.values() if r[0] != "parametrised"})
         self._fn = _run(code, names)
 
     # pickled (huiqi.engine.plan_cache) as its generated code and how to make each function it calls: a second
@@ -331,6 +333,8 @@ class RowPlan:
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
+        for ref in self._operations:
+            _made(ref)  # raises for one this code no longer has: the load fails and the plan is built afresh
         self._code = marshal.loads(state["_code"])
         self._fn = _run(self._code, {name: _made(ref) for name, ref in self._names.items()})
 
