@@ -8,9 +8,12 @@ Scenarios: ``fresh`` (a new database: migrations from nothing, demo accounts see
 that database), ``workers2`` (``--workers 2`` on an existing database: the first 200, and when each worker said
 "Application startup complete", both from the exec). The demo data folder is generated once, before timing; the
 first run of each variant is a warm-up (byte code, the rule cache), as on a server that has started once before.
-Also ``huiqi check`` of one enterprise as a whole process (``cli``).
+Also ``huiqi check`` of one enterprise as a whole process (``cli``), and the same with the cache off (``cli-off``:
+what every process paid before the compiled plan was cached, and what a miss costs). The children use a private
+cache directory (``HUIQI_CACHE_DIR`` under the run's temporary directory), so the warm-up run fills it and other
+processes' caches play no part.
 
-    python benchmarks/bench_startup.py [--base /tmp/base] [--repeat 3] [--scenarios fresh,existing,workers2,cli]
+    python benchmarks/bench_startup.py [--base /tmp/base] [--repeat 3] [--scenarios fresh,existing,workers2,cli,cli-off]
 """
 
 from __future__ import annotations
@@ -80,8 +83,13 @@ def session_cpu(sid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+CACHE: list[Path] = []  # the run's private cache directory (set in main)
+
+
 def child_env(pythonpath: Path | None) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH")}
+    if CACHE:
+        env["HUIQI_CACHE_DIR"] = str(CACHE[0])
     if pythonpath is not None:
         env["PYTHONPATH"] = str(pythonpath)
     return env
@@ -133,11 +141,13 @@ def serve_cmd(data: Path, db: Path, work: Path, port: int, workers: int) -> list
 def one_run(variant: str, checkout: Path | None, scenario: str, data: Path, tmp: Path) -> dict:
     port = free_port()
     if variant == "floor":
-        if scenario == "cli":
+        if scenario.startswith("cli"):
             return {"first": timed_cli([sys.executable, "-c", "import typer, polars, yaml"], None, tmp)}
         return run_server([sys.executable, "-c", FLOOR_APP, str(port)], child_env(None), tmp, port)
     env = child_env(checkout)
-    if scenario == "cli":
+    if scenario == "cli-off":
+        env["HUIQI_CACHE_DIR"] = "off"
+    if scenario.startswith("cli"):
         return {"first": timed_cli([sys.executable, "-c", SERVE, "check", str(CHECK_FACTS), "--format", "json"], env,
                                    tmp)}
     home = tmp / f"{variant}-{scenario}"
@@ -164,7 +174,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--base", type=Path, help="another checkout to compare (run with this interpreter)")
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--scenarios", default="fresh,existing,workers2,cli")
+    ap.add_argument("--scenarios", default="fresh,existing,workers2,cli,cli-off")
     args = ap.parse_args()
     variants: dict[str, Path | None] = {"floor": None, "this": ROOT}
     if args.base:
@@ -172,6 +182,7 @@ def main() -> None:
     scenarios = args.scenarios.split(",")
     with tempfile.TemporaryDirectory(prefix="huiqi-bench-startup-") as name:
         tmp = Path(name)
+        CACHE.append(tmp / "cache")
         data = tmp / "demo"
         subprocess.run([sys.executable, "-c", SERVE, "demo-data", "--out", str(data)], cwd=tmp, env=child_env(ROOT),
                        check=True, capture_output=True)
