@@ -296,3 +296,12 @@ def test_plan_path_needs_a_cache_and_the_loaded_rules(monkeypatch):
     assert plan_cache.plan_path("plan", ("2024Q4",)) is None
     assert plan_cache.load(None) is None
     plan_cache.store(None, object())  # nothing to write to: nothing happens
+
+
+def test_old_plans_are_pruned(cache_dir, monkeypatch):
+    monkeypatch.setattr(plan_cache, "KEEP", 3)
+    rs = RuleSet()
+    name = next(iter(rs.parameters))
+    for value in range(6):
+        rs._planned("2024Q4", "enterprise", rs.resolve_parameters({name: value}), None)
+    assert len(list(cache_dir.glob("plan-*.pickle"))) == 3

@@ -8,7 +8,8 @@ so the Polars version is part of the key, beside the rules' content key and a ha
 (``huiqi.rules.cache.compiled_key``: any edit to huiqi/engine, huiqi/rules or huiqi/core misses).
 
 Only the built-in rule set, loaded through the rule cache, uses it; a miss, a damaged or unwritable file, or
-``HUIQI_CACHE_DIR=off`` compiles as before. A hit is trusted as the compile it replaces: it was written by the same
+``HUIQI_CACHE_DIR=off`` compiles as before. Each file holds the SHA-256 of its pickle (a truncated file is never
+half a plan); the oldest files beyond ``KEEP`` are removed when one is written. A hit is trusted as the compile it replaces: it was written by the same
 code from the same rule files and parameter values.
 """
 
@@ -59,6 +60,22 @@ def store(path: Path | None, payload) -> None:
         except Exception:  # noqa: BLE001 - something unpicklable: the plan is simply not cached
             return
         store_atomically(path, hashlib.sha256(body).digest() + body)
+        _prune(path.parent)
+
+
+# plans are per parameter set, and the web calculator takes any values: the oldest files beyond this many go
+# (a few hundred KB each; also what earlier code or rules left behind)
+KEEP = 200
+
+
+def _prune(directory: Path) -> None:
+    try:
+        files = [(p.stat().st_mtime_ns, p) for pattern in ("plan-*.pickle", "rows-*.pickle")
+                 for p in directory.glob(pattern)]
+        for _, p in sorted(files)[:-KEEP]:
+            p.unlink(missing_ok=True)
+    except OSError:  # another process pruned first, or the directory is read-only: nothing to do
+        pass
 
 
 _DIGEST = 32  # a stored file is the SHA-256 of its pickle, then the pickle
