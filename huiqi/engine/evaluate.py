@@ -23,8 +23,8 @@ from typing import Mapping
 import polars as pl
 
 from huiqi.core.periods import Period
-from huiqi.engine.expressions import Compiler, ExpressionError, Value, region_code
 from huiqi.engine import plan_cache
+from huiqi.engine.expressions import Compiler, ExpressionError, Value, region_code
 from huiqi.rules.cache import compiled_marker, mark_compiled
 from huiqi.rules.fields import SCALE, DataDictionary, default_dictionary
 from huiqi.rules.loader import LoadedFile, RuleFileError, RuleSource, default_rules
