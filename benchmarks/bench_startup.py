@@ -8,9 +8,13 @@ Scenarios: ``fresh`` (a new database: migrations from nothing, demo accounts see
 that database), ``workers2`` (``--workers 2`` on an existing database: the first 200, and when each worker said
 "Application startup complete", both from the exec). The demo data folder is generated once, before timing; the
 first run of each variant is a warm-up (byte code, the rule cache), as on a server that has started once before.
-Also ``huiqi check`` of one enterprise as a whole process (``cli``).
+Also ``huiqi check`` of one enterprise as a whole process (``cli``), and the same with the cache off (``cli-off``:
+what every process paid before the compiled plan was cached, and what a miss costs), and ``plans``: in one
+process of this checkout, compiling every period's plan against loading it. The children use a private
+cache directory (``HUIQI_CACHE_DIR`` under the run's temporary directory), so the warm-up run fills it and other
+processes' caches play no part.
 
-    python benchmarks/bench_startup.py [--base /tmp/base] [--repeat 3] [--scenarios fresh,existing,workers2,cli]
+    python benchmarks/bench_startup.py [--base /tmp/base] [--repeat 3] [--scenarios fresh,existing,workers2,cli,cli-off]
 """
 
 from __future__ import annotations
@@ -80,8 +84,13 @@ def session_cpu(sid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+CACHE: list[Path] = []  # the run's private cache directory (set in main)
+
+
 def child_env(pythonpath: Path | None) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH")}
+    if CACHE:
+        env["HUIQI_CACHE_DIR"] = str(CACHE[0])
     if pythonpath is not None:
         env["PYTHONPATH"] = str(pythonpath)
     return env
@@ -133,11 +142,13 @@ def serve_cmd(data: Path, db: Path, work: Path, port: int, workers: int) -> list
 def one_run(variant: str, checkout: Path | None, scenario: str, data: Path, tmp: Path) -> dict:
     port = free_port()
     if variant == "floor":
-        if scenario == "cli":
+        if scenario.startswith("cli"):
             return {"first": timed_cli([sys.executable, "-c", "import typer, polars, yaml"], None, tmp)}
         return run_server([sys.executable, "-c", FLOOR_APP, str(port)], child_env(None), tmp, port)
     env = child_env(checkout)
-    if scenario == "cli":
+    if scenario == "cli-off":
+        env["HUIQI_CACHE_DIR"] = "off"
+    if scenario.startswith("cli"):
         return {"first": timed_cli([sys.executable, "-c", SERVE, "check", str(CHECK_FACTS), "--format", "json"], env,
                                    tmp)}
     home = tmp / f"{variant}-{scenario}"
@@ -152,6 +163,52 @@ def one_run(variant: str, checkout: Path | None, scenario: str, data: Path, tmp:
     return run_server(serve_cmd(data, db, work, port, workers), env, tmp, port, workers)
 
 
+PLAN_TIMINGS = """
+import json, os, statistics, sys, time
+from huiqi.rules import cache
+from huiqi.rules.syntax import parse
+from huiqi.engine.evaluate import RuleSet
+from huiqi.services import calculator_rows
+from huiqi.services.calculator_rows import RowPlan, row_plan
+
+cache.load()
+probe = RuleSet()
+values = probe.resolve_parameters()
+periods = probe.quarters() + sorted({q[:4] for q in probe.quarters()})
+out = {"compile": [], "load": [], "rows build": [], "rows load": []}
+for period in periods:
+    for kind in ("compile", "load"):
+        if kind == "compile":
+            parse.cache_clear()  # as in a new process: every expression read afresh
+            for p in os.scandir(os.environ["HUIQI_CACHE_DIR"]):
+                if p.name.startswith(("plan-", "rows-")):
+                    os.unlink(p.path)
+        rs = RuleSet()
+        t = time.perf_counter()
+        plan, exprs = rs._planned(period, "enterprise", values, None)
+        out[kind].append(time.perf_counter() - t)
+        calculator_rows._CACHE.clear()
+        t = time.perf_counter()
+        _, fast = row_plan(rs, period, "enterprise", values, None)
+        out["rows build" if kind == "compile" else "rows load"].append(time.perf_counter() - t)
+print(json.dumps({"periods": len(periods), **{k: sum(v) for k, v in out.items()}}))
+"""
+
+
+def plan_timings(tmp: Path) -> None:
+    """In one process of this checkout, every period's enterprise plan compiled then loaded (same run, alternated
+    per period): the compile a cache hit skips, and the row plan's build against its load."""
+    env = child_env(ROOT) | {"HUIQI_CACHE_DIR": str(tmp / "plan-cache")}
+    done = subprocess.run([sys.executable, "-c", PLAN_TIMINGS], cwd=tmp, env=env, capture_output=True, text=True,
+                          check=True)
+    import json
+
+    t = json.loads(done.stdout)
+    print(f"  plans     every period's enterprise plan ({t['periods']}), one process: compile {t['compile']:.2f} s, "
+          f"load {t['load']:.2f} s ({t['load'] / t['compile']:.2f}); row plan build {t['rows build']:.2f} s, "
+          f"load {t['rows load']:.2f} s ({t['rows load'] / t['rows build']:.2f})")
+
+
 def timed_cli(cmd: list[str], env: dict | None, cwd: Path) -> float:
     started = time.perf_counter()
     done = subprocess.run(cmd, cwd=cwd, env=env or child_env(None), capture_output=True, text=True)
@@ -164,14 +221,17 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--base", type=Path, help="another checkout to compare (run with this interpreter)")
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--scenarios", default="fresh,existing,workers2,cli")
+    ap.add_argument("--scenarios", default="fresh,existing,workers2,cli,cli-off")
     args = ap.parse_args()
     variants: dict[str, Path | None] = {"floor": None, "this": ROOT}
     if args.base:
         variants["base"] = args.base.resolve()
     scenarios = args.scenarios.split(",")
+    timings = "plans" in scenarios
+    scenarios = [x for x in scenarios if x != "plans"]
     with tempfile.TemporaryDirectory(prefix="huiqi-bench-startup-") as name:
         tmp = Path(name)
+        CACHE.append(tmp / "cache")
         data = tmp / "demo"
         subprocess.run([sys.executable, "-c", SERVE, "demo-data", "--out", str(data)], cwd=tmp, env=child_env(ROOT),
                        check=True, capture_output=True)
@@ -203,6 +263,8 @@ def main() -> None:
                 if scenario == "workers2" and variant != "floor":
                     line += "  workers ready " + "; ".join(", ".join(f"{t:.2f}" for t in r["workers"]) for r in runs)
                 print(line)
+        if timings:
+            plan_timings(tmp)
 
 
 if __name__ == "__main__":

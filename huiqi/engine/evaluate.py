@@ -14,6 +14,7 @@ and budgets are the allocation layer's job (huiqi.engine.allocate).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
@@ -22,6 +23,7 @@ from typing import Mapping
 import polars as pl
 
 from huiqi.core.periods import Period
+from huiqi.engine import plan_cache
 from huiqi.engine.expressions import Compiler, ExpressionError, Value, region_code
 from huiqi.rules.cache import compiled_marker, mark_compiled
 from huiqi.rules.fields import SCALE, DataDictionary, default_dictionary
@@ -134,6 +136,9 @@ class RuleSet:
         self.measures: dict[str, tuple[Measure, LoadedFile]] = {m.id: (m, f) for m, f in self.source.measures()}
         self.groups = exclusive_groups(self.source)
         self._plans: dict = {}
+        # compiled plans on disk (huiqi.engine.plan_cache) for the built-in rules only, and only while this object's
+        # own rules are in place: a sandbox's copy (services.simulation) replaces measures or parameters
+        self._on_disk = (self.measures, self.parameters, self.groups, self.dictionary) if builtin else None
         # fail early, with file and line, on any bad expression — once per content of the built-in rules and of the
         # compiling code (huiqi.rules.cache.compiled_marker); other rule sets (a sandbox's, a test's) every time
         marker = compiled_marker() if builtin else None
@@ -217,12 +222,50 @@ class RuleSet:
         """The compiled measures and their Polars expressions, cached per (period, entity, parameters, measures)."""
         key = (period, entity, tuple(sorted((k, str(v)) for k, v in params.items())), tuple(only or ()))
         if key not in self._plans:
-            compiler = Compiler(self.dictionary, params=params, declared=frozenset(self.parameters))
-            plan = [self._compile_measure(m, f, compiler, period) for m, f in self.measures_for(period, entity, only)]
-            self._plans[key] = (plan, [e for cm in plan for e in _measure_exprs(cm)])
+            path = self._plan_path(period, entity, params, only)
+            restored = self._restored(plan_cache.load(path))
+            if restored is not None:
+                self._plans[key] = restored
+            else:
+                compiler = Compiler(self.dictionary, params=params, declared=frozenset(self.parameters))
+                plan = [self._compile_measure(m, f, compiler, period)
+                        for m, f in self.measures_for(period, entity, only)]
+                self._plans[key] = (plan, [e for cm in plan for e in _measure_exprs(cm)])
+                plan_cache.store(path, self._storable(*self._plans[key]))
             if len(self._plans) > 64:
                 self._plans.pop(next(iter(self._plans)))
         return self._plans[key]
+
+    def _plan_path(self, period, entity, params, only):
+        return self.cached_path("plan", period, entity, params, only)
+
+    def cached_path(self, kind: str, period, entity, params, only, extra_code=()):
+        """Where something compiled from this plan key is stored on disk (huiqi.engine.plan_cache), or None: a rule
+        set other than the built-in one, or a copy whose rules were replaced, is never cached."""
+        owner = self._on_disk
+        if owner is None or any(a is not b for a, b in
+                                zip(owner, (self.measures, self.parameters, self.groups, self.dictionary))):
+            return None
+        return plan_cache.plan_path(kind, (period, entity, plan_cache.parameter_key(params), tuple(only or ())),
+                                    extra_code)
+
+    @staticmethod
+    def _storable(plan: list[CompiledMeasure], exprs: list[pl.Expr]) -> tuple:
+        """The plan without what the rule files already hold (the measure, its file, its group), by measure ID."""
+        slim = [dataclasses.replace(cm, measure=None, source=None, group=None) for cm in plan]
+        return [cm.id for cm in plan], slim, exprs
+
+    def _restored(self, stored) -> tuple | None:
+        """A stored plan with this rule set's measures put back; None for anything not of the stored shape."""
+        try:
+            ids, slim, exprs = stored
+            plan = [dataclasses.replace(cm, measure=self.measures[mid][0], source=self.measures[mid][1],
+                                        group=group_of(mid, self.groups)) for mid, cm in zip(ids, slim, strict=True)]
+        except Exception:  # noqa: BLE001 - nothing stored, or not what _storable writes: compile afresh
+            return None
+        if not all(isinstance(cm, CompiledMeasure) for cm in plan) or not all(isinstance(e, pl.Expr) for e in exprs):
+            return None
+        return plan, list(exprs)
 
     def compile_all(self) -> None:
         self.plan(None, None, self.resolve_parameters())

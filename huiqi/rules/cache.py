@@ -86,31 +86,46 @@ def load(rules_dir: Path = RULES_DIR, fields_dir: Path = FIELDS_DIR) -> tuple[Ru
 
 def _store(path: Path, payload) -> None:
     try:
+        store_atomically(path, pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
+    except OSError:
+        pass
+
+
+def store_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that a concurrent reader sees the old file or the whole new one."""
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".rules-", suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
-            pickle.dump(payload, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)  # atomic: a concurrent worker reads the old file or the whole new one
+            f.write(data)
+        os.replace(tmp, path)
     except OSError:
         pass
+
+
+def compiled_key(rules_dir: Path = RULES_DIR, fields_dir: Path = FIELDS_DIR) -> str | None:
+    """A hash of the rules load() returned for these directories and of the code that compiles them (huiqi/engine,
+    huiqi/rules, huiqi/core): what a compiled result (the marker below, a plan in huiqi.engine.plan_cache) is
+    keyed by. None when the cache is off or the rules were not loaded through it."""
+    key = _LOADED.get((Path(rules_dir), Path(fields_dir)))
+    if cache_dir() is None or key is None:
+        return None
+    h = hashlib.sha256(key.encode())
+    package = Path(__file__).resolve().parent.parent
+    for sub in _COMPILER_CODE:  # ~50 files, ~1 ms: read each time, so an edit in a long process is seen too
+        for path in sorted((package / sub).glob("*.py")):
+            h.update(f"\n#{sub}/{path.name}\n".encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:24]
 
 
 def compiled_marker(rules_dir: Path = RULES_DIR, fields_dir: Path = FIELDS_DIR) -> Path | None:
     """The file whose presence says that the rules load() returned for these directories, with this code, compile
     without error — so a process may skip compiling every measure of every period up front (RuleSet.compile_all,
-    0.3–0.5 s) and compile only the periods it evaluates. Keyed by the rules' content key and a hash of the
-    compiling code (huiqi/engine, huiqi/rules, huiqi/core); None when the cache is off or the rules were not
-    loaded through it."""
-    directory, key = cache_dir(), _LOADED.get((Path(rules_dir), Path(fields_dir)))
-    if directory is None or key is None:
-        return None
-    h = hashlib.sha256(key.encode())
-    package = Path(__file__).resolve().parent.parent
-    for sub in _COMPILER_CODE:
-        for path in sorted((package / sub).glob("*.py")):
-            h.update(f"\n#{sub}/{path.name}\n".encode())
-            h.update(path.read_bytes())
-    return directory / f"compiled-{h.hexdigest()[:24]}.ok"
+    0.3–0.5 s) and compile only the periods it evaluates. Keyed by :func:`compiled_key`; None when the cache is off
+    or the rules were not loaded through it."""
+    key = compiled_key(rules_dir, fields_dir)
+    return None if key is None else cache_dir() / f"compiled-{key}.ok"
 
 
 def mark_compiled(marker: Path) -> None:

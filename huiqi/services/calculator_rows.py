@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import io
 import json
+import marshal
 import re
 import warnings
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import polars as pl
 
+from huiqi.engine import plan_cache
 from huiqi.engine.evaluate import CompiledMeasure, RuleSet, _apply_exclusivity, gate_expressions
 
 _EPOCH = date(1970, 1, 1)
@@ -161,6 +164,7 @@ class _Builder:
         self.consts: dict[int, Any] = {}
         self.inputs: dict[str, int] = {}
         self.steps: list[tuple[int, Callable, tuple[int, ...]]] = []
+        self.refs: dict[int, tuple] = {}  # id(function) → how to make it again (RowPlan's pickled form)
         self.columns = dict(columns or {})  # names already computed (the first select's outputs)
         self.n = start
 
@@ -168,7 +172,8 @@ class _Builder:
         self.n += 1
         return self.n - 1
 
-    def step(self, key: tuple, fn: Callable, *args: int) -> int:
+    def step(self, key: tuple, fn: Callable, *args: int, ref: tuple | None = None) -> int:
+        self.refs.setdefault(id(fn), ref or key)
         memo_key = (key, args)
         if memo_key not in self.memo:
             i = self._new()
@@ -198,14 +203,15 @@ class _Builder:
             fn = _BINARY.get(body["op"])
             if fn is None:
                 raise Unsupported(body["op"])
-            return self.step((body["op"],), fn, self.node(body["left"]), self.node(body["right"]))
+            return self.step((body["op"],), fn, self.node(body["left"]), self.node(body["right"]),
+                             ref=("binary", body["op"]))
         if kind == "Ternary":
             return self.step(("when",), _ternary, self.node(body["predicate"]), self.node(body["truthy"]),
-                             self.node(body["falsy"]))
+                             self.node(body["falsy"]), ref=("ternary",))
         if kind == "Cast":
             if body["dtype"] != {"Literal": "Int64"}:
                 raise Unsupported(f"cast {body['dtype']}")
-            return self.step(("cast",), _cast_int, self.node(body["expr"]))
+            return self.step(("cast",), _cast_int, self.node(body["expr"]), ref=("cast",))
         if kind == "Function":
             return self._function(body["function"], body["input"])
         raise Unsupported(kind)
@@ -213,13 +219,15 @@ class _Builder:
     def _function(self, function, inputs: list[dict]) -> int:
         key = function if isinstance(function, str) else json.dumps(function, sort_keys=True)
         if key in _FUNCTIONS:
-            return self.step((key,), _FUNCTIONS[key], *(self.node(i) for i in inputs))
+            return self.step((key,), _FUNCTIONS[key], *(self.node(i) for i in inputs), ref=("function", key))
         # the others take literal arguments (a prefix, a pattern, a mapping): one function per argument set
         if not all("Literal" in i for i in inputs[1:]):
             raise Unsupported(f"{key} with a non-literal argument")
         op_key = (key, *(_literal_key(i["Literal"]) for i in inputs[1:]))
         if op_key not in self.ops:
-            self.ops[op_key] = _parametrised(function, [_literal(i["Literal"]) for i in inputs[1:]])
+            lits = [_literal(i["Literal"]) for i in inputs[1:]]
+            self.ops[op_key] = _parametrised(function, lits)
+            self.refs[id(self.ops[op_key])] = ("parametrised", function, lits)
         return self.step(op_key, self.ops[op_key], self.node(inputs[0]))
 
 
@@ -310,7 +318,25 @@ class RowPlan:
         for i, v in (gates.consts | first.consts | second.consts).items():
             template[i] = v
         self._template = template
-        self._fn = _straight_line(gates.steps + first.steps + second.steps)
+        refs = gates.refs | first.refs | second.refs
+        code, names = _straight_line(gates.steps + first.steps + second.steps)
+        self._code, self._names = code, {name: refs[id(fn)] for name, fn in names.items()}
+        # every operation the code was generated from, inlined ones included: a restore checks each is still known
+        self._operations = sorted({r for r in refs.values() if r[0] != "parametrised"})
+        self._fn = _run(code, names)
+
+    # pickled (huiqi.engine.plan_cache) as its generated code and how to make each function it calls: a second
+    # process skips the expression trees and the compile (~0.1 s a plan)
+    def __getstate__(self) -> dict:
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_fn", "_code")}
+        return state | {"_code": marshal.dumps(self._code)}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        for ref in self._operations:
+            _made(ref)  # raises for one this code no longer has: the load fails and the plan is built afresh
+        self._code = marshal.loads(state["_code"])
+        self._fn = _run(self._code, {name: _made(ref) for name, ref in self._names.items()})
 
     def evaluate(self, facts: Mapping[str, Any]) -> dict[str, Any]:
         v = self._template.copy()
@@ -356,13 +382,31 @@ _INLINE: dict[int, Callable[..., str]] = {
 }
 
 
-def _straight_line(steps: list[tuple[int, Callable, tuple[int, ...]]]) -> Callable[[list], None]:
+def _made(ref: tuple) -> Callable:
+    """The function a builder's ref names (the inverse of _Builder.refs)."""
+    kind, *args = ref
+    if kind == "binary":
+        return _BINARY[args[0]]
+    if kind == "function":
+        return _FUNCTIONS[args[0]]
+    if kind == "parametrised":
+        return _parametrised(*args)
+    return {"ternary": _ternary, "cast": _cast_int}[kind]
+
+
+def _run(code, names: Mapping[str, Callable]) -> Callable[[list], None]:
+    env: dict[str, Callable] = {"_wrap": _wrap, **names}
+    exec(code, env)  # noqa: S102 — code generated by _straight_line from step numbers and our own function names
+    return env["run"]
+
+
+def _straight_line(steps: list[tuple[int, Callable, tuple[int, ...]]]) -> tuple[Any, dict[str, Callable]]:
     """The steps as one generated function over the slot list ``v``: the common operations inline, the others
     called by a local name. Values stay in ``v``, not in local variables: a frame of ~2,000 locals is larger than
     CPython's per-thread frame stack chunk, so every call in the batcher's thread allocated and freed one (measured:
     the row took 10× longer in the server than in a test)."""
     names: dict[int, str] = {}
-    env: dict[str, Callable] = {"_wrap": _wrap}
+    env: dict[str, Callable] = {}
     lines = ["def run(v):"]
     for out, fn, args in steps:
         operands = [f"v[{a}]" for a in args]
@@ -375,9 +419,7 @@ def _straight_line(steps: list[tuple[int, Callable, tuple[int, ...]]]) -> Callab
             value = f"{name}({', '.join(operands)})"
         lines.append(f"    v[{out}] = {value}")
     lines.append("    return None")
-    code = compile("\n".join(lines), "<huiqi row plan>", "exec")
-    exec(code, env)  # noqa: S102 — source generated above from step numbers and our own function names
-    return env["run"]
+    return compile("\n".join(lines), "<huiqi row plan>", "exec"), env  # the code and the functions it calls
 
 
 _CACHE: dict[tuple, tuple[object, RowPlan | None]] = {}
@@ -392,10 +434,14 @@ def row_plan(ruleset: RuleSet, period: str, entity: str, values: Mapping[str, ob
     hit = _CACHE.get(key)
     if hit is not None and hit[0] is exprs:
         return plan, hit[1]
-    try:
-        fast: RowPlan | None = RowPlan(ruleset, plan, exprs)
-    except Unsupported:
-        fast = None
+    path = ruleset.cached_path("rows", period, entity, values, measures, extra_code=(Path(__file__),))
+    fast = plan_cache.load(path)
+    if not isinstance(fast, RowPlan):
+        try:
+            fast: RowPlan | None = RowPlan(ruleset, plan, exprs)
+            plan_cache.store(path, fast)
+        except Unsupported:  # not stored: built (and refused) again by the next process, as without the cache
+            fast = None
     if len(_CACHE) > 256:
         _CACHE.clear()
     _CACHE[key] = (exprs, fast)
