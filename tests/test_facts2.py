@@ -74,8 +74,8 @@ def test_enterprise_facts_side_columns_equal_the_left_joins(tables, period, lazy
     given_tables = {k: (v.lazy() if lazy else v) for k, v in tables.items()}
     p = Period.parse(period)
     codes = tables["enterprises"]["credit_code"]
-    (register_sized, small), fills = facts_mod._side_facts(given_tables, p, None)
-    sides = pl.collect_all(facts_mod._few_joins(register_sized, small))
+    sides, fills = facts_mod._side_facts(given_tables, p, None)
+    sides = pl.collect_all(sides)
     expected = _joined(codes, sides).with_columns(pl.col(c).fill_null(False) for c in fills)
     built = facts_mod.enterprise_facts(given_tables, p)
     assert built.height == len(codes)

@@ -1,6 +1,7 @@
-"""Issue 9, PEER3: the credit and event facts joined together first, then onto the register in one join
-(docs/decisions.md PEER3-2), give the facts the separate joins gave — on the demo data for every period, with
-every field and with a run's fields, and on any small tables (null and unknown codes, repeated records)."""
+"""Issue 9, PEER3-4 and FACTS2-1: the side tables' facts placed beside the register by one lookup of all their codes
+give the facts the separate left joins gave — on the demo data for every period, with every field and with a run's
+fields, and on any small tables (null and unknown codes, repeated records). (PEER3 first merged the small tables by
+full joins before one join; FACTS2-1's single lookup made that merge redundant, and it was removed.)"""
 
 from __future__ import annotations
 
@@ -15,15 +16,18 @@ from huiqi.core.periods import Period
 from huiqi.services import facts
 
 
-def separate_joins(register_sized, small):
-    """The reference: each side frame joined onto the register on its own (the build before PEER3)."""
-    return [*register_sized, *small]
+def separate_joins(codes: pl.Series, sides: list[pl.DataFrame]) -> pl.DataFrame:
+    """The reference for facts._placed: each side frame left-joined onto the register's codes on its own (the build
+    before PEER3 and FACTS2)."""
+    keys = codes.to_frame("credit_code")
+    return pl.concat([keys.join(side, on="credit_code", how="left", maintain_order="left").drop("credit_code")
+                      for side in sides], how="horizontal")
 
 
 def both_ways(tables, period, fields, monkeypatch) -> tuple[pl.DataFrame, pl.DataFrame]:
     merged = facts.enterprise_facts(tables, period, fields)
     with monkeypatch.context() as m:
-        m.setattr(facts, "_few_joins", separate_joins)
+        m.setattr(facts, "_placed", separate_joins)
         reference = facts.enterprise_facts(tables, period, fields)
     return merged, reference
 
@@ -77,11 +81,11 @@ def test_any_small_tables_give_the_same_facts(events, records, fields):
     }
     period = Period.parse("2024Q4")
     merged = facts.enterprise_facts(tables, period, fields)
-    original = facts._few_joins
-    facts._few_joins = separate_joins  # (hypothesis and function-scoped monkeypatch do not mix)
+    original = facts._placed
+    facts._placed = separate_joins  # (hypothesis and function-scoped monkeypatch do not mix)
     try:
         reference = facts.enterprise_facts(tables, period, fields)
     finally:
-        facts._few_joins = original
+        facts._placed = original
     assert merged.equals(reference)
     assert merged.height == 4

@@ -423,6 +423,12 @@ def suppliable_missing(run: ScreeningRun) -> pl.DataFrame:
 SORT_KEY = ("entity", "measure_id", "entity_id")  # docs/data-model.md "Result files"
 
 
+def _entity_rank() -> pl.Expr:
+    """An entity type's place in the documented order (enterprise, project, county; any other type after them)."""
+    return pl.col("entity").replace_strict(ENTITY_ORDER, list(range(len(ENTITY_ORDER))), default=len(ENTITY_ORDER),
+                                           return_dtype=pl.Int8)
+
+
 def sort_results(results: pl.DataFrame, key: pl.Series | None = None) -> pl.DataFrame:
     """Result rows in the documented order — entity type (enterprise, project, county), measure ID, entity ID — so
     the same run gives the same bytes whether its data came from Parquet or a database. ``key``: the rows'
@@ -431,9 +437,7 @@ def sort_results(results: pl.DataFrame, key: pl.Series | None = None) -> pl.Data
     (at 1M, 3.17M rows: 0.35 → 0.11 s)."""
     if results.height == 0 or not set(SORT_KEY) <= set(results.columns):
         return results
-    rank = pl.col("entity").replace_strict(ENTITY_ORDER, list(range(len(ENTITY_ORDER))), default=len(ENTITY_ORDER),
-                                           return_dtype=pl.Int8)
-    keys = [rank, pl.col("entity"), pl.col("measure_id"), pl.col("entity_id")]
+    keys = [_entity_rank(), pl.col("entity"), pl.col("measure_id"), pl.col("entity_id")]
     by_key = key is not None and len(key) == results.height and key.null_count() == 0
     if _in_order(results, [*keys[:3], pl.lit(key)] if by_key else keys):
         return results  # a screening run's rows already are (huiqi.services.screening.listed_rows)
@@ -524,8 +528,7 @@ def entity_keys(results: pl.DataFrame) -> pl.Series:
     """Each row's ``entity_key``: the entity's position (from 0) among the run's entities in the documented order —
     entity type (enterprise, project, county), then entity ID — so the same results give the same keys, whether
     the data came from Parquet or a database. A dense rank over the rows: no string join, no sort of the rows."""
-    rank = pl.col("entity").replace_strict(ENTITY_ORDER, list(range(len(ENTITY_ORDER))), default=len(ENTITY_ORDER),
-                                           return_dtype=pl.Int8) if "entity" in results.columns else pl.lit(0, pl.Int8)
+    rank = _entity_rank() if "entity" in results.columns else pl.lit(0, pl.Int8)
     kind = pl.col("entity") if "entity" in results.columns else pl.lit("", pl.String)
     key = pl.struct(rank.alias("_rank"), kind.alias("_kind"), pl.col("entity_id")).rank("dense") - 1
     return results.select(key.cast(pl.UInt32).alias("entity_key")).to_series()

@@ -204,14 +204,13 @@ _EVENT_FLAGS = ("promo_event_held_q", "lz2026q3_event_held_q", "large_expo_atten
 
 
 def _side_facts(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], p: Period,
-                fields: Collection[str] | None) -> tuple[tuple[list[pl.LazyFrame], list[pl.LazyFrame]], list[str]]:
+                fields: Collection[str] | None) -> tuple[list[pl.LazyFrame], list[str]]:
     """Lazy per-enterprise frames (credit_code + facts) from the register, designation, credit and event tables —
-    only those with an asked-for field: (those of about one row per enterprise, those of the few enterprises with a
-    record) — and the flags among them whose absence means false."""
+    only those with an asked-for field — and the flags among them whose absence means false."""
     def want(*names: str) -> list[str]:
         return _wanted(fields, names)
 
-    register_sized, small, fills = [], [], []
+    sides, fills = [], []
     if want(*_SCALE_FIELDS):
         scale = tables["scale_status"].lazy().filter(pl.col("year") == p.year).select(
             "credit_code", pl.col("above_scale").alias("is_above_scale"),
@@ -221,13 +220,13 @@ def _side_facts(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], p: Period,
             .alias("is_new_in_statistics"),
             (pl.col("entered_scale_on").dt.year() == p.year).fill_null(False).alias("upgraded_to_scale_this_year"),
             pl.col("entered_scale_on").alias("gx2024q2_library_entry_date"))
-        register_sized.append(scale.select("credit_code", *want(*_SCALE_FIELDS)))
+        sides.append(scale.select("credit_code", *want(*_SCALE_FIELDS)))
 
     designations = {code: name for code, name in DESIGNATION_FIELDS.items() if want(name)}
     if designations:
         des = tables["designations"].lazy().filter(
             (pl.col("start") <= p.end) & (pl.col("end").is_null() | (pl.col("end") >= p.end)))
-        register_sized.append(des.group_by("credit_code").agg(
+        sides.append(des.group_by("credit_code").agg(
             pl.col("designation").eq(code).any().alias(name) for code, name in designations.items()))
         fills += designations.values()
 
@@ -236,29 +235,16 @@ def _side_facts(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], p: Period,
         two_years = date(p.end.year - 2, p.end.month, p.end.day)
         bad = tables["credit_records"].lazy().filter(
             pl.col("serious") & (pl.col("date") > two_years) & (pl.col("date") <= p.end))
-        small.append(bad.group_by("credit_code").agg(pl.lit(True).alias("lz2026q3_serious_bad_record_2y")))
+        sides.append(bad.group_by("credit_code").agg(pl.lit(True).alias("lz2026q3_serious_bad_record_2y")))
     if want("lz2026q3_joint_punishment_target"):
         punished = tables["credit_records"].lazy().filter((pl.col("kind") == "失信联合惩戒") & (pl.col("date") <= p.end))
-        small.append(punished.group_by("credit_code").agg(pl.lit(True).alias("lz2026q3_joint_punishment_target")))
+        sides.append(punished.group_by("credit_code").agg(pl.lit(True).alias("lz2026q3_joint_punishment_target")))
     fills += want("lz2026q3_serious_bad_record_2y", "lz2026q3_joint_punishment_target")
 
     if p.quarter:
-        small += _event_facts(tables["events"], p, fields)
+        sides += _event_facts(tables["events"], p, fields)
         fills += want(*_EVENT_FLAGS)
-    return (register_sized, small), fills
-
-
-def _few_joins(register_sized: list[pl.LazyFrame], small: list[pl.LazyFrame]) -> list[pl.LazyFrame]:
-    """The side frames to join onto the register, the ``small`` ones (credit and event facts: a few thousand
-    enterprises each) first joined together: each join onto the register hashes and probes its million codes. A full
-    join of frames of one row per code (coalesced) is again one row per code, with every column in the same order,
-    so the left join of it gives what the left joins of its parts gave (a null code matches nothing in either)."""
-    if len(small) < 2:
-        return [*register_sized, *small]
-    merged = small[0]
-    for side in small[1:]:
-        merged = merged.join(side, on="credit_code", how="full", coalesce=True, maintain_order="left_right")
-    return [*register_sized, merged]
+    return sides, fills
 
 
 def _rows_of(codes: pl.Series, sides: list[pl.DataFrame]) -> list[pl.Series | None]:
@@ -325,10 +311,9 @@ def enterprise_facts(tables: dict[str, pl.DataFrame], period: str | Period,
     # the other tables' facts: each aggregated to one row per enterprise (computed together: collect_all), then placed
     # beside the register's rows by one lookup of all their codes (FACTS2-1); joined onto the growing facts frame,
     # each re-gathered every column it held, and each left join onto the codes hashed a million strings again
-    (register_sized, small), fills = _side_facts(tables, p, fields)
-    joins = _few_joins(register_sized, small)
-    if joins:
-        beside = _placed(ent.get_column("credit_code"), pl.collect_all(joins))
+    sides, fills = _side_facts(tables, p, fields)
+    if sides:
+        beside = _placed(ent.get_column("credit_code"), pl.collect_all(sides))
         out = pl.concat([out, beside.with_columns(pl.col(c).fill_null(False) for c in fills)], how="horizontal")
     return out.with_columns(pl.col("credit_code").alias("entity_id"), pl.col("enterprise_name").alias("name"),
                             pl.col("county").alias("county_code"))
