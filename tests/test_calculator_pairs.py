@@ -107,3 +107,25 @@ def test_another_dictionary_object_is_not_answered_from_this_one():
     assert all(hit[0] is D for hit in calculator._PAIRS.values())
     normalized_facts({"output_q": "1"}, other)
     assert any(hit[0] is other for hit in calculator._PAIRS.values())
+
+
+def test_padded_fact_values_are_the_facts_read_one_by_one(ruleset):
+    """WEB5-3: the memo key's fact values read from the padded facts by one itemgetter are the tuple a .get per
+    field gave, for every measure of three periods and entities with and without each fact."""
+    from huiqi.data.synthetic import generate
+    from huiqi.policies.library import default_library
+    from huiqi.services.calculator import _shape
+    from huiqi.services.calculator_rows import row_plan
+    from huiqi.services.facts import enterprise_facts
+
+    library = default_library()
+    for period in ("2024Q4", "2023Q4", "2026Q3"):
+        plan, _fast = row_plan(ruleset, period, "enterprise", ruleset.resolve_parameters(), None)
+        shapes = [_shape(cm, library) for cm in plan]
+        blank = dict.fromkeys(f for shape in shapes for f in shape.fields)
+        rows = enterprise_facts(generate(60, seed=5), period).iter_rows(named=True)
+        for facts in [{}, *({k: v for k, v in row.items() if v is not None} for row in rows)]:
+            padded = {**blank, **facts}
+            for shape in shapes:
+                if shape.fact_values is not None:
+                    assert shape.fact_values(padded) == tuple(map(facts.get, shape.fields))

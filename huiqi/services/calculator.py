@@ -207,11 +207,14 @@ def _evaluate_rows(rows: list[dict], period: str, entity: str, params, ruleset: 
         plan, evaluated = ev.plan, list(ev.frame.iter_rows(named=True))
     labels = {n: p.label for n, p in ruleset.parameters.items()}
     shapes = [(cm, _shape(cm, library)) for cm in plan] if fast else None  # looked up once per batch
+    # every field the measures read, None unless the entity has it: their memo keys read it with one itemgetter
+    blank = dict.fromkeys(field for _cm, shape in shapes for field in shape.fields) if fast else None
     out = []
     for internal, row in zip(rows, evaluated):
         explainer = Explainer(ruleset.dictionary, library, internal, values, labels)
         if fast:
-            results = [_remembered(cm, row, explainer, library, shape) for cm, shape in shapes]
+            padded = {**blank, **internal}
+            results = [_remembered(cm, row, explainer, library, shape, padded) for cm, shape in shapes]
             out.append(results if shared else list(map(_copy, results)))
         else:
             out.append([_result(cm, row, explainer, library) for cm in plan])
@@ -228,16 +231,21 @@ _MEMO: dict[tuple, tuple[Any, Library, MeasureResult]] = {}
 _MEMO_MAX = 20_000  # ~3 KB a result (measured): at most about 60 MB per process
 
 
-def _remembered(cm, row: dict, explainer: Explainer, library: Library, shape: _Shape | None = None) -> MeasureResult:
-    """The memo's own result (not a copy: callers copy unless they only read it)."""
+def _remembered(cm, row: dict, explainer: Explainer, library: Library, shape: _Shape | None = None,
+                padded: dict | None = None) -> MeasureResult:
+    """The memo's own result (not a copy: callers copy unless they only read it). ``padded``: the entity's facts
+    with every field the measure reads (None where missing), so the key's fact values are one itemgetter call."""
     shape = shape or _shape(cm, library)
-    facts = explainer.facts
+    if padded is not None and shape.fact_values is not None:
+        fact_values = shape.fact_values(padded)
+    else:
+        fact_values = tuple(map(explainer.facts.get, shape.fields))
     try:
         columns = shape.row_values(row)
     except KeyError:  # a column this measure's rows lack (no award for an eligibility measure): .get from now on
         shape.row_values = shape.row_get
         columns = shape.row_get(row)
-    key = (id(cm), id(library), tuple(map(facts.get, shape.fields)), columns)
+    key = (id(cm), id(library), fact_values, columns)
     hit = _MEMO.get(key)
     if hit is not None and hit[0] is cm and hit[1] is library:
         return hit[2]
@@ -303,6 +311,9 @@ class _Shape:
         # row → its values of row_cols, as row.get gives them (None for a column the row lacks); first tried with
         # one itemgetter call (row_cols has at least four names, so it gives a tuple), ~3× a .get per column
         self.row_values = operator.itemgetter(*self.row_cols)
+        # facts padded with None → the values of ``fields``: the same tuple as .get per field, for two fields or
+        # more (an itemgetter of one gives the bare value, of none is refused: those keep the .get tuple)
+        self.fact_values = operator.itemgetter(*self.fields) if len(self.fields) >= 2 else None
 
     def row_get(self, row: dict) -> tuple:
         return tuple(map(row.get, self.row_cols))
