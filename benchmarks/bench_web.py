@@ -216,7 +216,11 @@ WRK_SECONDS = {"calc 50 distinct": 3, "search 50 uncached": 2, "calc 1 client": 
 WRK_LISTED = 8_000  # distinct requests listed per wrk scenario (~2× what 3 s of the fastest variant sends)
 
 
-async def run(base: str, clients: int, requests: int, kinds: list[str]) -> list[tuple[str, str, dict]]:
+CACHED_SET = 40  # distinct facts sent over and over by "calc 50 cached" (their answers fit the server's result cache)
+
+
+async def run(base: str, clients: int, requests: int, kinds: list[str], cached: bool = False
+              ) -> list[tuple[str, str, dict]]:
     """Every scenario with each load client in `kinds` ("raw", "wrk"); each client's requests are distinct from the
     other's (different facts, different search texts), so neither is answered from the server's result cache.
     wrk runs each scenario for WRK_SECONDS (it is a load generator by duration), the raw client sends `requests`;
@@ -271,6 +275,16 @@ async def run(base: str, clients: int, requests: int, kinds: list[str]) -> list[
                          ("stored 50", stored, min(requests, len(codes)), clients, b'"results":['),
                          ("calc 1 client", lambda i, check=check, calc_n=calc_n: check(calc_n + i),
                           WRK_LISTED if wrk else n1, 1, b'"results":[')]
+            if cached and not wrk:  # every request a result-cache hit: what serving the answer alone costs
+                first_cached = start + requests + n1
+                for i in range(CACHED_SET):  # computed once, before the clock
+                    await c.post("/api/check", json={"period": "2024Q4", "facts": facts(first_cached + i)},
+                                 headers=headers)
+                def again(i, first=first_cached):
+                    return "POST", "/api/check", {"json": {"period": "2024Q4", "facts": facts(first + i % CACHED_SET)},
+                                                  "headers": headers}
+                scenarios.insert(1, ("calc 50 cached", again, requests, clients, b'"results":['))
+                start += CACHED_SET
             start += 2 * WRK_LISTED if wrk else requests + n1
             for name, make, n, conns, marker in scenarios:
                 if not wrk:
@@ -330,6 +344,9 @@ def main() -> None:
                     help="measure the variants this many times, alternating (A B A B …), and print medians: on a "
                          "shared machine one run of each says little")
     ap.add_argument("--before", help="another checkout to measure as the 'before' variant (its .venv/bin/python)")
+    ap.add_argument("--cached", action="store_true",
+                    help="also 'calc 50 cached' (raw client): the same 40 facts over and over, every answer from the "
+                         "server's result cache, to tell the cost of sending an answer from the cost of computing it")
     a = ap.parse_args()
     data = str(Path(a.data).resolve())
     variants = {"batched": (ROOT, sys.executable, [], {}),
@@ -360,7 +377,7 @@ def main() -> None:
             SERVER_PID = proc.pid
             startup[name].append(proc.startup_s)
             try:
-                runs[name].append(asyncio.run(run(base, a.clients, a.requests, kinds)))
+                runs[name].append(asyncio.run(run(base, a.clients, a.requests, kinds, a.cached)))
             finally:
                 stop_server(proc)
                 shutil.rmtree(tmp, ignore_errors=True)  # the server's database and work directory

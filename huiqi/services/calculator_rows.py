@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import json
 import marshal
+import operator
 import re
 import warnings
 from datetime import date, timedelta
@@ -318,6 +319,7 @@ class RowPlan:
         for i, v in (gates.consts | first.consts | second.consts).items():
             template[i] = v
         self._template = template
+        self._read_slots()
         refs = gates.refs | first.refs | second.refs
         code, names = _straight_line(gates.steps + first.steps + second.steps)
         self._code, self._names = code, {name: refs[id(fn)] for name, fn in names.items()}
@@ -327,8 +329,11 @@ class RowPlan:
 
     # pickled (huiqi.engine.plan_cache) as its generated code and how to make each function it calls: a second
     # process skips the expression trees and the compile (~0.1 s a plan)
+    # rebuilt on loading (by _read_slots), not stored: the cached file's form is unchanged
+    _NOT_PICKLED = ("_fn", "_code", "_slots", "_output_names", "_output_values")
+
     def __getstate__(self) -> dict:
-        state = {k: v for k, v in self.__dict__.items() if k not in ("_fn", "_code")}
+        state = {k: v for k, v in self.__dict__.items() if k not in self._NOT_PICKLED}
         return state | {"_code": marshal.dumps(self._code)}
 
     def __setstate__(self, state: dict) -> None:
@@ -337,13 +342,28 @@ class RowPlan:
             _made(ref)  # raises for one this code no longer has: the load fails and the plan is built afresh
         self._code = marshal.loads(state["_code"])
         self._fn = _run(self._code, {name: _made(ref) for name, ref in self._names.items()})
+        self._read_slots()
+
+    def _read_slots(self) -> None:
+        """What ``evaluate`` reads by: each input's slot by name (an entity has ~50 of the ~230 inputs, so its facts
+        are walked, not the inputs; an input's slot starts None in the template, as a missing fact), and one
+        itemgetter of the outputs' slots."""
+        self._slots = dict(self.inputs)
+        if any(self._template[i] is not None for i in self._slots.values()):
+            raise Unsupported("an input slot holds a constant")
+        self._output_names = tuple(name for name, _ in self.outputs)
+        slots = [i for _, i in self.outputs]
+        self._output_values = operator.itemgetter(*slots) if len(slots) >= 2 else lambda v: tuple(v[i] for i in slots)
 
     def evaluate(self, facts: Mapping[str, Any]) -> dict[str, Any]:
         v = self._template.copy()
-        for name, i in self.inputs:
-            v[i] = facts.get(name)
+        slots = self._slots
+        for name, value in facts.items():
+            i = slots.get(name)
+            if i is not None:
+                v[i] = value
         self._fn(v)
-        return {name: v[i] for name, i in self.outputs}
+        return dict(zip(self._output_names, self._output_values(v)))
 
 
 def _tree(e: pl.Expr) -> dict:
