@@ -14,7 +14,7 @@ from typing import Any, Mapping
 import polars as pl
 
 from huiqi.engine.evaluate import MET, MISSING, NOT_MET, PENDING, RuleSet, col
-from huiqi.engine.explain import Explainer, GapTemplate, TextTemplate, citation, fmt_wan, fmt_yuan, text_template
+from huiqi.engine.explain import Explainer, GapTemplate, TextTemplate, citation, fmt_wan, fmt_yuan
 from huiqi.engine.inputs import normalize_facts, normalized_frame
 from huiqi.policies.library import Library, default_library
 from huiqi.rules.fields import SCALE
@@ -240,27 +240,19 @@ def _compile_templates(shape: _Shape, explainer: Explainer) -> _Templates:
     """Compiled with the first entity's explainer: only its dictionary, parameters and labels are read, which are
     those of the compiled measure (plans are per parameter set), so every entity of the shape shares them.
 
-    Stored in the plan cache per parameter set (START2-1): a process that finds them there reads no expression, so
-    it never imports sqlglot. The key holds everything a template is worded from — the measure's kind, amount and
-    condition texts, the dictionary entries of the fields it reads, the parameter values and labels — beside the
-    cache's own key (the rules' content and the code)."""
+    Stored in the plan cache (engine/explain.py ``stored_templates``, START2-1) under the measure's kind, amount
+    and condition texts: a process that finds them there reads no expression, so it never imports sqlglot."""
     from pathlib import Path
 
-    from huiqi.engine.explain import stored_templates
+    from huiqi.engine.explain import stored_templates, worded_formula
     from huiqi.engine.plan_cache import store
 
     cm = shape.cm
     stored, path = stored_templates(explainer, Path(__file__))
-    key = (cm.measure.id, cm.measure.kind, cm.measure.amount, tuple(cc.condition.when for cc, _c in shape.conditions),
-           tuple((f, repr(explainer.dictionary[f]) if f in explainer.dictionary else None) for f in shape.fields))
+    key = (cm.measure.id, cm.measure.kind, cm.measure.amount, tuple(cc.condition.when for cc, _c in shape.conditions))
     templates = stored.get(key)
     if not isinstance(templates, _Templates):
-        from huiqi.engine.expressions import parse
-
-        formula = None
-        if cm.measure.kind in ("money", "facility"):
-            node = parse(cm.measure.amount)
-            formula = text_template(explainer, lambda ex: ex.describe(node))
+        formula = worded_formula(explainer, cm.measure.amount) if cm.measure.kind in ("money", "facility") else None
         templates = _Templates(tuple(GapTemplate(cc.condition.when, explainer) for cc, _c in shape.conditions),
                                formula)
         if path is not None:
