@@ -713,7 +713,7 @@ def stored_templates(like: Explainer, user_code=None) -> tuple[dict, object]:
 
     key = (plan_cache.parameter_key(like.params), tuple(sorted(like.parameter_labels.items())),
            _dictionary_digest(like.dictionary))
-    digest = hashlib.sha256(repr(key).encode()).hexdigest()
+    digest = hashlib.sha256(repr((key, plan_cache.cache_dir())).encode()).hexdigest()
     found = _STORED.get(digest)
     if found is None:
         path = plan_cache.plan_path("tmpl", key, extra_code=(user_code,) if user_code else ())
