@@ -130,16 +130,21 @@ def test_a_stored_formula_words_every_amount_as_describe(facts):
 def test_stored_templates_are_keyed_by_parameters_and_a_damaged_file_compiles_afresh(tmp_path, monkeypatch):
     monkeypatch.setenv("HUIQI_CACHE_DIR", str(tmp_path))
     default_ruleset()  # the built-in rules loaded through the cache: plans may be stored
-    explain._STORED.clear()
+    explain.forget_templates()
     like = Explainer(RULESET.dictionary, LIBRARY, {}, VALUES, LABELS)
     other = Explainer(RULESET.dictionary, LIBRARY, {}, {**VALUES, "__a_new_parameter": 1}, LABELS)
-    first, path = explain.stored_templates(like)
-    assert path is not None and explain.stored_templates(other)[1] != path
+    first = explain.stored_templates(like)
+    path = first.path
+    assert path is not None and explain.stored_templates(other).path != path
     amount = AMOUNTS[0]
     template = worded_formula(like, amount)
-    assert path.exists() and ("formula", amount) in first
+    assert not path.exists()  # written once, at exit or on flush
+    explain.flush_templates()
+    assert path.exists() and ("formula", amount) in first.templates
+    explain.forget_templates()
+    assert ("formula", amount) in explain.stored_templates(like).templates  # read back
     path.write_bytes(path.read_bytes()[:-10])  # truncated: its SHA-256 no longer matches
-    explain._STORED.clear()
+    explain.forget_templates()
     again = worded_formula(like, amount)
     assert again.pieces == template.pieces
-    explain._STORED.clear()
+    explain.forget_templates()

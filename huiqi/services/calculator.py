@@ -245,19 +245,16 @@ def _compile_templates(shape: _Shape, explainer: Explainer) -> _Templates:
     from pathlib import Path
 
     from huiqi.engine.explain import stored_templates, worded_formula
-    from huiqi.engine.plan_cache import store
 
     cm = shape.cm
-    stored, path = stored_templates(explainer, Path(__file__))
+    stored = stored_templates(explainer, Path(__file__))
     key = (cm.measure.id, cm.measure.kind, cm.measure.amount, tuple(cc.condition.when for cc, _c in shape.conditions))
     templates = stored.get(key)
     if not isinstance(templates, _Templates):
         formula = worded_formula(explainer, cm.measure.amount) if cm.measure.kind in ("money", "facility") else None
         templates = _Templates(tuple(GapTemplate(cc.condition.when, explainer) for cc, _c in shape.conditions),
                                formula)
-        if path is not None:
-            stored[key] = templates
-            store(path, stored)
+        stored.put(key, templates)
     shape.templates = templates
     return templates
 
