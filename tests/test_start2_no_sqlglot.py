@@ -148,3 +148,18 @@ def test_stored_templates_are_keyed_by_parameters_and_a_damaged_file_compiles_af
     again = worded_formula(like, amount)
     assert again.pieces == template.pieces
     explain.forget_templates()
+
+
+def test_the_store_follows_changed_parameter_values_in_the_same_dictionary_object(tmp_path, monkeypatch):
+    """The last store is found again by equality, not identity: values changed in place get their own store."""
+    monkeypatch.setenv("HUIQI_CACHE_DIR", str(tmp_path))
+    default_ruleset()
+    explain.forget_templates()
+    values = dict(VALUES)
+    like = Explainer(RULESET.dictionary, LIBRARY, {}, values, LABELS)
+    first = explain.stored_templates(like)
+    values["__a_new_parameter"] = 1
+    assert explain.stored_templates(like) is not first
+    del values["__a_new_parameter"]
+    assert explain.stored_templates(like) is first
+    explain.forget_templates()

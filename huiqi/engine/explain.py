@@ -721,7 +721,7 @@ class TemplateStore:
 
 # per (values, labels, dictionary, cache directory): read once per process
 _STORED: dict[str, TemplateStore] = {}
-_LAST: list = [None]  # the last (values, labels, dictionary, user code, store) asked for: its objects kept alive
+_LAST: list = [None]  # the last (values, labels: copies; dictionary: kept alive; user code and directory; store)
 _DICTIONARIES: dict[int, tuple[DataDictionary, str]] = {}  # id → (the dictionary, kept alive; its content digest)
 
 
@@ -758,8 +758,8 @@ def stored_templates(like: Explainer, user_code=None) -> TemplateStore:
     from huiqi.engine import plan_cache
 
     directory, last = plan_cache.cache_dir(), _LAST[0]
-    if last is not None and last[0] is like.params and last[1] is like.parameter_labels \
-            and last[2] is like.dictionary and last[3] == (user_code, directory):  # a batch's explainers share them
+    if last is not None and last[2] is like.dictionary and last[3] == (user_code, directory) \
+            and last[0] == like.params and last[1] == like.parameter_labels:  # a batch's explainers share them
         return last[4]
 
     key = (plan_cache.parameter_key(like.params), tuple(sorted(like.parameter_labels.items())),
@@ -770,7 +770,7 @@ def stored_templates(like: Explainer, user_code=None) -> TemplateStore:
         path = plan_cache.plan_path("tmpl", key, extra_code=(user_code,) if user_code else ())
         stored = plan_cache.load(path)
         found = _STORED[digest] = TemplateStore(path, stored if isinstance(stored, dict) else {})
-    _LAST[0] = (like.params, like.parameter_labels, like.dictionary, (user_code, directory), found)
+    _LAST[0] = (dict(like.params), dict(like.parameter_labels), like.dictionary, (user_code, directory), found)
     return found
 
 
