@@ -147,14 +147,16 @@ def test_a_template_that_cannot_be_compiled_falls_back_per_row(demo, monkeypatch
     from huiqi.services import screening
 
     monkeypatch.setattr(explain, "text_template", lambda like, word: None)
-    monkeypatch.setattr(calculator, "text_template", lambda like, word: None)
+    monkeypatch.setenv("HUIQI_CACHE_DIR", "off")  # compiled here, not the stored templates (START2-1)
     calculator._SHAPES.clear()
+    explain.forget_templates()
     try:
         run = screening.screen(demo, "2024Q4", explain=False)
         for ev in run.evaluations.values():
             _both_paths(ev)
     finally:
         calculator._SHAPES.clear()
+        explain.forget_templates()
 
 
 def test_a_gap_template_of_a_non_comparison_is_none():

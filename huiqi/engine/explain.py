@@ -6,14 +6,14 @@ exact Fractions — so "差0.8个百分点" is exact, not a float artefact.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from fractions import Fraction
-
-from sqlglot import exp
+from functools import cache
 
 from huiqi.core import money
-from huiqi.engine.expressions import MONEY_UNITS, parse
+from huiqi.engine.expressions import MONEY_UNITS, exp, parse  # exp: sqlglot, imported on first use (START2-1)
 from huiqi.policies.library import Library
 from huiqi.rules.fields import SCALE, DataDictionary
 
@@ -179,8 +179,9 @@ class Explainer:
             return f"−{self.describe(node.this)}"
         if isinstance(node, exp.Anonymous):
             return self._describe_function(node)
-        if type(node) in self._ARITH:
-            return f"{self._term(node.this)} {self._ARITH[type(node)]} {self._term(node.expression)}"
+        arith = _arith_words()
+        if type(node) in arith:
+            return f"{self._term(node.this)} {arith[type(node)]} {self._term(node.expression)}"
         if isinstance(node, (exp.Least, exp.Greatest)):
             word = "较小者" if isinstance(node, exp.Least) else "较大者"
             items = "、".join(self.describe(x) for x in [node.this, *node.expressions])
@@ -201,12 +202,9 @@ class Explainer:
         text = self.describe(node)
         return f"（{text}）" if isinstance(node, (exp.Case, exp.If)) else text
 
-    _ARITH = {exp.Mul: "×", exp.Add: "+", exp.Sub: "−", exp.Div: "÷"}
-    _COMPARE = {exp.GTE: "不低于", exp.GT: "超过", exp.LTE: "不超过", exp.LT: "低于", exp.EQ: "为", exp.NEQ: "不为"}
-
     def _describe_condition(self, node: exp.Expression) -> str | None:
         """A boolean expression in words: 'X不低于Y', 'A且B', '人才层次为“A”'."""
-        for kind, word in self._COMPARE.items():
+        for kind, word in _compare_words().items():
             if type(node) is kind:
                 return f"{self.describe(node.this)}{word}{self._describe_operand(node.this, node.expression)}"
         if isinstance(node, exp.And):
@@ -344,15 +342,16 @@ class Explainer:
 
         Walks the condition's tree for this entity (the reference; :class:`GapTemplate` is the same compiled once)."""
         node = parse(source)
-        if not isinstance(node, _ORDER):
+        op = _order_ops().get(type(node))
+        if op is None:
             return None
         left, right = node.this, node.expression
         if _is_growth(left):
             this_node, last_node = left.expressions
-            return growth_gap(node, lambda: self._label(this_node), self.value(this_node), self.value(last_node),
+            return growth_gap(op, lambda: self._label(this_node), self.value(this_node), self.value(last_node),
                               self.value(right), _side_of(last_node, self.dictionary))
-        return order_gap(node, lambda: self._label(left), self.value(left), self.value(right),
-                         _side_of(left, self.dictionary))
+        return order_gap(op, isinstance(left, exp.Column), lambda: self._label(left), self.value(left),
+                         self.value(right), _side_of(left, self.dictionary))
 
     def _label(self, node: exp.Expression) -> str:
         if isinstance(node, exp.Column) and node.name in self.dictionary:
@@ -362,7 +361,23 @@ class Explainer:
 
 # -- the wording of a gap, from the values (one definition: Explainer.gap and GapTemplate both call these) ----------
 
-_ORDER = (exp.GTE, exp.GT, exp.LTE, exp.LT)
+# sqlglot's node types in tables built on first use, so that importing this module does not import sqlglot
+
+@cache
+def _arith_words() -> dict:
+    return {exp.Mul: "×", exp.Add: "+", exp.Sub: "−", exp.Div: "÷"}
+
+
+@cache
+def _compare_words() -> dict:
+    return {exp.GTE: "不低于", exp.GT: "超过", exp.LTE: "不超过", exp.LT: "低于", exp.EQ: "为", exp.NEQ: "不为"}
+
+
+@cache
+def _order_ops() -> dict:
+    """The comparisons a gap is worded for, by the operator a gap's wording takes (a string, so that a stored
+    template holds no sqlglot node)."""
+    return {exp.GTE: ">=", exp.GT: ">", exp.LTE: "<=", exp.LT: "<"}
 
 
 def _is_growth(node: exp.Expression) -> bool:
@@ -457,26 +472,27 @@ def _side_of(node: exp.Expression, dictionary: DataDictionary) -> _Side:
     return _Side(False, None)
 
 
-def order_gap(node: exp.Expression, label, a, b, side: _Side) -> str | None:
-    """The gap of a failed 不低于/超过/不超过/低于 between values ``a`` and ``b`` (``label()`` names the left side)."""
+def order_gap(op: str, left_is_column: bool, label, a, b, side: _Side) -> str | None:
+    """The gap of a failed 不低于/超过/不超过/低于 (``op`` >=, >, <=, <) between values ``a`` and ``b`` (``label()``
+    names the left side; a left side that is not a plain field reads "label ＝ value")."""
     if not isinstance(a, Fraction) or not isinstance(b, Fraction):
         return None
-    label = label() + ("" if isinstance(node.this, exp.Column) else " ＝ ")
+    label = label() + ("" if left_is_column else " ＝ ")
     if a == b:  # failing at equality: 超过/低于 exclude the threshold itself
         shown = side.show(a)
-        return f"{label}{shown}，须超过{shown}（等于不算）" if isinstance(node, exp.GT) else \
-            f"{label}{shown}，未低于{shown}（等于不算）" if isinstance(node, exp.LT) else None
+        return f"{label}{shown}，须超过{shown}（等于不算）" if op == ">" else \
+            f"{label}{shown}，未低于{shown}（等于不算）" if op == "<" else None
     shown_a, shown_b, diff = side.pair(a, b)
-    if isinstance(node, exp.GTE):
+    if op == ">=":
         return f"{label}{shown_a}，低于{shown_b}（含）的要求，差{diff}"
-    if isinstance(node, exp.GT):
+    if op == ">":
         return f"{label}{shown_a}，须超过{shown_b}，差{diff}"
-    if isinstance(node, exp.LTE):
+    if op == "<=":
         return f"{label}{shown_a}，超过{shown_b}的上限{diff}"
     return f"{label}{shown_a}，未低于{shown_b}（超出{diff}）"
 
 
-def growth_gap(node: exp.Expression, label, a, b, target, last: _Side) -> str | None:
+def growth_gap(op: str, label, a, b, target, last: _Side) -> str | None:
     """The gap of a failed comparison of growth(a, b) with ``target``."""
     if not all(isinstance(x, Fraction) for x in (a, b, target)):
         return None
@@ -485,7 +501,7 @@ def growth_gap(node: exp.Expression, label, a, b, target, last: _Side) -> str | 
         return f"{label}上年同期无基数（{last.show(b)}），无法计算同比增速"
     g = a / b - 1
     if g == target:
-        return f"{label}同比增速{fmt_pct(g)}，须{'超过' if isinstance(node, exp.GT) else '低于'}{fmt_pct(target)}（等于不算）"
+        return f"{label}同比增速{fmt_pct(g)}，须{'超过' if op == '>' else '低于'}{fmt_pct(target)}（等于不算）"
     shown_g, shown_t, diff = failing_side(g * 100, target * 100, 2, 8)
     if g > target:  # a ceiling on growth (低于/不超过)
         return f"{label}同比增速{shown_g}%，超过{shown_t}%的上限，超出{diff}个百分点"
@@ -557,77 +573,218 @@ def text_template(like: Explainer, word) -> TextTemplate | None:
     return TextTemplate(text, recorder.slots)
 
 
-def compile_value(node: exp.Expression, dictionary: DataDictionary):
-    """``Explainer.value(node)`` as a function of an explainer, the tree walked once (the same exact arithmetic)."""
+def value_program(node: exp.Expression, dictionary: DataDictionary) -> tuple:
+    """``Explainer.value(node)`` as plain data (nested tuples, no sqlglot node), so that a template can be stored:
+    ("fact", field, scaled) | ("const", Fraction) | ("scale", factor, inner) | ("param", name)
+    | ("+"/"-"/"*", a, b) | ("none",)."""
     if isinstance(node, exp.Paren):
-        return compile_value(node.this, dictionary)
+        return value_program(node.this, dictionary)
     if isinstance(node, exp.Column):
-        name = node.name
-        f = dictionary[name] if name in dictionary else None
-        if f and f.type in ("money", "number"):
+        f = dictionary[node.name] if node.name in dictionary else None
+        return ("fact", node.name, bool(f and f.type in ("money", "number")))
+    if isinstance(node, exp.Literal) and not node.is_string:
+        return ("const", Fraction(node.this))
+    if isinstance(node, exp.Anonymous) and node.name.lower() in ("wan", "yi", "pct"):
+        return ("scale", MONEY_UNITS.get(node.name.lower(), Fraction(1, 100)),
+                value_program(node.expressions[0], dictionary))
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "param":
+        return ("param", node.expressions[0].this)
+    if isinstance(node, (exp.Add, exp.Sub, exp.Mul)):
+        op = "+" if isinstance(node, exp.Add) else "-" if isinstance(node, exp.Sub) else "*"
+        return (op, value_program(node.this, dictionary), value_program(node.expression, dictionary))
+    return ("none",)
+
+
+def value_function(program: tuple):
+    """A ``value_program`` as a function of an explainer: closures doing the same exact Fraction arithmetic as
+    ``Explainer.value`` (a check calls them per failed condition; an interpreter over the tuples would be slower)."""
+    kind = program[0]
+    if kind == "fact":
+        _, name, scaled = program
+        if scaled:
             def fact(ex):
                 raw = ex.facts.get(name)
                 return None if raw is None else Fraction(raw, SCALE)
             return fact
         return lambda ex: ex.facts.get(name)
-    if isinstance(node, exp.Literal) and not node.is_string:
-        const = Fraction(node.this)
+    if kind == "const":
+        const = program[1]
         return lambda ex: const
-    if isinstance(node, exp.Anonymous) and node.name.lower() in ("wan", "yi", "pct"):
-        inner, factor = compile_value(node.expressions[0], dictionary), MONEY_UNITS.get(node.name.lower(),
-                                                                                         Fraction(1, 100))
+    if kind == "scale":
+        factor, inner = program[1], value_function(program[2])
 
-        def scaled(ex):
+        def scaled_value(ex):
             v = inner(ex)
             return None if v is None else v * factor
-        return scaled
-    if isinstance(node, exp.Anonymous) and node.name.lower() == "param":
-        pname = node.expressions[0].this
+        return scaled_value
+    if kind == "param":
+        pname = program[1]
 
         def param(ex):
             v = ex.params.get(pname)
             return None if v is None else Fraction(str(v))
         return param
-    if isinstance(node, (exp.Add, exp.Sub, exp.Mul)):
-        a_of, b_of, kind = compile_value(node.this, dictionary), compile_value(node.expression, dictionary), type(node)
+    if kind in ("+", "-", "*"):
+        a_of, b_of = value_function(program[1]), value_function(program[2])
 
         def arith(ex):
             a, b = a_of(ex), b_of(ex)
             if not isinstance(a, Fraction) or not isinstance(b, Fraction):
                 return None
-            return a + b if kind is exp.Add else a - b if kind is exp.Sub else a * b
+            return a + b if kind == "+" else a - b if kind == "-" else a * b
         return arith
     return lambda ex: None
 
 
 class GapTemplate:
     """``Explainer.gap(source)`` compiled once for the parameters and dictionary of ``like``: its values are
-    compiled closures, its label a :class:`TextTemplate` (or worded per entity when it cannot be one)."""
+    compiled closures, its label a :class:`TextTemplate` (or worded per entity when it cannot be one).
+
+    It holds no sqlglot node: pickled (the calculator's stored templates, START2-1) it keeps the value programs
+    and rebuilds the closures on load, so a process that loads it never imports sqlglot."""
 
     def __init__(self, source: str, like: Explainer):
+        self.source = source
         node = parse(source)
-        self.node = node if isinstance(node, _ORDER) else None
-        if self.node is None:
+        self.op = _order_ops().get(type(node))
+        if self.op is None:
             return
         dictionary = like.dictionary
         left, right = node.this, node.expression
         self.growth = _is_growth(left)
         if self.growth:
             subject, last = left.expressions
-            self.values = tuple(compile_value(x, dictionary) for x in (subject, last, right))
+            self.programs = tuple(value_program(x, dictionary) for x in (subject, last, right))
             self.side = _side_of(last, dictionary)
         else:
             subject = left
-            self.values = tuple(compile_value(x, dictionary) for x in (left, right))
+            self.programs = tuple(value_program(x, dictionary) for x in (left, right))
             self.side = _side_of(left, dictionary)
-        self.subject = subject
+        self.left_is_column = isinstance(left, exp.Column)
         self.label = text_template(like, lambda ex: ex._label(subject))
+        self.values = tuple(map(value_function, self.programs))
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "values"}
+
+    def __setstate__(self, state: dict) -> None:  # the closures are made again on first use (most gaps never are)
+        self.__dict__.update(state)
+
+    def _subject(self) -> exp.Expression:
+        """The compared subject's node, read again from the source (only when the label is worded per entity)."""
+        left = parse(self.source).this
+        return left.expressions[0] if self.growth else left
 
     def __call__(self, ex: Explainer) -> str | None:
-        if self.node is None:
+        if self.op is None:
             return None
-        label = (lambda: self.label.render(ex)) if self.label is not None else (lambda: ex._label(self.subject))
-        values = [v(ex) for v in self.values]
+        label = (lambda: self.label.render(ex)) if self.label is not None else (lambda: ex._label(self._subject()))
+        try:
+            functions = self.values
+        except AttributeError:  # loaded from the cache: made from the programs once
+            functions = self.values = tuple(map(value_function, self.programs))
+        values = [v(ex) for v in functions]
         if self.growth:
-            return growth_gap(self.node, label, *values, self.side)
-        return order_gap(self.node, label, *values, self.side)
+            return growth_gap(self.op, label, *values, self.side)
+        return order_gap(self.op, self.left_is_column, label, *values, self.side)
+
+
+# -- templates stored in the plan cache (START2-1) ---------------------------------------------------------------
+# A template is worded from the expression texts, the dictionary, the parameter values and their labels. Stored per
+# (values, labels, dictionary) in the plan cache (keyed besides by the rules' content and the code), a process that
+# finds them reads no expression and never imports sqlglot (0.06–0.13 s) nor walks a tree.
+
+class TemplateStore:
+    """The templates stored for one (parameter values, labels, dictionary), keyed by the texts they word. A miss
+    compiled by the caller is ``put`` here and the file is written once, when the process exits (a check
+    compiles ~100 templates on a miss; writing the file after each cost 0.13 s), or on ``flush``."""
+
+    def __init__(self, path, stored: dict):
+        self.path, self.templates, self.unsaved = path, stored, False
+
+    def get(self, key):
+        return self.templates.get(key)
+
+    def put(self, key, template) -> None:
+        self.templates[key] = template
+        if self.path is not None and not self.unsaved:
+            self.unsaved = True
+            _register_flush()
+
+    def flush(self) -> None:
+        if self.unsaved:
+            from huiqi.engine.plan_cache import store
+
+            store(self.path, self.templates)
+            self.unsaved = False
+
+
+# per (values, labels, dictionary, cache directory): read once per process
+_STORED: dict[str, TemplateStore] = {}
+_LAST: list = [None]  # the last (values, labels: copies; dictionary: kept alive; user code and directory; store)
+_DICTIONARIES: dict[int, tuple[DataDictionary, str]] = {}  # id → (the dictionary, kept alive; its content digest)
+
+
+def flush_templates() -> None:
+    """Write every store with templates compiled since it was read (also run at exit)."""
+    for store in list(_STORED.values()):
+        store.flush()
+
+
+def forget_templates() -> None:
+    """Drop what this process read or compiled (tests; the files stay)."""
+    _STORED.clear()
+    _LAST[0] = None
+
+
+@cache
+def _register_flush() -> None:
+    import atexit
+
+    atexit.register(flush_templates)
+
+
+def _dictionary_digest(dictionary: DataDictionary) -> str:
+    known = _DICTIONARIES.get(id(dictionary))
+    if known is None or known[0] is not dictionary:
+        text = repr(sorted((name, repr(f)) for name, f in dictionary.fields.items()))
+        known = _DICTIONARIES[id(dictionary)] = (dictionary, hashlib.sha256(text.encode()).hexdigest())
+    return known[1]
+
+
+def stored_templates(like: Explainer, user_code=None) -> TemplateStore:
+    """The templates stored for ``like``'s parameter values, labels and dictionary. ``user_code``: the caller's
+    source file, whose edit must miss (it defines what is stored; this module is in the key already)."""
+    from huiqi.engine import plan_cache
+
+    directory, last = plan_cache.cache_dir(), _LAST[0]
+    if last is not None and last[2] is like.dictionary and last[3] == (user_code, directory) \
+            and last[0] == like.params and last[1] == like.parameter_labels:  # a batch's explainers share them
+        return last[4]
+
+    key = (plan_cache.parameter_key(like.params), tuple(sorted(like.parameter_labels.items())),
+           _dictionary_digest(like.dictionary))
+    digest = hashlib.sha256(repr((key, directory, user_code)).encode()).hexdigest()
+    found = _STORED.get(digest)
+    if found is None:
+        path = plan_cache.plan_path("tmpl", key, extra_code=(user_code,) if user_code else ())
+        stored = plan_cache.load(path)
+        found = _STORED[digest] = TemplateStore(path, stored if isinstance(stored, dict) else {})
+    _LAST[0] = (dict(like.params), dict(like.parameter_labels), like.dictionary, (user_code, directory), found)
+    return found
+
+
+def worded_formula(like: Explainer, amount: str) -> TextTemplate | None:
+    """An amount formula in words (``describe``) as a template, from the plan cache when stored (None: it reads a
+    value no placeholder stands for; the caller words it per entity). ``render`` it with any explainer — the
+    calculator's fills in the entity's values, ``explain_columns.TemplateExplainer``'s places column slots — for
+    the text ``describe(parse(amount))`` gives that explainer."""
+    store = stored_templates(like)
+    key = ("formula", amount)
+    template = store.get(key)
+    if key in store.templates and (template is None or isinstance(template, TextTemplate)):
+        return template
+    node = parse(amount)
+    template = text_template(like, lambda ex: ex.describe(node))
+    store.put(key, template)  # None too: the next process words it per entity without reading it again
+    return template

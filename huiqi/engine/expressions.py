@@ -26,9 +26,7 @@ from functools import lru_cache
 from typing import Callable, Mapping
 
 import polars as pl
-from sqlglot import exp
-
-from huiqi.rules.syntax import ExpressionError, parse  # noqa: F401  (re-exported)
+from huiqi.rules.syntax import ExpressionError, exp, parse  # noqa: F401  (re-exported; exp imports sqlglot on first use)
 
 from huiqi.rules.fields import SCALE, DataDictionary
 
@@ -85,10 +83,11 @@ def _any_null(values: list[Value]) -> pl.Expr:
     return pl.any_horizontal([v.polars().is_null() for v in values])
 
 
-_COMPARE = {
-    exp.GTE: operator.ge, exp.GT: operator.gt, exp.LTE: operator.le, exp.LT: operator.lt,
-    exp.EQ: operator.eq, exp.NEQ: operator.ne,
-}
+@lru_cache(maxsize=None)
+def _comparisons() -> dict:
+    """sqlglot's comparison node types → operators (built on first compile: sqlglot is imported only to read)."""
+    return {exp.GTE: operator.ge, exp.GT: operator.gt, exp.LTE: operator.le, exp.LT: operator.lt,
+            exp.EQ: operator.eq, exp.NEQ: operator.ne}
 _FLIP = {operator.ge: operator.le, operator.gt: operator.lt, operator.le: operator.ge, operator.lt: operator.gt,
          operator.eq: operator.eq, operator.ne: operator.ne}
 
@@ -254,7 +253,7 @@ class Compiler:
     _gt = _lt = _lte = _eq = _neq = _gte
 
     def _compare(self, n) -> Value:
-        op = _COMPARE[type(n)]
+        op = _comparisons()[type(n)]
         a, b = self.node(n.this), self.node(n.expression)
         meta = _merge(a, b)
         if a.pending or b.pending:

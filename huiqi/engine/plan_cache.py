@@ -70,7 +70,7 @@ KEEP = 200
 
 def _prune(directory: Path) -> None:
     try:
-        files = [(p.stat().st_mtime_ns, p) for pattern in ("plan-*.pickle", "rows-*.pickle")
+        files = [(p.stat().st_mtime_ns, p) for pattern in ("plan-*.pickle", "rows-*.pickle", "tmpl-*.pickle")
                  for p in directory.glob(pattern)]
         for _, p in sorted(files)[:-KEEP]:
             p.unlink(missing_ok=True)

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 import polars as pl
 
 from huiqi.engine.evaluate import MET, MISSING, NOT_MET, PENDING, RuleSet, col
-from huiqi.engine.explain import Explainer, GapTemplate, TextTemplate, citation, fmt_wan, fmt_yuan, text_template
+from huiqi.engine.explain import Explainer, GapTemplate, TextTemplate, citation, fmt_wan, fmt_yuan
 from huiqi.engine.inputs import normalize_facts, normalized_frame
 from huiqi.policies.library import Library, default_library
 from huiqi.rules.fields import SCALE
@@ -278,17 +278,25 @@ class _Templates:
 
 def _compile_templates(shape: _Shape, explainer: Explainer) -> _Templates:
     """Compiled with the first entity's explainer: only its dictionary, parameters and labels are read, which are
-    those of the compiled measure (plans are per parameter set), so every entity of the shape shares them."""
-    from huiqi.engine.expressions import parse
+    those of the compiled measure (plans are per parameter set), so every entity of the shape shares them.
+
+    Stored in the plan cache (engine/explain.py ``stored_templates``, START2-1) under the measure's kind, amount
+    and condition texts: a process that finds them there reads no expression, so it never imports sqlglot."""
+    from pathlib import Path
+
+    from huiqi.engine.explain import stored_templates, worded_formula
 
     cm = shape.cm
-    formula = None
-    if cm.measure.kind in ("money", "facility"):
-        node = parse(cm.measure.amount)
-        formula = text_template(explainer, lambda ex: ex.describe(node))
-    shape.templates = _Templates(tuple(GapTemplate(cc.condition.when, explainer) for cc, _c in shape.conditions),
-                                 formula)
-    return shape.templates
+    stored = stored_templates(explainer, Path(__file__))
+    key = (cm.measure.id, cm.measure.kind, cm.measure.amount, tuple(cc.condition.when for cc, _c in shape.conditions))
+    templates = stored.get(key)
+    if not isinstance(templates, _Templates):
+        formula = worded_formula(explainer, cm.measure.amount) if cm.measure.kind in ("money", "facility") else None
+        templates = _Templates(tuple(GapTemplate(cc.condition.when, explainer) for cc, _c in shape.conditions),
+                               formula)
+        stored.put(key, templates)
+    shape.templates = templates
+    return templates
 
 
 @dataclass(eq=False)

@@ -15,6 +15,7 @@ from fractions import Fraction
 import polars as pl
 
 from huiqi.engine.evaluate import MET, CompiledMeasure, col
+from huiqi.engine.explain import worded_formula
 from huiqi.engine.explain_columns import Slots, TemplateExplainer, Unsupported, template_column, yuan_column
 from huiqi.engine.expressions import parse
 from huiqi.services.calculator import computation_text, met_text, reason_text
@@ -40,7 +41,8 @@ def _compile(cm: CompiledMeasure, explainer: TemplateExplainer, slots: Slots) ->
     status, computed, amount = (pl.col(col(m.id, w)) for w in ("status", "computed", "amount"))
     conditions = [pl.col(col(m.id, f"c|{cc.condition.id}")) for cc in cm.conditions]
     head = met_text([cc.condition.text for cc in cm.conditions])
-    formula = explainer.describe(parse(m.amount))
+    worded = worded_formula(explainer, m.amount)  # stored in the plan cache: no expression read (START2-1)
+    formula = worded.render(explainer) if worded is not None else explainer.describe(parse(m.amount))
     computed_text, final_text = slots.add(yuan_column(computed)), slots.add(yuan_column(amount))
 
     # the branches: cap binding (a constant cap only) × the exclusive group's choice (None outside a group or
