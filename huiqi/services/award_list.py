@@ -27,13 +27,14 @@ import xlsxwriter
 from huiqi.core import money
 from huiqi.core.periods import Period
 from huiqi.engine.evaluate import MISSING
-from huiqi.services import xlsx_rows
+from huiqi.services import xlsx_rows, xlsx_zip
 from huiqi.services.csv_safe import write_csv
 from huiqi.services.presenters import MONITORING_MEASURES, missing_grid, sheet_names
 from huiqi.services.screening import ENTITY_ORDER, ScreeningRun
 from huiqi.services.xlsx_style import SheetFormats as _Formats
 
 WAN = Decimal(1_000_000)  # 分 per 万元
+ZIP_LEVEL = 1  # zlib level of the award list's zip (docs/decisions.md XLSX2-2): a third of level 6's time at 1M
 
 
 def wan2(fen: int | None) -> float | None:
@@ -326,7 +327,8 @@ def write_excel(run: ScreeningRun, path: Path, *, per_enterprise: bool = False) 
     else:
         ws.write_string(start, 0, "逐户的待补充信息清单按县区另行导出（县区工信部门下载本县区名单时附带），"
                         "可据以补齐数据后重新导入。", fmt.text)
-    wb.close()
+    with xlsx_zip.compress_level(ZIP_LEVEL):
+        wb.close()
     return path
 
 

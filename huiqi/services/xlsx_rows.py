@@ -45,6 +45,7 @@ PerCell = Callable[[Iterable[Sequence], int], int]
 _NEEDS_XLSXWRITER = r"[&<>\x00-\x08\x0b-\x1f\x7f\x{fffe}\x{ffff}]|_x|^\s|\s$"
 _STRING_LIMIT = 32_767  # xlsxwriter's xls_strmax: longer strings (in UTF-16 units) are truncated by write_string
 _EXACT_INT = 2**53  # integers up to this are exact floats, so format(i, ".16G") == str(i) (below 1e16)
+_PLAIN_DECIMAL = r"^-?[0-9]+(\.[0-9]+)?$"  # Polars' float text without an exponent (nor inf/NaN: not finite)
 _CHUNK_ROWS = 20_000  # rows serialised at a time: bounds the XML held in memory
 _INTERNALS = ("fh", "row_data_fh", "row_data_fh_closed", "previous_row", "table", "row_info", "comments",
               "_write_single_row", "_write_row", "_check_dimensions", "xls_rowmax", "xls_colmax")
@@ -154,12 +155,29 @@ def _utf8_text_file(fh) -> bool:
 
 
 def _number_text(s: pl.Series) -> pl.Series:
-    """A number column as xlsxwriter writes it: ``f"{v:.16G}"``. Integers that are exact floats are Polars' own
-    decimal text; floats, and larger integers, through Python's format."""
+    """A number column as text that parses to each value's double, bit for bit (docs/decisions.md XLSX2-1).
+    Integers that are exact floats: Polars' decimal text (xlsxwriter's too). Floats: Polars' shortest round-trip
+    text, vectorised, less a trailing ".0" (84624.9 where xlsxwriter's ``.16G`` writes 84624.89999999999: the same
+    double). A value Polars would write with an exponent (below 1e-4, from 1e16 on; "1e-7"), and an integer beyond
+    2**53, is Python's shortest repr of its double with xlsxwriter's capital E ("1E-07", "1.3510798882109854E+16"):
+    ``.16G`` would lose a 17th digit some doubles need."""
     # min and max, not abs(): abs(-2**63) overflows Int64 back to -2**63
     if s.dtype.is_integer() and (s.null_count() == s.len() or -_EXACT_INT <= s.min() and s.max() <= _EXACT_INT):
         return s.cast(pl.String)
-    return pl.Series(s.name, [None if v is None else format(v, ".16G") for v in s.to_list()], dtype=pl.String)
+    if not s.dtype.is_float():
+        return pl.Series(s.name, [None if v is None else _exponent_text(v) for v in s.to_list()], dtype=pl.String)
+    text = s.cast(pl.Float64).cast(pl.String).str.strip_suffix(".0")
+    exotic = ~text.str.contains(_PLAIN_DECIMAL).fill_null(True)
+    if not exotic.any():
+        return text
+    positions = exotic.arg_true()
+    return text.scatter(positions, [_exponent_text(v) for v in s.gather(positions).to_list()])
+
+
+def _exponent_text(v: float) -> str:
+    """A finite number's shortest round-trip text as xlsxwriter spells an exponent (capital E, two digits at least:
+    Python's repr pads as ``.16G`` does)."""
+    return repr(float(v)).upper().removesuffix(".0")
 
 
 def _serialise(chunk: pl.DataFrame, styles: list[int], is_text: Sequence[bool], first: int,
