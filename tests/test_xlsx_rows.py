@@ -357,6 +357,23 @@ def test_a_frame_whose_width_differs_from_the_kinds_falls_back(monkeypatch):
     assert counted[:2] == [20, 20]
 
 
+def test_a_column_named_as_the_row_number_falls_back(monkeypatch):
+    frame = FRAME.rename({"name": xlsx_rows._ROW_NUMBER})
+    counted = _spy(monkeypatch)
+    assert _same_values(_table_bytes(frame, KINDS3), _table_bytes(_rows(frame), KINDS3))
+    assert counted[:2] == [20, 20]
+
+
+def test_columns_with_and_without_nulls_across_chunks(monkeypatch):
+    """A column without nulls joins the row's one concat_str; one with nulls writes a blank or its value."""
+    monkeypatch.setattr(xlsx_rows, "_CHUNK_ROWS", 4)
+    frame = pl.DataFrame({"i": range(1, 12), "full": [f"企业{i}" for i in range(11)],
+                          "gaps": [None if i % 3 else f"名{i}" for i in range(11)],
+                          "wan": [None if i == 5 else i / 7 for i in range(11)], "yuan": [i * 0.01 for i in range(11)]})
+    kinds = ["int", "text", "text", "wan", "yuan"]
+    assert _same_values(_table_bytes(frame, kinds), _table_bytes(_rows(frame), kinds))
+
+
 def test_nan_and_infinity_are_refused_as_before():
     for bad in (float("nan"), float("inf")):
         frame = FRAME.with_columns(pl.when(pl.col("i") == 5).then(bad).otherwise(pl.col("wan")).alias("wan"))

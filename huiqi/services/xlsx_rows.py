@@ -46,6 +46,7 @@ _NEEDS_XLSXWRITER = r"[&<>\x00-\x08\x0b-\x1f\x7f\x{fffe}\x{ffff}]|_x|^\s|\s$"
 _STRING_LIMIT = 32_767  # xlsxwriter's xls_strmax: longer strings (in UTF-16 units) are truncated by write_string
 _EXACT_INT = 2**53  # integers up to this are exact floats, so format(i, ".16G") == str(i) (below 1e16)
 _PLAIN_DECIMAL = r"^-?[0-9]+(\.[0-9]+)?$"  # Polars' float text without an exponent (nor inf/NaN: not finite)
+_ROW_NUMBER = "\x00row"  # the serialised chunk's row-number column: a name no frame column has (checked)
 _CHUNK_ROWS = 20_000  # rows serialised at a time: bounds the XML held in memory
 _INTERNALS = ("fh", "row_data_fh", "row_data_fh_closed", "previous_row", "table", "row_info", "comments",
               "_write_single_row", "_write_row", "_check_dimensions", "xls_rowmax", "xls_colmax")
@@ -54,7 +55,8 @@ _INTERNALS = ("fh", "row_data_fh", "row_data_fh_closed", "previous_row", "table"
 def usable(ws, frame: pl.DataFrame, formats: Sequence, is_text: Sequence[bool], first: int) -> bool:
     """Whether the vectorised path can write ``frame`` at row ``first`` exactly as the per-cell path would: a
     verified xlsxwriter (major version 3) in constant_memory mode, its filehandle open, the body below the held
-    row, inside the sheet, without row formats or comments of its own, every cell with a format, and column types
+    row, inside the sheet, without row formats or comments of its own, every cell with a format, no column named as
+    the serialiser's row number, and column types
     whose text the per-cell path would give the same way (text: strings, categoricals, integers; numbers:
     integers, floats)."""
     if not xlsxwriter.__version__.startswith("3.") or not all(hasattr(ws, name) for name in _INTERNALS):
@@ -66,7 +68,7 @@ def usable(ws, frame: pl.DataFrame, formats: Sequence, is_text: Sequence[bool], 
         return False
     if any(first <= r <= last for r in ws.row_info) or any(first <= r <= last for r in ws.comments):
         return False
-    if not all(f is not None and hasattr(f, "_get_xf_index") for f in formats):
+    if not all(f is not None and hasattr(f, "_get_xf_index") for f in formats) or _ROW_NUMBER in frame.columns:
         return False
     return all(_text_dtype(dtype) if text else dtype.is_integer() or dtype.is_float()
                for dtype, text in zip(frame.schema.values(), is_text))
@@ -182,22 +184,28 @@ def _exponent_text(v: float) -> str:
 
 def _serialise(chunk: pl.DataFrame, styles: list[int], is_text: Sequence[bool], first: int,
                row_tag: tuple[str, str]) -> tuple[pl.Series, list[int]]:
-    """Each row's XML, and the positions of the rows xlsxwriter must write itself (a string it would change)."""
-    number = pl.int_range(first + 1, first + 1 + pl.len(), dtype=pl.Int64).cast(pl.String)
-    cells, special = [], []
+    """Each row's XML, and the positions of the rows xlsxwriter must write itself (a string it would change).
+    One flat ``concat_str`` per row: a column without nulls adds its pieces to it directly (no string per cell
+    built and copied again); a column with nulls adds one string per cell, its blank or its value."""
+    number = pl.col(_ROW_NUMBER)  # the row's number as text, computed once for every cell reference
+    pieces, special = [pl.lit(row_tag[0]), number, pl.lit(row_tag[1])], []
     for c, (name, text, style) in enumerate(zip(chunk.columns, is_text, styles)):
-        ref = pl.concat_str(pl.lit(f'<c r="{xl_col_to_name(c)}'), number)
+        ref = [pl.lit(f'<c r="{xl_col_to_name(c)}'), number]
         if text:
             value = pl.col(name).cast(pl.String)
             special.append(value.str.contains(_NEEDS_XLSXWRITER).fill_null(False)
                            | (value.str.len_chars() > _STRING_LIMIT // 2).fill_null(False))
-            filled = pl.concat_str(ref, pl.lit(f'" s="{style}" t="inlineStr"><is><t>'), value, pl.lit("</t></is></c>"))
+            filled = [*ref, pl.lit(f'" s="{style}" t="inlineStr"><is><t>'), value, pl.lit("</t></is></c>")]
         else:
             value = pl.lit(_number_text(chunk.get_column(name)))
-            filled = pl.concat_str(ref, pl.lit(f'" s="{style}"><v>'), value, pl.lit("</v></c>"))
-        cells.append(pl.when(pl.col(name).is_null()).then(pl.concat_str(ref, pl.lit(f'" s="{style}"/>')))
-                     .otherwise(filled))
-    out = chunk.select(
-        pl.concat_str(pl.lit(row_tag[0]), number, pl.lit(row_tag[1]), *cells, pl.lit("</row>")).alias("xml"),
+            filled = [*ref, pl.lit(f'" s="{style}"><v>'), value, pl.lit("</v></c>")]
+        if chunk.get_column(name).null_count() == 0:
+            pieces += filled
+        else:
+            pieces.append(pl.when(pl.col(name).is_null()).then(pl.concat_str(*ref, pl.lit(f'" s="{style}"/>')))
+                          .otherwise(pl.concat_str(filled)))
+    out = chunk.with_columns(
+        pl.int_range(first + 1, first + 1 + pl.len(), dtype=pl.Int64).cast(pl.String).alias(_ROW_NUMBER)).select(
+        pl.concat_str(*pieces, pl.lit("</row>")).alias("xml"),
         pl.any_horizontal(special).alias("special") if special else pl.lit(False).alias("special"))
     return out.get_column("xml"), out.with_row_index().filter(pl.col("special")).get_column("index").to_list()
