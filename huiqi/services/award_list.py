@@ -87,9 +87,9 @@ def _sheet_table(ws, fmt: _Formats, title: str, headers: list[tuple[str, int]], 
 def _write_body(ws, fmt: _Formats, rows: Iterable[Sequence] | pl.DataFrame, kinds: list[str], first: int) -> int:
     """Write the body cells from row ``first`` and return the last row written (``first - 1`` for none). Each cell
     carries its column's format: a written cell shows its own style, a column format only applies to cells typed
-    later. A frame's rows are serialised vectorised straight into the sheet's row stream, byte for byte what the
-    per-cell path writes (huiqi.services.xlsx_rows, docs/decisions.md XLSX-1); other rows, and any frame that path
-    cannot take, go cell by cell through xlsxwriter."""
+    later. A frame's rows are serialised vectorised straight into the sheet's row stream: the per-cell path's XML,
+    each number as the shortest text of the same double (huiqi.services.xlsx_rows, docs/decisions.md XLSX-1,
+    XLSX2-1); other rows, and any frame that path cannot take, go cell by cell through xlsxwriter."""
     styles = {"text": fmt.text, "wrap": fmt.wrap, "wan": fmt.wan, "yuan": fmt.yuan, "pct": fmt.pct, "int": fmt.int}
     formats = [styles[kind] for kind in kinds]
     is_text = [kind in TEXT_KINDS for kind in kinds]

@@ -1,6 +1,7 @@
-"""A table body written into an xlsxwriter worksheet as XML built vectorised, byte for byte what xlsxwriter's
-``write_string`` / ``write_number`` / ``write_blank`` would have written for the same cells (docs/decisions.md
-XLSX-1). xlsxwriter costs ~5.8 µs of Python per cell; a measure sheet at a million enterprises has ~600k cells.
+"""A table body written into an xlsxwriter worksheet as XML built vectorised: what xlsxwriter's ``write_string`` /
+``write_number`` / ``write_blank`` would have written for the same cells, byte for byte but for a number's text,
+which is the shortest text of the same double rather than xlsxwriter's ``.16G`` (docs/decisions.md XLSX-1, XLSX2-1).
+xlsxwriter costs ~5.8 µs of Python per cell; a measure sheet at a million enterprises has ~600k cells.
 
 It relies on these xlsxwriter 3 internals of a worksheet in ``constant_memory`` mode, checked by :func:`usable`
 (anything missing or different: the caller's per-cell path writes the frame instead):
@@ -16,13 +17,14 @@ It relies on these xlsxwriter 3 internals of a worksheet in ``constant_memory`` 
 - ``Format._get_xf_index()``: a cell's ``s=`` style index, assigned on first use — so it is asked for in the
   order xlsxwriter would ask (after the held header row is flushed, then column by column).
 - The cell XML of ``_write_cell``: ``<c r="B4" s="3" t="inlineStr"><is><t>…</t></is></c>`` for a string,
-  ``<c r="F4" s="5"><v>{number:.16G}</v></c>`` for a number, ``<c r="E4" s="3"/>`` for a blank.
+  ``<c r="F4" s="5"><v>…</v></c>`` for a number, ``<c r="E4" s="3"/>`` for a blank.
 
 Strings that xlsxwriter would change (XML escaping, ``_xHHHH_`` control-character escaping, leading or trailing
 white space, possible truncation at 32,767 UTF-16 units, a ``<r>`` rich string) are detected by an over-broad
 regex and their whole row goes through xlsxwriter's own per-cell path — no escaping is re-implemented here.
-Numbers are formatted by Python's ``format(v, ".16G")``, as xlsxwriter does (the shortest repr differs:
-84624.9 is written 84624.89999999999). The last body row also goes through the per-cell path, so the worksheet's
+Numbers are Polars' shortest round-trip text (:func:`_number_text`): 84624.9 where xlsxwriter writes
+84624.89999999999, the same double; a cell's value is the frame's double bit for bit (xlsxwriter's 16 digits are not
+always: 0.1 + 0.2 becomes 0.3). The last body row also goes through the per-cell path, so the worksheet's
 state after the body (the held row, ``previous_row``, the used range) is exactly the per-cell path's.
 """
 
