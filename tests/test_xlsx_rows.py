@@ -8,6 +8,7 @@ point; and the fallbacks."""
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import struct
@@ -28,6 +29,7 @@ from huiqi.services import award_list, xlsx_rows
 from huiqi.services.screening import DISPLAY, assemble, default_ruleset, screen
 from huiqi.services.xlsx_style import SheetFormats
 from tests.test_explain_vector import _combos, _decided, _facts
+from tests.test_screening import soffice  # noqa: F401  (the LibreOffice fixture; marks the test office)
 
 
 # a number cell's text: a plain decimal or xlsxwriter's .16G, both xsd:double; never "inf", "nan" or "1e-7"
@@ -434,3 +436,27 @@ def test_float32_numbers_are_their_doubles():
     series = pl.Series(values, dtype=pl.Float32)
     texts = xlsx_rows._number_text(series).to_list()
     assert [_bits(t) if t else None for t in texts] == [_bits(v) if v is not None else None for v in series.to_list()]
+
+
+def test_libreoffice_reads_the_numbers_as_from_the_per_cell_path(tmp_path, soffice):
+    """The workbook opens in LibreOffice with the per-cell path's values: both converted there to .xlsx again (which
+    LibreOffice 7.4 writes with 15 significant digits), every value read back (openpyxl) is the same, and an amount
+    from integer 分 is its double exactly. (The largest double is left out: LibreOffice reads xlsxwriter's
+    1.797693134862316E+308 as infinity and writes INF, which openpyxl cannot read.)"""
+    import subprocess
+
+    import openpyxl
+
+    amounts = [fen / 100 for fen in (1, 5, 8_462_490, 123_456_789_012, -150, 462_508_852_778, 99_999_999_999_999)]
+    values = [v for v in NUMBER_EDGES if abs(v) < 1e300] + [i / 7 for i in range(1, 30)] + amounts
+    frame = pl.DataFrame({"i": range(1, len(values) + 1), "v": values})
+    read = {}
+    for name, body in (("new", frame), ("old", _rows(frame))):
+        (tmp_path / f"{name}.xlsx").write_bytes(_table_bytes(body, ["int", "wan"]))
+        subprocess.run([soffice, "--headless", "--norestore", f"-env:UserInstallation=file://{tmp_path}/lo",
+                        "--convert-to", "xlsx", "--outdir", str(tmp_path / "out"), str(tmp_path / f"{name}.xlsx")],
+                       check=True, env={**os.environ, "HOME": str(tmp_path)}, timeout=240, capture_output=True)
+        sheet = openpyxl.load_workbook(tmp_path / "out" / f"{name}.xlsx").worksheets[0]
+        read[name] = [float(sheet.cell(row=4 + k, column=2).value) for k in range(len(values))]
+    assert read["new"] == read["old"]
+    assert read["new"][-len(amounts):] == amounts
