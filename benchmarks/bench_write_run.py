@@ -1,7 +1,7 @@
 """`award_list.write_run` alone, in one process: screen once, then write the run's outputs (the Excel award list,
 results.parquet, the summaries, the manifest) with this checkout's writer and, with --base, with another checkout's
-award_list.py beside it, alternating, so both see the same machine load; then checks that both write the same
-workbook bytes.
+award_list.py (and its xlsx_rows.py) beside it, alternating, so both see the same machine load; then checks that
+both workbooks hold the same cells (openpyxl: every cell's value and number format; the bytes differ since XLSX2-1).
 
 Run: .venv/bin/python benchmarks/bench_write_run.py --size 100000 [--base /tmp/base-excel] [--repeat 3]
      (bench_openfisca_e2e.py's write: --measures gx2024q4-21,gx2024q4-22a,gx2024q4-22b --no-explain)
@@ -17,7 +17,9 @@ import statistics
 import sys
 import tempfile
 import time
+from itertools import zip_longest
 from pathlib import Path
+from typing import Iterator
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -59,14 +61,35 @@ def _time(write, run, parts: dict[str, list[float]]) -> float:
     return whole
 
 
-def _same_workbook(writers: dict, run) -> bool:
-    """Whether each writer's award list has the same sha256 (the same run gives the same bytes: XLSX-1)."""
+def _load_writer(checkout: Path):
+    """Another checkout's award_list with that checkout's own xlsx_rows (not this one's, which it would import)."""
+    module = _load(checkout / "huiqi/services/award_list.py", "award_list_base")
+    module.xlsx_rows = _load(checkout / "huiqi/services/xlsx_rows.py", "xlsx_rows_base")
+    return module
+
+
+def _cells(path: Path) -> Iterator[tuple]:
+    """Every cell of a workbook, sheet by sheet, as (sheet, row, column, value, number format)."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True)
+    try:
+        for ws in wb.worksheets:
+            for row in ws.iter_rows():
+                for cell in row:
+                    if cell.value is not None or getattr(cell, "number_format", None) not in (None, "General"):
+                        yield ws.title, cell.row, cell.column, cell.value, cell.number_format
+    finally:
+        wb.close()
+
+
+def _same_workbook(writers: dict, run) -> tuple[bool, bool]:
+    """Whether each writer's award list holds the same cells (value and number format), and the same bytes."""
     with tempfile.TemporaryDirectory() as tmp:
-        digests = set()
-        for name, module in writers.items():
-            path = module.write_excel(run, Path(tmp) / f"{name}.xlsx")
-            digests.add(hashlib.sha256(path.read_bytes()).hexdigest())
-    return len(digests) == 1
+        paths = [module.write_excel(run, Path(tmp) / f"{name}.xlsx") for name, module in writers.items()]
+        same_bytes = len({hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}) == 1
+        same_cells = all(a == b for a, b in zip_longest(*(_cells(p) for p in paths)))
+    return same_cells, same_bytes
 
 
 def main() -> None:
@@ -91,7 +114,7 @@ def main() -> None:
           f"{run.results.height:,} result rows")
     writers = {"this": award_list}
     if args.base:
-        writers["base"] = _load(args.base / "huiqi/services/award_list.py", "award_list_base")
+        writers["base"] = _load_writer(args.base)
     parts = {k: {} for k in writers}
     for _ in range(args.repeat):
         for name, module in writers.items():
@@ -103,7 +126,9 @@ def main() -> None:
         print(f"         Parquet files: {sum(files.values()) / 2**20:.1f} MiB (" +
               ", ".join(f"{k} {v / 2**20:.1f}" for k, v in sorted(files.items())) + ")")
     if args.base:
-        print(f"  workbook bytes identical (sha256, this vs base): {_same_workbook(writers, run)}")
+        same_cells, same_bytes = _same_workbook(writers, run)
+        print(f"  workbook cells identical (openpyxl: value and number format, this vs base): {same_cells}; "
+              f"bytes identical: {same_bytes}")
         # every repeat of each writer, and both writers, wrote the same data files (manifest included)
         same = DIGESTS[award_list.__name__] == DIGESTS[writers["base"].__name__] and \
             len(DIGESTS[award_list.__name__]) == len({name for name, _ in DIGESTS[award_list.__name__]})

@@ -27,13 +27,14 @@ import xlsxwriter
 from huiqi.core import money
 from huiqi.core.periods import Period
 from huiqi.engine.evaluate import MISSING
-from huiqi.services import xlsx_rows
+from huiqi.services import xlsx_rows, xlsx_zip
 from huiqi.services.csv_safe import write_csv
 from huiqi.services.presenters import MONITORING_MEASURES, missing_grid, sheet_names
 from huiqi.services.screening import ENTITY_ORDER, ScreeningRun
 from huiqi.services.xlsx_style import SheetFormats as _Formats
 
 WAN = Decimal(1_000_000)  # 分 per 万元
+ZIP_LEVEL = 1  # zlib level of the award list's zip (docs/decisions.md XLSX2-2): a third of level 6's time at 1M
 
 
 def wan2(fen: int | None) -> float | None:
@@ -86,9 +87,9 @@ def _sheet_table(ws, fmt: _Formats, title: str, headers: list[tuple[str, int]], 
 def _write_body(ws, fmt: _Formats, rows: Iterable[Sequence] | pl.DataFrame, kinds: list[str], first: int) -> int:
     """Write the body cells from row ``first`` and return the last row written (``first - 1`` for none). Each cell
     carries its column's format: a written cell shows its own style, a column format only applies to cells typed
-    later. A frame's rows are serialised vectorised straight into the sheet's row stream, byte for byte what the
-    per-cell path writes (huiqi.services.xlsx_rows, docs/decisions.md XLSX-1); other rows, and any frame that path
-    cannot take, go cell by cell through xlsxwriter."""
+    later. A frame's rows are serialised vectorised straight into the sheet's row stream: the per-cell path's XML,
+    each number as the shortest text of the same double (huiqi.services.xlsx_rows, docs/decisions.md XLSX-1,
+    XLSX2-1); other rows, and any frame that path cannot take, go cell by cell through xlsxwriter."""
     styles = {"text": fmt.text, "wrap": fmt.wrap, "wan": fmt.wan, "yuan": fmt.yuan, "pct": fmt.pct, "int": fmt.int}
     formats = [styles[kind] for kind in kinds]
     is_text = [kind in TEXT_KINDS for kind in kinds]
@@ -326,7 +327,8 @@ def write_excel(run: ScreeningRun, path: Path, *, per_enterprise: bool = False) 
     else:
         ws.write_string(start, 0, "逐户的待补充信息清单按县区另行导出（县区工信部门下载本县区名单时附带），"
                         "可据以补齐数据后重新导入。", fmt.text)
-    wb.close()
+    with xlsx_zip.compress_level(ZIP_LEVEL):
+        wb.close()
     return path
 
 
