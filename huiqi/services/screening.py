@@ -12,6 +12,7 @@ import bisect
 import hashlib
 import json
 import os
+import threading
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -144,11 +145,13 @@ def screen(tables: Mapping[str, pl.DataFrame], period: str, *, params: Mapping[s
            measures: list[str] | None = None, options: AllocationOptions = AllocationOptions(),
            ruleset: RuleSet | None = None, explain: bool = True, progress: Progress | None = None,
            data_hash: str | None = None, assume: Mapping[str, object] | None = None,
-           list_pending: bool = True) -> ScreeningRun:
+           list_pending: bool = True, paid_first: bool = False) -> ScreeningRun | PaidFirst:
     """Screen every entity for ``period``. ``tables`` are frames of docs/data-model.md (``indicators`` may be a
     LazyFrame over Parquet, then pass ``data_hash`` — e.g. :func:`files_hash` — since it is not read whole).
     ``list_pending=False`` counts the 参数待定 rows per measure and parameter (``pending_fields``) instead of
-    listing one row per entity: such a row says nothing about the entity (docs/decisions.md LEAN-1)."""
+    listing one row per entity: such a row says nothing about the entity (docs/decisions.md LEAN-1).
+    ``paid_first`` returns a :class:`PaidFirst`: the paid rows before the full listing (for writing the workbook
+    beside it)."""
     ruleset = ruleset or default_ruleset()
     tick = progress or (lambda *_: None)
     p = Period.parse(period)
@@ -174,8 +177,31 @@ def screen(tables: Mapping[str, pl.DataFrame], period: str, *, params: Mapping[s
         tick("逐项判断", 3 * i + 1, steps)
         evaluations[entity] = ruleset.evaluate(frame, period, entity=entity, params=params, measures=measures,
                                                keep=["entity_id", *DISPLAY])
-    return assemble(evaluations, tables, period, ruleset, params=params, options=options, explain=explain,
-                    progress=progress, data_hash=data_hash, assumed=assumed_as_written, list_pending=list_pending)
+    how = dict(params=params, options=options, explain=explain, progress=progress, data_hash=data_hash,
+               assumed=assumed_as_written, list_pending=list_pending)
+    if paid_first:
+        return assemble_paid_first(evaluations, tables, period, ruleset, **how)
+    return assemble(evaluations, tables, period, ruleset, **how)
+
+
+class PaidFirst:
+    """A run in two stages (docs/decisions.md PIPE-1): ``early`` is known first — a ScreeningRun whose ``results``
+    are the paid rows (exactly ``paid(full().results)``: same columns, rows, order and text) with the summaries,
+    plans, citations and manifest, all the award list reads — and :meth:`full` builds the complete run (the
+    3M listed rows at 1M) once, on whichever thread asks first, so the workbook can be written beside it."""
+
+    def __init__(self, early: ScreeningRun, listing: Callable[[], ScreeningRun]):
+        self.early = early
+        self._listing = listing
+        self._full: ScreeningRun | None = None
+        self._lock = threading.Lock()
+
+    def full(self) -> ScreeningRun:
+        with self._lock:
+            if self._full is None:
+                self._full = self._listing()
+                self._listing = None  # its closure holds the allocated frames only until they are listed
+            return self._full
 
 
 def assemble(evaluations: Mapping[str, Evaluation], tables: Mapping[str, pl.DataFrame], period: str,
@@ -185,59 +211,113 @@ def assemble(evaluations: Mapping[str, Evaluation], tables: Mapping[str, pl.Data
              assumed: Mapping[str, object] | None = None, list_pending: bool = True) -> ScreeningRun:
     """The global step after evaluation, wherever the evaluation ran (here, or on Spark partitions): allocation,
     counts, explanations and the manifest."""
-    library = default_library()
-    tick = progress or (lambda *_: None)
-    p = facts_mod.Period.parse(period)
-    resolved = ruleset.resolve_parameters(params)
-    steps = len(evaluations) * 3 + 1
-    counties = tables["counties"].select("county_code", "county_name", "city_name").unique("county_code", keep="first",
-                                                                                     maintain_order=True)
-    long_parts, count_parts, plans, missing_parts, pending_parts, ordinals = [], [], {}, [], [], []
-    for i, (entity, ev) in enumerate(evaluations.items()):
-        plans.update({cm.id: cm for cm in ev.plan})
-        tick("核定金额（封顶、取整、互斥、年度累计、预算）", 3 * i + 2, steps)
-        count_parts.append(status_counts(ev))
-        missing_parts.append(missing_fields(ev))
-        pending_parts.append(pending_summary(ev))
+    step = _Assembly(evaluations, tables, period, ruleset, params, options, explain, progress, data_hash, assumed,
+                     list_pending)
+    results, keys = step.listing()
+    return step.run(results, step.manifest(paid(results) if results.height else None), keys)
+
+
+def assemble_paid_first(evaluations: Mapping[str, Evaluation], tables: Mapping[str, pl.DataFrame], period: str,
+                        ruleset: RuleSet, *, params: Mapping[str, object] | None = None,
+                        options: AllocationOptions = AllocationOptions(), explain: bool = True,
+                        progress: Progress | None = None, data_hash: str | None = None,
+                        assumed: Mapping[str, object] | None = None, list_pending: bool = True) -> PaidFirst:
+    """:func:`assemble` in two stages (:class:`PaidFirst`): the paid rows — the same listing restricted to the rows
+    that are paid, so the same code words them — and the summaries now, the full listing when asked."""
+    step = _Assembly(evaluations, tables, period, ruleset, params, options, explain, progress, data_hash, assumed,
+                     list_pending)
+    paid_rows, _ = step.listing(only_paid=True)
+    manifest = step.manifest(paid_rows if paid_rows.height else None)
+
+    def full() -> ScreeningRun:
+        results, keys = step.listing()
+        return step.run(results, manifest, keys)
+
+    return PaidFirst(step.run(paid_rows, manifest, None), full)
+
+
+class _Assembly:
+    """What :func:`assemble` computes once per run — allocation, counts and summaries — and its listing (all the
+    listed rows, or only the paid ones) and run."""
+
+    def __init__(self, evaluations, tables, period, ruleset, params, options, explain, progress, data_hash, assumed,
+                 list_pending):
+        self.evaluations, self.tables, self.period, self.ruleset = evaluations, tables, period, ruleset
+        self.options, self.explain, self.data_hash, self.assumed = options, explain, data_hash, assumed
+        self.list_pending = list_pending
+        self.library = default_library()
+        self.tick = progress or (lambda *_: None)
+        self.resolved = ruleset.resolve_parameters(params)
+        self.steps = len(evaluations) * 3 + 1
+        counties = tables["counties"].select("county_code", "county_name", "city_name").unique(
+            "county_code", keep="first", maintain_order=True)
+        count_parts, self.plans, missing_parts, pending_parts, self.wide = [], {}, [], [], {}
+        for i, (entity, ev) in enumerate(evaluations.items()):
+            self.plans.update({cm.id: cm for cm in ev.plan})
+            self.tick("核定金额（封顶、取整、互斥、年度累计、预算）", 3 * i + 2, self.steps)
+            count_parts.append(status_counts(ev))
+            missing_parts.append(missing_fields(ev))
+            pending_parts.append(pending_summary(ev))
+            self.wide[entity] = allocate_wide(ev, options)
         # county names looked up in the same plan, not joined afterwards: a join (or any later reordering of a
         # table whose columns are chunked differently) copies every column of the millions of rows again
-        named = [*[pl.col("county_code").replace_strict(counties["county_code"], counties[c], default=None,
-                                                        return_dtype=pl.String).alias(c)
-                   for c in ("county_name", "city_name")], pl.lit(entity).alias("entity")]
-        long = listed_rows(ev, allocate_wide(ev, options), explain, named, list_pending, ordinals=True)
-        if explain:
-            long = _explain(long, ev, library)
-        ordinals.append((entity, long.get_column(LISTED_ORDINAL) if LISTED_ORDINAL in long.columns else None))
-        long_parts.append(long.drop(LISTED_ORDINAL, strict=False))
-    tick("完成", steps, steps)
-    # rows come in entity type, measure ID and entity ID order (the documented order; award_list.sort_results)
-    same = long_parts and all(x.schema == long_parts[0].schema for x in long_parts)
-    # the same columns: chunks appended, nothing copied (relaxing types copies every row; millions at scale)
-    results = pl.concat(long_parts, how="vertical", rechunk=False) if same else \
-        pl.concat(long_parts, how="diagonal_relaxed") if long_parts else pl.DataFrame()
-    counts = pl.concat(count_parts) if count_parts else pl.DataFrame()
-    manifest = {
-        "period": period,
-        "rules_version": ruleset.version,
-        "parameters": {k: (None if v is None else str(v)) for k, v in sorted(resolved.items())},
-        "data_hash": data_hash or snapshot_hash(tables)[:16],
-        "measures": sorted(plans),
-        "budget_policy": options.budget_policy,
-        "prior_awards_hash": _frame_hash(options.prior) if options.prior is not None else None,
-        "entities": {e: evaluations[e].inputs.height for e in evaluations},
-        "paid_total_fen": int(paid(results)["final_fen"].sum() or 0) if results.height else 0,
-    }
-    if assumed:  # only when given, so runs without assumptions keep their run ID
-        manifest["assumptions"] = dict(assumed)
-    if not list_pending:  # likewise: runs listing every 参数待定 row (the default, the web's) keep their run ID
-        manifest["pending_rows"] = "counted"
-    manifest["run_id"] = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:12]
-    cites = {mid: citation(library, cm.measure.clauses[0]) for mid, cm in plans.items()}
-    missing = [m for m in missing_parts if m is not None]
-    keys = _carried_keys(ordinals)
-    return ScreeningRun(period, p.end, ruleset, manifest, results, counts, dict(evaluations), plans, cites,
-                        pl.concat(missing) if missing else None, pl.concat(pending_parts), list_pending,
-                        (results, keys) if keys is not None and len(keys) == results.height else None)
+        self.named = {entity: [*[pl.col("county_code").replace_strict(counties["county_code"], counties[c],
+                                                                      default=None, return_dtype=pl.String).alias(c)
+                                 for c in ("county_name", "city_name")], pl.lit(entity).alias("entity")]
+                      for entity in evaluations}
+        self.counts = pl.concat(count_parts) if count_parts else pl.DataFrame()
+        missing = [m for m in missing_parts if m is not None]
+        self.missing = pl.concat(missing) if missing else None
+        self.pending = pl.concat(pending_parts)
+
+    def listing(self, only_paid: bool = False) -> tuple[pl.DataFrame, pl.Series | None]:
+        """The listed rows of every entity type (``only_paid``: the paid ones) and, for all of them, their entity
+        keys (:func:`_carried_keys`)."""
+        long_parts, ordinals = [], []
+        for entity, ev in self.evaluations.items():
+            long = listed_rows(ev, self.wide[entity], self.explain, self.named[entity], self.list_pending,
+                               ordinals=not only_paid, only_paid=only_paid)
+            if self.explain:
+                long = _explain(long, ev, self.library)
+            ordinals.append((entity, long.get_column(LISTED_ORDINAL) if LISTED_ORDINAL in long.columns else None))
+            long_parts.append(long.drop(LISTED_ORDINAL, strict=False))
+        if not only_paid:
+            self.tick("完成", self.steps, self.steps)
+        # rows come in entity type, measure ID and entity ID order (the documented order; award_list.sort_results)
+        same = long_parts and all(x.schema == long_parts[0].schema for x in long_parts)
+        # the same columns: chunks appended, nothing copied (relaxing types copies every row; millions at scale)
+        results = pl.concat(long_parts, how="vertical", rechunk=False) if same else \
+            pl.concat(long_parts, how="diagonal_relaxed") if long_parts else pl.DataFrame()
+        keys = None if only_paid else _carried_keys(ordinals)
+        return results, keys
+
+    def manifest(self, paid_rows: pl.DataFrame | None) -> dict:
+        """The run's manifest; ``paid_rows``: the paid rows (None without results)."""
+        options = self.options
+        manifest = {
+            "period": self.period,
+            "rules_version": self.ruleset.version,
+            "parameters": {k: (None if v is None else str(v)) for k, v in sorted(self.resolved.items())},
+            "data_hash": self.data_hash or snapshot_hash(self.tables)[:16],
+            "measures": sorted(self.plans),
+            "budget_policy": options.budget_policy,
+            "prior_awards_hash": _frame_hash(options.prior) if options.prior is not None else None,
+            "entities": {e: self.evaluations[e].inputs.height for e in self.evaluations},
+            "paid_total_fen": int(paid_rows["final_fen"].sum() or 0) if paid_rows is not None else 0,
+        }
+        if self.assumed:  # only when given, so runs without assumptions keep their run ID
+            manifest["assumptions"] = dict(self.assumed)
+        if not self.list_pending:  # likewise: runs listing every 参数待定 row (the default, the web's) keep their run ID
+            manifest["pending_rows"] = "counted"
+        manifest["run_id"] = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:12]
+        return manifest
+
+    def run(self, results: pl.DataFrame, manifest: dict, keys: pl.Series | None) -> ScreeningRun:
+        cites = {mid: citation(self.library, cm.measure.clauses[0]) for mid, cm in self.plans.items()}
+        return ScreeningRun(self.period, facts_mod.Period.parse(self.period).end, self.ruleset, dict(manifest),
+                            results, self.counts, dict(self.evaluations), self.plans, cites, self.missing,
+                            self.pending, self.list_pending,
+                            (results, keys) if keys is not None and len(keys) == results.height else None)
 
 
 def _carried_keys(ordinals: list[tuple[str, pl.Series | None]]) -> pl.Series | None:
@@ -257,7 +337,8 @@ def _carried_keys(ordinals: list[tuple[str, pl.Series | None]]) -> pl.Series | N
 
 
 def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named: list[pl.Expr] = (),
-                list_pending: bool = True, by_pattern: bool = True, ordinals: bool = False) -> pl.DataFrame:
+                list_pending: bool = True, by_pattern: bool = True, ordinals: bool = False,
+                only_paid: bool = False) -> pl.DataFrame:
     """The long result (one row per entity and measure) of the rows a run lists: every 符合 and 参数待定 row, and the
     待补充信息 rows a data table could fill — the entity lacks a fact that some entity of the same kind has in the
     data, so the bureau can import it. The other 待补充信息 (mostly facts only an application gives) are counted per
@@ -273,7 +354,9 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named:
     EXPLAIN-3): the plan computes an integer per row — the measure's base plus a bit per field that is absent for
     a reason — and the distinct integers (a few hundred among millions of rows) are turned into text after the
     collect. ``by_pattern=False`` builds the text per row with ``concat_str`` (the reference the tests compare).
-    With ``ordinals``, the rows may carry LISTED_ORDINAL (where the gathering path knows it; see :func:`assemble`)."""
+    With ``ordinals``, the rows may carry LISTED_ORDINAL (where the gathering path knows it; see :func:`assemble`).
+    ``only_paid``: only the rows that are paid (allocate.paid's test on each measure's columns) — the same rows,
+    order and text as filtering the full listing, without building it (docs/decisions.md PIPE-1)."""
     facts = ev.inputs
     here = not ev.plan or frozenset().union(*(cm.fields for cm in ev.plan)) <= set(facts.columns)
     if here:
@@ -308,6 +391,10 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named:
             listed_missing = listed_missing & (pl.any_horizontal([pl.col(f).is_null() for f in lacking])
                                                if lacking else pl.lit(False))
         shown = (status == MET) if not list_pending else (status != NOT_MET) & (status != MISSING)
+        if only_paid:  # allocate.paid: 符合 and a final amount above 0 (a yes/no measure has no amount)
+            shown = (status == MET) & (pl.col(col(cm.id, "final")) > 0) if cm.measure.kind == "money" \
+                else pl.lit(False)
+            listed_missing = pl.lit(False)
         if not explain:
             gathered.append((cm, shown | listed_missing, []))
             continue
