@@ -278,7 +278,7 @@ class _Assembly:
             long = listed_rows(ev, self.wide[entity], self.explain, self.named[entity], self.list_pending,
                                ordinals=not only_paid, only_paid=only_paid)
             if self.explain:
-                long = _explain(long, ev, self.library)
+                long = _explain(long, ev, self.library, only_paid=only_paid)
             ordinals.append((entity, long.get_column(LISTED_ORDINAL) if LISTED_ORDINAL in long.columns else None))
             long_parts.append(long.drop(LISTED_ORDINAL, strict=False))
         if not only_paid:
@@ -624,12 +624,13 @@ def missing_fields(ev: Evaluation) -> pl.DataFrame | None:
                                       "source": pl.String, "entities": pl.Int64}, orient="row")
 
 
-def _explain(rows: pl.DataFrame, ev: Evaluation, library, vectorised: bool = True) -> pl.DataFrame:
+def _explain(rows: pl.DataFrame, ev: Evaluation, library, vectorised: bool = True,
+             only_paid: bool = False) -> pl.DataFrame:
     """``reason``: for rows that are 符合, the calculator's own text — one sentence per yes/no measure (it met every
     condition), for money measures (the paid rows and those cut to 0) the same text compiled once per measure into
     one column (services/reason_columns.py), the explainer per row where that does not apply (``vectorised=False``:
     every such row per row, the reference); for the others the undecided parameters (``pending``, from
-    :func:`listed_rows`)."""
+    :func:`listed_rows`). ``only_paid``: ``rows`` are only paid rows, so the compiled reasons are worded for those alone."""
     dictionary = ev.ruleset.dictionary
     labels = {n: p.label for n, p in ev.ruleset.parameters.items()}
     by_id = {cm.id: cm for cm in ev.plan}
@@ -643,7 +644,7 @@ def _explain(rows: pl.DataFrame, ev: Evaluation, library, vectorised: bool = Tru
         return rows
     measures = [by_id[m] for m in todo["measure_id"].unique(maintain_order=True).to_list()]
     if vectorised:
-        todo = todo.join(_reason_columns(ev, measures, library, labels), on=["entity_id", "measure_id"], how="left",
+        todo = todo.join(_reason_columns(ev, measures, library, labels, only_paid), on=["entity_id", "measure_id"], how="left",
                          maintain_order="left")
         done = todo.filter(pl.col("reason").is_not_null())
         rows = rows.with_columns(rows["reason"].scatter(done["_i"], done["reason"]))
@@ -687,9 +688,10 @@ def _constant_reasons(rows: pl.DataFrame, constant: dict[str, str]) -> pl.Series
     return pl.concat(parts).collect().to_series() if parts else pl.Series("reason", [], dtype=pl.String)
 
 
-def _reason_columns(ev: Evaluation, measures: list[CompiledMeasure], library, labels: dict) -> pl.DataFrame:
-    """(entity_id, measure_id, reason) for the 符合 rows of the measures whose reason compiles to a column: one
-    collect over the evaluation's rows (its result columns beside the facts, not copied)."""
+def _reason_columns(ev: Evaluation, measures: list[CompiledMeasure], library, labels: dict,
+                    only_paid: bool = False) -> pl.DataFrame:
+    """(entity_id, measure_id, reason) for the 符合 rows (``only_paid``: the paid ones) of the measures whose reason
+    compiles to a column: one collect over the evaluation's rows (its result columns beside the facts, not copied)."""
     schema = {**ev.inputs.schema, **ev.frame.schema}
     exprs = {cm.id: e for cm in measures
              if (e := compile_reason(cm, ev.ruleset.dictionary, schema, library, ev.params, labels)) is not None}
@@ -698,7 +700,14 @@ def _reason_columns(ev: Evaluation, measures: list[CompiledMeasure], library, la
         return out
     facts = ev.inputs.select([c for c in ev.inputs.columns if c not in ev.frame.columns])
     both = beside(ev.frame, facts).lazy() if facts.width else ev.frame.lazy()
-    parts = [both.filter(pl.col(col(mid, "status")) == MET)
+    def wanted(mid: str) -> pl.Expr:
+        # only_paid: the rows awarded more than 0 before allocation — allocation only cuts, so these hold every paid
+        # row (the caller takes its rows' reasons by a join; a row not here would be explained per row, same text)
+        met = pl.col(col(mid, "status")) == MET
+        award = col(mid, "award")
+        return met & (pl.col(award) > 0) if only_paid and award in ev.frame.columns else met
+
+    parts = [both.filter(wanted(mid))
              .select(pl.col("entity_id").cast(pl.String), pl.lit(mid).alias("measure_id"), e.alias("reason"))
              for mid, e in exprs.items()]
     return pl.concat([out.lazy(), *parts]).collect()
