@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -187,20 +188,22 @@ def screen(tables: Mapping[str, pl.DataFrame], period: str, *, params: Mapping[s
 class PaidFirst:
     """A run in two stages (docs/decisions.md PIPE-1): ``early`` is known first — a ScreeningRun whose ``results``
     are the paid rows (exactly ``paid(full().results)``: same columns, rows, order and text) with the summaries,
-    plans, citations and manifest, all the award list reads — and :meth:`full` builds the complete run (the
-    3M listed rows at 1M) once, on whichever thread asks first, so the workbook can be written beside it."""
+    plans, citations and manifest, all the award list reads — while the full listing (the 3M listed rows at 1M) is
+    built on a second thread from the moment the amounts are allocated; :meth:`full` waits for it and gives the
+    complete run, raising what the listing raised."""
 
-    def __init__(self, early: ScreeningRun, listing: Callable[[], ScreeningRun]):
+    def __init__(self, early: ScreeningRun, listing: Future, finish: Callable[[pl.DataFrame, pl.Series | None],
+                                                                               ScreeningRun]):
         self.early = early
-        self._listing = listing
+        self._listing, self._finish = listing, finish
         self._full: ScreeningRun | None = None
         self._lock = threading.Lock()
 
     def full(self) -> ScreeningRun:
         with self._lock:
             if self._full is None:
-                self._full = self._listing()
-                self._listing = None  # its closure holds the allocated frames only until they are listed
+                self._full = self._finish(*self._listing.result())
+                self._listing = None  # the listed frames are in the run now
             return self._full
 
 
@@ -226,14 +229,15 @@ def assemble_paid_first(evaluations: Mapping[str, Evaluation], tables: Mapping[s
     that are paid, so the same code words them — and the summaries now, the full listing when asked."""
     step = _Assembly(evaluations, tables, period, ruleset, params, options, explain, progress, data_hash, assumed,
                      list_pending)
+    # the full listing on a second thread from now: mostly Polars, outside the GIL, beside the paid rows and then
+    # the workbook the caller writes from them (a thread of its own that ends with the listing)
+    pool = ThreadPoolExecutor(1, thread_name_prefix="huiqi-listing")
+    listing = pool.submit(step.listing)
+    pool.shutdown(wait=False)
     paid_rows, _ = step.listing(only_paid=True)
     manifest = step.manifest(paid_rows if paid_rows.height else None)
-
-    def full() -> ScreeningRun:
-        results, keys = step.listing()
-        return step.run(results, manifest, keys)
-
-    return PaidFirst(step.run(paid_rows, manifest, None), full)
+    return PaidFirst(step.run(paid_rows, manifest, None), listing,
+                     lambda results, keys: step.run(results, manifest, keys))
 
 
 class _Assembly:
@@ -483,8 +487,11 @@ def _gathered(frame: pl.DataFrame, gathered: list, rows: list[pl.Series], index:
     # in memory: the streaming engine returns the columns in chunks, which cost a rechunk copy before the gather
     # a constant (the entity type) is set on the gathered rows, not gathered: millions of copies of one string
     constant = [e for e in named if not e.meta.root_names()]
-    common = frame.lazy().select(*identity, *(e for e in named if e.meta.root_names())).collect(
-        engine="in-memory")[index].with_columns(constant)
+    looked_up = [e for e in named if e.meta.root_names()]
+    if len(index) < frame.height:  # fewer rows than entities (the paid rows): look the names up after the gather
+        common = frame.select(identity)[index].with_columns(*looked_up, *constant)
+    else:
+        common = frame.lazy().select(*identity, *looked_up).collect(engine="in-memory")[index].with_columns(constant)
     blank = {c: pl.lit(None, dtype=t).alias(c) for c, t in common.schema.items() if c in identity}  # schema once
 
     def own(cm, extra: list[pl.Expr], r: pl.Series) -> pl.LazyFrame:
