@@ -114,7 +114,7 @@ def test_an_error_on_either_thread_leaves_the_previous_run(ruleset, small, tmp_p
     else:  # the full listing, on the screening's second thread; the paid rows are listed as before
         listing = screening._Assembly.listing
         monkeypatch.setattr(screening._Assembly, "listing",
-                            lambda self, only_paid=False: listing(self, True) if only_paid else fail())
+                            lambda self, only_paid=False, *_: listing(self, True) if only_paid else fail())
     staged = screen(load_tables(small, None), "2024Q4", ruleset=ruleset, data_hash="y", paid_first=True)
     with pytest.raises(ValueError, match="写出失败（测试）"):
         award_list.write_run(staged, out)
@@ -133,7 +133,7 @@ def test_the_cli_reports_a_listing_error_in_chinese_and_keeps_the_previous_run(s
     before = digests(out)
     listing = screening._Assembly.listing
 
-    def broken(self, only_paid=False):
+    def broken(self, only_paid=False, *_):
         if only_paid:
             return listing(self, True)
         raise ValueError("结果清单无法生成（测试）")

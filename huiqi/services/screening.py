@@ -232,9 +232,15 @@ def assemble_paid_first(evaluations: Mapping[str, Evaluation], tables: Mapping[s
     # the full listing on a second thread from now: mostly Polars, outside the GIL, beside the paid rows and then
     # the workbook the caller writes from them (a thread of its own that ends with the listing)
     pool = ThreadPoolExecutor(1, thread_name_prefix="huiqi-listing")
-    listing = pool.submit(step.listing)
+    worded: Future = Future()  # the paid rows, for their reasons: the listing words only the other rows
+    listing = pool.submit(step.listing, False, worded)
     pool.shutdown(wait=False)
-    paid_rows, _ = step.listing(only_paid=True)
+    try:
+        paid_rows, _ = step.listing(only_paid=True)
+    except BaseException:
+        worded.set_result(None)  # the listing words every row itself (it must not wait forever)
+        raise
+    worded.set_result(paid_rows)
     manifest = step.manifest(paid_rows if paid_rows.height else None)
     return PaidFirst(step.run(paid_rows, manifest, None), listing,
                      lambda results, keys: step.run(results, manifest, keys))
@@ -274,15 +280,19 @@ class _Assembly:
         self.missing = pl.concat(missing) if missing else None
         self.pending = pl.concat(pending_parts)
 
-    def listing(self, only_paid: bool = False) -> tuple[pl.DataFrame, pl.Series | None]:
+    def listing(self, only_paid: bool = False, paid_rows: Future | None = None) -> tuple[pl.DataFrame, pl.Series | None]:
         """The listed rows of every entity type (``only_paid``: the paid ones) and, for all of them, their entity
-        keys (:func:`_carried_keys`)."""
+        keys (:func:`_carried_keys`). ``paid_rows``: the paid rows being listed beside (a Future; None if that
+        failed), whose reasons are taken instead of worded twice."""
         long_parts, ordinals = [], []
         for entity, ev in self.evaluations.items():
             long = listed_rows(ev, self.wide[entity], self.explain, self.named[entity], self.list_pending,
                                ordinals=not only_paid, only_paid=only_paid)
             if self.explain:
-                long = _explain(long, ev, self.library, only_paid=only_paid)
+                known = paid_rows.result() if paid_rows is not None else None  # waited for only now
+                known = known.filter(pl.col("entity") == entity).select("entity_id", "measure_id", "reason") \
+                    if known is not None and known.height else None
+                long = _explain(long, ev, self.library, only_paid=only_paid, known=known)
             ordinals.append((entity, long.get_column(LISTED_ORDINAL) if LISTED_ORDINAL in long.columns else None))
             long_parts.append(long.drop(LISTED_ORDINAL, strict=False))
         if not only_paid:
@@ -632,12 +642,14 @@ def missing_fields(ev: Evaluation) -> pl.DataFrame | None:
 
 
 def _explain(rows: pl.DataFrame, ev: Evaluation, library, vectorised: bool = True,
-             only_paid: bool = False) -> pl.DataFrame:
+             only_paid: bool = False, known: pl.DataFrame | None = None) -> pl.DataFrame:
     """``reason``: for rows that are 符合, the calculator's own text — one sentence per yes/no measure (it met every
     condition), for money measures (the paid rows and those cut to 0) the same text compiled once per measure into
     one column (services/reason_columns.py), the explainer per row where that does not apply (``vectorised=False``:
     every such row per row, the reference); for the others the undecided parameters (``pending``, from
-    :func:`listed_rows`). ``only_paid``: ``rows`` are only paid rows, so the compiled reasons are worded for those alone."""
+    :func:`listed_rows`). ``only_paid``: ``rows`` are only paid rows, so the compiled reasons are worded for those alone.
+    ``known``: (entity_id, measure_id, reason) of rows already worded by this function (the paid rows of stage one,
+    PIPE-1): taken as they are; only the others are worded here."""
     dictionary = ev.ruleset.dictionary
     labels = {n: p.label for n, p in ev.ruleset.parameters.items()}
     by_id = {cm.id: cm for cm in ev.plan}
@@ -649,13 +661,15 @@ def _explain(rows: pl.DataFrame, ev: Evaluation, library, vectorised: bool = Tru
         .filter(met & ~pl.col("measure_id").is_in(list(constant))).drop("status")  # three columns, not all
     if todo.height == 0:
         return rows
+    entities = None  # the entities whose rows are still to be worded, when fewer than all (after ``known``)
+    if known is not None and known.height:
+        rows, todo = _fill(rows, todo, known)
+        if todo.height == 0:
+            return rows
+        entities = todo["entity_id"].unique()
     measures = [by_id[m] for m in todo["measure_id"].unique(maintain_order=True).to_list()]
     if vectorised:
-        todo = todo.join(_reason_columns(ev, measures, library, labels, only_paid), on=["entity_id", "measure_id"], how="left",
-                         maintain_order="left")
-        done = todo.filter(pl.col("reason").is_not_null())
-        rows = rows.with_columns(rows["reason"].scatter(done["_i"], done["reason"]))
-        todo = todo.filter(pl.col("reason").is_null()).drop("reason")
+        rows, todo = _fill(rows, todo, _reason_columns(ev, measures, library, labels, only_paid, entities))
         if todo.height == 0:
             return rows
         measures = [by_id[m] for m in todo["measure_id"].unique(maintain_order=True).to_list()]
@@ -677,6 +691,15 @@ def _explain(rows: pl.DataFrame, ev: Evaluation, library, vectorised: bool = Tru
     return rows.with_columns(rows["reason"].scatter(todo["_i"], pl.Series(reasons, dtype=pl.String)))
 
 
+def _fill(rows: pl.DataFrame, todo: pl.DataFrame, reasons: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``rows`` with the ``reasons`` (entity_id, measure_id, reason) of the ``todo`` rows (``_i``: their row numbers)
+    that have one, and the todo rows still without."""
+    todo = todo.join(reasons, on=["entity_id", "measure_id"], how="left", maintain_order="left")
+    done = todo.filter(pl.col("reason").is_not_null())
+    rows = rows.with_columns(rows["reason"].scatter(done["_i"], done["reason"]))
+    return rows, todo.filter(pl.col("reason").is_null()).drop("reason")
+
+
 def _constant_reasons(rows: pl.DataFrame, constant: dict[str, str]) -> pl.Series:
     """``reason`` before the money measures' reasons: the yes/no measure's sentence (``constant``) on its 符合 rows,
     else ``pending``. Rows come measure by measure, so each run of one measure ID takes its sentence as a literal
@@ -696,9 +719,10 @@ def _constant_reasons(rows: pl.DataFrame, constant: dict[str, str]) -> pl.Series
 
 
 def _reason_columns(ev: Evaluation, measures: list[CompiledMeasure], library, labels: dict,
-                    only_paid: bool = False) -> pl.DataFrame:
-    """(entity_id, measure_id, reason) for the 符合 rows (``only_paid``: the paid ones) of the measures whose reason
-    compiles to a column: one collect over the evaluation's rows (its result columns beside the facts, not copied)."""
+                    only_paid: bool = False, entities: pl.Series | None = None) -> pl.DataFrame:
+    """(entity_id, measure_id, reason) for the 符合 rows (``only_paid``: the paid ones; ``entities``: only theirs) of
+    the measures whose reason compiles to a column: one collect over the evaluation's rows (its result columns
+    beside the facts, not copied)."""
     schema = {**ev.inputs.schema, **ev.frame.schema}
     exprs = {cm.id: e for cm in measures
              if (e := compile_reason(cm, ev.ruleset.dictionary, schema, library, ev.params, labels)) is not None}
@@ -712,7 +736,8 @@ def _reason_columns(ev: Evaluation, measures: list[CompiledMeasure], library, la
         # row (the caller takes its rows' reasons by a join; a row not here would be explained per row, same text)
         met = pl.col(col(mid, "status")) == MET
         award = col(mid, "award")
-        return met & (pl.col(award) > 0) if only_paid and award in ev.frame.columns else met
+        met = met & (pl.col(award) > 0) if only_paid and award in ev.frame.columns else met
+        return met & pl.col("entity_id").cast(pl.String).is_in(entities.implode()) if entities is not None else met
 
     parts = [both.filter(wanted(mid))
              .select(pl.col("entity_id").cast(pl.String), pl.lit(mid).alias("measure_id"), e.alias("reason"))
