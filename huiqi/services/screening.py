@@ -381,9 +381,6 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named:
     # each measure's rows in entity-ID order (an integer rank), measures in ID order: the result is in the documented
     # order (sorting the finished table's strings cost more than the rest of writing it)
     frame = both
-    if only_paid:  # the entities paid by some measure, in row order (a few percent): their relative order is kept
-        money = [cm for cm in ev.plan if cm.measure.kind == "money"]
-        frame = frame.filter(pl.any_horizontal([_paid(cm) for cm in money])) if money else frame.clear()
     both = frame.lazy()
     dictionary = ev.ruleset.dictionary
     labels = {n: p.label for n, p in ev.ruleset.parameters.items()}
@@ -408,8 +405,9 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named:
             listed_missing = listed_missing & (pl.any_horizontal([pl.col(f).is_null() for f in lacking])
                                                if lacking else pl.lit(False))
         shown = (status == MET) if not list_pending else (status != NOT_MET) & (status != MISSING)
-        if only_paid:
-            shown = _paid(cm) if cm.measure.kind == "money" else pl.lit(False)  # a yes/no measure pays no amount
+        if only_paid:  # allocate.paid: 符合 and a final amount above 0 (a yes/no measure has no amount)
+            shown = (status == MET) & (pl.col(col(cm.id, "final")) > 0) if cm.measure.kind == "money" \
+                else pl.lit(False)
             listed_missing = pl.lit(False)
         if not explain:
             gathered.append((cm, shown | listed_missing, []))
@@ -458,11 +456,6 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named:
         out = out.with_columns(pl.col("missing").replace_strict(_pattern_texts(out["missing"], patterns),
                                                                  default=None, return_dtype=pl.String))
     return out
-
-
-def _paid(cm: CompiledMeasure) -> pl.Expr:
-    """allocate.paid's test (符合 and a final amount above 0) on a money measure's columns of the allocated frame."""
-    return (pl.col(col(cm.id, "status")) == MET) & (pl.col(col(cm.id, "final")) > 0)
 
 
 def _rows_in_entity_order(frame: pl.LazyFrame, ids: pl.Series,
