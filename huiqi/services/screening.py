@@ -203,7 +203,7 @@ class PaidFirst:
         with self._lock:
             if self._full is None:
                 self._full = self._finish(*self._listing.result())
-                self._listing = None  # the listed frames are in the run now
+                self._listing = self._finish = None  # the listed frames are in the run; the allocated ones go
             return self._full
 
 
