@@ -365,17 +365,19 @@ def screen(period: str = typer.Option(..., help="期间，如 2024Q4"),
         def tick(desc, done, total):
             bar.update(task, description=desc, completed=done, total=total)
 
-        try:
-            run = run_screen(tables, period, params=params, measures=measures.split(",") if measures else None,
-                             options=AllocationOptions(budget_policy, prior_frame), progress=tick,
-                             assume=_pairs(assume, "--assume") or None, list_pending=list_pending,
-                             data_hash=None if db else directory_hash(data))  # every file, the panel too
+        try:  # paid rows first: the workbook is written while the full listing is built (docs/decisions.md PIPE-1)
+            staged = run_screen(tables, period, params=params, measures=measures.split(",") if measures else None,
+                                options=AllocationOptions(budget_policy, prior_frame), progress=tick,
+                                assume=_pairs(assume, "--assume") or None, list_pending=list_pending,
+                                data_hash=None if db else directory_hash(data),  # every file, the panel too
+                                paid_first=True)
         except (ParameterError, ValueError) as e:
             _fail(str(e))
-    try:  # all files or none: a kill leaves the previous complete run (huiqi.core.atomic)
-        xlsx, *files = write_run(run, out, notice=lambda m: console.print(m, markup=False), csv=csv, todo=todo)
-    except ValueError as e:
-        _fail(str(e))
+        try:  # all files or none: a kill leaves the previous complete run (huiqi.core.atomic)
+            xlsx, *files = write_run(staged, out, notice=lambda m: console.print(m, markup=False), csv=csv, todo=todo)
+        except ValueError as e:  # from the listing (screening's) or from writing
+            _fail(str(e))
+    run = staged.early  # the paid rows and the manifest: all the summary line reads
     paid = run.paid()
     console.print(f"{period_label(period)}筛查完成：{paid['entity_id'].n_unique():,} 个主体、{paid.height:,} 项拟兑现，"
                   f"合计 {money.wan_text(run.total_fen(), grouping=True)} 万元（运行编号 {run.manifest['run_id']}，规则版本 "

@@ -30,7 +30,7 @@ from huiqi.engine.evaluate import MISSING
 from huiqi.services import xlsx_rows, xlsx_zip
 from huiqi.services.csv_safe import write_csv
 from huiqi.services.presenters import MONITORING_MEASURES, missing_grid, sheet_names
-from huiqi.services.screening import ENTITY_ORDER, ScreeningRun
+from huiqi.services.screening import ENTITY_ORDER, PaidFirst, ScreeningRun
 from huiqi.services.xlsx_style import SheetFormats as _Formats
 
 WAN = Decimal(1_000_000)  # 分 per 万元
@@ -695,29 +695,41 @@ def manifest_files(folder: Path) -> set[str] | None:
     return {MANIFEST, "results.parquet", "results.csv", f"拟兑现名单_{manifest.get('period')}.xlsx"}
 
 
-def write_run(run: ScreeningRun, out: Path, notice=lambda _m: None, *, csv: bool = False,
+def write_run(run: ScreeningRun | PaidFirst, out: Path, notice=lambda _m: None, *, csv: bool = False,
               todo: bool = False) -> list[Path]:
     """Every output of a run, complete or not at all: the workbook, results.parquet, missing_summary.parquet,
     results.csv (only with ``csv``), the per-county to-do workbooks 待补充信息_<县区>.xlsx (only with ``todo``),
     manifest.json.
+
+    ``run`` may be a :class:`~huiqi.services.screening.PaidFirst` (``screen(..., paid_first=True)``): the workbook
+    reads only its paid rows, so it is written while the second thread builds the full listing and the data files
+    from it (docs/decisions.md PIPE-1); the files are the same bytes as from the finished run.
 
     ``out`` a folder: the files go into a new version folder and ``out`` becomes a link to it in one atomic step
     (huiqi.core.atomic.run_folder) — a kill leaves the previous complete run. ``out`` an .xlsx file: the files are
     written beside it, each replaced atomically, the manifest last."""
     from huiqi.core.atomic import fsync_path, run_folder
 
-    def workbooks(folder: Path) -> list[Path]:
-        xlsx = write_excel(run, folder / (out.name if out.suffix == ".xlsx" else f"拟兑现名单_{run.period}.xlsx"))
-        return [xlsx, *(write_todo_by_county(run, folder) if todo else [])]
+    staged = run if isinstance(run, PaidFirst) else None
+    early = staged.early if staged is not None else run  # what the workbook reads: the paid rows suffice
+
+    def finished() -> ScreeningRun:
+        return staged.full() if staged is not None else run
 
     def write_all(folder: Path) -> tuple[list[Path], list[Path]]:
-        """The workbooks on this thread and the tables on a second one at the same time — Polars writes Parquet
-        outside the GIL while xlsxwriter holds it (EXCEL-3) — then the manifest, last."""
+        """The workbook on this thread and the listing (if not built yet) and the tables on a second one at the
+        same time — Polars builds the listing and writes Parquet mostly outside the GIL while xlsxwriter holds it
+        (EXCEL-3, PIPE-1) — then the to-do workbooks (they read the full listing), then the manifest, last."""
+        name = out.name if out.suffix == ".xlsx" else f"拟兑现名单_{early.period}.xlsx"
         with ThreadPoolExecutor(1, thread_name_prefix="huiqi-tables") as pool:
-            tables = pool.submit(write_data_files, run, folder, csv=csv)
-            books = workbooks(folder)
+            tables = pool.submit(lambda: write_data_files(finished(), folder, csv=csv))
+            books = [write_excel(early, folder / name)]
+            if todo and staged is None:  # a finished run: its to-do workbooks beside the tables too
+                books += write_todo_by_county(run, folder)
             entries = tables.result()
-        manifest = write_manifest(run, folder, {**{p: file_entry(p) for p in books}, **entries})
+        if todo and staged is not None:
+            books += write_todo_by_county(staged.full(), folder)
+        manifest = write_manifest(early, folder, {**{p: file_entry(p) for p in books}, **entries})
         return books, [*entries, manifest]
 
     out = Path(out)

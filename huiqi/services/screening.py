@@ -12,6 +12,8 @@ import bisect
 import hashlib
 import json
 import os
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -144,11 +146,13 @@ def screen(tables: Mapping[str, pl.DataFrame], period: str, *, params: Mapping[s
            measures: list[str] | None = None, options: AllocationOptions = AllocationOptions(),
            ruleset: RuleSet | None = None, explain: bool = True, progress: Progress | None = None,
            data_hash: str | None = None, assume: Mapping[str, object] | None = None,
-           list_pending: bool = True) -> ScreeningRun:
+           list_pending: bool = True, paid_first: bool = False) -> ScreeningRun | PaidFirst:
     """Screen every entity for ``period``. ``tables`` are frames of docs/data-model.md (``indicators`` may be a
     LazyFrame over Parquet, then pass ``data_hash`` — e.g. :func:`files_hash` — since it is not read whole).
     ``list_pending=False`` counts the 参数待定 rows per measure and parameter (``pending_fields``) instead of
-    listing one row per entity: such a row says nothing about the entity (docs/decisions.md LEAN-1)."""
+    listing one row per entity: such a row says nothing about the entity (docs/decisions.md LEAN-1).
+    ``paid_first`` returns a :class:`PaidFirst`: the paid rows before the full listing (for writing the workbook
+    beside it)."""
     ruleset = ruleset or default_ruleset()
     tick = progress or (lambda *_: None)
     p = Period.parse(period)
@@ -174,8 +178,33 @@ def screen(tables: Mapping[str, pl.DataFrame], period: str, *, params: Mapping[s
         tick("逐项判断", 3 * i + 1, steps)
         evaluations[entity] = ruleset.evaluate(frame, period, entity=entity, params=params, measures=measures,
                                                keep=["entity_id", *DISPLAY])
-    return assemble(evaluations, tables, period, ruleset, params=params, options=options, explain=explain,
-                    progress=progress, data_hash=data_hash, assumed=assumed_as_written, list_pending=list_pending)
+    how = dict(params=params, options=options, explain=explain, progress=progress, data_hash=data_hash,
+               assumed=assumed_as_written, list_pending=list_pending)
+    if paid_first:
+        return assemble_paid_first(evaluations, tables, period, ruleset, **how)
+    return assemble(evaluations, tables, period, ruleset, **how)
+
+
+class PaidFirst:
+    """A run in two stages (docs/decisions.md PIPE-1): ``early`` is known first — a ScreeningRun whose ``results``
+    are the paid rows (exactly ``paid(full().results)``: same columns, rows, order and text) with the summaries,
+    plans, citations and manifest, all the award list reads — while the full listing (the 3M listed rows at 1M) is
+    built on a second thread from the moment the amounts are allocated; :meth:`full` waits for it and gives the
+    complete run, raising what the listing raised."""
+
+    def __init__(self, early: ScreeningRun, listing: Future, finish: Callable[[pl.DataFrame, pl.Series | None],
+                                                                               ScreeningRun]):
+        self.early = early
+        self._listing, self._finish = listing, finish
+        self._full: ScreeningRun | None = None
+        self._lock = threading.Lock()
+
+    def full(self) -> ScreeningRun:
+        with self._lock:
+            if self._full is None:
+                self._full = self._finish(*self._listing.result())
+                self._listing = self._finish = None  # the listed frames are in the run; the allocated ones go
+            return self._full
 
 
 def assemble(evaluations: Mapping[str, Evaluation], tables: Mapping[str, pl.DataFrame], period: str,
@@ -185,59 +214,124 @@ def assemble(evaluations: Mapping[str, Evaluation], tables: Mapping[str, pl.Data
              assumed: Mapping[str, object] | None = None, list_pending: bool = True) -> ScreeningRun:
     """The global step after evaluation, wherever the evaluation ran (here, or on Spark partitions): allocation,
     counts, explanations and the manifest."""
-    library = default_library()
-    tick = progress or (lambda *_: None)
-    p = facts_mod.Period.parse(period)
-    resolved = ruleset.resolve_parameters(params)
-    steps = len(evaluations) * 3 + 1
-    counties = tables["counties"].select("county_code", "county_name", "city_name").unique("county_code", keep="first",
-                                                                                     maintain_order=True)
-    long_parts, count_parts, plans, missing_parts, pending_parts, ordinals = [], [], {}, [], [], []
-    for i, (entity, ev) in enumerate(evaluations.items()):
-        plans.update({cm.id: cm for cm in ev.plan})
-        tick("核定金额（封顶、取整、互斥、年度累计、预算）", 3 * i + 2, steps)
-        count_parts.append(status_counts(ev))
-        missing_parts.append(missing_fields(ev))
-        pending_parts.append(pending_summary(ev))
+    step = _Assembly(evaluations, tables, period, ruleset, params, options, explain, progress, data_hash, assumed,
+                     list_pending)
+    results, keys = step.listing()
+    return step.run(results, step.manifest(paid(results) if results.height else None), keys)
+
+
+def assemble_paid_first(evaluations: Mapping[str, Evaluation], tables: Mapping[str, pl.DataFrame], period: str,
+                        ruleset: RuleSet, *, params: Mapping[str, object] | None = None,
+                        options: AllocationOptions = AllocationOptions(), explain: bool = True,
+                        progress: Progress | None = None, data_hash: str | None = None,
+                        assumed: Mapping[str, object] | None = None, list_pending: bool = True) -> PaidFirst:
+    """:func:`assemble` in two stages (:class:`PaidFirst`): the paid rows — the same listing restricted to the rows
+    that are paid, so the same code words them — and the summaries now, the full listing when asked."""
+    step = _Assembly(evaluations, tables, period, ruleset, params, options, explain, progress, data_hash, assumed,
+                     list_pending)
+    # the full listing on a second thread from now: mostly Polars, outside the GIL, beside the paid rows and then
+    # the workbook the caller writes from them (a thread of its own that ends with the listing)
+    pool = ThreadPoolExecutor(1, thread_name_prefix="huiqi-listing")
+    worded: Future = Future()  # the paid rows, for their reasons: the listing words only the other rows
+    listing = pool.submit(step.listing, False, worded)
+    pool.shutdown(wait=False)
+    try:
+        paid_rows, _ = step.listing(only_paid=True)
+    except BaseException:
+        worded.set_result(None)  # the listing words every row itself (it must not wait forever)
+        raise
+    worded.set_result(paid_rows)
+    manifest = step.manifest(paid_rows if paid_rows.height else None)
+    return PaidFirst(step.run(paid_rows, manifest, None), listing,
+                     lambda results, keys: step.run(results, manifest, keys))
+
+
+class _Assembly:
+    """What :func:`assemble` computes once per run — allocation, counts and summaries — and its listing (all the
+    listed rows, or only the paid ones) and run."""
+
+    def __init__(self, evaluations, tables, period, ruleset, params, options, explain, progress, data_hash, assumed,
+                 list_pending):
+        self.evaluations, self.tables, self.period, self.ruleset = evaluations, tables, period, ruleset
+        self.options, self.explain, self.data_hash, self.assumed = options, explain, data_hash, assumed
+        self.list_pending = list_pending
+        self.library = default_library()
+        self.tick = progress or (lambda *_: None)
+        self.resolved = ruleset.resolve_parameters(params)
+        self.steps = len(evaluations) * 3 + 1
+        counties = tables["counties"].select("county_code", "county_name", "city_name").unique(
+            "county_code", keep="first", maintain_order=True)
+        count_parts, self.plans, missing_parts, pending_parts, self.wide = [], {}, [], [], {}
+        for i, (entity, ev) in enumerate(evaluations.items()):
+            self.plans.update({cm.id: cm for cm in ev.plan})
+            self.tick("核定金额（封顶、取整、互斥、年度累计、预算）", 3 * i + 2, self.steps)
+            count_parts.append(status_counts(ev))
+            missing_parts.append(missing_fields(ev))
+            pending_parts.append(pending_summary(ev))
+            self.wide[entity] = allocate_wide(ev, options)
         # county names looked up in the same plan, not joined afterwards: a join (or any later reordering of a
         # table whose columns are chunked differently) copies every column of the millions of rows again
-        named = [*[pl.col("county_code").replace_strict(counties["county_code"], counties[c], default=None,
-                                                        return_dtype=pl.String).alias(c)
-                   for c in ("county_name", "city_name")], pl.lit(entity).alias("entity")]
-        long = listed_rows(ev, allocate_wide(ev, options), explain, named, list_pending, ordinals=True)
-        if explain:
-            long = _explain(long, ev, library)
-        ordinals.append((entity, long.get_column(LISTED_ORDINAL) if LISTED_ORDINAL in long.columns else None))
-        long_parts.append(long.drop(LISTED_ORDINAL, strict=False))
-    tick("完成", steps, steps)
-    # rows come in entity type, measure ID and entity ID order (the documented order; award_list.sort_results)
-    same = long_parts and all(x.schema == long_parts[0].schema for x in long_parts)
-    # the same columns: chunks appended, nothing copied (relaxing types copies every row; millions at scale)
-    results = pl.concat(long_parts, how="vertical", rechunk=False) if same else \
-        pl.concat(long_parts, how="diagonal_relaxed") if long_parts else pl.DataFrame()
-    counts = pl.concat(count_parts) if count_parts else pl.DataFrame()
-    manifest = {
-        "period": period,
-        "rules_version": ruleset.version,
-        "parameters": {k: (None if v is None else str(v)) for k, v in sorted(resolved.items())},
-        "data_hash": data_hash or snapshot_hash(tables)[:16],
-        "measures": sorted(plans),
-        "budget_policy": options.budget_policy,
-        "prior_awards_hash": _frame_hash(options.prior) if options.prior is not None else None,
-        "entities": {e: evaluations[e].inputs.height for e in evaluations},
-        "paid_total_fen": int(paid(results)["final_fen"].sum() or 0) if results.height else 0,
-    }
-    if assumed:  # only when given, so runs without assumptions keep their run ID
-        manifest["assumptions"] = dict(assumed)
-    if not list_pending:  # likewise: runs listing every 参数待定 row (the default, the web's) keep their run ID
-        manifest["pending_rows"] = "counted"
-    manifest["run_id"] = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:12]
-    cites = {mid: citation(library, cm.measure.clauses[0]) for mid, cm in plans.items()}
-    missing = [m for m in missing_parts if m is not None]
-    keys = _carried_keys(ordinals)
-    return ScreeningRun(period, p.end, ruleset, manifest, results, counts, dict(evaluations), plans, cites,
-                        pl.concat(missing) if missing else None, pl.concat(pending_parts), list_pending,
-                        (results, keys) if keys is not None and len(keys) == results.height else None)
+        self.named = {entity: [*[pl.col("county_code").replace_strict(counties["county_code"], counties[c],
+                                                                      default=None, return_dtype=pl.String).alias(c)
+                                 for c in ("county_name", "city_name")], pl.lit(entity).alias("entity")]
+                      for entity in evaluations}
+        self.counts = pl.concat(count_parts) if count_parts else pl.DataFrame()
+        missing = [m for m in missing_parts if m is not None]
+        self.missing = pl.concat(missing) if missing else None
+        self.pending = pl.concat(pending_parts)
+
+    def listing(self, only_paid: bool = False, paid_rows: Future | None = None) -> tuple[pl.DataFrame, pl.Series | None]:
+        """The listed rows of every entity type (``only_paid``: the paid ones) and, for all of them, their entity
+        keys (:func:`_carried_keys`). ``paid_rows``: the paid rows being listed beside (a Future; None if that
+        failed), whose reasons are taken instead of worded twice."""
+        long_parts, ordinals = [], []
+        for entity, ev in self.evaluations.items():
+            long = listed_rows(ev, self.wide[entity], self.explain, self.named[entity], self.list_pending,
+                               ordinals=not only_paid, only_paid=only_paid)
+            if self.explain:
+                known = paid_rows.result() if paid_rows is not None else None  # waited for only now
+                known = known.filter(pl.col("entity") == entity).select("entity_id", "measure_id", "reason") \
+                    if known is not None and known.height else None
+                long = _explain(long, ev, self.library, only_paid=only_paid, known=known)
+            ordinals.append((entity, long.get_column(LISTED_ORDINAL) if LISTED_ORDINAL in long.columns else None))
+            long_parts.append(long.drop(LISTED_ORDINAL, strict=False))
+        if not only_paid:
+            self.tick("完成", self.steps, self.steps)
+        # rows come in entity type, measure ID and entity ID order (the documented order; award_list.sort_results)
+        same = long_parts and all(x.schema == long_parts[0].schema for x in long_parts)
+        # the same columns: chunks appended, nothing copied (relaxing types copies every row; millions at scale)
+        results = pl.concat(long_parts, how="vertical", rechunk=False) if same else \
+            pl.concat(long_parts, how="diagonal_relaxed") if long_parts else pl.DataFrame()
+        keys = None if only_paid else _carried_keys(ordinals)
+        return results, keys
+
+    def manifest(self, paid_rows: pl.DataFrame | None) -> dict:
+        """The run's manifest; ``paid_rows``: the paid rows (None without results)."""
+        options = self.options
+        manifest = {
+            "period": self.period,
+            "rules_version": self.ruleset.version,
+            "parameters": {k: (None if v is None else str(v)) for k, v in sorted(self.resolved.items())},
+            "data_hash": self.data_hash or snapshot_hash(self.tables)[:16],
+            "measures": sorted(self.plans),
+            "budget_policy": options.budget_policy,
+            "prior_awards_hash": _frame_hash(options.prior) if options.prior is not None else None,
+            "entities": {e: self.evaluations[e].inputs.height for e in self.evaluations},
+            "paid_total_fen": int(paid_rows["final_fen"].sum() or 0) if paid_rows is not None else 0,
+        }
+        if self.assumed:  # only when given, so runs without assumptions keep their run ID
+            manifest["assumptions"] = dict(self.assumed)
+        if not self.list_pending:  # likewise: runs listing every 参数待定 row (the default, the web's) keep their run ID
+            manifest["pending_rows"] = "counted"
+        manifest["run_id"] = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:12]
+        return manifest
+
+    def run(self, results: pl.DataFrame, manifest: dict, keys: pl.Series | None) -> ScreeningRun:
+        cites = {mid: citation(self.library, cm.measure.clauses[0]) for mid, cm in self.plans.items()}
+        return ScreeningRun(self.period, facts_mod.Period.parse(self.period).end, self.ruleset, dict(manifest),
+                            results, self.counts, dict(self.evaluations), self.plans, cites, self.missing,
+                            self.pending, self.list_pending,
+                            (results, keys) if keys is not None and len(keys) == results.height else None)
 
 
 def _carried_keys(ordinals: list[tuple[str, pl.Series | None]]) -> pl.Series | None:
@@ -257,7 +351,8 @@ def _carried_keys(ordinals: list[tuple[str, pl.Series | None]]) -> pl.Series | N
 
 
 def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named: list[pl.Expr] = (),
-                list_pending: bool = True, by_pattern: bool = True, ordinals: bool = False) -> pl.DataFrame:
+                list_pending: bool = True, by_pattern: bool = True, ordinals: bool = False,
+                only_paid: bool = False) -> pl.DataFrame:
     """The long result (one row per entity and measure) of the rows a run lists: every 符合 and 参数待定 row, and the
     待补充信息 rows a data table could fill — the entity lacks a fact that some entity of the same kind has in the
     data, so the bureau can import it. The other 待补充信息 (mostly facts only an application gives) are counted per
@@ -273,7 +368,9 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named:
     EXPLAIN-3): the plan computes an integer per row — the measure's base plus a bit per field that is absent for
     a reason — and the distinct integers (a few hundred among millions of rows) are turned into text after the
     collect. ``by_pattern=False`` builds the text per row with ``concat_str`` (the reference the tests compare).
-    With ``ordinals``, the rows may carry LISTED_ORDINAL (where the gathering path knows it; see :func:`assemble`)."""
+    With ``ordinals``, the rows may carry LISTED_ORDINAL (where the gathering path knows it; see :func:`assemble`).
+    ``only_paid``: only the rows that are paid (allocate.paid's test on each measure's columns) — the same rows,
+    order and text as filtering the full listing, without building it (docs/decisions.md PIPE-1)."""
     facts = ev.inputs
     here = not ev.plan or frozenset().union(*(cm.fields for cm in ev.plan)) <= set(facts.columns)
     if here:
@@ -308,6 +405,10 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named:
             listed_missing = listed_missing & (pl.any_horizontal([pl.col(f).is_null() for f in lacking])
                                                if lacking else pl.lit(False))
         shown = (status == MET) if not list_pending else (status != NOT_MET) & (status != MISSING)
+        if only_paid:  # allocate.paid: 符合 and a final amount above 0 (a yes/no measure has no amount)
+            shown = (status == MET) & (pl.col(col(cm.id, "final")) > 0) if cm.measure.kind == "money" \
+                else pl.lit(False)
+            listed_missing = pl.lit(False)
         if not explain:
             gathered.append((cm, shown | listed_missing, []))
             continue
@@ -396,8 +497,11 @@ def _gathered(frame: pl.DataFrame, gathered: list, rows: list[pl.Series], index:
     # in memory: the streaming engine returns the columns in chunks, which cost a rechunk copy before the gather
     # a constant (the entity type) is set on the gathered rows, not gathered: millions of copies of one string
     constant = [e for e in named if not e.meta.root_names()]
-    common = frame.lazy().select(*identity, *(e for e in named if e.meta.root_names())).collect(
-        engine="in-memory")[index].with_columns(constant)
+    looked_up = [e for e in named if e.meta.root_names()]
+    if len(index) < frame.height:  # fewer rows than entities (the paid rows): look the names up after the gather
+        common = frame.select(identity)[index].with_columns(*looked_up, *constant)
+    else:
+        common = frame.lazy().select(*identity, *looked_up).collect(engine="in-memory")[index].with_columns(constant)
     blank = {c: pl.lit(None, dtype=t).alias(c) for c, t in common.schema.items() if c in identity}  # schema once
 
     def own(cm, extra: list[pl.Expr], r: pl.Series) -> pl.LazyFrame:
@@ -537,12 +641,15 @@ def missing_fields(ev: Evaluation) -> pl.DataFrame | None:
                                       "source": pl.String, "entities": pl.Int64}, orient="row")
 
 
-def _explain(rows: pl.DataFrame, ev: Evaluation, library, vectorised: bool = True) -> pl.DataFrame:
+def _explain(rows: pl.DataFrame, ev: Evaluation, library, vectorised: bool = True,
+             only_paid: bool = False, known: pl.DataFrame | None = None) -> pl.DataFrame:
     """``reason``: for rows that are 符合, the calculator's own text — one sentence per yes/no measure (it met every
     condition), for money measures (the paid rows and those cut to 0) the same text compiled once per measure into
     one column (services/reason_columns.py), the explainer per row where that does not apply (``vectorised=False``:
     every such row per row, the reference); for the others the undecided parameters (``pending``, from
-    :func:`listed_rows`)."""
+    :func:`listed_rows`). ``only_paid``: ``rows`` are only paid rows, so the compiled reasons are worded for those alone.
+    ``known``: (entity_id, measure_id, reason) of rows already worded by this function (the paid rows of stage one,
+    PIPE-1): taken as they are; only the others are worded here."""
     dictionary = ev.ruleset.dictionary
     labels = {n: p.label for n, p in ev.ruleset.parameters.items()}
     by_id = {cm.id: cm for cm in ev.plan}
@@ -554,13 +661,15 @@ def _explain(rows: pl.DataFrame, ev: Evaluation, library, vectorised: bool = Tru
         .filter(met & ~pl.col("measure_id").is_in(list(constant))).drop("status")  # three columns, not all
     if todo.height == 0:
         return rows
+    entities = None  # the entities whose rows are still to be worded, when fewer than all (after ``known``)
+    if known is not None and known.height:
+        rows, todo = _fill(rows, todo, known)
+        if todo.height == 0:
+            return rows
+        entities = todo["entity_id"].unique()
     measures = [by_id[m] for m in todo["measure_id"].unique(maintain_order=True).to_list()]
     if vectorised:
-        todo = todo.join(_reason_columns(ev, measures, library, labels), on=["entity_id", "measure_id"], how="left",
-                         maintain_order="left")
-        done = todo.filter(pl.col("reason").is_not_null())
-        rows = rows.with_columns(rows["reason"].scatter(done["_i"], done["reason"]))
-        todo = todo.filter(pl.col("reason").is_null()).drop("reason")
+        rows, todo = _fill(rows, todo, _reason_columns(ev, measures, library, labels, only_paid, entities))
         if todo.height == 0:
             return rows
         measures = [by_id[m] for m in todo["measure_id"].unique(maintain_order=True).to_list()]
@@ -582,6 +691,15 @@ def _explain(rows: pl.DataFrame, ev: Evaluation, library, vectorised: bool = Tru
     return rows.with_columns(rows["reason"].scatter(todo["_i"], pl.Series(reasons, dtype=pl.String)))
 
 
+def _fill(rows: pl.DataFrame, todo: pl.DataFrame, reasons: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``rows`` with the ``reasons`` (entity_id, measure_id, reason) of the ``todo`` rows (``_i``: their row numbers)
+    that have one, and the todo rows still without."""
+    todo = todo.join(reasons, on=["entity_id", "measure_id"], how="left", maintain_order="left")
+    done = todo.filter(pl.col("reason").is_not_null())
+    rows = rows.with_columns(rows["reason"].scatter(done["_i"], done["reason"]))
+    return rows, todo.filter(pl.col("reason").is_null()).drop("reason")
+
+
 def _constant_reasons(rows: pl.DataFrame, constant: dict[str, str]) -> pl.Series:
     """``reason`` before the money measures' reasons: the yes/no measure's sentence (``constant``) on its 符合 rows,
     else ``pending``. Rows come measure by measure, so each run of one measure ID takes its sentence as a literal
@@ -600,9 +718,11 @@ def _constant_reasons(rows: pl.DataFrame, constant: dict[str, str]) -> pl.Series
     return pl.concat(parts).collect().to_series() if parts else pl.Series("reason", [], dtype=pl.String)
 
 
-def _reason_columns(ev: Evaluation, measures: list[CompiledMeasure], library, labels: dict) -> pl.DataFrame:
-    """(entity_id, measure_id, reason) for the 符合 rows of the measures whose reason compiles to a column: one
-    collect over the evaluation's rows (its result columns beside the facts, not copied)."""
+def _reason_columns(ev: Evaluation, measures: list[CompiledMeasure], library, labels: dict,
+                    only_paid: bool = False, entities: pl.Series | None = None) -> pl.DataFrame:
+    """(entity_id, measure_id, reason) for the 符合 rows (``only_paid``: the paid ones; ``entities``: only theirs) of
+    the measures whose reason compiles to a column: one collect over the evaluation's rows (its result columns
+    beside the facts, not copied)."""
     schema = {**ev.inputs.schema, **ev.frame.schema}
     exprs = {cm.id: e for cm in measures
              if (e := compile_reason(cm, ev.ruleset.dictionary, schema, library, ev.params, labels)) is not None}
@@ -611,7 +731,15 @@ def _reason_columns(ev: Evaluation, measures: list[CompiledMeasure], library, la
         return out
     facts = ev.inputs.select([c for c in ev.inputs.columns if c not in ev.frame.columns])
     both = beside(ev.frame, facts).lazy() if facts.width else ev.frame.lazy()
-    parts = [both.filter(pl.col(col(mid, "status")) == MET)
+    def wanted(mid: str) -> pl.Expr:
+        # only_paid: the rows awarded more than 0 before allocation — allocation only cuts, so these hold every paid
+        # row (the caller takes its rows' reasons by a join; a row not here would be explained per row, same text)
+        met = pl.col(col(mid, "status")) == MET
+        award = col(mid, "award")
+        met = met & (pl.col(award) > 0) if only_paid and award in ev.frame.columns else met
+        return met & pl.col("entity_id").cast(pl.String).is_in(entities.implode()) if entities is not None else met
+
+    parts = [both.filter(wanted(mid))
              .select(pl.col("entity_id").cast(pl.String), pl.lit(mid).alias("measure_id"), e.alias("reason"))
              for mid, e in exprs.items()]
     return pl.concat([out.lazy(), *parts]).collect()

@@ -206,21 +206,32 @@ class ScreeningJobs:
             self._worker.shutdown(wait=True, cancel_futures=True)
 
     # ------------------------------------------------------------------------------------------------ run
-    def screen(self, tables: dict, job: dict, data_hash: str, prior_jobs: list[str], progress=None):
-        """The screening of a job: ``services.screening.screen`` with the CLI's arguments, ``prior`` included."""
-        from huiqi.services.award_list import sort_results
+    def screen(self, tables: dict, job: dict, data_hash: str, prior_jobs: list[str], progress=None, *,
+               paid_first: bool = False):
+        """The screening of a job: ``services.screening.screen`` with the CLI's arguments, ``prior`` included.
+        ``paid_first``: a PaidFirst (docs/decisions.md PIPE-3) whose early run and :meth:`finished` run are this."""
         from huiqi.services.screening import screen
 
         prior = self.prior_for(prior_jobs)
         run = screen(tables, job["period"], params=parameters.for_engine(self.ruleset, job["params"]),
                      measures=job["measures"], options=AllocationOptions(job["budget_policy"], prior),
-                     ruleset=self.ruleset, progress=progress, data_hash=data_hash)
+                     ruleset=self.ruleset, progress=progress, data_hash=data_hash, paid_first=paid_first)
+        if paid_first:
+            run.early.manifest["prior_jobs"] = prior_jobs
+            return run
+        return self.finished_run(run, prior_jobs)
+
+    @staticmethod
+    def finished_run(run, prior_jobs: list[str]):
+        """A job's run as it is kept and written: the earlier runs it respected and the files' row order."""
+        from huiqi.services.award_list import sort_results
+
         run.manifest["prior_jobs"] = prior_jobs  # which earlier runs' awards it respected (a re-run reads the same)
         run.results = sort_results(run.results)  # the files' order, also before a restart (pages, API)
         return run
 
     def run_job(self, job_id: str, tables: dict, data_hash: str) -> None:
-        from huiqi.services.award_list import write_excel, write_tables
+        from huiqi.services.award_list import file_entry, write_data_files, write_excel, write_manifest
 
         job = self.job(job_id)
 
@@ -229,17 +240,28 @@ class ScreeningJobs:
 
         try:
             self._update(job_id, status=STATUS_RUNNING, step="开始", done=0, total=10 + EXTRA_STEPS)
-            run = self.screen(tables, job, data_hash, self.prior_jobs(job["period"]), progress)
+            prior_jobs = self.prior_jobs(job["period"])
+            staged = self.screen(tables, job, data_hash, prior_jobs, progress, paid_first=True)
             with self.engine.connect() as conn:
                 total = conn.execute(sa.select(screening_jobs.c.total)
                                      .where(screening_jobs.c.id == job_id)).scalar_one() or 10 + EXTRA_STEPS
             # into a fresh folder renamed into place when complete: a crash never leaves half a job folder
             stage = self.runs_dir / f".{job_id}.tmp"
             shutil.rmtree(stage, ignore_errors=True)
-            self._update(job_id, step="写出拟兑现名单（Excel）", done=total - 2)
-            xlsx = write_excel(run, stage / f"拟兑现名单_{job['period']}.xlsx")
+            self._update(job_id, step="写出拟兑现名单（Excel）与结果表", done=total - 2)
+
+            def listed() -> tuple:  # the full run and its data files, beside the workbook (PIPE-3)
+                run = self.finished_run(staged.full(), prior_jobs)
+                return run, write_data_files(run, stage)
+
+            # the workbook from the paid rows on this thread while the full listing and the tables are built on a
+            # second one (mostly Polars, outside the GIL); the manifest last (award_list.write_tables, in two)
+            with ThreadPoolExecutor(1, thread_name_prefix="huiqi-job-tables") as pool:
+                tables_done = pool.submit(listed)
+                xlsx = write_excel(staged.early, stage / f"拟兑现名单_{job['period']}.xlsx")
+                run, entries = tables_done.result()
             self._update(job_id, step="写出结果表", done=total - 1)
-            write_tables(run, stage, [xlsx])
+            write_manifest(run, stage, {xlsx: file_entry(xlsx), **entries})
             os.rename(stage, self.runs_dir / job_id)
             self.runs.put(job_id, run)
             for i, (label, step) in enumerate(self.after_run):
