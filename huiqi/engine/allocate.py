@@ -280,7 +280,13 @@ def status_counts(ev: Evaluation) -> pl.DataFrame:
     return pl.concat(parts).sort(["measure_id", "status"]).collect() if parts else pl.DataFrame()  # one plan
 
 
+def is_paid(status: pl.Expr, final_fen: pl.Expr) -> pl.Expr:
+    """What makes a row paid: status 符合 and a final amount above 0 (the one definition; screening's paid-first
+    listing applies it to a measure's wide columns)."""
+    return (status == MET) & (final_fen > 0)
+
+
 def paid(results: pl.DataFrame) -> pl.DataFrame:
-    """The rows that are paid: status 符合 and a final amount above 0."""
+    """The rows that are paid (:func:`is_paid`)."""
     # lazy: an eager filter of a table whose columns are chunked differently copies every column first
-    return results.lazy().filter((pl.col("status") == MET) & (pl.col("final_fen") > 0)).collect()
+    return results.lazy().filter(is_paid(pl.col("status"), pl.col("final_fen"))).collect()

@@ -22,7 +22,8 @@ from typing import Callable, Mapping
 import polars as pl
 
 from huiqi.core.periods import Period
-from huiqi.engine.allocate import LONG_SCHEMA, AllocationOptions, allocate_wide, long_part, paid, status_counts
+from huiqi.engine.allocate import (LONG_SCHEMA, AllocationOptions, allocate_wide, is_paid, long_part, paid,
+                                  status_counts)
 from huiqi.engine.evaluate import MET, MISSING, NOT_MET, PENDING, CompiledMeasure, Evaluation, RuleSet, col
 from huiqi.engine.explain import Explainer, citation
 from huiqi.policies.library import default_library
@@ -405,9 +406,8 @@ def listed_rows(ev: Evaluation, wide: pl.DataFrame, explain: bool = True, named:
             listed_missing = listed_missing & (pl.any_horizontal([pl.col(f).is_null() for f in lacking])
                                                if lacking else pl.lit(False))
         shown = (status == MET) if not list_pending else (status != NOT_MET) & (status != MISSING)
-        if only_paid:  # allocate.paid: 符合 and a final amount above 0 (a yes/no measure has no amount)
-            shown = (status == MET) & (pl.col(col(cm.id, "final")) > 0) if cm.measure.kind == "money" \
-                else pl.lit(False)
+        if only_paid:  # allocate's test of a paid row on this measure's columns (a yes/no measure has no amount)
+            shown = is_paid(status, pl.col(col(cm.id, "final"))) if cm.measure.kind == "money" else pl.lit(False)
             listed_missing = pl.lit(False)
         if not explain:
             gathered.append((cm, shown | listed_missing, []))
