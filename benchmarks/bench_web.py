@@ -20,8 +20,10 @@ Scenarios (each request distinct: nothing is answered from the server's result c
   stored 50             GET /api/enterprises/{code}/check, 50 clients, different enterprises
   calc 1 client         POST /api/check, one client at a time (the service time without queueing)
 
-It prints p50/p95/p99, throughput, the server's own CPU time per request (from /proc, all its processes) and the
-load client's own CPU per request. Two load clients (`--client raw,wrk`), each with its own distinct requests:
+It prints p50/p95/p99, throughput, the server's own CPU time per request (from /proc, all its processes), the
+load client's own CPU per request and, for the raw client, the server's context switches per request (voluntary +
+involuntary, all its threads: how often the event loop and the batcher's thread sleep and wake). Two load
+clients (`--client raw,wrk`), each with its own distinct requests:
   raw  a minimal asyncio HTTP/1.1 keep-alive client in this process (httpx only logs in: httpx.AsyncClient needs
        several ms of CPU per request at 50 connections); every status and every 25th body checked
   wrk  Debian's wrk (scripts/system-packages.sh) with benchmarks/bench_web_wrk.lua, by duration; every status
