@@ -20,8 +20,10 @@ Scenarios (each request distinct: nothing is answered from the server's result c
   stored 50             GET /api/enterprises/{code}/check, 50 clients, different enterprises
   calc 1 client         POST /api/check, one client at a time (the service time without queueing)
 
-It prints p50/p95/p99, throughput, the server's own CPU time per request (from /proc, all its processes) and the
-load client's own CPU per request. Two load clients (`--client raw,wrk`), each with its own distinct requests:
+It prints p50/p95/p99, throughput, the server's own CPU time per request (from /proc, all its processes), the
+load client's own CPU per request and, for the raw client, the server's context switches per request (voluntary +
+involuntary, all its threads: how often the event loop and the batcher's thread sleep and wake). Two load
+clients (`--client raw,wrk`), each with its own distinct requests:
   raw  a minimal asyncio HTTP/1.1 keep-alive client in this process (httpx only logs in: httpx.AsyncClient needs
        several ms of CPU per request at 50 connections); every status and every 25th body checked
   wrk  Debian's wrk (scripts/system-packages.sh) with benchmarks/bench_web_wrk.lua, by duration; every status
@@ -100,6 +102,26 @@ def server_cpu_seconds() -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def server_switches() -> tuple[int, int]:
+    """(voluntary, involuntary) context switches of every thread of the server's processes so far (/proc): how
+    often the event loop and the batcher's thread sleep and wake, beside the CPU."""
+    vol = invol = 0
+    if SERVER_PID is None:
+        return 0, 0
+    for pid in _tree(SERVER_PID):
+        for status in Path(f"/proc/{pid}/task").glob("*/status"):
+            try:
+                text = status.read_text()
+            except OSError:
+                continue
+            for line in text.splitlines():
+                if line.startswith("voluntary_ctxt_switches:"):
+                    vol += int(line.split()[1])
+                elif line.startswith("nonvoluntary_ctxt_switches:"):
+                    invol += int(line.split()[1])
+    return vol, invol
+
+
 class RawConnection:
     """A minimal HTTP/1.1 keep-alive client on asyncio streams. httpx.AsyncClient costs several ms of CPU per
     request at 50 connections, which on a 2-CPU machine starves the server it measures; this costs ~0.1 ms."""
@@ -155,11 +177,15 @@ async def drive(client: httpx.AsyncClient, make_request, n: int, clients: int, m
         if conn.writer is not None:
             conn.writer.close()
 
+    switches = server_switches()
     started, cpu, own = time.perf_counter(), server_cpu_seconds(), time.process_time()
     await asyncio.gather(*[worker() for _ in range(clients)])
     wall = time.perf_counter() - started
     cpu, own = server_cpu_seconds() - cpu, time.process_time() - own
-    return summary(latencies, wall, cpu, own, errors, sampled, bad_bodies)
+    out = summary(latencies, wall, cpu, own, errors, sampled, bad_bodies)
+    vol, invol = (after - before for after, before in zip(server_switches(), switches))
+    out["switches"] = f"{vol / out['n']:.1f}+{invol / out['n']:.1f}"  # per request, all threads
+    return out
 
 
 def summary(latencies: list[float], wall: float, server_cpu: float, client_cpu: float, errors: int, sampled: int,
@@ -385,7 +411,7 @@ def main() -> None:
     print(f"{os.cpu_count()} CPUs (shared with other work: see the load average), load average "
           f"{os.getloadavg()[0]:.1f}; {a.clients} concurrent clients; loopback")
     print(f"{'scenario':20s} {'variant':12s} {'client':6s} {'n':>5s} {'err':>4s} {'body':>7s} {'p50 ms':>7s} "
-          f"{'p95 ms':>7s} {'p99 ms':>7s} {'req/s':>6s} {'server CPU ms/req':>17s} {'client CPU ms/req':>17s}")
+          f"{'p95 ms':>7s} {'p99 ms':>7s} {'req/s':>6s} {'server CPU ms/req':>17s} {'client CPU ms/req':>17s} {'switches/req':>12s}")
     first = runs[chosen[0]][0]
     for scenario, kind in dict.fromkeys((s, k) for s, k, _ in first):
         for name in chosen:
@@ -394,7 +420,8 @@ def main() -> None:
                 body = f"{r['sampled'] - r['bad_bodies']}/{r['sampled']}" if r["sampled"] else "-"
                 label = name if a.repeat == 1 else f"{name}#{k + 1}"
                 print(f"{scenario:20s} {label:12s} {kind:6s} {r['n']:5d} {r['errors']:4d} {body:>7s} {r['p50']:7.1f} "
-                      f"{r['p95']:7.1f} {r['p99']:7.1f} {r['rps']:6.0f} {r['server_ms']:17.3f} {r['client_ms']:17.3f}")
+                      f"{r['p95']:7.1f} {r['p99']:7.1f} {r['rps']:6.0f} {r['server_ms']:17.3f} {r['client_ms']:17.3f} "
+                      f"{r.get('switches', '—'):>12s}")
     med = statistics.median
     print(f"medians over {a.repeat} run(s) each; target calc p99 ≤ 50 ms, search p95 ≤ 50 ms")
     for name in chosen:

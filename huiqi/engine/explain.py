@@ -68,6 +68,43 @@ def failing_side(value: Fraction, threshold: Fraction, places: int, most: int) -
     end within them are rounded away from each other instead. The difference is the difference of the shown
     numbers, so it is exact, consistent with what is shown, and never 0.
     """
+    return ratio_failing_side(value.numerator, value.denominator, threshold, places, most)
+
+
+def ratio_failing_side(vn: int, vd: int, threshold: Fraction, places: int, most: int) -> tuple[str, str, str]:
+    """``failing_side`` of the value vn/vd (vd > 0, not necessarily reduced) in integers: the same texts as the
+    Decimal steps (``decimal_failing_side``) without a Fraction or Decimal per check (WEB6-2). Decimal divides to
+    28 significant digits before rounding half up, which can differ from exact rounding only when a rounding
+    boundary lies within half a unit of that 28th digit of n/d; it cannot while max(|n|, d) < 10^(27 − places)
+    (a non-zero distance to a boundary is at least 1/(2·10^p·d)), otherwise the Decimal steps run."""
+    tn, td = threshold.numerator, threshold.denominator
+    bound = _EXACT_BELOW[most] if most < len(_EXACT_BELOW) else 0
+    if not (abs(vn) < bound and vd < bound and abs(tn) < bound and td < bound):
+        return decimal_failing_side(Fraction(vn, vd), threshold, places, most)
+    below = vn * td < tn * vd
+    need = _places_needed(threshold)
+    for p in range(places, most + 1):
+        if need is not None and need > p:
+            continue
+        scale = 10 ** p
+        v, t = _ratio_half_up(vn * scale, vd), _ratio_half_up(tn * scale, td)
+        if (v < t) if below else (v > t):
+            return _digits(v, p), _digits(t, p), _digits(abs(t - v), p)
+    return decimal_failing_side(Fraction(vn, vd), threshold, most + 1, most)  # rounded away from each other
+
+
+_EXACT_BELOW = tuple(10 ** (27 - p) for p in range(0, 20))  # ratio_failing_side's bound for ``most`` digits
+
+
+def _ratio_half_up(n: int, d: int) -> int:
+    """n/d (d > 0) rounded half away from zero to an integer (Decimal's ROUND_HALF_UP)."""
+    q = (2 * abs(n) + d) // (2 * d)
+    return -q if n < 0 else q
+
+
+def decimal_failing_side(value: Fraction, threshold: Fraction, places: int, most: int) -> tuple[str, str, str]:
+    """``failing_side`` by Decimal steps: the definition ``ratio_failing_side`` is tested equal to, and its path
+    for numbers beyond its exact bound and for the last resort of rounding away."""
     below = value < threshold
     need = _places_needed(threshold)
     for p in range(places, most + 1):
@@ -80,7 +117,6 @@ def failing_side(value: Fraction, threshold: Fraction, places: int, most: int) -
     v = _quantize(value, most, ROUND_FLOOR if below else ROUND_CEILING)
     t = _quantize(threshold, most, ROUND_CEILING if below else ROUND_FLOOR)
     return _text(v), _text(t), _text(abs(t - v))
-
 
 
 def citation(library: Library, clause_id: str) -> str:
@@ -494,16 +530,21 @@ def order_gap(op: str, left_is_column: bool, label, a, b, side: _Side) -> str | 
 
 def growth_gap(op: str, label, a, b, target, last: _Side) -> str | None:
     """The gap of a failed comparison of growth(a, b) with ``target``."""
-    if not all(isinstance(x, Fraction) for x in (a, b, target)):
+    if not (isinstance(a, Fraction) and isinstance(b, Fraction) and isinstance(target, Fraction)):
         return None
     label = label()
     if b <= 0:
         return f"{label}上年同期无基数（{last.show(b)}），无法计算同比增速"
-    g = a / b - 1
-    if g == target:
+    # the growth in percent, 100·(a/b − 1), as the integer ratio vn/vd (b > 0 so vd > 0): no Fraction per check
+    an, ad, bn, bd = a.numerator, a.denominator, b.numerator, b.denominator
+    vn, vd = 100 * (an * bd - bn * ad), ad * bn
+    t = target * 100
+    order = vn * t.denominator - t.numerator * vd  # the sign of growth − target
+    if order == 0:
+        g = a / b - 1
         return f"{label}同比增速{fmt_pct(g)}，须{'超过' if op == '>' else '低于'}{fmt_pct(target)}（等于不算）"
-    shown_g, shown_t, diff = failing_side(g * 100, target * 100, 2, 8)
-    if g > target:  # a ceiling on growth (低于/不超过)
+    shown_g, shown_t, diff = ratio_failing_side(vn, vd, t, 2, 8)
+    if order > 0:  # a ceiling on growth (低于/不超过)
         return f"{label}同比增速{shown_g}%，超过{shown_t}%的上限，超出{diff}个百分点"
     return f"{label}同比增速{shown_g}%，低于{shown_t}%的要求，差{diff}个百分点"
 
