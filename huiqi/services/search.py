@@ -41,6 +41,7 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import rjieba
 
 from huiqi.policies.library import STATUSES, Library, default_library
@@ -53,6 +54,7 @@ K1, B = 1.2, 0.75
 W_WORD, W_SUBWORD, W_BIGRAM, W_SYNONYM = 1.0, 0.5, 0.5, 0.3
 SNIPPET_WIDTH = 120  # characters of clause text shown around the match
 TIER_BONUS = {2: 100.0, 1: 50.0, 0: 0.0}  # added to the displayed score of 文号 matches (ordering uses the tier)
+_BONUS = np.array([TIER_BONUS[0], TIER_BONUS[1], TIER_BONUS[2]])  # indexed by tier
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RUN = re.compile(f"[{_CJK}]+")
@@ -213,9 +215,16 @@ class Hit:
 
 @dataclass
 class _Field:
+    """One indexed field's postings. ``arrays`` holds each term's postings as numpy arrays (unit indices, term
+    frequencies as floats), so a query's BM25 is a few array operations per term instead of a Python loop over
+    every posting; ``counts`` is each unit's own term counts (which of a query's terms a hit matched)."""
+
     postings: dict[str, list[tuple[int, int]]]
     lengths: list[int]
     avg: float
+    counts: list[Counter] = field(default_factory=list)
+    arrays: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    norms: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @classmethod
     def build(cls, counters: list[Counter]) -> _Field:
@@ -224,33 +233,28 @@ class _Field:
             for term, tf in counter.items():
                 postings[term].append((i, tf))
         lengths = [sum(c.values()) for c in counters]
-        return cls(dict(postings), lengths, (sum(lengths) / len(lengths)) if lengths else 1.0)
+        avg = (sum(lengths) / len(lengths)) if lengths else 1.0
+        arrays = {term: (np.array([i for i, _ in plist], dtype=np.intp), np.array([tf for _, tf in plist], dtype=float))
+                  for term, plist in postings.items()}
+        # each unit's BM25 length norm: the same Python float operations as per posting before
+        norms = np.array([K1 * (1 - B + B * n / avg) for n in lengths], dtype=float)
+        return cls(dict(postings), lengths, avg, counters, arrays, norms)
 
-    def score(self, terms, weight: float, scores: dict[int, float], allowed, matched: dict[int, set]) -> None:
+    def score(self, terms, weight: float, scores: np.ndarray, hit: np.ndarray) -> None:
+        """Add each term's BM25 contribution to ``scores`` (one array per unit), term after term: every unit's
+        score is the same sum, in the same order, of the same floats as the per-posting loop gave (numpy's
+        element-wise ``*``, ``/`` and ``+`` are IEEE double operations, evaluated left to right as before)."""
         n = len(self.lengths)
-        norms = self._norms()
         for term in terms:
-            plist = self.postings.get(term)
-            if not plist:
+            arrays = self.arrays.get(term)
+            if arrays is None:
                 continue
-            idf = math.log(1 + (n - len(plist) + 0.5) / (len(plist) + 0.5))
-            w_idf, k1_1 = weight * idf, K1 + 1  # the same float operations, in the same order, as before
-            for i, tf in plist:
-                if allowed is not None and i not in allowed:
-                    continue
-                scores[i] = scores.get(i, 0.0) + w_idf * tf * k1_1 / (tf + norms[i])
-                terms_of_i = matched.get(i)  # not setdefault(i, set()): that built a set for every posting
-                if terms_of_i is None:
-                    matched[i] = {term}
-                else:
-                    terms_of_i.add(term)
-
-    def _norms(self) -> list[float]:
-        """Each unit's BM25 length norm, computed once (the same float as computed per posting before)."""
-        norms = self.__dict__.get("_norm_cache")
-        if norms is None:
-            norms = self.__dict__["_norm_cache"] = [K1 * (1 - B + B * n / self.avg) for n in self.lengths]
-        return norms
+            units, tf = arrays
+            df = len(units)
+            idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+            w_idf, k1_1 = weight * idf, K1 + 1
+            scores[units] += w_idf * tf * k1_1 / (tf + self.norms[units])
+            hit[units] = True
 
 
 @dataclass
@@ -319,30 +323,55 @@ class _Corpus:
         synonyms = [s for w in words for s in self.analyzer.synonyms.get(w, []) if s not in words]
         return _ParsedQuery(words, subwords, bigrams, list(dict.fromkeys(synonyms)), list(dict.fromkeys(wenhao)))
 
-    def rank(self, q: _ParsedQuery, allowed: set[int] | None) -> list[tuple[int, int, float, set]]:
-        """(unit index, tier, score, matched terms), best first."""
-        scores: dict[int, float] = {}
-        matched: dict[int, set] = {}
-        self.words.score(q.words, W_WORD, scores, allowed, matched)
-        self.words.score(q.subwords, W_SUBWORD, scores, allowed, matched)
-        self.bigrams.score(q.bigrams, W_BIGRAM, scores, allowed, matched)
-        self.words.score(q.synonyms, W_SYNONYM, scores, allowed, matched)
-        tiers: dict[int, int] = {}
+    def rank(self, q: _ParsedQuery, allowed: set[int] | None, limit: int) -> list[tuple[int, int, float, set]]:
+        """The best ``limit`` of (unit index, tier, score, matched terms), best first: ordered by tier, then score
+        rounded to 9 places (descending), then unit index."""
+        n = len(self.units)
+        scores, hit = np.zeros(n), np.zeros(n, dtype=bool)
+        self.words.score(q.words, W_WORD, scores, hit)
+        self.words.score(q.subwords, W_SUBWORD, scores, hit)
+        self.bigrams.score(q.bigrams, W_BIGRAM, scores, hit)
+        self.words.score(q.synonyms, W_SYNONYM, scores, hit)
+        tiers = np.zeros(n, dtype=np.int8)
         for token in q.wenhao:
             docs = self.wh_doc.get(token, set())
             for i, u in enumerate(self.units):
-                if u.document_id in docs and (allowed is None or i in allowed):
+                if u.document_id in docs:
                     tiers[i] = 2
             for i in self.wh_text.get(token, ()):
-                if allowed is None or i in allowed:
-                    tiers[i] = max(tiers.get(i, 0), 1)
-                    matched.setdefault(i, set()).add(token)
-        out = []
-        for i in set(scores) | set(tiers):
-            tier = tiers.get(i, 0)
-            out.append((i, tier, scores.get(i, 0.0) + TIER_BONUS[tier], matched.get(i, set())))
-        out.sort(key=lambda r: (-r[1], -round(r[2], 9), r[0]))
-        return out
+                tiers[i] = max(tiers[i], 1)
+        hit |= tiers > 0
+        if allowed is not None:
+            hit &= self._mask(allowed)
+        found = np.flatnonzero(hit)
+        totals = scores[found] + _BONUS[tiers[found]]  # the same float additions as score + TIER_BONUS[tier]
+        found_tiers = tiers[found]
+        if len(found) > limit:
+            # the limit-th unit by exact score; a unit that can still be in the top ``limit`` once scores are
+            # rounded has a higher tier or, in that tier, a rounded score at least the limit-th's (rounding is
+            # monotone), so it is within 1e-6 of it: sort only those with the rounded key
+            order = np.lexsort((found, -totals, -found_tiers))
+            kth = order[limit - 1]
+            tier_k, total_k = found_tiers[kth], totals[kth]
+            keep = (found_tiers > tier_k) | ((found_tiers == tier_k) & (totals >= total_k - 1e-6))
+            found, totals, found_tiers = found[keep], totals[keep], found_tiers[keep]
+        ranked = sorted(zip(found.tolist(), found_tiers.tolist(), totals.tolist()),
+                        key=lambda r: (-r[1], -round(r[2], 9), r[0]))[:limit]
+        return [(i, tier, total, self._matched(i, q)) for i, tier, total in ranked]
+
+    def _mask(self, allowed: set[int]) -> np.ndarray:
+        mask = np.zeros(len(self.units), dtype=bool)
+        mask[list(allowed)] = True
+        return mask
+
+    def _matched(self, i: int, q: _ParsedQuery) -> set:
+        """The query terms unit ``i`` matched (the snippet marks these): those of its words and bigrams, and the
+        文号 tokens written in its text."""
+        words, bigrams = self.words.counts[i], self.bigrams.counts[i]
+        matched = {t for t in (*q.words, *q.subwords, *q.synonyms) if t in words}
+        matched.update(t for t in q.bigrams if t in bigrams)
+        matched.update(t for t in q.wenhao if i in self.wh_text.get(t, ()))
+        return matched
 
 
 class SearchIndex:
@@ -410,7 +439,7 @@ class SearchIndex:
             return []
         hits = []
         idf = lru_cache(maxsize=None)(self._corpus.idf)  # per query: the same terms recur in every snippet
-        for i, tier, score, matched in self._corpus.rank(q, allowed)[:limit]:
+        for i, tier, score, matched in self._corpus.rank(q, allowed, limit):
             c, u = self.clauses[i], self._units[i]
             d = self.library.document(u.document_id)
             hits.append(Hit(
@@ -444,7 +473,7 @@ class SearchIndex:
         if q.empty:
             return []
         return [(self._doc_corpus.units[i].key, round(score, 4))
-                for i, _tier, score, _m in self._doc_corpus.rank(q, None)[:limit]]
+                for i, _tier, score, _m in self._doc_corpus.rank(q, None, limit)]
 
 
 def _snippet(unit: _Unit, q: _ParsedQuery, matched: set, idf) -> str:
