@@ -38,7 +38,7 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -217,12 +217,12 @@ class Hit:
 class _Field:
     """One indexed field's postings. ``arrays`` holds each term's postings as numpy arrays (unit indices, term
     frequencies as floats), so a query's BM25 is a few array operations per term instead of a Python loop over
-    every posting; ``counts`` is each unit's own term counts (which of a query's terms a hit matched)."""
+    every posting; ``terms`` is each unit's set of terms (which of a query's terms a hit matched)."""
 
     postings: dict[str, list[tuple[int, int]]]
     lengths: list[int]
     avg: float
-    counts: list[Counter] = field(default_factory=list)
+    terms: list[frozenset[str]] = field(default_factory=list)
     arrays: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     norms: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
@@ -238,7 +238,7 @@ class _Field:
                   for term, plist in postings.items()}
         # each unit's BM25 length norm: the same Python float operations as per posting before
         norms = np.array([K1 * (1 - B + B * n / avg) for n in lengths], dtype=float)
-        return cls(dict(postings), lengths, avg, counters, arrays, norms)
+        return cls(dict(postings), lengths, avg, [frozenset(c) for c in counters], arrays, norms)
 
     def score(self, terms, weight: float, scores: np.ndarray, hit: np.ndarray) -> None:
         """Add each term's BM25 contribution to ``scores`` (one array per unit), term after term: every unit's
@@ -278,6 +278,14 @@ class _ParsedQuery:
     @property
     def empty(self) -> bool:
         return not (self.words or self.subwords or self.bigrams or self.synonyms or self.wenhao)
+
+    @cached_property
+    def word_set(self) -> set[str]:  # the terms looked up in the words field (a set: `&` then gives a new set)
+        return {*self.words, *self.subwords, *self.synonyms}
+
+    @cached_property
+    def bigram_set(self) -> set[str]:
+        return set(self.bigrams)
 
 
 class _Corpus:
@@ -367,10 +375,12 @@ class _Corpus:
     def _matched(self, i: int, q: _ParsedQuery) -> set:
         """The query terms unit ``i`` matched (the snippet marks these): those of its words and bigrams, and the
         文号 tokens written in its text."""
-        words, bigrams = self.words.counts[i], self.bigrams.counts[i]
-        matched = {t for t in (*q.words, *q.subwords, *q.synonyms) if t in words}
-        matched.update(t for t in q.bigrams if t in bigrams)
-        matched.update(t for t in q.wenhao if i in self.wh_text.get(t, ()))
+        matched = q.word_set & self.words.terms[i]
+        if q.bigrams:
+            matched |= q.bigram_set & self.bigrams.terms[i]
+        for t in q.wenhao:
+            if i in self.wh_text.get(t, ()):
+                matched.add(t)
         return matched
 
 
@@ -438,14 +448,18 @@ class SearchIndex:
         if allowed is not None and not allowed:
             return []
         hits = []
-        idf = lru_cache(maxsize=None)(self._corpus.idf)  # per query: the same terms recur in every snippet
+        terms = _SnippetTerms.of(q, self._corpus.idf)
+        statuses: dict[str, str] = {}  # each document's status once per search, not once per hit
         for i, tier, score, matched in self._corpus.rank(q, allowed, limit):
             c, u = self.clauses[i], self._units[i]
             d = self.library.document(u.document_id)
+            state = statuses.get(d.id)
+            if state is None:
+                state = statuses[d.id] = d.status(as_of)
             hits.append(Hit(
                 clause_id=c.id, document_id=d.id, document_title=d.title, wenhao=d.wenhao, level=d.level,
-                label=c.label, snippet=_snippet(u, q, matched, idf), score=round(score, 4),
-                measures=list(self.measures_by_clause.get(c.id, [])), status=d.status(as_of),
+                label=c.label, snippet=_snippet(u, terms, matched), score=round(score, 4),
+                measures=list(self.measures_by_clause.get(c.id, [])), status=state,
             ))
         return hits
 
@@ -476,43 +490,65 @@ class SearchIndex:
                 for i, _tier, score, _m in self._doc_corpus.rank(q, None, limit)]
 
 
-def _snippet(unit: _Unit, q: _ParsedQuery, matched: set, idf) -> str:
+@dataclass
+class _SnippetTerms:
+    """What a query marks in its snippets, with each term's weight (its IDF), worked out once per search rather
+    than once per hit: its words of two characters or more (any length for a one-word query), sorted; its
+    bigrams, sorted (shown only where no word matched, else 工业企业 would mark 业企 in 行业企业); its 文号 tokens."""
+
+    words: list[tuple[str, float]]
+    bigrams: list[tuple[str, float]]
+    wenhao: dict[str, float]
+
+    @classmethod
+    def of(cls, q: _ParsedQuery, idf) -> _SnippetTerms:
+        words = {t for t in (*q.words, *q.subwords, *q.synonyms) if len(t) > 1 or len(q.words) == 1}
+        return cls([(t, idf(t)) for t in sorted(words)], [(t, idf(t)) for t in sorted(set(q.bigrams))],
+                   {t: idf(t) for t in q.wenhao})
+
+
+def _snippet(unit: _Unit, terms: _SnippetTerms, matched: set) -> str:
     """About SNIPPET_WIDTH characters of the clause where the rarest matched terms are densest, matches in 【】."""
     norm, display = unit.norm, unit.display
-    needles = [t for t in (*q.words, *q.subwords, *q.synonyms) if t in matched and (len(t) > 1 or len(q.words) == 1)]
-    if not needles:  # bigrams are shown only where no word matched (else 工业企业 would mark 业企 in 行业企业)
-        needles = [t for t in q.bigrams if t in matched]
+    needles = [tw for tw in terms.words if tw[0] in matched] or [tw for tw in terms.bigrams if tw[0] in matched]
     spans: list[tuple[int, int, float]] = []  # (start, end, weight per character)
-    for needle in sorted(set(needles)):
-        weight = idf(needle)
+    for needle, weight in needles:
+        size = len(needle)
         start = norm.find(needle)
         while start != -1:
-            spans.append((start, start + len(needle), weight))
+            spans.append((start, start + size, weight))
             start = norm.find(needle, start + 1)
-    if q.wenhao:
-        wanted = set(q.wenhao)
+    if terms.wenhao:
         for s, e, tokens in _wenhao_matches(norm):
             for k, token in enumerate(tokens):  # tokens[k] drops the first k characters of the 机关代字
-                if token in wanted:
-                    spans.append((s + k, e, idf(token)))
+                if token in terms.wenhao:
+                    spans.append((s + k, e, terms.wenhao[token]))
                     break
+    spans.sort()
     merged: list[list] = []  # [start, end, weight]
-    for s, e, w in sorted(spans):
+    for s, e, w in spans:
         if merged and s <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], e)
-            merged[-1][2] = max(merged[-1][2], w)
+            last = merged[-1]
+            if e > last[1]:
+                last[1] = e
+            if w > last[2]:
+                last[2] = w
         else:
             merged.append([s, e, w])
-    lo, hi = _window(merged, len(display))
+    length = len(display)
+    lo, hi = _window(merged, length)
     parts, pos = [], lo
     for s, e, _w in merged:
-        s, e = max(s, lo), min(e, hi)
+        if s < lo:
+            s = lo
+        if e > hi:
+            e = hi
         if s >= e:
             continue
         parts += [display[pos:s], "【", display[s:e], "】"]
         pos = e
     parts.append(display[pos:hi])
-    return ("…" if lo > 0 else "") + "".join(parts) + ("…" if hi < len(display) else "")
+    return ("…" if lo > 0 else "") + "".join(parts) + ("…" if hi < length else "")
 
 
 def _window(merged: list[list], length: int) -> tuple[int, int]:
@@ -521,27 +557,43 @@ def _window(merged: list[list], length: int) -> tuple[int, int]:
 
     Each candidate window sums only the spans it overlaps, found by bisection, in their order — the same floats
     as summing every span (the others add exactly 0), in O(m log m) instead of O(m²): a common term (企业) has
-    hundreds of spans in a long clause, and this loop was most of an uncached search."""
+    hundreds of spans in a long clause. Only the first and last of them can be cut by the window; the ones
+    between add their whole weight × length, computed once per span (the same product)."""
     if length <= SNIPPET_WIDTH:
         return 0, length
     if not merged:
         return 0, SNIPPET_WIDTH
+    if len(merged) == 1:  # the one candidate window starts at or before the span, so no span is cut at its start
+        s, e, _w = merged[0]
+        lo = max(0, min(s - 20, length - SNIPPET_WIDTH))
+        hi = min(length, lo + SNIPPET_WIDTH)
+        return lo, (e if s < hi < e else hi)
     starts = [s for s, _e, _w in merged]
     ends = [e for _s, e, _w in merged]
+    whole = [w * (e - s) for s, e, w in merged]
 
     def inside(pos: int) -> int | None:  # the span with start < pos < end (at most one: they are disjoint)
         k = bisect_right(starts, pos) - 1
         return k if k >= 0 and starts[k] < pos < ends[k] else None
 
     best, lo = -1.0, 0
-    for s, _e, _w in merged:
+    for s in starts:
         start = max(0, min(s - 20, length - SNIPPET_WIDTH))
         k = inside(start)
         if k is not None:
             start = starts[k]
         stop = start + SNIPPET_WIDTH
-        covered = sum(w2 * (min(e2, stop) - max(s2, start))
-                      for s2, e2, w2 in merged[bisect_right(ends, start):bisect_left(starts, stop)])
+        a, b = bisect_right(ends, start), bisect_left(starts, stop)
+        if b - a == 1:  # 0 + the one term, as sum() gave
+            s2, e2, w2 = merged[a]
+            covered = w2 * (min(e2, stop) - max(s2, start))
+        elif b > a:
+            s2, e2, w2 = merged[a]
+            s3, e3, w3 = merged[b - 1]
+            covered = sum([w2 * (min(e2, stop) - max(s2, start)), *whole[a + 1:b - 1],
+                           w3 * (min(e3, stop) - max(s3, start))])
+        else:
+            covered = 0
         if covered > best + 1e-9:
             best, lo = covered, start
     hi = min(length, lo + SNIPPET_WIDTH)
