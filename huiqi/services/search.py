@@ -412,6 +412,9 @@ class SearchIndex:
                 units.append(_Unit(c.id, d.id, display, fold(display)))
                 self.clauses.append(c)
         self._units = units
+        # what every hit of a clause shows besides its snippet, score and status, looked up once
+        self._hit_parts = [(self.library.document(u.document_id), c.id, c.label,
+                            tuple(self.measures_by_clause.get(c.id, ()))) for u, c in zip(units, self.clauses)]
         self._corpus = _Corpus(self.analyzer, units, doc_wenhao)
         self._by_document: dict[str, set[int]] = defaultdict(set)
         self._by_level: dict[str, set[int]] = defaultdict(set)
@@ -451,16 +454,13 @@ class SearchIndex:
         terms = _SnippetTerms.of(q, self._corpus.idf)
         statuses: dict[str, str] = {}  # each document's status once per search, not once per hit
         for i, tier, score, matched in self._corpus.rank(q, allowed, limit):
-            c, u = self.clauses[i], self._units[i]
-            d = self.library.document(u.document_id)
+            u = self._units[i]
+            d, clause_id, label, measures = self._hit_parts[i]
             state = statuses.get(d.id)
             if state is None:
                 state = statuses[d.id] = d.status(as_of)
-            hits.append(Hit(
-                clause_id=c.id, document_id=d.id, document_title=d.title, wenhao=d.wenhao, level=d.level,
-                label=c.label, snippet=_snippet(u, terms, matched), score=round(score, 4),
-                measures=list(self.measures_by_clause.get(c.id, [])), status=state,
-            ))
+            hits.append(Hit(clause_id, d.id, d.title, d.wenhao, d.level, label, _snippet(u, terms, matched),
+                            round(score, 4), list(measures), state))
         return hits
 
     def _allowed(self, level, document, status, as_of) -> set[int] | None:
