@@ -16,7 +16,7 @@ How it works (docs/search.md has the details and the measured figures):
   a dictionary term of three or more characters found in the text is counted even where the segmenter split it.
 * **Bigrams** — every two consecutive Chinese characters are indexed as well, so any two-character query
   matches even when segmentation split it differently ("技改" inside "千企技改").
-* **Ranking** — BM25 (k1 = 1.2, b = 0.75) over both fields, implemented over plain dict postings (query words
+* **Ranking** — BM25 (k1 = 1.2, b = 0.75) over both fields, each term's postings also as numpy arrays (query words
   weigh 1.0; the shorter words inside a long query word 0.5; bigrams 0.5; synonyms 0.3). An exact 文号 match
   ranks first: clauses of the document carrying that 文号, then clauses citing it, then the rest by score.
 
@@ -452,6 +452,7 @@ class SearchIndex:
             return []
         hits = []
         terms = _SnippetTerms.of(q, self._corpus.idf)
+        as_of = as_of or date.today()  # what status() takes for None; asked once, not once per document
         statuses: dict[str, str] = {}  # each document's status once per search, not once per hit
         for i, tier, score, matched in self._corpus.rank(q, allowed, limit):
             u = self._units[i]
@@ -576,12 +577,15 @@ def _window(merged: list[list], length: int) -> tuple[int, int]:
         k = bisect_right(starts, pos) - 1
         return k if k >= 0 and starts[k] < pos < ends[k] else None
 
-    best, lo = -1.0, 0
+    best, lo, previous = -1.0, 0, -1
     for s in starts:
         start = max(0, min(s - 20, length - SNIPPET_WIDTH))
         k = inside(start)
         if k is not None:
             start = starts[k]
+        if start == previous:  # the same window again (spans near either end): the same sum cannot beat best
+            continue
+        previous = start
         stop = start + SNIPPET_WIDTH
         a, b = bisect_right(ends, start), bisect_left(starts, stop)
         if b - a == 1:  # 0 + the one term, as sum() gave
