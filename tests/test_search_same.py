@@ -114,3 +114,33 @@ def test_rank_gives_python_floats(index):
     assert isinstance(q, _ParsedQuery)
     assert all(type(s) is float and type(i) is int and type(t) is int for i, t, s, _m in index._corpus.rank(q, None, 5))
     assert isinstance(index.analyzer, Analyzer)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from([0.0, 1.0, 1.0000000001, 1.0000000004, 1.0000000006, 0.9999999996, 2.5, 7.25]),
+                min_size=1, max_size=60), st.integers(1, 70))
+def test_the_top_limit_cut_keeps_units_that_tie_once_rounded(values, limit):
+    """Scores that differ below the 9th decimal tie in the order and are then ordered by unit index: the cut at
+    the limit-th exact score must keep every unit the rounded key places in the top ``limit``."""
+    import numpy as np
+
+    from huiqi.services.search import TIER_BONUS
+
+    analyzer = default_index().analyzer
+    units = [_Unit(f"u{i}", "d", "企业", "企业") for i in range(len(values))]
+    corpus = _Corpus(analyzer, units, {})
+
+    calls = []
+
+    def injected(terms, weight, scores, hit):  # every unit scored once with the drawn values (0.0 = not found)
+        if not calls:
+            scores += np.array(values)
+            hit |= np.array(values) > 0
+        calls.append(terms)
+
+    corpus.words.score = injected
+    corpus.bigrams.score = lambda *a: None
+    got = [(i, s) for i, _t, s, _m in corpus.rank(corpus.parse("企业"), None, limit)]
+    found = [(i, v + TIER_BONUS[0]) for i, v in enumerate(values) if v > 0]
+    want = sorted(found, key=lambda r: (-round(r[1], 9), r[0]))[:limit]
+    assert got == want
