@@ -16,7 +16,7 @@ How it works (docs/search.md has the details and the measured figures):
   a dictionary term of three or more characters found in the text is counted even where the segmenter split it.
 * **Bigrams** — every two consecutive Chinese characters are indexed as well, so any two-character query
   matches even when segmentation split it differently ("技改" inside "千企技改").
-* **Ranking** — BM25 (k1 = 1.2, b = 0.75) over both fields, implemented over plain dict postings (query words
+* **Ranking** — BM25 (k1 = 1.2, b = 0.75) over both fields, each term's postings also as numpy arrays (query words
   weigh 1.0; the shorter words inside a long query word 0.5; bigrams 0.5; synonyms 0.3). An exact 文号 match
   ranks first: clauses of the document carrying that 文号, then clauses citing it, then the rest by score.
 
@@ -38,9 +38,10 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
+from functools import cached_property
 from pathlib import Path
 
+import numpy as np
 import rjieba
 
 from huiqi.policies.library import STATUSES, Library, default_library
@@ -53,6 +54,7 @@ K1, B = 1.2, 0.75
 W_WORD, W_SUBWORD, W_BIGRAM, W_SYNONYM = 1.0, 0.5, 0.5, 0.3
 SNIPPET_WIDTH = 120  # characters of clause text shown around the match
 TIER_BONUS = {2: 100.0, 1: 50.0, 0: 0.0}  # added to the displayed score of 文号 matches (ordering uses the tier)
+_BONUS = np.array([TIER_BONUS[0], TIER_BONUS[1], TIER_BONUS[2]])  # indexed by tier
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RUN = re.compile(f"[{_CJK}]+")
@@ -213,9 +215,16 @@ class Hit:
 
 @dataclass
 class _Field:
+    """One indexed field's postings. ``arrays`` holds each term's postings as numpy arrays (unit indices, term
+    frequencies as floats), so a query's BM25 is a few array operations per term instead of a Python loop over
+    every posting; ``terms`` is each unit's set of terms (which of a query's terms a hit matched)."""
+
     postings: dict[str, list[tuple[int, int]]]
     lengths: list[int]
     avg: float
+    terms: list[frozenset[str]] = field(default_factory=list)
+    arrays: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    norms: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @classmethod
     def build(cls, counters: list[Counter]) -> _Field:
@@ -224,33 +233,28 @@ class _Field:
             for term, tf in counter.items():
                 postings[term].append((i, tf))
         lengths = [sum(c.values()) for c in counters]
-        return cls(dict(postings), lengths, (sum(lengths) / len(lengths)) if lengths else 1.0)
+        avg = (sum(lengths) / len(lengths)) if lengths else 1.0
+        arrays = {term: (np.array([i for i, _ in plist], dtype=np.intp), np.array([tf for _, tf in plist], dtype=float))
+                  for term, plist in postings.items()}
+        # each unit's BM25 length norm: the same Python float operations as per posting before
+        norms = np.array([K1 * (1 - B + B * n / avg) for n in lengths], dtype=float)
+        return cls(dict(postings), lengths, avg, [frozenset(c) for c in counters], arrays, norms)
 
-    def score(self, terms, weight: float, scores: dict[int, float], allowed, matched: dict[int, set]) -> None:
+    def score(self, terms, weight: float, scores: np.ndarray, hit: np.ndarray) -> None:
+        """Add each term's BM25 contribution to ``scores`` (one array per unit), term after term: every unit's
+        score is the same sum, in the same order, of the same floats as the per-posting loop gave (numpy's
+        element-wise ``*``, ``/`` and ``+`` are IEEE double operations, evaluated left to right as before)."""
         n = len(self.lengths)
-        norms = self._norms()
         for term in terms:
-            plist = self.postings.get(term)
-            if not plist:
+            arrays = self.arrays.get(term)
+            if arrays is None:
                 continue
-            idf = math.log(1 + (n - len(plist) + 0.5) / (len(plist) + 0.5))
-            w_idf, k1_1 = weight * idf, K1 + 1  # the same float operations, in the same order, as before
-            for i, tf in plist:
-                if allowed is not None and i not in allowed:
-                    continue
-                scores[i] = scores.get(i, 0.0) + w_idf * tf * k1_1 / (tf + norms[i])
-                terms_of_i = matched.get(i)  # not setdefault(i, set()): that built a set for every posting
-                if terms_of_i is None:
-                    matched[i] = {term}
-                else:
-                    terms_of_i.add(term)
-
-    def _norms(self) -> list[float]:
-        """Each unit's BM25 length norm, computed once (the same float as computed per posting before)."""
-        norms = self.__dict__.get("_norm_cache")
-        if norms is None:
-            norms = self.__dict__["_norm_cache"] = [K1 * (1 - B + B * n / self.avg) for n in self.lengths]
-        return norms
+            units, tf = arrays
+            df = len(units)
+            idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+            w_idf, k1_1 = weight * idf, K1 + 1
+            scores[units] += w_idf * tf * k1_1 / (tf + self.norms[units])
+            hit[units] = True
 
 
 @dataclass
@@ -274,6 +278,14 @@ class _ParsedQuery:
     @property
     def empty(self) -> bool:
         return not (self.words or self.subwords or self.bigrams or self.synonyms or self.wenhao)
+
+    @cached_property
+    def word_set(self) -> set[str]:  # the terms looked up in the words field (a set: `&` then gives a new set)
+        return {*self.words, *self.subwords, *self.synonyms}
+
+    @cached_property
+    def bigram_set(self) -> set[str]:
+        return set(self.bigrams)
 
 
 class _Corpus:
@@ -319,30 +331,57 @@ class _Corpus:
         synonyms = [s for w in words for s in self.analyzer.synonyms.get(w, []) if s not in words]
         return _ParsedQuery(words, subwords, bigrams, list(dict.fromkeys(synonyms)), list(dict.fromkeys(wenhao)))
 
-    def rank(self, q: _ParsedQuery, allowed: set[int] | None) -> list[tuple[int, int, float, set]]:
-        """(unit index, tier, score, matched terms), best first."""
-        scores: dict[int, float] = {}
-        matched: dict[int, set] = {}
-        self.words.score(q.words, W_WORD, scores, allowed, matched)
-        self.words.score(q.subwords, W_SUBWORD, scores, allowed, matched)
-        self.bigrams.score(q.bigrams, W_BIGRAM, scores, allowed, matched)
-        self.words.score(q.synonyms, W_SYNONYM, scores, allowed, matched)
-        tiers: dict[int, int] = {}
+    def rank(self, q: _ParsedQuery, allowed: set[int] | None, limit: int) -> list[tuple[int, int, float, set]]:
+        """The best ``limit`` of (unit index, tier, score, matched terms), best first: ordered by tier, then score
+        rounded to 9 places (descending), then unit index."""
+        n = len(self.units)
+        scores, hit = np.zeros(n), np.zeros(n, dtype=bool)
+        self.words.score(q.words, W_WORD, scores, hit)
+        self.words.score(q.subwords, W_SUBWORD, scores, hit)
+        self.bigrams.score(q.bigrams, W_BIGRAM, scores, hit)
+        self.words.score(q.synonyms, W_SYNONYM, scores, hit)
+        tiers = np.zeros(n, dtype=np.int8)
         for token in q.wenhao:
             docs = self.wh_doc.get(token, set())
             for i, u in enumerate(self.units):
-                if u.document_id in docs and (allowed is None or i in allowed):
+                if u.document_id in docs:
                     tiers[i] = 2
             for i in self.wh_text.get(token, ()):
-                if allowed is None or i in allowed:
-                    tiers[i] = max(tiers.get(i, 0), 1)
-                    matched.setdefault(i, set()).add(token)
-        out = []
-        for i in set(scores) | set(tiers):
-            tier = tiers.get(i, 0)
-            out.append((i, tier, scores.get(i, 0.0) + TIER_BONUS[tier], matched.get(i, set())))
-        out.sort(key=lambda r: (-r[1], -round(r[2], 9), r[0]))
-        return out
+                tiers[i] = max(tiers[i], 1)
+        hit |= tiers > 0
+        if allowed is not None:
+            hit &= self._mask(allowed)
+        found = np.flatnonzero(hit)
+        totals = scores[found] + _BONUS[tiers[found]]  # the same float additions as score + TIER_BONUS[tier]
+        found_tiers = tiers[found]
+        if len(found) > limit:
+            # the limit-th unit by exact score; a unit that can still be in the top ``limit`` once scores are
+            # rounded has a higher tier or, in that tier, a rounded score at least the limit-th's (rounding is
+            # monotone), so it is within 1e-6 of it: sort only those with the rounded key
+            order = np.lexsort((found, -totals, -found_tiers))
+            kth = order[limit - 1]
+            tier_k, total_k = found_tiers[kth], totals[kth]
+            keep = (found_tiers > tier_k) | ((found_tiers == tier_k) & (totals >= total_k - 1e-6))
+            found, totals, found_tiers = found[keep], totals[keep], found_tiers[keep]
+        ranked = sorted(zip(found.tolist(), found_tiers.tolist(), totals.tolist()),
+                        key=lambda r: (-r[1], -round(r[2], 9), r[0]))[:limit]
+        return [(i, tier, total, self._matched(i, q)) for i, tier, total in ranked]
+
+    def _mask(self, allowed: set[int]) -> np.ndarray:
+        mask = np.zeros(len(self.units), dtype=bool)
+        mask[list(allowed)] = True
+        return mask
+
+    def _matched(self, i: int, q: _ParsedQuery) -> set:
+        """The query terms unit ``i`` matched (the snippet marks these): those of its words and bigrams, and the
+        文号 tokens written in its text."""
+        matched = q.word_set & self.words.terms[i]
+        if q.bigrams:
+            matched |= q.bigram_set & self.bigrams.terms[i]
+        for t in q.wenhao:
+            if i in self.wh_text.get(t, ()):
+                matched.add(t)
+        return matched
 
 
 class SearchIndex:
@@ -373,6 +412,9 @@ class SearchIndex:
                 units.append(_Unit(c.id, d.id, display, fold(display)))
                 self.clauses.append(c)
         self._units = units
+        # what every hit of a clause shows besides its snippet, score and status, looked up once
+        self._hit_parts = [(self.library.document(u.document_id), c.id, c.label,
+                            tuple(self.measures_by_clause.get(c.id, ()))) for u, c in zip(units, self.clauses)]
         self._corpus = _Corpus(self.analyzer, units, doc_wenhao)
         self._by_document: dict[str, set[int]] = defaultdict(set)
         self._by_level: dict[str, set[int]] = defaultdict(set)
@@ -409,15 +451,17 @@ class SearchIndex:
         if allowed is not None and not allowed:
             return []
         hits = []
-        idf = lru_cache(maxsize=None)(self._corpus.idf)  # per query: the same terms recur in every snippet
-        for i, tier, score, matched in self._corpus.rank(q, allowed)[:limit]:
-            c, u = self.clauses[i], self._units[i]
-            d = self.library.document(u.document_id)
-            hits.append(Hit(
-                clause_id=c.id, document_id=d.id, document_title=d.title, wenhao=d.wenhao, level=d.level,
-                label=c.label, snippet=_snippet(u, q, matched, idf), score=round(score, 4),
-                measures=list(self.measures_by_clause.get(c.id, [])), status=d.status(as_of),
-            ))
+        terms = _SnippetTerms.of(q, self._corpus.idf)
+        as_of = as_of or date.today()  # what status() takes for None; asked once, not once per document
+        statuses: dict[str, str] = {}  # each document's status once per search, not once per hit
+        for i, tier, score, matched in self._corpus.rank(q, allowed, limit):
+            u = self._units[i]
+            d, clause_id, label, measures = self._hit_parts[i]
+            state = statuses.get(d.id)
+            if state is None:
+                state = statuses[d.id] = d.status(as_of)
+            hits.append(Hit(clause_id, d.id, d.title, d.wenhao, d.level, label, _snippet(u, terms, matched),
+                            round(score, 4), list(measures), state))
         return hits
 
     def _allowed(self, level, document, status, as_of) -> set[int] | None:
@@ -444,46 +488,68 @@ class SearchIndex:
         if q.empty:
             return []
         return [(self._doc_corpus.units[i].key, round(score, 4))
-                for i, _tier, score, _m in self._doc_corpus.rank(q, None)[:limit]]
+                for i, _tier, score, _m in self._doc_corpus.rank(q, None, limit)]
 
 
-def _snippet(unit: _Unit, q: _ParsedQuery, matched: set, idf) -> str:
+@dataclass
+class _SnippetTerms:
+    """What a query marks in its snippets, with each term's weight (its IDF), worked out once per search rather
+    than once per hit: its words of two characters or more (any length for a one-word query), sorted; its
+    bigrams, sorted (shown only where no word matched, else 工业企业 would mark 业企 in 行业企业); its 文号 tokens."""
+
+    words: list[tuple[str, float]]
+    bigrams: list[tuple[str, float]]
+    wenhao: dict[str, float]
+
+    @classmethod
+    def of(cls, q: _ParsedQuery, idf) -> _SnippetTerms:
+        words = {t for t in (*q.words, *q.subwords, *q.synonyms) if len(t) > 1 or len(q.words) == 1}
+        return cls([(t, idf(t)) for t in sorted(words)], [(t, idf(t)) for t in sorted(set(q.bigrams))],
+                   {t: idf(t) for t in q.wenhao})
+
+
+def _snippet(unit: _Unit, terms: _SnippetTerms, matched: set) -> str:
     """About SNIPPET_WIDTH characters of the clause where the rarest matched terms are densest, matches in 【】."""
     norm, display = unit.norm, unit.display
-    needles = [t for t in (*q.words, *q.subwords, *q.synonyms) if t in matched and (len(t) > 1 or len(q.words) == 1)]
-    if not needles:  # bigrams are shown only where no word matched (else 工业企业 would mark 业企 in 行业企业)
-        needles = [t for t in q.bigrams if t in matched]
+    needles = [tw for tw in terms.words if tw[0] in matched] or [tw for tw in terms.bigrams if tw[0] in matched]
     spans: list[tuple[int, int, float]] = []  # (start, end, weight per character)
-    for needle in sorted(set(needles)):
-        weight = idf(needle)
+    for needle, weight in needles:
+        size = len(needle)
         start = norm.find(needle)
         while start != -1:
-            spans.append((start, start + len(needle), weight))
+            spans.append((start, start + size, weight))
             start = norm.find(needle, start + 1)
-    if q.wenhao:
-        wanted = set(q.wenhao)
+    if terms.wenhao:
         for s, e, tokens in _wenhao_matches(norm):
             for k, token in enumerate(tokens):  # tokens[k] drops the first k characters of the 机关代字
-                if token in wanted:
-                    spans.append((s + k, e, idf(token)))
+                if token in terms.wenhao:
+                    spans.append((s + k, e, terms.wenhao[token]))
                     break
+    spans.sort()
     merged: list[list] = []  # [start, end, weight]
-    for s, e, w in sorted(spans):
+    for s, e, w in spans:
         if merged and s <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], e)
-            merged[-1][2] = max(merged[-1][2], w)
+            last = merged[-1]
+            if e > last[1]:
+                last[1] = e
+            if w > last[2]:
+                last[2] = w
         else:
             merged.append([s, e, w])
-    lo, hi = _window(merged, len(display))
+    length = len(display)
+    lo, hi = _window(merged, length)
     parts, pos = [], lo
     for s, e, _w in merged:
-        s, e = max(s, lo), min(e, hi)
+        if s < lo:
+            s = lo
+        if e > hi:
+            e = hi
         if s >= e:
             continue
         parts += [display[pos:s], "【", display[s:e], "】"]
         pos = e
     parts.append(display[pos:hi])
-    return ("…" if lo > 0 else "") + "".join(parts) + ("…" if hi < len(display) else "")
+    return ("…" if lo > 0 else "") + "".join(parts) + ("…" if hi < length else "")
 
 
 def _window(merged: list[list], length: int) -> tuple[int, int]:
@@ -492,27 +558,46 @@ def _window(merged: list[list], length: int) -> tuple[int, int]:
 
     Each candidate window sums only the spans it overlaps, found by bisection, in their order — the same floats
     as summing every span (the others add exactly 0), in O(m log m) instead of O(m²): a common term (企业) has
-    hundreds of spans in a long clause, and this loop was most of an uncached search."""
+    hundreds of spans in a long clause. Only the first and last of them can be cut by the window; the ones
+    between add their whole weight × length, computed once per span (the same product)."""
     if length <= SNIPPET_WIDTH:
         return 0, length
     if not merged:
         return 0, SNIPPET_WIDTH
+    if len(merged) == 1:  # the one candidate window starts at or before the span, so no span is cut at its start
+        s, e, _w = merged[0]
+        lo = max(0, min(s - 20, length - SNIPPET_WIDTH))
+        hi = min(length, lo + SNIPPET_WIDTH)
+        return lo, (e if s < hi < e else hi)
     starts = [s for s, _e, _w in merged]
     ends = [e for _s, e, _w in merged]
+    whole = [w * (e - s) for s, e, w in merged]
 
     def inside(pos: int) -> int | None:  # the span with start < pos < end (at most one: they are disjoint)
         k = bisect_right(starts, pos) - 1
         return k if k >= 0 and starts[k] < pos < ends[k] else None
 
-    best, lo = -1.0, 0
-    for s, _e, _w in merged:
+    best, lo, previous = -1.0, 0, -1
+    for s in starts:
         start = max(0, min(s - 20, length - SNIPPET_WIDTH))
         k = inside(start)
         if k is not None:
             start = starts[k]
+        if start == previous:  # the same window again (spans near either end): the same sum cannot beat best
+            continue
+        previous = start
         stop = start + SNIPPET_WIDTH
-        covered = sum(w2 * (min(e2, stop) - max(s2, start))
-                      for s2, e2, w2 in merged[bisect_right(ends, start):bisect_left(starts, stop)])
+        a, b = bisect_right(ends, start), bisect_left(starts, stop)
+        if b - a == 1:  # 0 + the one term, as sum() gave
+            s2, e2, w2 = merged[a]
+            covered = w2 * (min(e2, stop) - max(s2, start))
+        elif b > a:
+            s2, e2, w2 = merged[a]
+            s3, e3, w3 = merged[b - 1]
+            covered = sum([w2 * (min(e2, stop) - max(s2, start)), *whole[a + 1:b - 1],
+                           w3 * (min(e3, stop) - max(s3, start))])
+        else:
+            covered = 0
         if covered > best + 1e-9:
             best, lo = covered, start
     hi = min(length, lo + SNIPPET_WIDTH)
