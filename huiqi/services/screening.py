@@ -501,9 +501,7 @@ def _gathered(frame: pl.DataFrame, gathered: list, rows: list[pl.Series], index:
     if len(index) < frame.height:  # fewer rows than entities (the paid rows): look the names up after the gather
         common = frame.select(identity)[index].with_columns(*looked_up, *constant)
     else:
-        # rechunked first: the collect returns its columns in chunks, and a gather from chunks took 2.5× as long
-        common = frame.lazy().select(*identity, *looked_up).collect(engine="in-memory").rechunk()[index] \
-            .with_columns(constant)
+        common = frame.lazy().select(*identity, *looked_up).collect(engine="in-memory")[index].with_columns(constant)
     blank = {c: pl.lit(None, dtype=t).alias(c) for c, t in common.schema.items() if c in identity}  # schema once
 
     def own(cm, extra: list[pl.Expr], r: pl.Series) -> pl.LazyFrame:
