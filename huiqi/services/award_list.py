@@ -30,7 +30,7 @@ from huiqi.engine.evaluate import MISSING
 from huiqi.services import xlsx_rows, xlsx_zip
 from huiqi.services.csv_safe import write_csv
 from huiqi.services.presenters import MONITORING_MEASURES, missing_grid, sheet_names
-from huiqi.services.screening import ENTITY_ORDER, PaidFirst, ScreeningRun
+from huiqi.services.screening import ENTITY_ORDER, PaidFirst, ScreeningRun, beside
 from huiqi.services.xlsx_style import SheetFormats as _Formats
 
 WAN = Decimal(1_000_000)  # 分 per 万元
@@ -495,9 +495,6 @@ def write_data_files(run: ScreeningRun, directory: Path, *, csv: bool = False) -
     computed here so that :func:`write_run` can do all of it on a second thread beside the workbook."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    # 元 as an exact decimal (never a binary float): 分 ÷ 100 at scale 2
-    # lazily: an eager with_columns on a table whose columns are chunked differently copies every column (+1.2 GiB
-    # at a million enterprises)
     carried = run.entity_keys
     if carried is not None and carried[0] is run.results:  # screening's own keys for exactly these rows (MERGE5-4)
         ordered = sort_results(run.results, carried[1])
@@ -509,8 +506,12 @@ def write_data_files(run: ScreeningRun, directory: Path, *, csv: bool = False) -
             early = pool.submit(entity_keys, run.results) if "entity_id" in run.results.columns else None
             ordered = sort_results(run.results)
             key = early.result() if early is not None and ordered is run.results else None
-    results = ordered.lazy().with_columns(
-        (pl.col("final_fen").cast(pl.Decimal(38, 2)) / 100).alias("final_yuan")).collect()
+    # 元 as an exact decimal (never a binary float): 分 ÷ 100 at scale 2, computed alone and set beside the other
+    # columns, which stay as they are — an eager with_columns on a table whose columns are chunked differently
+    # copies every column (+1.2 GiB at a million enterprises), a lazy one returned every column cut into dozens of
+    # chunks, and a gather of the entities from those cost ~5× (entities.parquet at 1M: 0.54 → 0.10 s CPU)
+    results = beside(ordered, ordered.lazy().select(
+        (pl.col("final_fen").cast(pl.Decimal(38, 2)) / 100).alias("final_yuan")).collect())
     files = write_results(results, directory, key=key)
     if run.missing_fields is not None:
         summary = directory / "missing_summary.parquet"
