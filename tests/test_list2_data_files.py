@@ -52,6 +52,14 @@ def test_first_rows_are_the_sorted_first_rows(frame):
     assert award_list._first_rows(key).to_list() == _sorted_firsts(key).to_list()
 
 
+@settings(max_examples=60, deadline=None)
+@given(keys=st.lists(st.one_of(st.none(), st.integers(0, 30)), max_size=40))
+def test_first_rows_of_any_keys(keys):
+    """Keys with gaps or nulls (never screening's, which are dense) give the sorted first rows too."""
+    key = pl.Series("entity_key", keys, dtype=pl.UInt32)
+    assert award_list._first_rows(key).to_list() == _sorted_firsts(key).to_list()
+
+
 def test_first_rows_of_nothing():
     assert award_list._first_rows(pl.Series("entity_key", [], dtype=pl.UInt32)).to_list() == []
 

@@ -573,6 +573,9 @@ def _first_rows(key: pl.Series) -> pl.Series:
     """Each entity's first row, in key order (``key``: dense, 0 … n−1): the first occurrences placed at their key —
     no sort, no frame (at 1M, 3.17M rows: 0.18 → 0.07 s CPU)."""
     rows = key.arg_unique()  # the first row of each key, in the order the keys first occur
+    if key.null_count() or (len(rows) and key.max() != len(rows) - 1):  # not dense: sorted by key instead
+        return pl.DataFrame({"key": key}).with_row_index("row").filter(pl.col("key").is_first_distinct()) \
+            .sort("key")["row"]
     return pl.zeros(len(rows), dtype=pl.UInt32, eager=True).scatter(key.gather(rows), rows).alias("row")
 
 
