@@ -10,18 +10,13 @@ import pytest
 from typer.testing import CliRunner
 
 from huiqi.services.screening import directory_hash, files_hash
+from tests.synthetic_dirs import panel_directory
 
 
 @pytest.fixture
 def data(tmp_path, monkeypatch):
-    from huiqi.data.panel import write_panel
-    from huiqi.data.synthetic import generate, write_parquet
-
     monkeypatch.setenv("HUIQI_CACHE_DIR", str(tmp_path / "cache"))
-    d = tmp_path / "data"
-    write_parquet(generate(300, seed=5), d)
-    write_panel(d)
-    return d
+    return panel_directory(tmp_path / "data", 300, seed=5)
 
 
 def _content_hash(paths) -> str:

@@ -21,6 +21,7 @@ from huiqi.interfaces import cli_common
 from huiqi.services import award_list
 from huiqi.services.screening import screen
 from tests.test_results_keys import results_frames
+from tests.synthetic_dirs import panel_directory
 
 
 @pytest.fixture(scope="module")
@@ -142,13 +143,7 @@ def test_full_runs_write_the_same_files_as_the_reference_writer(runs, tmp_path, 
 # -------------------------------------------------------------------------------------------- the CLI's scans
 @pytest.fixture(scope="module")
 def panel_dir(tmp_path_factory):
-    from huiqi.data.panel import write_panel
-    from huiqi.data.synthetic import generate, write_parquet
-
-    out = tmp_path_factory.mktemp("panel")
-    write_parquet(generate(600, seed=7), out)
-    write_panel(out)
-    return Path(out)
+    return panel_directory(tmp_path_factory.mktemp("panel"), 600, seed=7)
 
 
 def test_screen_reads_the_register_and_projects_as_scans(panel_dir):

@@ -2,17 +2,16 @@
 them, docs/decisions.md PEER2-2) equals screening on the tables read whole: facts, results, counts, summaries,
 evaluation frames and run ID, every period."""
 
-from pathlib import Path
 
 import polars as pl
 import pytest
 
-from huiqi.data.panel import write_panel
 from huiqi.engine.evaluate import RuleSet
 from huiqi.interfaces.cli_common import SCREEN_SCANS, load_tables
 from huiqi.services import facts as facts_mod
 from huiqi.services.screening import screen
 from tests.test_facts_pruned import assert_same_run as same_run
+from tests.synthetic_dirs import panel_directory
 
 SCANNED = (*SCREEN_SCANS, "enterprises", "projects")
 
@@ -24,12 +23,7 @@ def ruleset():
 
 @pytest.fixture(scope="module")
 def directory(tmp_path_factory):
-    from huiqi.data.synthetic import generate, write_parquet
-
-    out = tmp_path_factory.mktemp("scanned")
-    write_parquet(generate(400, seed=11), out)
-    write_panel(out)
-    return Path(out)
+    return panel_directory(tmp_path_factory.mktemp("scanned"), 400, seed=11)
 
 
 def assert_same_run(eager, lazy) -> None:

@@ -11,19 +11,14 @@ import pytest
 
 from huiqi.engine.evaluate import RuleSet
 from huiqi.rules import cache
+from tests.synthetic_dirs import panel_directory
 
 WEB_OR_DATABASE = ("sqlalchemy", "fastapi", "starlette", "uvicorn", "alembic", "jinja2")
 
 
 @pytest.fixture(scope="module")
 def panel_dir(tmp_path_factory):
-    from huiqi.data.panel import write_panel
-    from huiqi.data.synthetic import generate, write_parquet
-
-    directory = tmp_path_factory.mktemp("data")
-    write_parquet(generate(150, seed=5), directory)
-    write_panel(directory)
-    return directory
+    return panel_directory(tmp_path_factory.mktemp("data"), 150, seed=5)
 
 
 @pytest.mark.slow
