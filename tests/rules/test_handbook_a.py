@@ -605,15 +605,26 @@ class TestEligibility:
         del firm["hb_dc_design_revenue_avg_2y"]
         assert run("hb-design-center", firm, "2024")[0] == MISSING
 
-    @pytest.mark.parametrize("reason,years,status", [
-        (None, None, MET),
-        ("未按规定参加复核/复核不合格/自行要求撤销", 2, MET), ("未按规定参加复核/复核不合格/自行要求撤销", "1.99", NOT_MET),
-        ("弄虚作假/重大事故/严重失信/重大违法", 4, MET), ("弄虚作假/重大事故/严重失信/重大违法", "3.99", NOT_MET),
+    @pytest.mark.parametrize("revoked,reason,years,status", [
+        (False, None, None, MET),
+        (True, "未按规定参加复核/复核不合格/自行要求撤销", 2, MET),
+        (True, "未按规定参加复核/复核不合格/自行要求撤销", "1.99", NOT_MET),
+        (True, "弄虚作假/重大事故/严重失信/重大违法", 4, MET),
+        (True, "弄虚作假/重大事故/严重失信/重大违法", "3.99", NOT_MET),
+        (True, "弄虚作假/重大事故/严重失信/重大违法", 2, NOT_MET),  # a (四) revocation waits 4 years, not 2
+        (True, "未按规定参加复核/复核不合格/自行要求撤销", None, MISSING),
+        (True, None, None, MISSING),
     ])
-    def test_design_center_reapply(self, run, reason, years, status):
-        """hb11:2.11.1 撤销后2年内/4年内不得重新申报."""
-        facts = {"hb_dc_revocation_reason": reason, "hb_dc_years_since_revocation": years}
+    def test_design_center_reapply(self, run, revoked, reason, years, status):
+        """hb11:2.11.1 撤销后2年内/4年内不得重新申报 (满2年/4年含本数)."""
+        facts = {"hb_dc_revoked": revoked, "hb_dc_revocation_reason": reason, "hb_dc_years_since_revocation": years}
         assert run("hb-design-center-reapply", facts, "2024")[0] == status
+
+    def test_design_center_reapply_unknown_is_not_never_revoked(self, run):
+        """hb11:2.11.1 applies to 此类单位 (revoked centres): a blank revocation record is unknown, not "never revoked"
+        (BRIEF §5 missing is not zero; docs/decisions.md REAPPLY-1) — a register without revocations lists no one."""
+        assert run("hb-design-center-reapply", {}, "2024")[0] == MISSING
+        assert run("hb-design-center-reapply", {"hb_dc_revocation_reason": None}, "2024")[0] == MISSING
 
     def test_boc_jobloan(self, run):
         """hb19:2 成立1年以上、用工不少于5人、上年度未减少、不低于上年末."""
