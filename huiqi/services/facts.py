@@ -312,12 +312,10 @@ def _placed(codes: pl.Series, sides: list[pl.DataFrame]) -> pl.DataFrame:
 
 def _register_rows(register: pl.Series, codes: pl.Series) -> pl.Series | None:
     """For each of ``codes``, the row of ``register`` holding it (null: none; a null code matches nothing), or None
-    if the register lists one of them twice (a code then has more than one row)."""
-    hits = codes.to_frame("credit_code").with_row_index("at").join(
-        register.to_frame("credit_code").with_row_index("row"), on="credit_code", how="inner")
-    if hits.get_column("at").n_unique() < hits.height:
-        return None
-    return pl.Series("row", dtype=pl.UInt32).clear(len(codes)).scatter(hits.get_column("at"), hits.get_column("row"))
+    if the register lists one of them twice (the code then has more than one row)."""
+    found = codes.to_frame("credit_code").join(register.to_frame("credit_code").with_row_index("row"),
+                                               on="credit_code", how="left", maintain_order="left")
+    return found.get_column("row") if found.height == len(codes) else None
 
 
 def _side_columns(register: pl.Series, sides: list[_Side]) -> pl.DataFrame:
