@@ -215,12 +215,6 @@ def _event_sides(events: pl.DataFrame | pl.LazyFrame, period: Period,
     return [side for side in (s.only(fields) for s in sides) if side is not None]
 
 
-def _event_facts(events: pl.DataFrame | pl.LazyFrame, period: Period,
-                 fields: Collection[str] | None = None) -> list[pl.LazyFrame]:
-    """The event facts (:func:`_event_sides`), one lazy frame per side, one row per enterprise."""
-    return [side.by("credit_code") for side in _event_sides(events, period, fields)]
-
-
 # the columns every enterprise row carries whatever is asked for: who it is and where (display, gates, keys)
 ENTERPRISE_IDENTITY = ("credit_code", "enterprise_name", "county", "sector", "entity_id", "name", "county_code")
 _SCALE_FIELDS = ("is_above_scale", "is_new_in_statistics", "upgraded_to_scale_this_year", "gx2024q2_library_entry_date")
