@@ -9,6 +9,7 @@ no event record means no such event in the quarter.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Collection, Iterable, Mapping
 
@@ -150,51 +151,68 @@ def _index_matches(panel: pl.LazyFrame, base: pl.DataFrame) -> bool:
     return bool((base["credit_code"].gather(sample["enterprise_index"]) == sample["credit_code"]).all())
 
 
+@dataclass(frozen=True)
+class _Side:
+    """One side table's facts for a period: its rows (lazy, led by credit_code) and the fact columns — one row per
+    enterprise (``grouped`` False: expressions over a row) or an enterprise's rows aggregated (``grouped`` True)."""
+    rows: pl.LazyFrame
+    columns: tuple[pl.Expr, ...]
+    grouped: bool = True
+
+    def by(self, key: str, rows: pl.LazyFrame | None = None) -> pl.LazyFrame:
+        """The facts, one row per ``key`` (of ``rows``, by default the side's own)."""
+        rows = self.rows if rows is None else rows
+        return rows.group_by(key).agg(self.columns) if self.grouped else rows.select(key, *self.columns)
+
+    def names(self) -> list[str]:
+        return [c.meta.output_name() for c in self.columns]
+
+    def inputs(self) -> list[str]:
+        """The columns of the rows the facts read."""
+        return list(dict.fromkeys(name for c in self.columns for name in c.meta.root_names()))
+
+    def only(self, fields: Collection[str] | None) -> _Side | None:
+        """The side with only the asked-for columns (None if none is asked for)."""
+        columns = tuple(c for c in self.columns if fields is None or c.meta.output_name() in fields)
+        return _Side(self.rows, columns, self.grouped) if columns else None
+
+
 def _events_in(events: pl.LazyFrame, kind: str, period: Period) -> pl.LazyFrame:
     return events.filter((pl.col("kind") == kind) & pl.col("date").is_between(period.start, period.end))
 
 
-def _event_facts(events: pl.DataFrame | pl.LazyFrame, period: Period,
-                 fields: Collection[str] | None = None) -> list[pl.LazyFrame]:
+def _event_sides(events: pl.DataFrame | pl.LazyFrame, period: Period,
+                 fields: Collection[str] | None = None) -> list[_Side]:
     """Per-enterprise event facts of the quarter: a held flag, and the cost (null if any cost is unknown). With
-    ``fields``, only the frames with an asked-for column, and in them only those columns."""
-    def held_and_cost(kind: str, held: str, cost: str, cost_col: str = "cost_fen") -> pl.LazyFrame:
-        ev = _events_in(events, kind, period)
-        return ev.group_by("credit_code").agg(
+    ``fields``, only the sides with an asked-for column, and in them only those columns."""
+    def held_and_cost(kind: str, held: str, cost: str, cost_col: str = "cost_fen") -> _Side:
+        return _Side(_events_in(events, kind, period), (
             pl.lit(True).alias(held),
-            pl.when(pl.col(cost_col).is_null().any()).then(None).otherwise(pl.col(cost_col).sum()).alias(cost))
+            pl.when(pl.col(cost_col).is_null().any()).then(None).otherwise(pl.col(cost_col).sum()).alias(cost)))
 
     events = events.lazy()
-    frames = [
+    sides = [
         held_and_cost("promo_event", "promo_event_held_q", "promo_event_cost_q"),
         held_and_cost("promo_event", "lz2026q3_event_held_q", "lz2026q3_event_cost_q"),
         held_and_cost("large_expo", "large_expo_attended_q", "expo_booth_fee_q"),
+        # 004 四（一）: 展位费 + 会场搭建等 (cost = booth fee, amount = other set-up costs)
+        _Side(_events_in(events, "large_expo", period), (
+            pl.when(pl.col("cost_fen").is_null().any()).then(None)
+            .otherwise(pl.col("cost_fen").sum() + pl.col("amount_fen").fill_null(0).sum()).alias("lz2026q3_expo_cost_q"),)),
+        # 004 四（二）: the latest international certification of the calendar year up to the period end
+        _Side(events.filter((pl.col("kind") == "intl_certification") &
+                            pl.col("date").is_between(date(period.year, 1, 1), period.end)), (
+            pl.col("date").max().alias("lz2026q3_intl_cert_date"),
+            pl.when(pl.col("cost_fen").is_null().any()).then(None).otherwise(pl.col("cost_fen").sum())
+            .alias("lz2026q3_intl_cert_fee"))),
+        # 002 第23条: loans drawn in the quarter, the days outstanding within the one-year subsidy term
+        _Side(_events_in(events, "liquidity_loan", period), (
+            pl.col("amount_fen").sum().alias("gx2024q4_23_loan_principal"),
+            pl.col("date").min().alias("gx2024q4_23_loan_draw_date"),
+            (pl.lit(365 * 100, dtype=pl.Int64)).alias("gx2024q4_23_interest_days"),
+            pl.lit(True).alias("gx2024q4_23_on_list"))),
     ]
-    # 004 四（一）: 展位费 + 会场搭建等 (cost = booth fee, amount = other set-up costs)
-    expo = _events_in(events, "large_expo", period).group_by("credit_code").agg(
-        pl.when(pl.col("cost_fen").is_null().any()).then(None)
-        .otherwise(pl.col("cost_fen").sum() + pl.col("amount_fen").fill_null(0).sum()).alias("lz2026q3_expo_cost_q"))
-    frames.append(expo)
-    # 004 四（二）: the latest international certification of the calendar year up to the period end
-    cert = events.filter((pl.col("kind") == "intl_certification") &
-                         pl.col("date").is_between(date(period.year, 1, 1), period.end))
-    frames.append(cert.group_by("credit_code").agg(
-        pl.col("date").max().alias("lz2026q3_intl_cert_date"),
-        pl.when(pl.col("cost_fen").is_null().any()).then(None).otherwise(pl.col("cost_fen").sum())
-        .alias("lz2026q3_intl_cert_fee")))
-    # 002 第23条: loans drawn in the quarter, the days outstanding within the one-year subsidy term
-    loans = _events_in(events, "liquidity_loan", period)
-    frames.append(loans.group_by("credit_code").agg(
-        pl.col("amount_fen").sum().alias("gx2024q4_23_loan_principal"),
-        pl.col("date").min().alias("gx2024q4_23_loan_draw_date"),
-        (pl.lit(365 * 100, dtype=pl.Int64)).alias("gx2024q4_23_interest_days"),
-        pl.lit(True).alias("gx2024q4_23_on_list")))
-    out = []
-    for frame in frames:  # lazy, so a frame nobody asked for is never computed
-        columns = _wanted(fields, frame.collect_schema().names()[1:])
-        if columns:
-            out.append(frame.select("credit_code", *columns))
-    return out
+    return [side for side in (s.only(fields) for s in sides) if side is not None]
 
 
 # the columns every enterprise row carries whatever is asked for: who it is and where (display, gates, keys)
@@ -203,31 +221,31 @@ _SCALE_FIELDS = ("is_above_scale", "is_new_in_statistics", "upgraded_to_scale_th
 _EVENT_FLAGS = ("promo_event_held_q", "lz2026q3_event_held_q", "large_expo_attended_q", "gx2024q4_23_on_list")
 
 
-def _side_facts(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], p: Period,
-                fields: Collection[str] | None) -> tuple[list[pl.LazyFrame], list[str]]:
-    """Lazy per-enterprise frames (credit_code + facts) from the register, designation, credit and event tables —
-    only those with an asked-for field — and the flags among them whose absence means false."""
+def _sides(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], p: Period,
+           fields: Collection[str] | None) -> tuple[list[_Side], list[str]]:
+    """The register, designation, credit and event tables' facts (:class:`_Side`) — only the sides with an
+    asked-for field, and in them only those — and the flags among them whose absence means false."""
     def want(*names: str) -> list[str]:
         return _wanted(fields, names)
 
     sides, fills = [], []
     if want(*_SCALE_FIELDS):
-        scale = tables["scale_status"].lazy().filter(pl.col("year") == p.year).select(
-            "credit_code", pl.col("above_scale").alias("is_above_scale"),
+        scale = tables["scale_status"].lazy().filter(pl.col("year") == p.year)
+        sides.append(_Side(scale, (
+            pl.col("above_scale").alias("is_above_scale"),
             # 新建投产无基数: entered the register within the twelve months before the period end
             (pl.col("entered_scale_on").is_not_null() &
              (pl.col("entered_scale_on") > pl.lit(date(p.end.year - 1, p.end.month, p.end.day))))
             .alias("is_new_in_statistics"),
             (pl.col("entered_scale_on").dt.year() == p.year).fill_null(False).alias("upgraded_to_scale_this_year"),
-            pl.col("entered_scale_on").alias("gx2024q2_library_entry_date"))
-        sides.append(scale.select("credit_code", *want(*_SCALE_FIELDS)))
+            pl.col("entered_scale_on").alias("gx2024q2_library_entry_date")), grouped=False).only(fields))
 
     designations = {code: name for code, name in DESIGNATION_FIELDS.items() if want(name)}
     if designations:
         des = tables["designations"].lazy().filter(
             (pl.col("start") <= p.end) & (pl.col("end").is_null() | (pl.col("end") >= p.end)))
-        sides.append(des.group_by("credit_code").agg(
-            pl.col("designation").eq(code).any().alias(name) for code, name in designations.items()))
+        sides.append(_Side(des, tuple(pl.col("designation").eq(code).any().alias(name)
+                                      for code, name in designations.items())))
         fills += designations.values()
 
     # 004 六（二）: serious bad credit records in the two years before the period end
@@ -235,16 +253,23 @@ def _side_facts(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], p: Period,
         two_years = date(p.end.year - 2, p.end.month, p.end.day)
         bad = tables["credit_records"].lazy().filter(
             pl.col("serious") & (pl.col("date") > two_years) & (pl.col("date") <= p.end))
-        sides.append(bad.group_by("credit_code").agg(pl.lit(True).alias("lz2026q3_serious_bad_record_2y")))
+        sides.append(_Side(bad, (pl.lit(True).alias("lz2026q3_serious_bad_record_2y"),)))
     if want("lz2026q3_joint_punishment_target"):
         punished = tables["credit_records"].lazy().filter((pl.col("kind") == "失信联合惩戒") & (pl.col("date") <= p.end))
-        sides.append(punished.group_by("credit_code").agg(pl.lit(True).alias("lz2026q3_joint_punishment_target")))
+        sides.append(_Side(punished, (pl.lit(True).alias("lz2026q3_joint_punishment_target"),)))
     fills += want("lz2026q3_serious_bad_record_2y", "lz2026q3_joint_punishment_target")
 
     if p.quarter:
-        sides += _event_facts(tables["events"], p, fields)
+        sides += _event_sides(tables["events"], p, fields)
         fills += want(*_EVENT_FLAGS)
     return sides, fills
+
+
+def _side_facts(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], p: Period,
+                fields: Collection[str] | None) -> tuple[list[pl.LazyFrame], list[str]]:
+    """:func:`_sides` as lazy per-enterprise frames (credit_code + facts), and the flags whose absence means false."""
+    sides, fills = _sides(tables, p, fields)
+    return [side.by("credit_code") for side in sides], fills
 
 
 def _rows_of(codes: pl.Series, sides: list[pl.DataFrame]) -> list[pl.Series | None]:
@@ -279,6 +304,41 @@ def _placed(codes: pl.Series, sides: list[pl.DataFrame]) -> pl.DataFrame:
     return pl.concat(placed, how="horizontal")
 
 
+def _register_rows(register: pl.Series, codes: pl.Series) -> pl.Series | None:
+    """For each of ``codes``, the row of ``register`` holding it (null: none; a null code matches nothing), or None
+    if the register lists one of them twice (the code then has more than one row)."""
+    found = codes.to_frame("credit_code").join(register.to_frame("credit_code").with_row_index("row"),
+                                               on="credit_code", how="left", maintain_order="left")
+    return found.get_column("row") if found.height == len(codes) else None
+
+
+def _side_columns(register: pl.Series, sides: list[_Side]) -> pl.DataFrame:
+    """Each side's facts at the rows of ``register`` (the register's credit codes) of their enterprise, null
+    elsewhere: what grouping each side by credit code and placing the groups (:func:`_placed`) gives. The sides'
+    rows are looked up in the register first — all sides' codes in one join, as FACTS2-1 — and then grouped by the
+    register row found, an integer: grouping by the code hashed a million strings once more (docs/decisions.md
+    FACTS3-1). A register listing a looked-up code twice takes the grouping by code, which places a code's facts at
+    each of its rows."""
+    rows = pl.collect_all([side.rows.select("credit_code", *side.inputs()) for side in sides])
+    found = _register_rows(register, pl.concat([frame.get_column("credit_code") for frame in rows]))
+    if found is None:
+        return _placed(register, pl.collect_all([side.by("credit_code") for side in sides]))
+    keyed, start = [], 0
+    for side, frame in zip(sides, rows):
+        at = found.slice(start, frame.height).alias("register_row")
+        start += frame.height
+        keyed.append(side.by("register_row", frame.lazy().with_columns(at).filter(at.is_not_null())))
+    placed = []
+    for side, frame in zip(sides, pl.collect_all(keyed)):
+        at = frame.get_column("register_row")
+        if not side.grouped and at.n_unique() < len(at):  # refused as _placed refuses it
+            raise pl.exceptions.ShapeError(f"facts listing an enterprise twice: {', '.join(side.names())}")
+        # scattered once, then each column gathered by it (FACTS2-1)
+        placed.append(frame.drop("register_row")[pl.Series("at", dtype=pl.UInt32).clear(len(register)).scatter(
+            at, pl.int_range(0, frame.height, dtype=pl.UInt32, eager=True))])
+    return pl.concat(placed, how="horizontal")
+
+
 def enterprise_facts(tables: dict[str, pl.DataFrame], period: str | Period,
                      fields: Collection[str] | None = None) -> pl.DataFrame:
     """One row per enterprise with every data-dictionary field the tables can supply for the period.
@@ -308,12 +368,11 @@ def enterprise_facts(tables: dict[str, pl.DataFrame], period: str | Period,
         out = pl.concat([ent, indicator_facts(indicators, p, base=ent, fields=fields).drop("credit_code")],
                         how="horizontal")
 
-    # the other tables' facts: each aggregated to one row per enterprise (computed together: collect_all), then placed
-    # beside the register's rows by one lookup of all their codes (FACTS2-1); joined onto the growing facts frame,
-    # each re-gathered every column it held, and each left join onto the codes hashed a million strings again
-    sides, fills = _side_facts(tables, p, fields)
+    # the other tables' facts: their rows looked up in the register (one join for all), aggregated per register row
+    # and placed beside it (_side_columns); joined onto the growing facts frame, each re-gathered every column it held
+    sides, fills = _sides(tables, p, fields)
     if sides:
-        beside = _placed(ent.get_column("credit_code"), pl.collect_all(sides))
+        beside = _side_columns(ent.get_column("credit_code"), sides)
         out = pl.concat([out, beside.with_columns(pl.col(c).fill_null(False) for c in fills)], how="horizontal")
     return out.with_columns(pl.col("credit_code").alias("entity_id"), pl.col("enterprise_name").alias("name"),
                             pl.col("county").alias("county_code"))
