@@ -1,7 +1,8 @@
 """The real `huiqi screen` as a whole process beside the floor script (benchmarks/floor_screen.py), same data.
 
-Each runs as its own child under /usr/bin/time -v: wall time and peak RSS are the whole process's (interpreter
-start, imports, rule loading, facts, evaluation, allocation, explanations, the Excel award list, Parquet and CSV).
+Each runs as its own child under /usr/bin/time -v: wall time, CPU (user + system), peak RSS and minor page faults
+are the whole process's (interpreter start, imports, rule loading, facts, evaluation, allocation, explanations, the
+Excel award list, Parquet and CSV). On a shared machine the CPU and the faults are the steadier figures.
 The paid rows and totals per measure must agree; the script exits 1 if they do not. The floor also runs a second
 time with ``--excel`` (the paid rows written by Polars' ``write_excel``), printed for context: the issue's target is
 the ratio to the floor without it.
@@ -22,6 +23,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -30,8 +32,22 @@ sys.path.insert(0, str(HERE))
 from bench_screening import ensure_data  # noqa: E402  (same cached data as the screening benchmark)
 
 
-def timed(cmd: list[str]) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS GiB, stdout) of one child process."""
+@dataclass
+class Measured:
+    """One child process under /usr/bin/time -v: wall, CPU (user, system), peak RSS, minor page faults."""
+    wall: float
+    user: float
+    sys: float
+    rss_gib: float
+    minor_faults: int
+
+    @property
+    def cpu(self) -> float:
+        return self.user + self.sys
+
+
+def timed(cmd: list[str]) -> tuple[Measured, str]:
+    """The measures and stdout of one child process."""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
         proc = subprocess.run(["/usr/bin/time", "-v", "-o", report.name, *cmd], capture_output=True, text=True)
         if proc.returncode:
@@ -39,8 +55,25 @@ def timed(cmd: list[str]) -> tuple[float, float, str]:
         text = Path(report.name).read_text()
     wall = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", text)
     h, m, s = (float(x) if x else 0.0 for x in wall.groups())
-    rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", text).group(1))
-    return h * 3600 + m * 60 + s, rss_kb / 2**20, proc.stdout
+
+    def number(label: str) -> float:
+        return float(re.search(re.escape(label) + r": ([\d.]+)", text).group(1))
+
+    return Measured(h * 3600 + m * 60 + s, number("User time (seconds)"), number("System time (seconds)"),
+                    number("Maximum resident set size (kbytes)") / 2**20,
+                    int(number("Minor (reclaiming a frame) page faults"))), proc.stdout
+
+
+def summary(runs: list[Measured]) -> Measured:
+    """Medians of each measure, peak RSS the largest."""
+    med = statistics.median
+    return Measured(med(r.wall for r in runs), med(r.user for r in runs), med(r.sys for r in runs),
+                    max(r.rss_gib for r in runs), int(med(r.minor_faults for r in runs)))
+
+
+def row(label: str, m: Measured) -> str:
+    return (f"  {label:52s} {m.wall:7.2f} s  peak RSS {m.rss_gib:5.2f} GiB  CPU {m.cpu:6.2f} s "
+            f"(sys {m.sys:5.2f})  minor faults {m.minor_faults:,}")
 
 
 def cli_paid(out: Path) -> dict:
@@ -68,26 +101,26 @@ def main() -> None:
     for _ in range(args.repeat):
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "out"  # screen publishes `out` as a link to a version folder beside it
-            wall, rss, _ = timed([huiqi, "screen", "--period", args.period, "--data", str(data), "--out", str(out)])
-            cli.append((wall, rss))
+            measured, _ = timed([huiqi, "screen", "--period", args.period, "--data", str(data), "--out", str(out)])
+            cli.append(measured)
             paid_cli = cli_paid(Path(out))
             sizes = {p.name: p.stat().st_size for p in Path(out).iterdir()}
-        wall, rss, stdout = timed([sys.executable, str(HERE / "floor_screen.py"), str(data)])
-        floor.append((wall, rss))
+        measured, stdout = timed([sys.executable, str(HERE / "floor_screen.py"), str(data)])
+        floor.append(measured)
         paid_floor = json.loads(stdout.strip().splitlines()[-1])["paid"]
         with tempfile.TemporaryDirectory() as tmp:
-            wall, rss, _ = timed([sys.executable, str(HERE / "floor_screen.py"), str(data), "--excel",
-                                  str(Path(tmp) / "floor.xlsx")])
-            floor_excel.append((wall, rss))
-    cw, cr = statistics.median(w for w, _ in cli), max(r for _, r in cli)
-    fw, fr = statistics.median(w for w, _ in floor), max(r for _, r in floor)
-    print(f"{args.size:,} enterprises (+ synthetic big-firm extras), period {args.period}, {args.repeat} run(s), median wall")
-    print(f"  huiqi screen (whole process, Excel + Parquet):       {cw:7.2f} s  peak RSS {cr:5.2f} GiB")
-    print(f"  floor_screen.py (four measures, plain Polars):       {fw:7.2f} s  peak RSS {fr:5.2f} GiB")
-    print(f"  ratio: {cw / fw:.1f}× time, {cr / fr:.1f}× memory")
-    xw, xr = statistics.median(w for w, _ in floor_excel), max(r for _, r in floor_excel)
-    print(f"  floor_screen.py --excel (+ paid rows by write_excel): {xw:7.2f} s  peak RSS {xr:5.2f} GiB"
-          f"  (huiqi screen {cw / xw:.1f}× this)")
+            measured, _ = timed([sys.executable, str(HERE / "floor_screen.py"), str(data), "--excel",
+                                 str(Path(tmp) / "floor.xlsx")])
+            floor_excel.append(measured)
+    c, f, x = summary(cli), summary(floor), summary(floor_excel)
+    print(f"{args.size:,} enterprises (+ synthetic big-firm extras), period {args.period}, {args.repeat} run(s), "
+          "medians (peak RSS: the largest)")
+    print(row("huiqi screen (whole process, Excel + Parquet):", c))
+    print(row("floor_screen.py (four measures, plain Polars):", f))
+    print(f"  ratio: {c.wall / f.wall:.1f}× time, {c.cpu / f.cpu:.1f}× CPU, {c.rss_gib / f.rss_gib:.1f}× memory")
+    print(row("floor_screen.py --excel (+ paid rows by write_excel):", x) + f"  (huiqi screen {c.wall / x.wall:.1f}× this)")
+    for i, m in enumerate(cli, 1):  # each run: the wall time swings on a shared machine, CPU and faults far less
+        print(row(f"huiqi screen, run {i}:", m))
     print("  output files: " + ", ".join(f"{k} {v / 2**20:.1f} MiB" for k, v in sorted(sizes.items())))
     agree = paid_cli == paid_floor
     total = sum(v["total_fen"] for v in paid_cli.values())

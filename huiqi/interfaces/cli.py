@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# first: allocator settings must be in the environment before Polars or pyarrow load (docs/decisions.md ALLOC-1)
+import huiqi.interfaces.process_defaults  # noqa: F401  (isort: skip)
+
 import json
 import sys
 import time

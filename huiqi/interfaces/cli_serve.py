@@ -78,6 +78,9 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="监听地址（�
         os.environ["HUIQI_TRUSTED_PROXIES"] = ",".join(settings.trusted_proxies)
     _prepare(db, str(data), str(work) if work else None)  # the database and its files are closed before the exec
     os.environ["HUIQI_PREPARED"] = "1"
+    from huiqi.interfaces import process_defaults
+
+    process_defaults.apply()  # the workers' allocator settings, read by Polars as each worker loads it (ALLOC-1)
     typer.echo(f"{banner}（{workers}个服务进程）")
     sys.stdout.flush()  # the exec drops anything still buffered: the demo passwords printed once
     sys.stderr.flush()
