@@ -222,37 +222,101 @@ def _evaluate_rows(rows: list[dict], period: str, entity: str, params, ruleset: 
 
 
 # A measure's result is a function of its compiled measure (which carries the parameter values), the library, the
-# entity's facts for the fields the measure reads, and the measure's own columns of the evaluation row: many
-# requests share those for most measures (the same facts missing, the same conditions failing), so the text is
-# built once. Results handed out are copies (their lists shared and not to be modified: nothing does), or with
-# ``shared`` the remembered objects themselves: a copy per measure was a tenth of a served check's CPU, and the
-# web's JSON of a shared result is found by the object's identity alone (web/presenters.shared_result_json).
-_MEMO: dict[tuple, tuple[Any, Library, MeasureResult]] = {}
-_MEMO_MAX = 20_000  # ~3 KB a result (measured): at most about 60 MB per process
+# measure's own columns of the evaluation row and, of the entity's facts, only what its texts read (WEB7-1): the
+# values of the fields of each condition that fails (its gap text) and of the amount's fields when the computation
+# is worded, and whether the fields of each unknown condition (and of the amount, for 待补充信息) are missing. The
+# columns say which of those apply, so the memo is two-level: per measure shape, the columns → which facts to read
+# (``_Reader``) and the results by those facts. Many requests share them for most measures, so the text is built
+# once; a measure whose failing conditions do not read a fact that varies (a condition worded "未满足…") is a hit
+# whatever that fact's value. Results handed out are copies (their lists shared and not to be modified: nothing
+# does), or with ``shared`` the remembered objects themselves: a copy per measure was a tenth of a served check's
+# CPU, and the web's JSON of a shared result is found by the object's identity alone.
+_MEMO_MAX = 20_000  # results remembered in all: ~3 KB each (measured), at most about 60 MB per process
+
+
+class _Memo:
+    """Every shape's remembered results, counted together so that the bound is the process's (cleared when
+    full). Plain dict operations (atomic under the GIL): two threads missing at once both build the same text."""
+
+    def __init__(self):
+        self.size = 0
+
+    def clear(self) -> None:
+        for shape in list(_SHAPES.values()):
+            shape.memo.clear()
+        self.size = 0
+
+
+_MEMO = _Memo()
+
+
+def _is_none(value) -> bool:
+    return value is None
+
+
+class _Reader:
+    """For one measure and one combination of its row columns: the facts its result reads, as a memo key (values
+    of ``value_fields``, missing-or-not of ``null_fields``; facts padded with None for every field it reads)."""
+    __slots__ = ("values", "nulls")
+
+    def __init__(self, value_fields: tuple[str, ...], null_fields: tuple[str, ...]):
+        self.values = operator.itemgetter(*value_fields) if value_fields else None
+        self.nulls = operator.itemgetter(*null_fields) if null_fields else None
+
+    def key(self, padded: Mapping[str, Any]):
+        values, nulls = self.values, self.nulls
+        if nulls is None:
+            return None if values is None else values(padded)
+        got = nulls(padded)
+        missing = tuple(map(_is_none, got)) if got.__class__ is tuple else got is None
+        return missing if values is None else (values(padded), missing)
+
+
+def _reader(shape: _Shape, columns: tuple, templates: _Templates) -> _Reader:
+    """What ``_result`` reads of the facts with ``templates``, given the measure's row columns (in
+    ``shape.row_cols`` order: the conditions' columns first, then status, award, amount, computed)."""
+    conditions = shape.conditions
+    status, _award, _amount, computed = columns[len(conditions):len(conditions) + 4]
+    failing, unknown = set(), set()
+    for (cc, _column), value, gap in zip(conditions, columns, templates.gaps):
+        if value is False:
+            if gap.op is not None:  # a comparison: its gap text words these facts' values (else "未满足…")
+                failing |= cc.value.fields
+        elif value is None:
+            unknown |= cc.value.fields  # the missing facts listed: those of these that are absent
+    if shape.cm.measure.kind in ("money", "facility") and computed is not None and not failing:
+        failing |= set(shape.amount_fields)  # the computation is worded with the amount's facts
+    if status == MISSING:
+        unknown |= set(shape.amount_fields)  # listed when no condition's fact is missing
+    return _Reader(tuple(sorted(failing)), tuple(sorted(unknown)))
 
 
 def _remembered(cm, row: dict, explainer: Explainer, library: Library, shape: _Shape | None = None,
                 padded: dict | None = None) -> MeasureResult:
     """The memo's own result (not a copy: callers copy unless they only read it). ``padded``: the entity's facts
-    with every field the measure reads (None where missing), so the key's fact values are one itemgetter call."""
+    with every field the measure reads (None where missing), so the key's fact values are itemgetter calls."""
     shape = shape or _shape(cm, library)
-    if padded is not None and shape.fact_values is not None:
-        fact_values = shape.fact_values(padded)
-    else:
-        fact_values = tuple(map(explainer.facts.get, shape.fields))
     try:
         columns = shape.row_values(row)
     except KeyError:  # a column this measure's rows lack (no award for an eligibility measure): .get from now on
         shape.row_values = shape.row_get
         columns = shape.row_get(row)
-    key = (id(cm), id(library), fact_values, columns)
-    hit = _MEMO.get(key)
-    if hit is not None and hit[0] is cm and hit[1] is library:
-        return hit[2]
-    result = _result(cm, row, explainer, library, shape.templates or _compile_templates(shape, explainer))
-    if len(_MEMO) >= _MEMO_MAX:
+    templates = shape.templates or _compile_templates(shape, explainer)
+    entry = shape.memo.get(columns)
+    if entry is None:
+        entry = shape.memo[columns] = (_reader(shape, columns, templates), {})
+    reader, results = entry
+    if padded is None:
+        padded = {**dict.fromkeys(shape.fields), **explainer.facts}
+    key = reader.key(padded)
+    hit = results.get(key)
+    if hit is not None:
+        return hit
+    result = _result(cm, row, explainer, library, templates)
+    if _MEMO.size >= _MEMO_MAX:
         _MEMO.clear()
-    _MEMO[key] = (cm, library, result)
+    results[key] = result
+    _MEMO.size += 1
     return result
 
 
@@ -313,15 +377,15 @@ class _Shape:
     cols: dict
     fields: tuple[str, ...]  # every field the measure reads (its conditions, gates, amount, cap, minimum)
     row_cols: tuple[str, ...]  # the measure's columns of the evaluation row, its exclusive group's choice included
+    library: Any = None  # the library it was made with (the memo's texts quote it)
     templates: _Templates | None = None  # compiled on first use (needs an explainer's parameters)
 
     def __post_init__(self):
         # row → its values of row_cols, as row.get gives them (None for a column the row lacks); first tried with
         # one itemgetter call (row_cols has at least four names, so it gives a tuple), ~3× a .get per column
         self.row_values = operator.itemgetter(*self.row_cols)
-        # facts padded with None → the values of ``fields``: the same tuple as .get per field, for two fields or
-        # more (an itemgetter of one gives the bare value, of none is refused: those keep the .get tuple)
-        self.fact_values = operator.itemgetter(*self.fields) if len(self.fields) >= 2 else None
+        # the columns → (what the result reads of the facts, the results by it): see _remembered
+        self.memo: dict[tuple, tuple[_Reader, dict]] = {}
 
     def row_get(self, row: dict) -> tuple:
         return tuple(map(row.get, self.row_cols))
@@ -333,7 +397,7 @@ _SHAPES: dict[tuple[int, int], _Shape] = {}
 def _shape(cm, library: Library) -> _Shape:
     key = (id(cm), id(library))
     shape = _SHAPES.get(key)
-    if shape is None or shape.cm is not cm:
+    if shape is None or shape.cm is not cm or shape.library is not library:
         m = cm.measure
         doc = library.document(cm.source.rules.document)
         amounts = [v for v in (cm.amount, cm.cap, cm.minimum) if v is not None]
@@ -343,8 +407,9 @@ def _shape(cm, library: Library) -> _Shape:
                        tuple(sorted(frozenset().union(*(v.fields for v in amounts)))),
                        frozenset().union(*(v.pending for v in amounts)), cols, tuple(sorted(cm.fields)),
                        (*(c for _cc, c in conditions), *cols.values(),
-                        *((f"group|{cm.group.id}",) if cm.group else ())))
-        if len(_SHAPES) > 4096:  # plans are cached per parameter set; old ones go
+                        *((f"group|{cm.group.id}",) if cm.group else ())), library)
+        if len(_SHAPES) > 4096:  # plans are cached per parameter set; old ones go (with their memo)
+            _MEMO.clear()
             _SHAPES.clear()
         _SHAPES[key] = shape
     return shape
