@@ -214,7 +214,20 @@ def _evaluate_rows(rows: list[dict], period: str, entity: str, params, ruleset: 
         explainer = Explainer(ruleset.dictionary, library, internal, values, labels)
         if fast:
             padded = {**blank, **internal}
-            results = [_remembered(cm, row, explainer, library, shape, padded) for cm, shape in shapes]
+            results = []
+            add = results.append
+            for cm, shape in shapes:  # _remembered's hit written out (59 a check); a miss or anything else: the call
+                try:
+                    entry = shape.memo.get(shape.row_values(row))
+                except KeyError:
+                    entry = None
+                if entry is not None:
+                    key_of, remembered = entry
+                    hit = remembered.get(None if key_of is None else key_of(padded))
+                    if hit is not None:
+                        add(hit)
+                        continue
+                add(_remembered(cm, row, explainer, library, shape, padded))
             out.append(results if shared else list(map(_copy, results)))
         else:
             out.append([_result(cm, row, explainer, library) for cm in plan])
@@ -226,7 +239,7 @@ def _evaluate_rows(rows: list[dict], period: str, entity: str, params, ruleset: 
 # values of the fields of each condition that fails (its gap text) and of the amount's fields when the computation
 # is worded, and whether the fields of each unknown condition (and of the amount, for 待补充信息) are missing. The
 # columns say which of those apply, so the memo is two-level: per measure shape, the columns → which facts to read
-# (``_Reader``) and the results by those facts. Many requests share them for most measures, so the text is built
+# (``_reader``) and the results by those facts. Many requests share them for most measures, so the text is built
 # once; a measure whose failing conditions do not read a fact that varies (a condition worded "未满足…") is a hit
 # whatever that fact's value. Results handed out are copies (their lists shared and not to be modified: nothing
 # does), or with ``shared`` the remembered objects themselves: a copy per measure was a tenth of a served check's
@@ -254,25 +267,21 @@ def _is_none(value) -> bool:
     return value is None
 
 
-class _Reader:
-    """For one measure and one combination of its row columns: the facts its result reads, as a memo key (values
-    of ``value_fields``, missing-or-not of ``null_fields``; facts padded with None for every field it reads)."""
-    __slots__ = ("values", "nulls")
-
-    def __init__(self, value_fields: tuple[str, ...], null_fields: tuple[str, ...]):
-        self.values = operator.itemgetter(*value_fields) if value_fields else None
-        self.nulls = operator.itemgetter(*null_fields) if null_fields else None
-
-    def key(self, padded: Mapping[str, Any]):
-        values, nulls = self.values, self.nulls
-        if nulls is None:
-            return None if values is None else values(padded)
-        got = nulls(padded)
-        missing = tuple(map(_is_none, got)) if got.__class__ is tuple else got is None
-        return missing if values is None else (values(padded), missing)
+def _key_function(value_fields: tuple[str, ...], null_fields: tuple[str, ...]):
+    """facts padded with None for every field the measure reads → the memo key of what its result reads of them
+    (the values of ``value_fields``, whether each of ``null_fields`` is missing), or None: the key is None."""
+    values = operator.itemgetter(*value_fields) if value_fields else None
+    if not null_fields:
+        return values  # one C call (a bare value for one field: the key's shape is fixed per columns)
+    nulls = operator.itemgetter(*null_fields)
+    if len(null_fields) == 1:
+        return (lambda padded: nulls(padded) is None) if values is None else \
+            (lambda padded: (values(padded), nulls(padded) is None))
+    return (lambda padded: tuple(map(_is_none, nulls(padded)))) if values is None else \
+        (lambda padded: (values(padded), tuple(map(_is_none, nulls(padded)))))
 
 
-def _reader(shape: _Shape, columns: tuple, templates: _Templates) -> _Reader:
+def _reader(shape: _Shape, columns: tuple, templates: _Templates):
     """What ``_result`` reads of the facts with ``templates``, given the measure's row columns (in
     ``shape.row_cols`` order: the conditions' columns first, then status, award, amount, computed)."""
     conditions = shape.conditions
@@ -288,7 +297,7 @@ def _reader(shape: _Shape, columns: tuple, templates: _Templates) -> _Reader:
         failing |= set(shape.amount_fields)  # the computation is worded with the amount's facts
     if status == MISSING:
         unknown |= set(shape.amount_fields)  # listed when no condition's fact is missing
-    return _Reader(tuple(sorted(failing)), tuple(sorted(unknown)))
+    return _key_function(tuple(sorted(failing)), tuple(sorted(unknown)))
 
 
 def _remembered(cm, row: dict, explainer: Explainer, library: Library, shape: _Shape | None = None,
@@ -308,7 +317,7 @@ def _remembered(cm, row: dict, explainer: Explainer, library: Library, shape: _S
     reader, results = entry
     if padded is None:
         padded = {**dict.fromkeys(shape.fields), **explainer.facts}
-    key = reader.key(padded)
+    key = None if reader is None else reader(padded)
     hit = results.get(key)
     if hit is not None:
         return hit
@@ -385,7 +394,7 @@ class _Shape:
         # one itemgetter call (row_cols has at least four names, so it gives a tuple), ~3× a .get per column
         self.row_values = operator.itemgetter(*self.row_cols)
         # the columns → (what the result reads of the facts, the results by it): see _remembered
-        self.memo: dict[tuple, tuple[_Reader, dict]] = {}
+        self.memo: dict[tuple, tuple[Any, dict]] = {}
 
     def row_get(self, row: dict) -> tuple:
         return tuple(map(row.get, self.row_cols))
