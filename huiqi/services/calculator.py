@@ -5,6 +5,7 @@ The same evaluator as screening (a batch of one); this module only adds the Chin
 
 from __future__ import annotations
 
+import itertools
 import operator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -311,8 +312,7 @@ class _Memo:
 _MEMO = _Memo()
 
 
-def _is_none(value) -> bool:
-    return value is None
+_NONES = itertools.repeat(None)  # map(operator.is_, values, _NONES): which values are None, in C
 
 
 def _key_function(value_fields: tuple[str, ...], null_fields: tuple[str, ...]):
@@ -325,8 +325,8 @@ def _key_function(value_fields: tuple[str, ...], null_fields: tuple[str, ...]):
     if len(null_fields) == 1:
         return (lambda padded: nulls(padded) is None) if values is None else \
             (lambda padded: (values(padded), nulls(padded) is None))
-    return (lambda padded: tuple(map(_is_none, nulls(padded)))) if values is None else \
-        (lambda padded: (values(padded), tuple(map(_is_none, nulls(padded)))))
+    return (lambda padded: tuple(map(operator.is_, nulls(padded), _NONES))) if values is None else \
+        (lambda padded: (values(padded), tuple(map(operator.is_, nulls(padded), _NONES))))
 
 
 def _reader(shape: _Shape, columns: tuple, templates: _Templates):
