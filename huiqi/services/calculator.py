@@ -334,15 +334,17 @@ def _reader(shape: _Shape, columns: tuple, templates: _Templates):
     ``shape.row_cols`` order: the conditions' columns first, then status, award, amount, computed)."""
     conditions = shape.conditions
     status, _award, _amount, computed = columns[len(conditions):len(conditions) + 4]
-    failing, unknown = set(), set()
+    failing, unknown, any_false = set(), set(), False
     for (cc, _column), value, gap in zip(conditions, columns, templates.gaps):
         if value is False:
+            any_false = True
             if gap.op is not None:  # a comparison: its gap text words these facts' values (else "未满足…")
                 failing |= cc.value.fields
         elif value is None:
             unknown |= cc.value.fields  # the missing facts listed: those of these that are absent
-    if shape.cm.measure.kind in ("money", "facility") and computed is not None and not failing:
-        failing |= set(shape.amount_fields)  # the computation is worded with the amount's facts
+    if shape.cm.measure.kind in ("money", "facility") and status in (MET, NOT_MET) and computed is not None \
+            and not any_false:  # _explain's test for wording the computation, with the amount's facts
+        failing |= set(shape.amount_fields)
     if status == MISSING:
         unknown |= set(shape.amount_fields)  # listed when no condition's fact is missing
     return _key_function(tuple(sorted(failing)), tuple(sorted(unknown)))
