@@ -63,11 +63,13 @@ def enterprise_facts(n: int, period: str) -> list[dict]:
     return out
 
 
-def web_like(rs, library, base: list[dict], passes: int = 5, n: int = 1_600, answer: bool = False) -> float:
+def web_like(rs, library, base: list[dict], passes: int = 5, n: int = 1_600, answer: bool = False,
+             batch: int = 8) -> float:
     """CPU ms per request (best pass) through check_many in batches of 8, the explanation memo cleared before each
     pass: n requests over the enterprises, each with its own 产值 (so the measures reading it always miss).
     As the web's batcher calls it (the memo's own results, WEB3-1, where this checkout has them); ``answer``: each
-    request's JSON answer built too (``presenters.check_json``, as the batcher's thread does)."""
+    request's JSON answer built too (``presenters.check_json``, as the batcher's thread does); ``batch``: requests
+    per check_many call (1: a single client's batches)."""
     import inspect
 
     from huiqi.interfaces.web.presenters import check_json
@@ -80,11 +82,11 @@ def web_like(rs, library, base: list[dict], passes: int = 5, n: int = 1_600, ans
         reqs = [CheckRequest({**base[i % len(base)], "output_q": f"{p * n + i}.01"}, "2024Q4") for i in range(n)]
         calculator._MEMO.clear()
         t = time.process_time()
-        for k in range(0, n, 8):
-            batch = reqs[k:k + 8]
-            results = check_many(batch, rs, library, **shared)
+        for k in range(0, n, batch):
+            group = reqs[k:k + batch]
+            results = check_many(group, rs, library, **shared)
             if answer:
-                for req, rs_ in zip(batch, results):
+                for req, rs_ in zip(group, results):
                     check_json(rs_, req.period, req.entity, **shared)
         best = min(best, (time.process_time() - t) / n * 1000)
     return best
@@ -170,6 +172,8 @@ def main():
     cpu, with_json = web_like(rs, library, base), web_like(rs, library, base, answer=True)
     print(f"2024Q4, 1,600 checks of 500 real enterprises' facts (产值 varied), batches of 8: CPU {cpu:.3f} ms a check,"
           f" {with_json:.3f} ms with its JSON answer")
+    alone = web_like(rs, library, base, answer=True, batch=1)
+    print(f"the same checks one at a time (a single client's batches of one): {alone:.3f} ms a check with its JSON")
     thread_us, loop_us = hand_off()
     print(f"hand-off to the batcher's thread and back: {thread_us:.1f} µs of CPU a batch; a future resolved on the"
           f" event loop itself: {loop_us:.1f} µs")

@@ -109,12 +109,24 @@ def test_another_dictionary_object_is_not_answered_from_this_one():
     assert any(hit[0] is other for hit in calculator._PAIRS.values())
 
 
+def _key_by_get(facts: dict, value_fields: tuple, null_fields: tuple):
+    """What ``calculator._key_function`` stands for, written with .get per field."""
+    values = tuple(facts.get(f) for f in value_fields)
+    nulls = tuple(facts.get(f) is None for f in null_fields)
+    values = values[0] if len(values) == 1 else values
+    nulls = nulls[0] if len(nulls) == 1 else nulls
+    if not null_fields:
+        return values if value_fields else None
+    return nulls if not value_fields else (values, nulls)
+
+
 def test_padded_fact_values_are_the_facts_read_one_by_one(ruleset):
-    """WEB5-3: the memo key's fact values read from the padded facts by one itemgetter are the tuple a .get per
-    field gave, for every measure of three periods and entities with and without each fact."""
+    """WEB5-3, as WEB7-1 keys: a memo key reads the facts padded with None by itemgetter — the values a .get per
+    field gives and whether each is missing — for the fields of every measure of three periods, on entities with
+    and without each fact."""
     from huiqi.data.synthetic import generate
     from huiqi.policies.library import default_library
-    from huiqi.services.calculator import _shape
+    from huiqi.services.calculator import _key_function, _shape
     from huiqi.services.calculator_rows import row_plan
     from huiqi.services.facts import enterprise_facts
 
@@ -123,9 +135,25 @@ def test_padded_fact_values_are_the_facts_read_one_by_one(ruleset):
         plan, _fast = row_plan(ruleset, period, "enterprise", ruleset.resolve_parameters(), None)
         shapes = [_shape(cm, library) for cm in plan]
         blank = dict.fromkeys(f for shape in shapes for f in shape.fields)
+        splits = [(shape.fields[:k], shape.fields[k:]) for shape in shapes for k in range(len(shape.fields) + 1)]
         rows = enterprise_facts(generate(60, seed=5), period).iter_rows(named=True)
         for facts in [{}, *({k: v for k, v in row.items() if v is not None} for row in rows)]:
             padded = {**blank, **facts}
-            for shape in shapes:
-                if shape.fact_values is not None:
-                    assert shape.fact_values(padded) == tuple(map(facts.get, shape.fields))
+            for value_fields, null_fields in splits:
+                key_of = _key_function(value_fields, null_fields)
+                got = None if key_of is None else key_of(padded)
+                assert got == _key_by_get(facts, value_fields, null_fields)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from("abcdef"), st.one_of(st.none(), st.integers(), st.text(max_size=2),
+                                                            st.booleans()), max_size=6),
+       st.lists(st.sampled_from("abcdef"), unique=True, max_size=4),
+       st.lists(st.sampled_from("abcdef"), unique=True, max_size=4))
+def test_key_function_is_the_facts_read_one_by_one(facts, value_fields, null_fields):
+    from huiqi.services.calculator import _key_function
+
+    padded = {**dict.fromkeys("abcdef"), **facts}
+    key_of = _key_function(tuple(value_fields), tuple(null_fields))
+    got = None if key_of is None else key_of(padded)
+    assert got == _key_by_get(facts, tuple(value_fields), tuple(null_fields))

@@ -5,6 +5,7 @@ The same evaluator as screening (a batch of one); this module only adds the Chin
 
 from __future__ import annotations
 
+import itertools
 import operator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -190,11 +191,11 @@ def _evaluate_rows(rows: list[dict], period: str, entity: str, params, ruleset: 
     supports them all (the same expressions, proven equal by tests/test_calculator_rows.py); else, or with
     ``fast=False`` (the reference path), one Polars evaluation of the rows as a frame. ``shared``: the memo's own
     results instead of copies (``check_many``)."""
-    from huiqi.services.calculator_rows import row_plan
-
-    values = ruleset.resolve_parameters(params)  # ParameterError before anything is computed, as evaluate does
-    plan, compiled = row_plan(ruleset, period, entity, values, measures) if fast and len(rows) <= ROW_PATH_MAX \
-        else (None, None)
+    labels = None
+    if fast and len(rows) <= ROW_PATH_MAX:
+        values, plan, compiled, labels = _batch_context(ruleset, period, entity, params, measures)
+    else:  # ParameterError before anything is computed, as evaluate does
+        values, plan, compiled = ruleset.resolve_parameters(params), None, None
     evaluated = None
     if compiled is not None:
         try:
@@ -205,54 +206,176 @@ def _evaluate_rows(rows: list[dict], period: str, entity: str, params, ruleset: 
         ev = ruleset.evaluate(_frame(rows, ruleset.dictionary), period, entity=entity, params=params,
                               measures=measures)
         plan, evaluated = ev.plan, list(ev.frame.iter_rows(named=True))
-    labels = {n: p.label for n, p in ruleset.parameters.items()}
-    shapes = [(cm, _shape(cm, library)) for cm in plan] if fast else None  # looked up once per batch
-    # every field the measures read, None unless the entity has it: their memo keys read it with one itemgetter
-    blank = dict.fromkeys(field for _cm, shape in shapes for field in shape.fields) if fast else None
+    if labels is None:
+        labels = {n: p.label for n, p in ruleset.parameters.items()}
+    shapes, blank = _plan_shapes(plan, library) if fast else (None, None)
     out = []
     for internal, row in zip(rows, evaluated):
         explainer = Explainer(ruleset.dictionary, library, internal, values, labels)
         if fast:
             padded = {**blank, **internal}
-            results = [_remembered(cm, row, explainer, library, shape, padded) for cm, shape in shapes]
+            results = []
+            add = results.append
+            for cm, shape in shapes:  # _remembered's hit written out (59 a check); a miss or anything else: the call
+                try:
+                    entry = shape.memo.get(shape.row_values(row))
+                except KeyError:
+                    entry = None
+                if entry is not None:
+                    key_of, remembered = entry
+                    hit = remembered.get(None if key_of is None else key_of(padded))
+                    if hit is not None:
+                        add(hit)
+                        continue
+                add(_remembered(cm, row, explainer, library, shape, padded))
             out.append(results if shared else list(map(_copy, results)))
         else:
             out.append([_result(cm, row, explainer, library) for cm in plan])
     return out
 
 
+# What a batch needs before its rows, the same for every batch of a (rule set, period, entity, parameters,
+# measures): the resolved parameter values, the plan and its row function, the parameters' labels (WEB7-2). Building
+# them was ~0.1–0.15 ms a batch (resolving 64 parameters, the plan cache's key of their texts, the labels) — all of
+# a single client's batch of one. Keyed like check_many's groups, with each value's type (1 and "1" resolve apart);
+# an entry holds its rule set and checks it is the same object with the same measures and parameters dicts
+# (a sandbox's copy is another object). A refused parameter raises and is not remembered.
+_CONTEXTS: dict[tuple, tuple] = {}
+_CONTEXTS_MAX = 256
+
+
+def _batch_context(ruleset: RuleSet, period: str, entity: str, params, measures: list[str] | None) -> tuple:
+    """(resolved values, plan, row function or None, parameter labels) — what ``row_plan`` and
+    ``resolve_parameters`` give for these arguments, remembered."""
+    from huiqi.services.calculator_rows import row_plan
+
+    key = (id(ruleset), period, entity, tuple(sorted((k, v.__class__, str(v)) for k, v in (params or {}).items())),
+           None if measures is None else tuple(measures))
+    hit = _CONTEXTS.get(key)
+    if hit is not None and hit[0] is ruleset and hit[1] is ruleset.measures and hit[2] is ruleset.parameters:
+        return hit[3]
+    values = ruleset.resolve_parameters(params)  # ParameterError before anything is computed, as evaluate does
+    plan, compiled = row_plan(ruleset, period, entity, values, measures)
+    context = (values, plan, compiled, {n: p.label for n, p in ruleset.parameters.items()})
+    if len(_CONTEXTS) >= _CONTEXTS_MAX:
+        _CONTEXTS.clear()
+    _CONTEXTS[key] = (ruleset, ruleset.measures, ruleset.parameters, context)
+    return context
+
+
+# a plan's shapes (and every field its measures read, None: an entity's facts padded with it give the memo keys'
+# values by itemgetter), per (plan, library); valid while the first shape is still _SHAPES' own (a cleared _SHAPES
+# makes new shapes, and these go with it)
+_PLAN_SHAPES: dict[tuple[int, int], tuple] = {}
+
+
+def _plan_shapes(plan: list, library: Library) -> tuple[list[tuple[Any, _Shape]], dict]:
+    key = (id(plan), id(library))
+    hit = _PLAN_SHAPES.get(key)
+    if hit is not None and hit[0] is plan and hit[1] is library and \
+            (not plan or _SHAPES.get((id(plan[0]), id(library))) is hit[2][0][1]):
+        return hit[2], hit[3]
+    shapes = [(cm, _shape(cm, library)) for cm in plan]
+    blank = dict.fromkeys(field for _cm, shape in shapes for field in shape.fields)
+    if len(_PLAN_SHAPES) >= _CONTEXTS_MAX:
+        _PLAN_SHAPES.clear()
+    _PLAN_SHAPES[key] = (plan, library, shapes, blank)
+    return shapes, blank
+
+
 # A measure's result is a function of its compiled measure (which carries the parameter values), the library, the
-# entity's facts for the fields the measure reads, and the measure's own columns of the evaluation row: many
-# requests share those for most measures (the same facts missing, the same conditions failing), so the text is
-# built once. Results handed out are copies (their lists shared and not to be modified: nothing does), or with
-# ``shared`` the remembered objects themselves: a copy per measure was a tenth of a served check's CPU, and the
-# web's JSON of a shared result is found by the object's identity alone (web/presenters.shared_result_json).
-_MEMO: dict[tuple, tuple[Any, Library, MeasureResult]] = {}
-_MEMO_MAX = 20_000  # ~3 KB a result (measured): at most about 60 MB per process
+# measure's own columns of the evaluation row and, of the entity's facts, only what its texts read (WEB7-1): the
+# values of the fields of each condition that fails (its gap text) and of the amount's fields when the computation
+# is worded, and whether the fields of each unknown condition (and of the amount, for 待补充信息) are missing. The
+# columns say which of those apply, so the memo is two-level: per measure shape, the columns → which facts to read
+# (``_reader``) and the results by those facts. Many requests share them for most measures, so the text is built
+# once; a measure whose failing conditions do not read a fact that varies (a condition worded "未满足…") is a hit
+# whatever that fact's value. Results handed out are copies (their lists shared and not to be modified: nothing
+# does), or with ``shared`` the remembered objects themselves: a copy per measure was a tenth of a served check's
+# CPU, and the web's JSON of a shared result is found by the object's identity alone.
+_MEMO_MAX = 20_000  # results remembered in all: ~3 KB each (measured), at most about 60 MB per process
+
+
+class _Memo:
+    """Every shape's remembered results, counted together so that the bound is the process's (cleared when
+    full). Plain dict operations (atomic under the GIL): two threads missing at once both build the same text."""
+
+    def __init__(self):
+        self.size = 0
+
+    def clear(self) -> None:
+        for shape in list(_SHAPES.values()):
+            shape.memo.clear()
+        self.size = 0
+
+
+_MEMO = _Memo()
+
+
+_NONES = itertools.repeat(None)  # map(operator.is_, values, _NONES): which values are None, in C
+
+
+def _key_function(value_fields: tuple[str, ...], null_fields: tuple[str, ...]):
+    """facts padded with None for every field the measure reads → the memo key of what its result reads of them
+    (the values of ``value_fields``, whether each of ``null_fields`` is missing), or None: the key is None."""
+    values = operator.itemgetter(*value_fields) if value_fields else None
+    if not null_fields:
+        return values  # one C call (a bare value for one field: the key's shape is fixed per columns)
+    nulls = operator.itemgetter(*null_fields)
+    if len(null_fields) == 1:
+        return (lambda padded: nulls(padded) is None) if values is None else \
+            (lambda padded: (values(padded), nulls(padded) is None))
+    return (lambda padded: tuple(map(operator.is_, nulls(padded), _NONES))) if values is None else \
+        (lambda padded: (values(padded), tuple(map(operator.is_, nulls(padded), _NONES))))
+
+
+def _reader(shape: _Shape, columns: tuple, templates: _Templates):
+    """What ``_result`` reads of the facts with ``templates``, given the measure's row columns (in
+    ``shape.row_cols`` order: the conditions' columns first, then status, award, amount, computed)."""
+    conditions = shape.conditions
+    status, _award, _amount, computed = columns[len(conditions):len(conditions) + 4]
+    failing, unknown, any_false = set(), set(), False
+    for (cc, _column), value, gap in zip(conditions, columns, templates.gaps):
+        if value is False:
+            any_false = True
+            if gap.op is not None:  # a comparison: its gap text words these facts' values (else "未满足…")
+                failing |= cc.value.fields
+        elif value is None:
+            unknown |= cc.value.fields  # the missing facts listed: those of these that are absent
+    if shape.cm.measure.kind in ("money", "facility") and status in (MET, NOT_MET) and computed is not None \
+            and not any_false:  # _explain's test for wording the computation, with the amount's facts
+        failing |= set(shape.amount_fields)
+    if status == MISSING:
+        unknown |= set(shape.amount_fields)  # listed when no condition's fact is missing
+    return _key_function(tuple(sorted(failing)), tuple(sorted(unknown)))
 
 
 def _remembered(cm, row: dict, explainer: Explainer, library: Library, shape: _Shape | None = None,
                 padded: dict | None = None) -> MeasureResult:
     """The memo's own result (not a copy: callers copy unless they only read it). ``padded``: the entity's facts
-    with every field the measure reads (None where missing), so the key's fact values are one itemgetter call."""
+    with every field the measure reads (None where missing), so the key's fact values are itemgetter calls."""
     shape = shape or _shape(cm, library)
-    if padded is not None and shape.fact_values is not None:
-        fact_values = shape.fact_values(padded)
-    else:
-        fact_values = tuple(map(explainer.facts.get, shape.fields))
     try:
         columns = shape.row_values(row)
     except KeyError:  # a column this measure's rows lack (no award for an eligibility measure): .get from now on
         shape.row_values = shape.row_get
         columns = shape.row_get(row)
-    key = (id(cm), id(library), fact_values, columns)
-    hit = _MEMO.get(key)
-    if hit is not None and hit[0] is cm and hit[1] is library:
-        return hit[2]
-    result = _result(cm, row, explainer, library, shape.templates or _compile_templates(shape, explainer))
-    if len(_MEMO) >= _MEMO_MAX:
+    templates = shape.templates or _compile_templates(shape, explainer)
+    entry = shape.memo.get(columns)
+    if entry is None:
+        entry = shape.memo[columns] = (_reader(shape, columns, templates), {})
+    reader, results = entry
+    if padded is None:
+        padded = {**dict.fromkeys(shape.fields), **explainer.facts}
+    key = None if reader is None else reader(padded)
+    hit = results.get(key)
+    if hit is not None:
+        return hit
+    result = _result(cm, row, explainer, library, templates)
+    if _MEMO.size >= _MEMO_MAX:
         _MEMO.clear()
-    _MEMO[key] = (cm, library, result)
+    results[key] = result
+    _MEMO.size += 1
     return result
 
 
@@ -313,15 +436,15 @@ class _Shape:
     cols: dict
     fields: tuple[str, ...]  # every field the measure reads (its conditions, gates, amount, cap, minimum)
     row_cols: tuple[str, ...]  # the measure's columns of the evaluation row, its exclusive group's choice included
+    library: Any = None  # the library it was made with (the memo's texts quote it)
     templates: _Templates | None = None  # compiled on first use (needs an explainer's parameters)
 
     def __post_init__(self):
         # row → its values of row_cols, as row.get gives them (None for a column the row lacks); first tried with
         # one itemgetter call (row_cols has at least four names, so it gives a tuple), ~3× a .get per column
         self.row_values = operator.itemgetter(*self.row_cols)
-        # facts padded with None → the values of ``fields``: the same tuple as .get per field, for two fields or
-        # more (an itemgetter of one gives the bare value, of none is refused: those keep the .get tuple)
-        self.fact_values = operator.itemgetter(*self.fields) if len(self.fields) >= 2 else None
+        # the columns → (what the result reads of the facts, the results by it): see _remembered
+        self.memo: dict[tuple, tuple[Any, dict]] = {}
 
     def row_get(self, row: dict) -> tuple:
         return tuple(map(row.get, self.row_cols))
@@ -333,7 +456,7 @@ _SHAPES: dict[tuple[int, int], _Shape] = {}
 def _shape(cm, library: Library) -> _Shape:
     key = (id(cm), id(library))
     shape = _SHAPES.get(key)
-    if shape is None or shape.cm is not cm:
+    if shape is None or shape.cm is not cm or shape.library is not library:
         m = cm.measure
         doc = library.document(cm.source.rules.document)
         amounts = [v for v in (cm.amount, cm.cap, cm.minimum) if v is not None]
@@ -343,8 +466,9 @@ def _shape(cm, library: Library) -> _Shape:
                        tuple(sorted(frozenset().union(*(v.fields for v in amounts)))),
                        frozenset().union(*(v.pending for v in amounts)), cols, tuple(sorted(cm.fields)),
                        (*(c for _cc, c in conditions), *cols.values(),
-                        *((f"group|{cm.group.id}",) if cm.group else ())))
-        if len(_SHAPES) > 4096:  # plans are cached per parameter set; old ones go
+                        *((f"group|{cm.group.id}",) if cm.group else ())), library)
+        if len(_SHAPES) > 4096:  # plans are cached per parameter set; old ones go (with their memo)
+            _MEMO.clear()
             _SHAPES.clear()
         _SHAPES[key] = shape
     return shape
