@@ -1,6 +1,7 @@
 """screening.entity_order sorts IDs as 16-byte words, least significant first (docs/decisions.md LIST3-4): the same
 ranks as sorting the strings, ties in row order — across word boundaries (15/16/17, 31/32/33 bytes), shared prefixes
-longer than a word, duplicates, and the fallbacks (non-ASCII, NUL, over 64 bytes)."""
+longer than a word, a last word of ≤ 8 bytes (UInt64) or more (UInt128), duplicates, and the fallbacks
+(non-ASCII, NUL, over 64 bytes)."""
 
 import polars as pl
 from hypothesis import given, settings
@@ -25,8 +26,9 @@ def test_word_order_is_the_string_rank(ids):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.sampled_from(["X" * 15, "X" * 16, "X" * 17, "X" * 16 + "\x01", "X" * 32, "X" * 33, "Y", "é",
-                                 "X" * 65, "a\x00b", "X" * 64]), max_size=60))
+@given(st.lists(st.sampled_from(["X" * 15, "X" * 16, "X" * 17, "X" * 16 + "\x01", "X" * 24, "X" * 25, "X" * 32,
+                                 "X" * 33, "X" * 8, "X" * 9, "", "Y", "é", "X" * 65, "a\x00b", "X" * 64]),
+                max_size=60))
 def test_boundaries_duplicates_and_fallbacks(ids):
     ordered, reference = _ranks(ids)
     assert ordered == reference

@@ -547,7 +547,8 @@ def entity_order(ids: pl.Series) -> pl.Series:
     """``ids.rank("ordinal")`` (each ID's place in sorted order, ties in row order), without sorting strings.
 
     Sorting 1.15M credit codes as strings took ~2 s at 1M (comparison sort of variable-length strings); an ASCII ID
-    of up to 64 bytes is the same order as its bytes read as big-endian UInt128 words (NUL padded). The words are
+    of up to 64 bytes is the same order as its bytes read as big-endian UInt128 words (NUL padded; a last word of
+    ≤ 8 bytes as UInt64). The words are
     sorted least significant first, each by a stable single-key sort (LSD): a sort by one integer column costs
     ~0.1 s at 1.15M rows, a sort by several keys (the UInt64 words and the row number, PEER2-3/SCREEN-2) ≥ 0.37 s —
     an 18-byte credit code is two 16-byte words instead of three 8-byte ones and the row number (docs/decisions.md
@@ -557,13 +558,17 @@ def entity_order(ids: pl.Series) -> pl.Series:
     if n == 0 or ids.null_count() or (ids.str.len_bytes() != ids.str.len_chars()).any() \
             or ids.str.contains("\x00", literal=True).any() or ids.str.len_bytes().max() > 64:
         return ids.rank("ordinal")
-    words = max(1, (ids.str.len_bytes().max() + 15) // 16)
-    padded = pl.col("id").str.pad_end(words * 16, "\x00")
+    length = ids.str.len_bytes().max()
+    # 16-byte words; a last word of ≤ 8 bytes as UInt64 (a credit code's last 2 bytes: a cheaper sort and gather)
+    widths = [16] * (length // 16) + ([8 if length % 16 <= 8 else 16] if length % 16 or not length else [])
+    starts = [sum(widths[:k]) for k in range(len(widths))]
+    padded = pl.col("id").str.pad_end(sum(widths), "\x00")
     keys = pl.LazyFrame({"id": ids}).select(
-        padded.str.slice(16 * k, 16).cast(pl.Binary).bin.reinterpret(dtype=pl.UInt128, endianness="big").alias(str(k))
-        for k in range(words)).collect()
+        padded.str.slice(start, width).cast(pl.Binary)
+        .bin.reinterpret(dtype=pl.UInt128 if width == 16 else pl.UInt64, endianness="big").alias(str(k))
+        for k, (start, width) in enumerate(zip(starts, widths))).collect()
     order = None  # the sorting permutation so far: by the words after k, ties in row order
-    for k in reversed(range(words)):
+    for k in reversed(range(len(widths))):
         word = keys.get_column(str(k))
         step = pl.DataFrame({"w": word if order is None else word.gather(order)}).with_row_index("i") \
             .sort("w", maintain_order=True).get_column("i")  # stable: equal words keep the order so far
