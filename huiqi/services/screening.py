@@ -551,7 +551,7 @@ def entity_order(ids: pl.Series) -> pl.Series:
     ≤ 8 bytes as UInt64). The words are sorted least significant first, each by a stable single-key sort (LSD): a
     sort by one integer column costs ~0.1 s at 1.15M rows, a sort by several keys (the UInt64 words and the row
     number, PEER2-3/SCREEN-2) ≥ 0.37 s — an 18-byte credit code is two words instead of three and the row number
-    (docs/decisions.md LIST3-4: 0.54 → 0.43 s CPU for the 1.15M credit codes and 323k project codes at 1M). Other
+    (docs/decisions.md LIST3-4: 0.48 → 0.36 s CPU for the 1.15M credit codes and 323k project codes at 1M). Other
     IDs (non-ASCII, NUL, null, longer) are ranked as strings."""
     n = len(ids)
     if n == 0 or ids.null_count() or (ids.str.len_bytes() != ids.str.len_chars()).any() \
