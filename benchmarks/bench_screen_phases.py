@@ -3,8 +3,10 @@
 Each run is its own child process (PYTHONPATH=<checkout>): the tables loaded as `huiqi screen` loads them (the panel
 and the side tables as Parquet scans), then screen() of the period (list_pending=False, as the CLI), timed as a
 whole (wall and process CPU) and per phase: enterprise/project/county facts, evaluation, and in the global step the
-listed rows, explanations, 待补充信息 counts and status counts. Nothing is written. With --base the two checkouts
-run alternately, so a shared machine's load falls on both alike; the minimum and median of --repeat runs are shown.
+listed rows (and inside them the entity order and the gathers), explanations, 待补充信息 counts and status counts —
+each phase's wall time and its process CPU (user+sys of every thread: Polars' pool is invisible to cProfile, and on
+a shared machine CPU is the steadier figure). Nothing is written. With --base the two checkouts run alternately,
+so a shared machine's load falls on both alike; the minimum and median of --repeat runs are shown.
 
 Run: .venv/bin/python benchmarks/bench_screen_phases.py --size 1000000 --base /tmp/base-checkout --repeat 3
 
@@ -40,18 +42,23 @@ from huiqi.policies.library import default_library
 default_library()
 phases = {}
 def timed(owner, name, label):
-    inner = getattr(owner, name)
+    inner = getattr(owner, name, None)
+    if inner is None:  # a phase another checkout does not have
+        return
     def wrapper(*a, **k):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         try:
             return inner(*a, **k)
         finally:
             phases[label] = phases.get(label, 0.0) + time.perf_counter() - start
+            phases[label + "_cpu"] = phases.get(label + "_cpu", 0.0) + time.process_time() - cpu
     setattr(owner, name, wrapper)
 for name in ("enterprise_facts", "project_facts", "county_facts"):
     timed(facts, name, name)
 timed(evaluate.RuleSet, "evaluate", "evaluate")
-for name, label in (("listed_rows", "listed_rows"), ("_explain", "explain"), ("missing_fields", "missing_fields"),
+for name, label in (("listed_rows", "listed_rows"), ("_rows_in_entity_order", "rows_in_order"),
+                    ("entity_order", "entity_order"), ("_gathered", "gathered"), ("_explain", "explain"),
+                    ("_reason_columns", "reason_columns"), ("missing_fields", "missing_fields"),
                     ("status_counts", "status_counts")):
     timed(screening, name, label)
 tables = load_tables(data, None, scan=SCREEN_SCANS)
@@ -92,8 +99,10 @@ for step in ("enterprise", "project"):
     print(f"  {step} facts: wall {wt:.3f} / {wb:.3f} s ({wt / wb:.2f}x), CPU {ct:.2f} / {cb:.2f} s ({ct / cb:.2f}x); "
           f"this / base, min of {repeat}, equal frames")
 """
-ORDER = ["screen", "screen_cpu", "enterprise_facts", "project_facts", "county_facts", "evaluate", "listed_rows",
-         "explain", "missing_fields", "status_counts"]
+# (phase, indent): the indented ones are parts of the phase above them
+ORDER = [("screen", 0), ("enterprise_facts", 0), ("project_facts", 0), ("county_facts", 0), ("evaluate", 0),
+         ("listed_rows", 0), ("rows_in_order", 2), ("entity_order", 4), ("gathered", 2), ("explain", 0),
+         ("reason_columns", 2), ("missing_fields", 0), ("status_counts", 0)]
 
 
 def one(checkout: Path, data: Path, period: str) -> dict:
@@ -134,16 +143,19 @@ def main() -> None:
         for name, path in checkouts.items():
             runs[name].append(one(path, data, args.period))
     ids = {r["run_id"] for rs in runs.values() for r in rs}
-    print(f"{args.size:,} enterprises, {args.period}, {args.repeat} run(s) each, interleaved; seconds, min (median)")
-    print(f"  {'phase':18s}" + "".join(f"{name:>20s}" for name in checkouts) + ("   ratio of mins" if args.base else ""))
-    for phase in ORDER:
+    print(f"{args.size:,} enterprises, {args.period}, {args.repeat} run(s) each, interleaved; seconds, min (median);"
+          " CPU: the process's user+sys during the phase")
+    header = "".join(f"{name + ' ' + what:>20s}" for name in checkouts for what in ("wall", "CPU"))
+    print(f"  {'phase':18s}" + header + ("   CPU ratio of mins" if args.base else ""))
+    for phase, indent in ORDER:
         cells, mins = [], []
         for name in checkouts:
-            values = [r.get(phase, 0.0) for r in runs[name]]
-            mins.append(min(values))
-            cells.append(f"{min(values):9.3f} ({statistics.median(values):6.3f})")
-        ratio = f"   {mins[0] / mins[1]:.2f}×" if args.base and mins[1] else ""
-        print(f"  {phase:18s}" + "".join(f"{c:>20s}" for c in cells) + ratio)
+            for key in (phase, phase + "_cpu"):
+                values = [r.get(key, 0.0) for r in runs[name]]
+                cells.append(f"{min(values):9.3f} ({statistics.median(values):6.3f})")
+                mins.append(min(values))
+        ratio = f"   {mins[1] / mins[3]:.2f}×" if args.base and mins[3] else ""
+        print(f"  {' ' * indent + phase:18s}" + "".join(f"{c:>20s}" for c in cells) + ratio)
     print(f"  run IDs: {', '.join(sorted(ids))} ({'the same' if len(ids) == 1 else 'DIFFERENT'}); "
           f"rows {runs['this'][0]['rows']:,}")
     if len(ids) != 1:
