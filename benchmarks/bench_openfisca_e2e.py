@@ -42,6 +42,11 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_cli_screen import timed  # noqa: E402  (one /usr/bin/time -v wrapper for the benchmarks)
 
+
+def _wall_rss(measured, stdout: str) -> tuple[float, float, str]:
+    """(wall seconds, peak RSS GiB, stdout) of bench_cli_screen.timed's measures."""
+    return measured.wall, measured.rss_gib, stdout
+
 PERIOD = "2024Q4"
 MEASURES = ["gx2024q4-21", "gx2024q4-22a", "gx2024q4-22b"]
 HERE = Path(__file__).resolve()
@@ -174,10 +179,10 @@ def bench(data: Path, work: Path) -> tuple[dict, list[str]]:
     py = sys.executable
     huiqi_cli = str(Path(py).with_name("huiqi"))
     peer_out, huiqi_out, cli_out = work / "peer_awards.parquet", work / "huiqi", work / "cli"
-    p_wall, p_rss, p_out = timed([py, str(HERE), "--peer", str(data), str(peer_out)])
-    h_wall, h_rss, h_out = timed([py, str(HERE), "--huiqi", str(data), str(huiqi_out)])
-    c_wall, c_rss, _ = timed([huiqi_cli, "screen", "--period", PERIOD, "--measures", ",".join(MEASURES),
-                                      "--data", str(data), "--out", str(cli_out)])
+    p_wall, p_rss, p_out = _wall_rss(*timed([py, str(HERE), "--peer", str(data), str(peer_out)]))
+    h_wall, h_rss, h_out = _wall_rss(*timed([py, str(HERE), "--huiqi", str(data), str(huiqi_out)]))
+    c_wall, c_rss, _ = _wall_rss(*timed([huiqi_cli, "screen", "--period", PERIOD, "--measures", ",".join(MEASURES),
+                                      "--data", str(data), "--out", str(cli_out)]))
     peer = pl.read_parquet(peer_out)
     diffs = [f"in process: {d}" for d in compare(huiqi_paid(huiqi_out / "results.parquet"), peer)]
     diffs += [f"huiqi screen: {d}" for d in compare(huiqi_paid(cli_out / "results.parquet"), peer)]
