@@ -64,3 +64,20 @@ def run_full(ruleset):
         return ev.frame.row(0, named=True)
 
     return _run
+
+
+# What `huiqi serve --workers N` writes into os.environ before its exec (cli_serve.serve); a test that runs it in
+# process with the exec replaced must not leave them behind: HUIQI_PREPARED=1 left in the test process made every
+# later server a test starts skip seeding the demo accounts (a 401 at login, seen in CI).
+SERVE_ENVIRONMENT = ("HUIQI_DB", "HUIQI_DATA", "HUIQI_WORK", "HUIQI_PREPARED", "HUIQI_TRUSTED_PROXIES",
+                     "_RJEM_MALLOC_CONF")
+
+
+@pytest.fixture
+def serve_environment(monkeypatch):
+    """None of SERVE_ENVIRONMENT set during the test, and each as it was afterwards (monkeypatch.delenv of an
+    absent variable records nothing, so a value the code sets would stay: set first, then delete)."""
+    for name in SERVE_ENVIRONMENT:
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+    return monkeypatch

@@ -123,14 +123,12 @@ def test_python_dash_m_huiqi_is_the_command_line():
     assert "screen" in done.stdout and "serve" in done.stdout
 
 
-def test_serve_workers_inherit_the_settings(monkeypatch, tmp_path):
+def test_serve_workers_inherit_the_settings(serve_environment, monkeypatch, tmp_path):
     """`huiqi serve --workers N` becomes `python -m uvicorn` by exec: the workers get this process's environment,
     so Polars in each worker reads the defaults before it loads."""
     seen = {}
     monkeypatch.setattr(cli_serve, "_prepare", lambda *a: None)
     monkeypatch.setattr(os, "execv", lambda exe, argv: seen.setdefault("conf", os.environ.get(JEMALLOC)))
-    for name in ("HUIQI_DB", "HUIQI_DATA", "HUIQI_WORK", "HUIQI_PREPARED", JEMALLOC):
-        monkeypatch.delenv(name, raising=False)
     result = CliRunner().invoke(app, ["serve", "--workers", "2", "--db", f"sqlite:///{tmp_path / 'x.db'}"])
     assert result.exit_code == 0, result.output
     assert seen["conf"] == OURS

@@ -34,14 +34,12 @@ def test_access_log_switch_one_process(served, flag, expected):
 
 
 @pytest.mark.parametrize("flag, expected", [([], False), (["--no-access-log"], True)])
-def test_access_log_switch_several_processes(monkeypatch, tmp_path, flag, expected):
+def test_access_log_switch_several_processes(serve_environment, monkeypatch, tmp_path, flag, expected):
     import os
 
     seen = {}
     monkeypatch.setattr(cli_serve, "_prepare", lambda *a: seen.setdefault("prepared", a))
     monkeypatch.setattr(os, "execv", lambda exe, argv: seen.setdefault("argv", argv))
-    for name in ("HUIQI_DB", "HUIQI_DATA", "HUIQI_WORK", "HUIQI_PREPARED"):
-        monkeypatch.delenv(name, raising=False)
     result = CliRunner().invoke(app, ["serve", "--workers", "2", "--db", f"sqlite:///{tmp_path / 'x.db'}", *flag])
     assert result.exit_code == 0, result.output
     assert ("--no-access-log" in seen["argv"]) is expected
