@@ -24,11 +24,11 @@ import time
 
 YOUNG_THRESHOLD = (10_000, 20, 100)
 FULL_EVERY_S = 600.0
-# How long a thread holding the GIL runs before a waiting thread may ask for it (CPython's default: 5 ms). A
-# serving process has two busy threads, the event loop and the calculator's batcher, whose batch of ≤ 8 checks
-# (~3–5 ms of pure Python, holding the GIL) the default cut in two about as often as not; at 10 ms a batch mostly
-# runs to its end and the loop takes the GIL when it is released (docs/decisions.md WEB8-1: 0.5–50 ms measured).
-SWITCH_INTERVAL_MS = 10.0
+# How long a thread holding the GIL runs before a waiting thread may ask for it. A serving process has two busy
+# threads, the event loop and the calculator's batcher (a batch of ≤ 8 checks is ~3–5 ms of pure Python). 0.5–50 ms
+# were measured and none beat CPython's own 5 ms beyond the machine's noise (docs/decisions.md WEB8-1), so it stays;
+# HUIQI_SWITCH_INTERVAL_MS sets another for measurement or a quieter host.
+SWITCH_INTERVAL_MS = 5.0
 
 
 def switch_interval_from_env(default: float = SWITCH_INTERVAL_MS) -> float:
