@@ -9,6 +9,7 @@ fixed concurrency, then stops it (SIGINT). Variants, measured in the same run so
   unbatched    HUIQI_CALC_BATCH_MS=0: each check alone in the framework's thread pool
   workers2     batched, `--workers 2` (two server processes)
   batch64      batched with up to 64 requests a batch (HUIQI_CALC_BATCH_MAX=64; the default is 8)
+  switch=MS    batched, the GIL's switch interval MS milliseconds (HUIQI_SWITCH_INTERVAL_MS; e.g. switch=1)
   before       optional (--before PATH): the same scenarios against another checkout's server, e.g. the code
                before this change (`--before /path/to/checkout`, run with that checkout's own venv python)
   before-w2    with --before and workers2: that checkout with `--workers 2`
@@ -22,7 +23,8 @@ Scenarios (each request distinct: nothing is answered from the server's result c
 
 It prints p50/p95/p99, throughput, the server's own CPU time per request (from /proc, all its processes), the
 load client's own CPU per request and, for the raw client, the server's context switches per request (voluntary +
-involuntary, all its threads: how often the event loop and the batcher's thread sleep and wake). Two load
+involuntary, all its threads: how often the event loop and the batcher's thread sleep and wake) and the CPU of its
+main thread (the event loop) per request: the rest of the server's CPU is the other threads' (the batcher's). Two load
 clients (`--client raw,wrk`), each with its own distinct requests:
   raw  a minimal asyncio HTTP/1.1 keep-alive client in this process (httpx only logs in: httpx.AsyncClient needs
        several ms of CPU per request at 50 connections); every status and every 25th body checked
@@ -96,6 +98,21 @@ def server_cpu_seconds() -> float:
     for pid in _tree(SERVER_PID):
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def server_main_thread_cpu_seconds() -> float:
+    """user+system CPU so far of the server's main thread (its event loop; /proc/<pid>/task/<pid>/stat), to tell
+    the loop's share of a request from the other threads' (the calculator's batcher above all)."""
+    if SERVER_PID is None:
+        return float("nan")
+    total = 0
+    for pid in _tree(SERVER_PID):
+        try:
+            fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
         total += int(fields[11]) + int(fields[12])
@@ -179,10 +196,13 @@ async def drive(client: httpx.AsyncClient, make_request, n: int, clients: int, m
 
     switches = server_switches()
     started, cpu, own = time.perf_counter(), server_cpu_seconds(), time.process_time()
+    loop_cpu = server_main_thread_cpu_seconds()
     await asyncio.gather(*[worker() for _ in range(clients)])
     wall = time.perf_counter() - started
     cpu, own = server_cpu_seconds() - cpu, time.process_time() - own
+    loop_cpu = server_main_thread_cpu_seconds() - loop_cpu
     out = summary(latencies, wall, cpu, own, errors, sampled, bad_bodies)
+    out["loop_ms"] = loop_cpu * 1000 / out["n"]  # the event loop's thread (workers' main threads with --workers)
     vol, invol = (after - before for after, before in zip(server_switches(), switches))
     out["switches"] = f"{vol / out['n']:.1f}+{invol / out['n']:.1f}"  # per request, all threads
     return out
@@ -388,6 +408,9 @@ def main() -> None:
         variants["before"] = (before, python, [], env)
         variants["before-w2"] = (before, python, ["--workers", "2"], env)
     chosen = [v for v in a.variants.split(",") if v]
+    for name in chosen:  # "switch=MS": batched with the GIL's switch interval set (HUIQI_SWITCH_INTERVAL_MS)
+        if name.startswith("switch=") and name not in variants:
+            variants[name] = (ROOT, sys.executable, [], {"HUIQI_SWITCH_INTERVAL_MS": name.split("=", 1)[1]})
     if a.before and not {"before", "before-w2"} & set(chosen):  # unless --variants places them (e.g. first)
         chosen += ["before"] + (["before-w2"] if "workers2" in chosen else [])
     kinds = [k for k in a.client.split(",") if k]
@@ -411,7 +434,7 @@ def main() -> None:
     print(f"{os.cpu_count()} CPUs (shared with other work: see the load average), load average "
           f"{os.getloadavg()[0]:.1f}; {a.clients} concurrent clients; loopback")
     print(f"{'scenario':20s} {'variant':12s} {'client':6s} {'n':>5s} {'err':>4s} {'body':>7s} {'p50 ms':>7s} "
-          f"{'p95 ms':>7s} {'p99 ms':>7s} {'req/s':>6s} {'server CPU ms/req':>17s} {'client CPU ms/req':>17s} {'switches/req':>12s}")
+          f"{'p95 ms':>7s} {'p99 ms':>7s} {'req/s':>6s} {'server CPU ms/req':>17s} {'client CPU ms/req':>17s} {'switches/req':>12s} {'loop ms/req':>11s}")
     first = runs[chosen[0]][0]
     for scenario, kind in dict.fromkeys((s, k) for s, k, _ in first):
         for name in chosen:
@@ -421,7 +444,7 @@ def main() -> None:
                 label = name if a.repeat == 1 else f"{name}#{k + 1}"
                 print(f"{scenario:20s} {label:12s} {kind:6s} {r['n']:5d} {r['errors']:4d} {body:>7s} {r['p50']:7.1f} "
                       f"{r['p95']:7.1f} {r['p99']:7.1f} {r['rps']:6.0f} {r['server_ms']:17.3f} {r['client_ms']:17.3f} "
-                      f"{r.get('switches', '—'):>12s}")
+                      f"{r.get('switches', '—'):>12s} {r.get('loop_ms', float('nan')):11.3f}")
     med = statistics.median
     print(f"medians over {a.repeat} run(s) each; target calc p99 ≤ 50 ms, search p95 ≤ 50 ms")
     for name in chosen:
@@ -430,7 +453,8 @@ def main() -> None:
             got = [r for results in runs[name] for s, c, r in results if (s, c) == (scenario, kind)]
             print(f"  {name:10s} {kind:4s} {scenario:19s} {figure} {med(r[figure] for r in got):6.1f} ms "
                   f"(runs {', '.join(f'{r[figure]:.0f}' for r in got)}); server CPU "
-                  f"{med(r['server_ms'] for r in got):.3f} ms/req; client CPU {med(r['client_ms'] for r in got):.3f}")
+                  f"{med(r['server_ms'] for r in got):.3f} ms/req; client CPU {med(r['client_ms'] for r in got):.3f}"
+                  + (f"; loop thread {med(r['loop_ms'] for r in got):.3f} ms/req" if kind == "raw" else ""))
         print(f"  {name:10s} start-up to the first 200 on /healthz (fresh database): {med(startup[name]):.2f} s "
               f"(runs {', '.join(f'{t:.2f}' for t in startup[name])})")
     if any(r["errors"] or r["bad_bodies"] for name in chosen for results in runs[name] for _s, _k, r in results):

@@ -17,11 +17,27 @@ collected):
 from __future__ import annotations
 
 import gc
+import os
+import sys
 import threading
 import time
 
 YOUNG_THRESHOLD = (10_000, 20, 100)
 FULL_EVERY_S = 600.0
+# How long a thread holding the GIL runs before a waiting thread may ask for it. A serving process has two busy
+# threads, the event loop and the calculator's batcher (a batch of ≤ 8 checks is ~3–5 ms of pure Python). 0.5–50 ms
+# were measured and none beat CPython's own 5 ms beyond the machine's noise (docs/decisions.md WEB8-1), so it stays;
+# HUIQI_SWITCH_INTERVAL_MS sets another for measurement or a quieter host.
+SWITCH_INTERVAL_MS = 5.0
+
+
+def switch_interval_from_env(default: float = SWITCH_INTERVAL_MS) -> float:
+    """HUIQI_SWITCH_INTERVAL_MS (a positive number of ms; anything else: the default)."""
+    try:
+        value = float(os.environ.get("HUIQI_SWITCH_INTERVAL_MS", default))
+    except ValueError:
+        return default
+    return value if 0 < value <= 1000 else default
 
 
 def _freeze_survivors(phase: str, info: dict) -> None:
@@ -30,7 +46,9 @@ def _freeze_survivors(phase: str, info: dict) -> None:
 
 
 def install(full_every_s: float = FULL_EVERY_S) -> None:
-    """Once per serving process, after start-up has loaded everything (idempotent)."""
+    """Once per serving process, after start-up has loaded everything (idempotent); also the GIL's switch
+    interval, the other process-wide setting of a serving process."""
+    sys.setswitchinterval(switch_interval_from_env() / 1000)
     gc.collect()
     gc.freeze()
     gc.set_threshold(*YOUNG_THRESHOLD)
