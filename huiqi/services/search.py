@@ -268,8 +268,8 @@ class _Unit:
 
     @cached_property
     def wenhao(self) -> list[tuple[int, int, list[str]]]:
-        """The 文号 written in the unit (``_wenhao_matches``): found once per unit, not by a regex scan of the
-        whole clause for every hit of every 文号 query (6% of a search's CPU, SEARCH3-2)."""
+        """The 文号 written in the unit (``_wenhao_matches``), found on first use and kept: a 文号 query's snippets
+        scanned every hit's whole clause with the regex, ~30–45 µs a hit (docs/decisions.md SEARCH3-3)."""
         return _wenhao_matches(self.norm)
 
 
@@ -369,12 +369,9 @@ class _Corpus:
             tier_k, total_k = found_tiers[kth], totals[kth]
             keep = (found_tiers > tier_k) | ((found_tiers == tier_k) & (totals >= total_k - 1e-6))
             found, totals, found_tiers = found[keep], totals[keep], found_tiers[keep]
-        # the key (-tier, -rounded score, index) as the tuples themselves, no key function called per unit; the
-        # index is unique, so the exact score after it never decides the order
-        totals_list = totals.tolist()
-        ranked = sorted(zip([-t for t in found_tiers.tolist()], [-round(t, 9) for t in totals_list], found.tolist(),
-                            totals_list))[:limit]
-        return [(i, -tier, total, self._matched(i, q)) for tier, _rounded, i, total in ranked]
+        ranked = sorted(zip(found.tolist(), found_tiers.tolist(), totals.tolist()),
+                        key=lambda r: (-r[1], -round(r[2], 9), r[0]))[:limit]
+        return [(i, tier, total, self._matched(i, q)) for i, tier, total in ranked]
 
     def _mask(self, allowed: set[int]) -> np.ndarray:
         mask = np.zeros(len(self.units), dtype=bool)
