@@ -1,6 +1,5 @@
 """SEARCH3: each unit's 文号 are found once (``_Unit.wenhao``) instead of by a regex scan of the clause for every
-hit of a 文号 query, and the final ranking sorts key tuples instead of calling a key function: the answers stay
-exactly those of the code before (tests/search_reference.py) — every 文号 of the library as a query, 文号 inside
+hit of a 文号 query: the answers stay exactly those of the code before (tests/search_reference.py) — every 文号 of the library as a query, 文号 inside
 longer queries, and generated corpora whose units cite 文号 (tiers 1 and 2 beside plain scores, ties included)."""
 
 from __future__ import annotations
