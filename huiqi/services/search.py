@@ -266,6 +266,12 @@ class _Unit:
     display: str  # cleaned text
     norm: str  # folded display text, same length
 
+    @cached_property
+    def wenhao(self) -> list[tuple[int, int, list[str]]]:
+        """The 文号 written in the unit (``_wenhao_matches``), found on first use and kept: a 文号 query's snippets
+        scanned every hit's whole clause with the regex, ~30–45 µs a hit (docs/decisions.md SEARCH3-3)."""
+        return _wenhao_matches(self.norm)
+
 
 @dataclass
 class _ParsedQuery:
@@ -520,7 +526,7 @@ def _snippet(unit: _Unit, terms: _SnippetTerms, matched: set) -> str:
             spans.append((start, start + size, weight))
             start = norm.find(needle, start + 1)
     if terms.wenhao:
-        for s, e, tokens in _wenhao_matches(norm):
+        for s, e, tokens in unit.wenhao:
             for k, token in enumerate(tokens):  # tokens[k] drops the first k characters of the 机关代字
                 if token in terms.wenhao:
                     spans.append((s + k, e, terms.wenhao[token]))

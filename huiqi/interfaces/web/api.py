@@ -17,9 +17,9 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from huiqi.interfaces.web import auth, schemas as S
+from huiqi.interfaces.web import auth, schemas as S, search_pool
 from huiqi.interfaces.web.auth import User, admin_user, check_csrf, current_user, officer_user
-from huiqi.interfaces.web.checking import batched_check, cached_or_thread, period_ok, stored_facts
+from huiqi.interfaces.web.checking import batched_check, period_ok, stored_facts
 from huiqi.interfaces.web.presenters import (
     MAX_OFFSET, MAX_PAGE, calculator_fields, check_json, clause_dict, document_dict, filter_documents, import_field,
     json_bytes, measure_dict, measures_by_clause, page_of, parameter_rows, public_job, result_rows, scoped_results,
@@ -171,11 +171,15 @@ async def search_answer(state: WebState, q: str, limit: int, level: str | None, 
     web/check_fast.py, the same route without the framework's per-request machinery."""
     key = ("search", q, limit, level, document, status, date.today())  # status (有效/已失效) is as of today
 
-    def compute() -> bytes:  # in the thread pool: a search on a cache miss must not hold up the event loop
+    hit = state.cache_get(key)
+    if hit is not None:
+        return hit
+
+    def compute() -> bytes:  # on a search thread: a search on a cache miss must not hold up the event loop
         hits = search_hits(q, limit, level, document, status)
         return json_bytes({"query": q, "total": len(hits), "hits": hits})
 
-    return await cached_or_thread(state, key, compute)
+    return await search_pool.run(state.cached, key, compute)  # asyncio's hand-off, not anyio's (SEARCH3-4)
 
 
 @router.get("/fields", response_model=S.FieldsOut, tags=["规则"], summary="某期间的措施需要的输入字段（计算器表单）")
