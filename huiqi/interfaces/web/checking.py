@@ -72,16 +72,6 @@ async def batched_check(state: WebState, facts: dict, period: str, entity: str, 
         raise WebError(422, str(e)) from None
 
 
-async def cached_or_thread(state: WebState, key: tuple, compute):
-    """A cached answer straight from the event loop; a miss is computed in the thread pool."""
-    from starlette.concurrency import run_in_threadpool
-
-    hit = state.cache_get(key)
-    if hit is not None:
-        return hit
-    return await run_in_threadpool(state.cached, key, compute)
-
-
 def stored_facts(state: WebState, credit_code: str, period: str) -> dict:
     period_ok(state, period)
     row = state.facts_row(credit_code, period)
