@@ -90,33 +90,31 @@ def _tree(pid: int) -> list[int]:
     return out
 
 
-def server_cpu_seconds() -> float:
-    """user+system CPU of the server's processes so far (Linux /proc), to tell server cost from client cost."""
-    if SERVER_PID is None or not Path(f"/proc/{SERVER_PID}/stat").exists():
-        return float("nan")
-    total = 0
-    for pid in _tree(SERVER_PID):
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def server_main_thread_cpu_seconds() -> float:
-    """user+system CPU so far of the server's main thread (its event loop; /proc/<pid>/task/<pid>/stat), to tell
-    the loop's share of a request from the other threads' (the calculator's batcher above all)."""
+def _server_cpu(stat_path) -> float:
+    """user+system CPU so far of the server's processes, each read from ``stat_path(pid)`` (Linux /proc)."""
     if SERVER_PID is None:
         return float("nan")
     total = 0
     for pid in _tree(SERVER_PID):
         try:
-            fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            fields = Path(stat_path(pid)).read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
         total += int(fields[11]) + int(fields[12])
     return total / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu_seconds() -> float:
+    """user+system CPU of the server's processes so far, to tell server cost from client cost."""
+    if SERVER_PID is not None and not Path(f"/proc/{SERVER_PID}/stat").exists():
+        return float("nan")
+    return _server_cpu(lambda pid: f"/proc/{pid}/stat")
+
+
+def server_main_thread_cpu_seconds() -> float:
+    """user+system CPU so far of the server's main threads (their event loops; /proc/<pid>/task/<pid>/stat), to
+    tell the loop's share of a request from the other threads' (the calculator's batcher above all)."""
+    return _server_cpu(lambda pid: f"/proc/{pid}/task/{pid}/stat")
 
 
 def server_switches() -> tuple[int, int]:
