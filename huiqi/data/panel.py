@@ -7,7 +7,10 @@ tens of millions of rows. `indicator_panel.parquet` beside the other tables is u
 
 Like a warehouse surrogate key, each panel row also carries `enterprise_index`: the row number of its
 enterprise in `enterprises.parquet`, so the per-quarter joins are on an integer, not an 18-character string
-(`credit_code` stays in the file and is checked against the index before it is trusted).
+(`credit_code` stays in the file and is checked against the index before it is trusted). The side tables the
+enterprise facts group per enterprise (:data:`SIDE_TABLES`) carry the same column (:func:`write_side_indexes`), so
+their rows are grouped by that integer instead of looking up millions of codes in the register at every run
+(docs/decisions.md FACTS4).
 """
 
 from __future__ import annotations
@@ -52,4 +55,76 @@ def write_panel(directory: str | Path) -> Path:
     finally:
         if writer is not None:
             writer.close()
+    write_side_indexes(d)
     return target
+
+
+# the tables whose rows the enterprise facts group per enterprise (huiqi.services.facts._side_columns)
+SIDE_TABLES = ("scale_status", "designations", "events", "credit_records")
+INDEX = "enterprise_index"
+
+
+def register_index(register: pl.Series, codes: pl.Series) -> pl.Series:
+    """For each of ``codes``, the first row of ``register`` holding it (UInt32; null: absent, or a null code)."""
+    first = register.to_frame("credit_code").with_row_index(INDEX).drop_nulls("credit_code") \
+        .unique("credit_code", keep="first")
+    return codes.to_frame("credit_code").join(first, on="credit_code", how="left", maintain_order="left") \
+        .get_column(INDEX)
+
+
+def write_side_indexes(directory: str | Path) -> list[str]:
+    """Store ``enterprise_index`` (the enterprise's row in enterprises.parquet, null for a code the register lacks)
+    as the last column of each side table of ``directory`` present; returns the tables rewritten.
+
+    Idempotent: a table whose index already equals the one this register gives is left alone (same bytes, so the
+    data hash does not change). Each rewrite goes to a temporary file renamed over the table, row group by row
+    group, so the rows, their order, row groups (the year and date statistics a scan prunes by) and compression
+    stay as they were. Readers of the data model (huiqi.data.synthetic.read_parquet, the database) select their
+    own columns and ignore this one; the facts trust it only after checking it (huiqi.services.facts)."""
+    import pyarrow.parquet as pq
+
+    d = Path(directory)
+    register = pl.read_parquet(d / "enterprises.parquet", columns=["credit_code"]).get_column("credit_code")
+    rewritten = []
+    for name in SIDE_TABLES:
+        path = d / f"{name}.parquet"
+        if not path.exists():
+            continue
+        source = pq.ParquetFile(path)
+        names = source.schema_arrow.names
+        stored = pl.read_parquet(path, columns=["credit_code", *([INDEX] if INDEX in names else [])])
+        index = register_index(register, stored.get_column("credit_code"))
+        if INDEX in names and stored.get_column(INDEX).cast(pl.UInt32, strict=False).equals(index):
+            continue
+        _write_with_index(source, path, index)
+        rewritten.append(name)
+    return rewritten
+
+
+def _write_with_index(source, path: Path, index: pl.Series) -> None:
+    """``path``'s rows with ``index`` as the last column (an older one replaced), through a temporary file."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    meta = source.metadata
+    compression = meta.row_group(0).column(0).compression.lower() if meta.num_row_groups else "zstd"
+    schema = source.schema_arrow
+    if INDEX in schema.names:
+        schema = schema.remove(schema.get_field_index(INDEX))
+    schema = schema.append(pa.field(INDEX, pa.uint32()))
+    temporary = path.with_name(path.name + ".tmp")  # not *.parquet: no reader of the directory sees it half written
+    try:
+        with pq.ParquetWriter(temporary, schema, compression=compression) as writer:
+            start = 0
+            for group in range(meta.num_row_groups):
+                table = source.read_row_group(group)
+                if INDEX in table.column_names:
+                    table = table.drop_columns([INDEX])
+                table = table.append_column(INDEX, index.slice(start, table.num_rows).to_arrow())
+                start += table.num_rows
+                writer.write_table(table, row_group_size=max(table.num_rows, 1))
+            if not meta.num_row_groups:
+                writer.write_table(schema.empty_table())
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)

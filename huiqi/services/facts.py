@@ -312,21 +312,65 @@ def _register_rows(register: pl.Series, codes: pl.Series) -> pl.Series | None:
     return found.get_column("row") if found.height == len(codes) else None
 
 
+def _indexed_rows(register: pl.Series, register_hashes: pl.Series, side: pl.DataFrame) -> pl.Series | None:
+    """The side's rows' register rows from the ``enterprise_index`` it stores (huiqi.data.panel), or None unless
+    that index is exact for this register: every indexed row's code is the code at its row, and no code stored
+    without an index (absent when the table was prepared) is in the register. Every row is checked, not a sample:
+    a register edited after preparation, a partition or another county's file gives None, never wrong facts. The
+    caller has checked that the register lists no code twice (``register_hashes`` unique)."""
+    at, codes = side.get_column("enterprise_index").cast(pl.UInt32, strict=False), side.get_column("credit_code")
+    if at.null_count() < len(at) and at.max() >= len(register):
+        return None
+    # a null code with an index is refused too (a null code matches nothing); a null index leaves the row alone
+    if not ((register.gather(at) == codes) | at.is_null()).fill_null(False).all():
+        return None
+    unindexed = codes.filter(at.is_null()).drop_nulls()
+    # equal codes hash equally, so no equal hash proves every such code absent from the register
+    if len(unindexed) and register_hashes.is_in(unindexed.hash()).any():
+        return None
+    return at
+
+
+def _rows_in_register(register: pl.Series, frames: list[pl.DataFrame]) -> list[pl.Series] | None:
+    """Per side frame (credit_code, perhaps enterprise_index, its inputs), each row's register row (null: none), or
+    None if the register lists one of the looked-up codes twice. A frame with an index that is exact for this
+    register (:func:`_indexed_rows`) takes it; the other frames' codes are looked up in one join (FACTS3-1)."""
+    found: list[pl.Series | None] = [None] * len(frames)
+    if any("enterprise_index" in frame.columns for frame in frames):
+        hashes = register.hash()  # distinct hashes prove distinct codes: the exact check, without hashing strings
+        if hashes.n_unique() == len(register):
+            found = [_indexed_rows(register, hashes, frame) if "enterprise_index" in frame.columns else None
+                     for frame in frames]
+    rest = [i for i, rows in enumerate(found) if rows is None]
+    if rest:
+        looked_up = _register_rows(register, pl.concat([frames[i].get_column("credit_code") for i in rest]))
+        if looked_up is None:
+            return None
+        start = 0
+        for i in rest:
+            found[i] = looked_up.slice(start, frames[i].height)
+            start += frames[i].height
+    return found  # type: ignore[return-value]
+
+
 def _side_columns(register: pl.Series, sides: list[_Side]) -> pl.DataFrame:
     """Each side's facts at the rows of ``register`` (the register's credit codes) of their enterprise, null
-    elsewhere: what grouping each side by credit code and placing the groups (:func:`_placed`) gives. The sides'
-    rows are looked up in the register first — all sides' codes in one join, as FACTS2-1 — and then grouped by the
-    register row found, an integer: grouping by the code hashed a million strings once more (docs/decisions.md
-    FACTS3-1). A register listing a looked-up code twice takes the grouping by code, which places a code's facts at
-    each of its rows."""
-    rows = pl.collect_all([side.rows.select("credit_code", *side.inputs()) for side in sides])
-    found = _register_rows(register, pl.concat([frame.get_column("credit_code") for frame in rows]))
+    elsewhere: what grouping each side by credit code and placing the groups (:func:`_placed`) gives. Each side's
+    rows are grouped by their register row, an integer: the ``enterprise_index`` a prepared table stores, once
+    checked (docs/decisions.md FACTS4-1), or else found by looking all sides' codes up in the register in one join
+    (FACTS2-1, FACTS3-1); grouping by the code hashed a million strings once more. A register listing a looked-up
+    code twice takes the grouping by code, which places a code's facts at each of its rows."""
+    def columns(side: _Side) -> list[str]:
+        stored = side.rows.collect_schema().names()
+        return ["credit_code", *(["enterprise_index"] if "enterprise_index" in stored else []), *side.inputs()]
+
+    rows = pl.collect_all([side.rows.select(columns(side)) for side in sides])
+    found = _rows_in_register(register, rows)
     if found is None:
         return _placed(register, pl.collect_all([side.by("credit_code") for side in sides]))
-    keyed, start = [], 0
-    for side, frame in zip(sides, rows):
-        at = found.slice(start, frame.height).alias("register_row")
-        start += frame.height
+    keyed = []
+    for side, frame, at in zip(sides, rows, found):
+        at = at.alias("register_row")
         keyed.append(side.by("register_row", frame.lazy().with_columns(at).filter(at.is_not_null())))
     placed = []
     for side, frame in zip(sides, pl.collect_all(keyed)):
