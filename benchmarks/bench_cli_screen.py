@@ -92,10 +92,11 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=100_000)
     ap.add_argument("--period", default="2024Q4")
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--data", type=Path, help="a data directory of --size enterprises (default /tmp/huiqi-bench-N)")
     args = ap.parse_args()
     if args.period != "2024Q4":
         raise SystemExit("the floor script encodes 2024Q4's measures only")
-    data = ensure_data(args.size)
+    data = ensure_data(args.size, args.data)
     huiqi = shutil.which("huiqi") or str(Path(sys.executable).with_name("huiqi"))
     cli, floor, floor_excel = [], [], []
     for _ in range(args.repeat):

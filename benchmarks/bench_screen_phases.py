@@ -80,6 +80,7 @@ from huiqi.services import facts as this
 from huiqi.services.calculator import default_ruleset
 spec = importlib.util.spec_from_file_location("base_facts", base_facts)
 base = importlib.util.module_from_spec(spec)
+sys.modules["base_facts"] = base  # a dataclass looks its module up while it is being defined
 spec.loader.exec_module(base)
 ruleset = default_ruleset()
 resolved = ruleset.resolve_parameters(None)
@@ -124,11 +125,12 @@ def main() -> None:
     ap.add_argument("--period", default="2024Q4")
     ap.add_argument("--base", type=Path, help="a second checkout to run alternately (e.g. the base commit)")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--data", type=Path, help="a data directory of --size enterprises (default /tmp/huiqi-bench-N)")
     ap.add_argument("--facts-beside", action="store_true", help="the base's facts.py beside this one's, one process")
     args = ap.parse_args()
     from bench_screening import ensure_data
 
-    data = ensure_data(args.size)
+    data = ensure_data(args.size, args.data)
     if args.facts_beside:
         if not args.base:
             raise SystemExit("--facts-beside needs --base")

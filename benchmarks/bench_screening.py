@@ -21,8 +21,10 @@ import time
 from pathlib import Path
 
 
-def ensure_data(n: int) -> Path:
-    directory = Path(f"/tmp/huiqi-bench-{n}")
+def ensure_data(n: int, directory: Path | None = None) -> Path:
+    """The data of ``n`` enterprises (in ``directory``, by default the cache /tmp/huiqi-bench-<n>), prepared for
+    scale: generated if absent, the indicator panel written and the side tables' enterprise_index stored."""
+    directory = directory or Path(f"/tmp/huiqi-bench-{n}")
     if not (directory / "enterprises.parquet").exists():
         from huiqi.data.synthetic import write_synthetic
 
@@ -35,7 +37,24 @@ def ensure_data(n: int) -> Path:
         t = time.perf_counter()
         write_panel(directory)
         print(f"  wrote the indicator panel in {time.perf_counter() - t:.1f} s", flush=True)
+    if not _sides_indexed(directory):  # a directory prepared before the side tables carried it (FACTS4-1)
+        from huiqi.data.panel import write_side_indexes
+
+        t = time.perf_counter()
+        written = write_side_indexes(directory)
+        print(f"  stored enterprise_index in {', '.join(written) or 'no table'} in {time.perf_counter() - t:.1f} s",
+              flush=True)
     return directory
+
+
+def _sides_indexed(directory: Path) -> bool:
+    """Whether every side table present has an enterprise_index column (from the files' schemas alone)."""
+    import pyarrow.parquet as pq
+
+    from huiqi.data.panel import INDEX, SIDE_TABLES
+
+    paths = [directory / f"{name}.parquet" for name in SIDE_TABLES]
+    return all(INDEX in pq.read_schema(p).names for p in paths if p.exists())
 
 
 def timed_run(directory: Path, period: str, out: Path) -> dict:

@@ -59,8 +59,9 @@ def write_panel(directory: str | Path) -> Path:
     return target
 
 
-# the tables whose rows the enterprise facts group per enterprise (huiqi.services.facts._side_columns)
-SIDE_TABLES = ("scale_status", "designations", "events", "credit_records")
+# the tables whose rows the enterprise facts group per enterprise (huiqi.services.facts._side_columns), and the
+# projects, placed beside their owner's register row (facts._with_owners)
+SIDE_TABLES = ("scale_status", "designations", "events", "credit_records", "projects")
 INDEX = "enterprise_index"
 
 

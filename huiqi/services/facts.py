@@ -331,14 +331,21 @@ def _indexed_rows(register: pl.Series, register_hashes: pl.Series, side: pl.Data
     return at
 
 
+def _distinct_hashes(register: pl.Series) -> pl.Series | None:
+    """The register's codes' hashes if they are all distinct, which proves that it lists no code twice (an index
+    then points at a code's only row) — without hashing a million strings into a table (FACTS4-1); else None."""
+    hashes = register.hash()
+    return hashes if hashes.n_unique() == len(register) else None
+
+
 def _rows_in_register(register: pl.Series, frames: list[pl.DataFrame]) -> list[pl.Series] | None:
     """Per side frame (credit_code, perhaps enterprise_index, its inputs), each row's register row (null: none), or
     None if the register lists one of the looked-up codes twice. A frame with an index that is exact for this
     register (:func:`_indexed_rows`) takes it; the other frames' codes are looked up in one join (FACTS3-1)."""
     found: list[pl.Series | None] = [None] * len(frames)
     if any("enterprise_index" in frame.columns for frame in frames):
-        hashes = register.hash()  # distinct hashes prove distinct codes: the exact check, without hashing strings
-        if hashes.n_unique() == len(register):
+        hashes = _distinct_hashes(register)
+        if hashes is not None:
             found = [_indexed_rows(register, hashes, frame) if "enterprise_index" in frame.columns else None
                      for frame in frames]
     rest = [i for i, rows in enumerate(found) if rows is None]
@@ -441,8 +448,10 @@ def project_facts(tables: dict[str, pl.DataFrame], period: str | Period,
     p = Period.parse(period) if isinstance(period, str) else period
     q = p.last_quarter
     inv = tables["project_investment"].lazy()
-    out = tables["projects"].lazy().select(
-        "project_id", "credit_code", "project_type", pl.col("county_code").alias("county"),
+    projects = tables["projects"].lazy()
+    indexed = ["enterprise_index"] if "enterprise_index" in projects.collect_schema().names() else []
+    out = projects.select(
+        "project_id", "credit_code", *indexed, "project_type", pl.col("county_code").alias("county"),
         pl.col("name").alias("project_name"),
         pl.col("registered_on").is_between(p.start, p.end).alias("project_started_registered_q"),
         pl.col("total_investment_fen").alias("gx2024q2_project_total_invest"), "registered_on")
@@ -469,9 +478,17 @@ def project_facts(tables: dict[str, pl.DataFrame], period: str | Period,
 def _with_owners(projects: pl.DataFrame, owners: pl.DataFrame) -> pl.DataFrame:
     """The projects beside their owners' register columns (null for an owner not in the register), each project's
     owner row found by one join (:func:`_rows_of`; the semi join of the register, then a left join, it replaces took
-    ~1.5× as long at 1M: docs/decisions.md FACTS2-3). A code the register lists twice is joined as before: the
-    project's row repeated once per register row."""
-    [at] = _rows_of(projects.get_column("credit_code"), [owners])
+    ~1.5× as long at 1M: docs/decisions.md FACTS2-3), or the ``enterprise_index`` the projects store (huiqi.data.panel)
+    once checked (FACTS4-2). A code the register lists twice is joined as before: the project's row repeated once
+    per register row."""
+    at = None
+    if "enterprise_index" in projects.columns:
+        hashes = _distinct_hashes(owners.get_column("credit_code"))
+        if hashes is not None:
+            at = _indexed_rows(owners.get_column("credit_code"), hashes, projects)
+        projects = projects.drop("enterprise_index")
+    if at is None:
+        [at] = _rows_of(projects.get_column("credit_code"), [owners])
     if at is None:
         return projects.join(owners, on="credit_code", how="left", maintain_order="left")
     return pl.concat([projects, owners.drop("credit_code")[at]], how="horizontal")
