@@ -326,7 +326,7 @@ def _indexed_rows(register: pl.Series, register_hashes: pl.Series, side: pl.Data
         return None
     unindexed = codes.filter(at.is_null()).drop_nulls()
     # equal codes hash equally, so no equal hash proves every such code absent from the register
-    if len(unindexed) and register_hashes.is_in(unindexed.hash()).any():
+    if len(unindexed) and register_hashes.is_in(unindexed.hash().implode()).any():
         return None
     return at
 
