@@ -51,8 +51,10 @@ def _sides_indexed(directory: Path) -> bool:
     """Whether every side table present has an enterprise_index column (from the files' schemas alone)."""
     import pyarrow.parquet as pq
 
-    from huiqi.data.panel import INDEX, SIDE_TABLES
-
+    try:
+        from huiqi.data.panel import INDEX, SIDE_TABLES
+    except ImportError:  # a checkout from before the side tables carried it (a base run): the directory as it is
+        return True
     paths = [directory / f"{name}.parquet" for name in SIDE_TABLES]
     return all(INDEX in pq.read_schema(p).names for p in paths if p.exists())
 

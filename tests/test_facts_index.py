@@ -143,6 +143,14 @@ def prepared(tmp_path_factory) -> Path:
     return panel_directory(tmp_path_factory.mktemp("prepared"), 3_000, 11)
 
 
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Path:
+    """`huiqi demo-data`'s tables (10,000 enterprises, seed 2024), prepared for scale."""
+    from tests.synthetic_dirs import panel_directory
+
+    return panel_directory(tmp_path_factory.mktemp("demo"), 10_000, 2024)
+
+
 def _scanned(directory: Path) -> dict:
     from huiqi.interfaces.cli_common import SCREEN_SCANS, load_tables
 
@@ -188,10 +196,11 @@ def test_preparation_is_idempotent_and_keeps_rows_and_row_groups(prepared, tmp_p
 
 
 @pytest.mark.parametrize("period", PERIODS)
-def test_facts_through_the_index_equal_the_lookup(prepared, period):
+@pytest.mark.parametrize("directory", ["prepared", "demo"])
+def test_facts_through_the_index_equal_the_lookup(directory, period, request):
     from huiqi.services.calculator import default_ruleset
 
-    tables = _scanned(prepared)
+    tables = _scanned(request.getfixturevalue(directory))
     plain = _without_index(tables)
     ruleset = default_ruleset()
     resolved = ruleset.resolve_parameters(None)
