@@ -109,7 +109,7 @@ def _frame(codes, index) -> pl.DataFrame:
 ])
 def test_an_index_is_trusted_only_if_every_row_fits(register, codes, index, trusted):
     reg = pl.Series("credit_code", register, dtype=pl.String)
-    at = facts_mod._indexed_rows(reg, reg.hash(), _frame(codes, index))
+    [at] = facts_mod._fitting_indexes(reg, [_frame(codes, index)])
     assert (at is not None) == trusted
     if trusted:
         assert at.to_list() == register_index(reg, pl.Series(codes, dtype=pl.String)).to_list()
@@ -119,6 +119,7 @@ def test_a_register_listing_a_code_twice_is_not_indexed():
     assert facts_mod._distinct_hashes(pl.Series(["A", "B", "A"])) is None
     assert facts_mod._distinct_hashes(pl.Series(["A", None, None])) is None
     assert facts_mod._distinct_hashes(pl.Series(["A", "B"])) is not None
+    assert facts_mod._fitting_indexes(pl.Series(["A", "B", "A"]), [_frame(["B"], [1])]) == [None]
 
 
 def test_a_fitting_index_skips_the_lookup(monkeypatch):

@@ -312,25 +312,6 @@ def _register_rows(register: pl.Series, codes: pl.Series) -> pl.Series | None:
     return found.get_column("row") if found.height == len(codes) else None
 
 
-def _indexed_rows(register: pl.Series, register_hashes: pl.Series, side: pl.DataFrame) -> pl.Series | None:
-    """The side's rows' register rows from the ``enterprise_index`` it stores (huiqi.data.panel), or None unless
-    that index is exact for this register: every indexed row's code is the code at its row, and no code stored
-    without an index (absent when the table was prepared) is in the register. Every row is checked, not a sample:
-    a register edited after preparation, a partition or another county's file gives None, never wrong facts. The
-    caller has checked that the register lists no code twice (``register_hashes`` unique)."""
-    at, codes = side.get_column("enterprise_index").cast(pl.UInt32, strict=False), side.get_column("credit_code")
-    if at.null_count() < len(at) and at.max() >= len(register):
-        return None
-    # a null code with an index is refused too (a null code matches nothing); a null index leaves the row alone
-    if not ((register.gather(at) == codes) | at.is_null()).fill_null(False).all():
-        return None
-    unindexed = codes.filter(at.is_null()).drop_nulls()
-    # equal codes hash equally, so no equal hash proves every such code absent from the register
-    if len(unindexed) and register_hashes.is_in(unindexed.hash().implode()).any():
-        return None
-    return at
-
-
 def _distinct_hashes(register: pl.Series) -> pl.Series | None:
     """The register's codes' hashes if they are all distinct, which proves that it lists no code twice (an index
     then points at a code's only row) — without hashing a million strings into a table (FACTS4-1); else None."""
@@ -338,16 +319,44 @@ def _distinct_hashes(register: pl.Series) -> pl.Series | None:
     return hashes if hashes.n_unique() == len(register) else None
 
 
+def _fitting_indexes(register: pl.Series, frames: list[pl.DataFrame]) -> list[pl.Series | None]:
+    """Per frame (credit_code, perhaps the ``enterprise_index`` a prepared table stores: huiqi.data.panel), that
+    index as each row's register row if it is exact for this register, else None (also for a frame without one).
+    Exact: the register lists no code twice, every indexed row's code is the code at its row, and no code stored
+    without an index (absent when the table was prepared) is in the register. Every row is checked, not a sample:
+    a register edited after preparation, a partition or another county's file gives None, never wrong facts."""
+    found: list[pl.Series | None] = [None] * len(frames)
+    hashes = _distinct_hashes(register) if any("enterprise_index" in f.columns for f in frames) else None
+    if hashes is None:
+        return found
+    candidates = []
+    for i, frame in enumerate(frames):
+        if "enterprise_index" not in frame.columns:
+            continue
+        at = frame.get_column("enterprise_index").cast(pl.UInt32, strict=False)
+        if at.null_count() < len(at) and at.max() >= len(register):
+            continue
+        unindexed = frame.get_column("credit_code").filter(at.is_null()).drop_nulls()
+        # equal codes hash equally, so no equal hash proves every such code absent from the register
+        if len(unindexed) and hashes.is_in(unindexed.hash().implode()).any():
+            continue
+        candidates.append((i, at))
+    # a null code with an index is refused too (a null code matches nothing); a null index leaves the row alone
+    at = pl.col("at")
+    fits = ((pl.lit(register).gather(at) == pl.col("credit_code")) | at.is_null()).fill_null(False).all()
+    checked = pl.collect_all([pl.LazyFrame({"at": at, "credit_code": frames[i].get_column("credit_code")})
+                              .select(fits) for i, at in candidates])  # the frames checked side by side
+    for (i, at), ok in zip(candidates, checked):
+        if ok.item():
+            found[i] = at
+    return found
+
+
 def _rows_in_register(register: pl.Series, frames: list[pl.DataFrame]) -> list[pl.Series] | None:
     """Per side frame (credit_code, perhaps enterprise_index, its inputs), each row's register row (null: none), or
     None if the register lists one of the looked-up codes twice. A frame with an index that is exact for this
-    register (:func:`_indexed_rows`) takes it; the other frames' codes are looked up in one join (FACTS3-1)."""
-    found: list[pl.Series | None] = [None] * len(frames)
-    if any("enterprise_index" in frame.columns for frame in frames):
-        hashes = _distinct_hashes(register)
-        if hashes is not None:
-            found = [_indexed_rows(register, hashes, frame) if "enterprise_index" in frame.columns else None
-                     for frame in frames]
+    register (:func:`_fitting_indexes`) takes it; the other frames' codes are looked up in one join (FACTS3-1)."""
+    found = _fitting_indexes(register, frames)
     rest = [i for i, rows in enumerate(found) if rows is None]
     if rest:
         looked_up = _register_rows(register, pl.concat([frames[i].get_column("credit_code") for i in rest]))
@@ -483,9 +492,7 @@ def _with_owners(projects: pl.DataFrame, owners: pl.DataFrame) -> pl.DataFrame:
     per register row."""
     at = None
     if "enterprise_index" in projects.columns:
-        hashes = _distinct_hashes(owners.get_column("credit_code"))
-        if hashes is not None:
-            at = _indexed_rows(owners.get_column("credit_code"), hashes, projects)
+        [at] = _fitting_indexes(owners.get_column("credit_code"), [projects])
         projects = projects.drop("enterprise_index")
     if at is None:
         [at] = _rows_of(projects.get_column("credit_code"), [owners])
