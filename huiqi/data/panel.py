@@ -114,8 +114,11 @@ def _write_with_index(source, path: Path, index: pl.Series) -> None:
         schema = schema.remove(schema.get_field_index(INDEX))
     schema = schema.append(pa.field(INDEX, pa.uint32()))
     temporary = path.with_name(path.name + ".tmp")  # not *.parquet: no reader of the directory sees it half written
+    # row numbers as deltas: plain (a million distinct values defeat the dictionary) made the 1M register's
+    # scale_status 52% larger, deltas 1.5% (docs/decisions.md FACTS4-1)
+    encoding = {"use_dictionary": [n for n in schema.names if n != INDEX], "column_encoding": {INDEX: "DELTA_BINARY_PACKED"}}
     try:
-        with pq.ParquetWriter(temporary, schema, compression=compression) as writer:
+        with pq.ParquetWriter(temporary, schema, compression=compression, **encoding) as writer:
             start = 0
             for group in range(meta.num_row_groups):
                 table = source.read_row_group(group)
