@@ -342,8 +342,8 @@ def _fitting_indexes(register: pl.Series, frames: list[pl.DataFrame]) -> list[pl
             continue
         candidates.append((i, at))
     # a null code with an index is refused too (a null code matches nothing); a null index leaves the row alone
-    at = pl.col("at")
-    fits = ((pl.lit(register).gather(at) == pl.col("credit_code")) | at.is_null()).fill_null(False).all()
+    row = pl.col("at")
+    fits = ((pl.lit(register).gather(row) == pl.col("credit_code")) | row.is_null()).fill_null(False).all()
     checked = pl.collect_all([pl.LazyFrame({"at": at, "credit_code": frames[i].get_column("credit_code")})
                               .select(fits) for i, at in candidates])  # the frames checked side by side
     for (i, at), ok in zip(candidates, checked):
