@@ -250,3 +250,16 @@ def test_empty_sides_with_an_index(prepared):
         assert facts_mod.enterprise_facts(emptied, period).equals(
             facts_mod.enterprise_facts(_without_index(emptied), period))
     assert Period.parse("2024Q4").quarter  # the events' sides are built for a quarter
+
+
+def test_preparation_of_empty_tables_and_a_register_listing_a_code_twice(tmp_path):
+    pl.DataFrame({"credit_code": ["A", "B", "A", None]}, schema={"credit_code": pl.String}) \
+        .write_parquet(tmp_path / "enterprises.parquet")
+    pl.DataFrame(schema=dict(SCHEMAS["designations"])).write_parquet(tmp_path / "designations.parquet")  # no group
+    pl.DataFrame({"credit_code": ["A", None, "C", "B"], "kind": "失信联合惩戒", "date": date(2024, 1, 1),
+                  "serious": True}).write_parquet(tmp_path / "credit_records.parquet")
+    assert write_side_indexes(tmp_path) == ["designations", "credit_records"]
+    assert write_side_indexes(tmp_path) == []
+    assert pl.read_parquet(tmp_path / "designations.parquet").columns == [*SCHEMAS["designations"], INDEX]
+    # a repeated code gets its first row; a null or unknown code none
+    assert pl.read_parquet(tmp_path / "credit_records.parquet").get_column(INDEX).to_list() == [0, None, None, 1]
