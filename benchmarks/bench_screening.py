@@ -31,15 +31,14 @@ def ensure_data(n: int, directory: Path | None = None) -> Path:
         t = time.perf_counter()
         write_synthetic(directory, n)
         print(f"  generated {n:,} enterprises in {time.perf_counter() - t:.1f} s → {directory}", flush=True)
-    if not (directory / "indicator_panel.parquet").exists():
-        from huiqi.data.panel import write_panel
+    from huiqi.data.panel import panel_index_current, write_panel, write_side_indexes
 
+    # a panel written before it stored its register's fingerprint (MERGE9-1) is read without its index: write it again
+    if not (directory / "indicator_panel.parquet").exists() or not panel_index_current(directory):
         t = time.perf_counter()
         write_panel(directory)
         print(f"  wrote the indicator panel in {time.perf_counter() - t:.1f} s", flush=True)
     if not _sides_indexed(directory):  # a directory prepared before the side tables carried it (FACTS4-1)
-        from huiqi.data.panel import write_side_indexes
-
         t = time.perf_counter()
         written = write_side_indexes(directory)
         print(f"  stored enterprise_index in {', '.join(written) or 'no table'} in {time.perf_counter() - t:.1f} s",

@@ -7,7 +7,9 @@ tens of millions of rows. `indicator_panel.parquet` beside the other tables is u
 
 Like a warehouse surrogate key, each panel row also carries `enterprise_index`: the row number of its
 enterprise in `enterprises.parquet`, so the per-quarter joins are on an integer, not an 18-character string
-(`credit_code` stays in the file and is checked against the index before it is trusted). The side tables the
+(`credit_code` stays in the file). The index is trusted only for the register it was written from: the panel's
+Parquet metadata holds that register's fingerprint (:func:`register_fingerprint`), and a directory whose register
+has changed since is read without the index (:func:`panel_index_current`, docs/decisions.md MERGE9-1). The side tables the
 enterprise facts group per enterprise (:data:`SIDE_TABLES`) carry the same column (:func:`write_side_indexes`), so
 their rows are grouped by that integer instead of looking up millions of codes in the register at every run
 (docs/decisions.md FACTS4).
@@ -15,6 +17,7 @@ their rows are grouped by that integer instead of looking up millions of codes i
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import polars as pl
@@ -32,14 +35,40 @@ def long_to_panel(long: pl.DataFrame) -> pl.DataFrame:
         .select("credit_code", "period", *INDICATOR_CODES)
 
 
+# the panel's Parquet key-value metadata: the fingerprint of the register its enterprise_index was written from
+REGISTER_FINGERPRINT = b"huiqi.register_sha256"
+
+
+def register_fingerprint(codes: pl.Series) -> str:
+    """SHA-256 of the register's credit codes in row order (one per line, a null as NUL): equal fingerprints, equal
+    codes at every row, so an index of row numbers written for one register is right for the other."""
+    return hashlib.sha256(codes.fill_null("\x00").str.join("\n").item().encode()).hexdigest()
+
+
+def _register_codes(directory: Path) -> pl.Series:
+    return pl.read_parquet(directory / "enterprises.parquet", columns=["credit_code"]).get_column("credit_code")
+
+
+def panel_index_current(directory: str | Path) -> bool:
+    """Whether ``directory``'s indicator panel was written from its register as it is now (the stored fingerprint
+    equals the register's): only then does its enterprise_index point at the right rows. A panel written before
+    the fingerprint was stored, or a register edited, replaced or re-sorted since, is not current."""
+    import pyarrow.parquet as pq
+
+    d = Path(directory)
+    stored = (pq.read_schema(d / "indicator_panel.parquet").metadata or {}).get(REGISTER_FINGERPRINT)
+    return stored is not None and stored.decode() == register_fingerprint(_register_codes(d))
+
+
 def write_panel(directory: str | Path) -> Path:
-    """Write <directory>/indicator_panel.parquet from <directory>/indicators.parquet, one quarter at a time."""
+    """Write <directory>/indicator_panel.parquet from <directory>/indicators.parquet, one quarter at a time, with
+    the register's fingerprint in its metadata; then the side tables' enterprise_index (:func:`write_side_indexes`)."""
     import pyarrow.parquet as pq
 
     d = Path(directory)
     source = pl.scan_parquet(d / "indicators.parquet")
-    index = pl.read_parquet(d / "enterprises.parquet", columns=["credit_code"]).with_row_index(
-        "enterprise_index")
+    codes = _register_codes(d)
+    index = codes.to_frame().with_row_index("enterprise_index")
     periods = sorted(source.select(pl.col("period").unique()).collect()["period"].to_list())
     target = d / "indicator_panel.parquet"
     writer = None
@@ -50,7 +79,8 @@ def write_panel(directory: str | Path) -> Path:
                 .select("enterprise_index", *part.columns)
             table = part.to_arrow()
             if writer is None:
-                writer = pq.ParquetWriter(target, table.schema, compression="zstd")
+                schema = table.schema.with_metadata({REGISTER_FINGERPRINT: register_fingerprint(codes)})
+                writer = pq.ParquetWriter(target, schema, compression="zstd")
             writer.write_table(table, row_group_size=1 << 20)
     finally:
         if writer is not None:
@@ -85,7 +115,7 @@ def write_side_indexes(directory: str | Path) -> list[str]:
     import pyarrow.parquet as pq
 
     d = Path(directory)
-    register = pl.read_parquet(d / "enterprises.parquet", columns=["credit_code"]).get_column("credit_code")
+    register = _register_codes(d)
     rewritten = []
     for name in SIDE_TABLES:
         path = d / f"{name}.parquet"

@@ -51,8 +51,13 @@ def load_tables(data: Path, db: Optional[str], scan: Collection[str] = ()):
         from huiqi.services.screening import RUN_OUTPUT_STEMS
 
         files = sorted(p for p in data.glob("*.parquet") if p.stem != "indicators" and p.stem not in RUN_OUTPUT_STEMS)
+        from huiqi.data.panel import INDEX, panel_index_current
+
         lazy = {"indicator_panel", *scan}
-        return {p.stem: (pl.scan_parquet(p) if p.stem in lazy else pl.read_parquet(p)) for p in files}
+        tables = {p.stem: (pl.scan_parquet(p) if p.stem in lazy else pl.read_parquet(p)) for p in files}
+        if not panel_index_current(data):  # the register changed since the panel was written: its row numbers lie
+            tables["indicator_panel"] = tables["indicator_panel"].drop(INDEX, strict=False)
+        return tables
     from huiqi.data.synthetic import read_parquet
 
     return read_parquet(data)

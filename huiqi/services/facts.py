@@ -144,7 +144,9 @@ def indicator_facts(indicators: pl.DataFrame | pl.LazyFrame, period: Period,
 
 
 def _index_matches(panel: pl.LazyFrame, base: pl.DataFrame) -> bool:
-    """Trust the panel's enterprise_index only if it points at the same credit codes in this base."""
+    """Trust the panel's enterprise_index only if it points at the same credit codes in this base: a sample, not a
+    proof — a Parquet directory's loader (interfaces.cli_common.load_tables) drops the index unless the panel was
+    written from this very register (huiqi.data.panel.panel_index_current), and a Spark partition never carries it."""
     sample = panel.select("enterprise_index", "credit_code").head(2_000).collect()
     if sample.height == 0 or sample["enterprise_index"].max() >= base.height:
         return False

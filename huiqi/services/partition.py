@@ -45,7 +45,8 @@ def unpack(frame: pl.DataFrame, schemas: Mapping[str, Mapping[str, pl.DataType]]
     for t in nested:
         rows = frame.select(pl.col(t).explode()).drop_nulls(t)  # an enterprise without rows has an empty list
         rows = rows.unnest(t) if rows.height else pl.DataFrame(schema=dict(schemas[t]))
-        tables[t] = rows.select([pl.col(c).cast(d) for c, d in schemas[t].items()])
+        # a stored enterprise_index numbers the whole register's rows, never this partition's: not carried over
+        tables[t] = rows.select([pl.col(c).cast(d) for c, d in schemas[t].items() if c != "enterprise_index"])
     return tables
 
 
