@@ -261,3 +261,49 @@ def test_http_option():
     assert one_write.http_option({"HUIQI_ONE_WRITE": "0"}) == "httptools"
     assert uvicorn.Config(lambda: None, http=one_write.SPEC).http == one_write.SPEC
     assert issubclass(OneWriteProtocol, uvicorn.protocols.http.httptools_impl.HttpToolsProtocol)
+
+
+@pytest.fixture(scope="module")
+def app_ports(demo_dir, tmp_path_factory):
+    """The huiqi app itself served twice from one database: uvicorn's protocol and this one."""
+    from huiqi.interfaces.web import create_app
+
+    work = tmp_path_factory.mktemp("one-write")
+    web = create_app(f"sqlite:///{work / 'huiqi.db'}", demo_dir, work, announce=lambda _t: None)
+    running = {}
+    for http in ("httptools", one_write.SPEC):
+        port = _free_port()
+        srv = uvicorn.Server(uvicorn.Config(web, host="127.0.0.1", port=port, http=http, lifespan="off",
+                                            log_level="critical", date_header=False, server_header=False))
+        thread = threading.Thread(target=srv.run, daemon=True)
+        thread.start()
+        running[http] = (srv, thread, port)
+    deadline = time.time() + 30
+    while not all(srv.started for srv, _t, _p in running.values()):
+        assert time.time() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    yield {http: port for http, (_s, _t, port) in running.items()}
+    for srv, thread, _port in running.values():
+        srv.should_exit = True
+        thread.join(timeout=30)
+
+
+def test_the_apps_answers_are_the_same_bytes(app_ports):
+    """A served check (the fast path), a refused one, a check gzipped, a page's 404, a static file gzipped and HEAD:
+    byte for byte with and without the protocol."""
+    token = b"t" * 43  # the double-submit CSRF pair of a signed-out caller
+    check = b'{"period": "2024Q4", "facts": {"output_q": "898.61\\u4e07\\u5143", "output_q_ly": "800\\u4e07\\u5143"}}'
+    auth_headers = b"cookie: huiqi_csrf=" + token + b"\r\nx-csrf-token: " + token + b"\r\n"
+    conversation = [
+        _get("/api/check", method="POST", body=check, extra=auth_headers),
+        _get("/api/check", method="POST", body=check, extra=auth_headers + b"accept-encoding: gzip\r\n"),
+        _get("/api/check", method="POST", body=b'{"period": "2024Q9", "facts": {}}', extra=auth_headers),
+        _get("/api/check", method="POST", body=check),  # no CSRF token: refused by the framework
+        _get("/no-such-page", extra=auth_headers + b"accept: text/html\r\n"),  # its token: the cookie's
+        _get("/static/favicon.svg", extra=b"accept-encoding: gzip\r\n"),
+        _get("/static/favicon.svg", method="HEAD"),
+        _get("/healthz", close=True),
+    ]
+    before = _exchange(app_ports["httptools"], conversation)
+    assert before.count(b"HTTP/1.1 200") >= 5 and b"HTTP/1.1 403" in before and b'"results":[' in before
+    assert _exchange(app_ports[one_write.SPEC], conversation) == before
