@@ -306,4 +306,5 @@ def test_the_apps_answers_are_the_same_bytes(app_ports):
     ]
     before = _exchange(app_ports["httptools"], conversation)
     assert before.count(b"HTTP/1.1 200") >= 5 and b"HTTP/1.1 403" in before and b'"results":[' in before
+    assert b"content-encoding: gzip" in before  # the gzipped check: its head and body as gzip sends them
     assert _exchange(app_ports[one_write.SPEC], conversation) == before
