@@ -308,3 +308,32 @@ def test_the_apps_answers_are_the_same_bytes(app_ports):
     assert before.count(b"HTTP/1.1 200") >= 5 and b"HTTP/1.1 403" in before and b'"results":[' in before
     assert b"content-encoding: gzip" in before  # the gzipped check: its head and body as gzip sends them
     assert _exchange(app_ports[one_write.SPEC], conversation) == before
+
+
+@pytest.mark.parametrize("environ, expected", [({}, one_write.SPEC), ({"HUIQI_ONE_WRITE": "0"}, "httptools")])
+def test_huiqi_serve_gives_uvicorn_the_protocol(serve_environment, monkeypatch, tmp_path, environ, expected):
+    """`huiqi serve` hands the protocol to uvicorn in one process (``http=``) and with --workers (``--http``)."""
+    import os
+
+    from typer.testing import CliRunner
+
+    from huiqi.interfaces import cli_serve, web
+    from huiqi.interfaces.cli import app as cli
+    from huiqi.interfaces.web import serving_gc
+
+    for k, v in environ.items():
+        monkeypatch.setenv(k, v)
+    runs: list[dict] = []
+    monkeypatch.setattr(web, "create_app", lambda *a, **k: "APP")
+    monkeypatch.setattr(cli_serve, "warm_calculator", lambda _app: None)
+    monkeypatch.setattr(serving_gc, "install", lambda: None)
+    monkeypatch.setattr(uvicorn, "run", lambda _app, **kw: runs.append(kw))
+    assert CliRunner().invoke(cli, ["serve"]).exit_code == 0
+    assert runs[0]["http"] == expected
+    seen = {}
+    monkeypatch.setattr(cli_serve, "_prepare", lambda *a: None)
+    monkeypatch.setattr(os, "execv", lambda exe, argv: seen.setdefault("argv", argv))
+    result = CliRunner().invoke(cli, ["serve", "--workers", "2", "--db", f"sqlite:///{tmp_path / 'x.db'}"])
+    assert result.exit_code == 0, result.output
+    argv = seen["argv"]
+    assert argv[argv.index("--http") + 1] == expected
