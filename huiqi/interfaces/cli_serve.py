@@ -69,7 +69,7 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="监听地址（�
         typer.echo(banner)
         # uvicorn's own proxy handling stays off: the app's setting (trusted proxies, default none) is the one switch
         uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=False, access_log=access_log,
-                    http=one_write.http_option())  # an answer's head and body in one write (WEB9-1)
+                    http=one_write.http_option())  # HUIQI_ONE_WRITE=1: head and body in one write (WEB9-1)
         return
     import sys
 

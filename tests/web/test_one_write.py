@@ -257,8 +257,9 @@ def test_an_answer_is_one_write(ports, monkeypatch):
 
 
 def test_http_option():
-    assert one_write.http_option({}) == one_write.SPEC
-    assert one_write.http_option({"HUIQI_ONE_WRITE": "0"}) == "httptools"
+    assert one_write.http_option({}) == "auto"  # off by default: uvicorn's own choice, as before (WEB9-1)
+    assert one_write.http_option({"HUIQI_ONE_WRITE": "0"}) == "auto"
+    assert one_write.http_option({"HUIQI_ONE_WRITE": "1"}) == one_write.SPEC
     assert uvicorn.Config(lambda: None, http=one_write.SPEC).http == one_write.SPEC
     assert issubclass(OneWriteProtocol, uvicorn.protocols.http.httptools_impl.HttpToolsProtocol)
 
@@ -310,9 +311,9 @@ def test_the_apps_answers_are_the_same_bytes(app_ports):
     assert _exchange(app_ports[one_write.SPEC], conversation) == before
 
 
-@pytest.mark.parametrize("environ, expected", [({}, one_write.SPEC), ({"HUIQI_ONE_WRITE": "0"}, "httptools")])
+@pytest.mark.parametrize("environ, expected", [({}, "auto"), ({"HUIQI_ONE_WRITE": "1"}, one_write.SPEC)])
 def test_huiqi_serve_gives_uvicorn_the_protocol(serve_environment, monkeypatch, tmp_path, environ, expected):
-    """`huiqi serve` hands the protocol to uvicorn in one process (``http=``) and with --workers (``--http``)."""
+    """`huiqi serve` hands the protocol chosen to uvicorn in one process (``http=``) and with --workers (``--http``)."""
     import os
 
     from typer.testing import CliRunner

@@ -93,9 +93,11 @@ def _holding_send(send, holder: HeadHolder):
 
 
 def http_option(environ=None) -> str:
-    """uvicorn's ``http`` for `huiqi serve`: this protocol, unless HUIQI_ONE_WRITE=0 (uvicorn's own httptools one,
-    as before WEB9: for comparing, or should a proxy or client ever be found to mind)."""
+    """uvicorn's ``http`` for `huiqi serve`: its own choice ("auto": httptools, a dependency), or this protocol with
+    HUIQI_ONE_WRITE=1.
+    Off by default: it saves a system call per answer, but no run showed the server's CPU lower beyond the shared
+    machine's noise (0.92–1.02× a check, decision WEB9-1); a quiet host can settle it (bench_web's ``one-write``)."""
     import os
 
     environ = os.environ if environ is None else environ
-    return "httptools" if environ.get("HUIQI_ONE_WRITE", "1").strip() == "0" else SPEC
+    return SPEC if environ.get("HUIQI_ONE_WRITE", "0").strip() == "1" else "auto"
