@@ -9,8 +9,6 @@ fixed concurrency, then stops it (SIGINT). Variants, measured in the same run so
   unbatched    HUIQI_CALC_BATCH_MS=0: each check alone in the framework's thread pool
   workers2     batched, `--workers 2` (two server processes)
   batch64      batched with up to 64 requests a batch (HUIQI_CALC_BATCH_MAX=64; the default is 8)
-  one-write    batched with huiqi's protocol class (HUIQI_ONE_WRITE=1: an answer's head and body in one write,
-               decision WEB9-1; off by default)
   switch=MS    batched, the GIL's switch interval MS milliseconds (HUIQI_SWITCH_INTERVAL_MS; e.g. switch=1)
   before       optional (--before PATH): the same scenarios against another checkout's server, e.g. the code
                before this change (`--before /path/to/checkout`, run with that checkout's own venv python)
@@ -398,8 +396,7 @@ def main() -> None:
     variants = {"batched": (ROOT, sys.executable, [], {}),
                 "unbatched": (ROOT, sys.executable, [], {"HUIQI_CALC_BATCH_MS": "0"}),
                 "workers2": (ROOT, sys.executable, ["--workers", "2"], {}),
-                "batch64": (ROOT, sys.executable, [], {"HUIQI_CALC_BATCH_MAX": "64"}),
-                "one-write": (ROOT, sys.executable, [], {"HUIQI_ONE_WRITE": "1"})}
+                "batch64": (ROOT, sys.executable, [], {"HUIQI_CALC_BATCH_MAX": "64"})}
     if a.before:
         before = Path(a.before).resolve()
         python = before / ".venv" / "bin" / "python"

@@ -49,7 +49,7 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="监听地址（�
 
     import uvicorn
 
-    from huiqi.interfaces.web import one_write, serving_gc
+    from huiqi.interfaces.web import serving_gc
     from huiqi.interfaces.web.settings import WebSettings
 
     try:
@@ -68,8 +68,7 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="监听地址（�
         serving_gc.install()
         typer.echo(banner)
         # uvicorn's own proxy handling stays off: the app's setting (trusted proxies, default none) is the one switch
-        uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=False, access_log=access_log,
-                    http=one_write.http_option())  # HUIQI_ONE_WRITE=1: head and body in one write (WEB9-1)
+        uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=False, access_log=access_log)
         return
     import sys
 
@@ -89,8 +88,7 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="监听地址（�
     # `python -m uvicorn` (whose main module is guarded) rather than whatever script started `huiqi`
     os.execv(sys.executable, [sys.executable, "-m", "uvicorn", "huiqi.interfaces.web.app:app_from_env", "--factory",
                               "--workers", str(workers), "--host", host, "--port", str(port), "--log-level", log_level,
-                              "--no-proxy-headers", "--http", one_write.http_option(),
-                              *([] if access_log else ["--no-access-log"])])
+                              "--no-proxy-headers", *([] if access_log else ["--no-access-log"])])
 
 
 if __name__ == "__main__":  # python -m huiqi.interfaces.cli_serve
