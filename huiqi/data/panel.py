@@ -53,11 +53,15 @@ def panel_index_current(directory: str | Path) -> bool:
     """Whether ``directory``'s indicator panel was written from its register as it is now (the stored fingerprint
     equals the register's): only then does its enterprise_index point at the right rows. A panel written before
     the fingerprint was stored, or a register edited, replaced or re-sorted since, is not current."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     d = Path(directory)
-    stored = (pq.read_schema(d / "indicator_panel.parquet").metadata or {}).get(REGISTER_FINGERPRINT)
-    return stored is not None and stored.decode() == register_fingerprint(_register_codes(d))
+    try:
+        stored = (pq.read_schema(d / "indicator_panel.parquet").metadata or {}).get(REGISTER_FINGERPRINT)
+        return stored is not None and stored.decode() == register_fingerprint(_register_codes(d))
+    except (OSError, pa.ArrowException, pl.exceptions.PolarsError):  # unreadable: not current (its reader says why)
+        return False
 
 
 def write_panel(directory: str | Path) -> Path:
