@@ -265,6 +265,10 @@ class _Unit:
     document_id: str
     display: str  # cleaned text
     norm: str  # folded display text, same length
+    plain: bool = field(init=False)  # folding changed nothing: a match in ``norm`` is the same text in ``display``
+
+    def __post_init__(self):
+        self.plain = self.display == self.norm
 
     @cached_property
     def wenhao(self) -> list[tuple[int, int, list[str]]]:
@@ -337,9 +341,9 @@ class _Corpus:
         synonyms = [s for w in words for s in self.analyzer.synonyms.get(w, []) if s not in words]
         return _ParsedQuery(words, subwords, bigrams, list(dict.fromkeys(synonyms)), list(dict.fromkeys(wenhao)))
 
-    def rank(self, q: _ParsedQuery, allowed: set[int] | None, limit: int) -> list[tuple[int, int, float, set]]:
-        """The best ``limit`` of (unit index, tier, score, matched terms), best first: ordered by tier, then score
-        rounded to 9 places (descending), then unit index."""
+    def ranked(self, q: _ParsedQuery, allowed: set[int] | None, limit: int) -> list[tuple[int, int, float]]:
+        """The best ``limit`` of (unit index, tier, score), best first: ordered by tier, then score rounded to 9
+        places (descending), then unit index."""
         n = len(self.units)
         scores, hit = np.zeros(n), np.zeros(n, dtype=bool)
         self.words.score(q.words, W_WORD, scores, hit)
@@ -369,9 +373,12 @@ class _Corpus:
             tier_k, total_k = found_tiers[kth], totals[kth]
             keep = (found_tiers > tier_k) | ((found_tiers == tier_k) & (totals >= total_k - 1e-6))
             found, totals, found_tiers = found[keep], totals[keep], found_tiers[keep]
-        ranked = sorted(zip(found.tolist(), found_tiers.tolist(), totals.tolist()),
-                        key=lambda r: (-r[1], -round(r[2], 9), r[0]))[:limit]
-        return [(i, tier, total, self._matched(i, q)) for i, tier, total in ranked]
+        return sorted(zip(found.tolist(), found_tiers.tolist(), totals.tolist()),
+                      key=lambda r: (-r[1], -round(r[2], 9), r[0]))[:limit]
+
+    def rank(self, q: _ParsedQuery, allowed: set[int] | None, limit: int) -> list[tuple[int, int, float, set]]:
+        """``ranked`` with the query terms each unit matched (what the per-posting loop gave)."""
+        return [(i, tier, total, self._matched(i, q)) for i, tier, total in self.ranked(q, allowed, limit)]
 
     def _mask(self, allowed: set[int]) -> np.ndarray:
         mask = np.zeros(len(self.units), dtype=bool)
@@ -441,6 +448,16 @@ class SearchIndex:
                status: str | None = None, as_of: date | None = None) -> list[Hit]:
         """Clauses matching the query, best first. Filters: 层级 (国家/自治区/市), 文件编号, 状态 (有效/已失效/征求意见稿,
         as of ``as_of``, today by default). An empty or meaningless query gives []."""
+        hits = []
+        for i, snippet, score, state in self.search_rows(query, limit, level, document, status, as_of):
+            d, clause_id, label, measures = self._hit_parts[i]
+            hits.append(Hit(clause_id, d.id, d.title, d.wenhao, d.level, label, snippet, score, list(measures), state))
+        return hits
+
+    def search_rows(self, query: str, limit: int = 20, level: str | None = None, document: str | None = None,
+                    status: str | None = None, as_of: date | None = None) -> list[tuple[int, str, float, str]]:
+        """``search`` as (clause index, snippet, score, status) rows: what differs between two searches' hits of one
+        clause; the rest is ``hit_fields(index)``. The web answer builds its JSON from these (SEARCH4)."""
         level, document, status = level or None, document or None, status or None
         if level is not None and level not in LEVELS:
             raise ValueError(f"层级应为 {'、'.join(LEVELS)} 之一，收到“{level}”")
@@ -450,25 +467,31 @@ class SearchIndex:
             raise ValueError(f"没有编号为 {document} 的政策文件")
         if limit <= 0:
             return []
-        q = self._corpus.parse(query)
+        corpus = self._corpus
+        q = corpus.parse(query)
         if q.empty:
             return []
         allowed = self._allowed(level, document, status, as_of)
         if allowed is not None and not allowed:
             return []
-        hits = []
-        terms = _SnippetTerms.of(q, self._corpus.idf)
+        rows = []
+        terms = _SnippetTerms.of(q, corpus.idf)
+        word_terms, bigram_terms = corpus.words.terms, corpus.bigrams.terms
         as_of = as_of or date.today()  # what status() takes for None; asked once, not once per document
         statuses: dict[str, str] = {}  # each document's status once per search, not once per hit
-        for i, tier, score, matched in self._corpus.rank(q, allowed, limit):
+        for i, _tier, score in corpus.ranked(q, allowed, limit):
             u = self._units[i]
-            d, clause_id, label, measures = self._hit_parts[i]
-            state = statuses.get(d.id)
+            state = statuses.get(u.document_id)
             if state is None:
-                state = statuses[d.id] = d.status(as_of)
-            hits.append(Hit(clause_id, d.id, d.title, d.wenhao, d.level, label, _snippet(u, terms, matched),
-                            round(score, 4), list(measures), state))
-        return hits
+                state = statuses[u.document_id] = self._hit_parts[i][0].status(as_of)
+            rows.append((i, _snippet(u, terms, word_terms[i], bigram_terms[i]), round(score, 4), state))
+        return rows
+
+    def hit_fields(self, i: int) -> dict:
+        """What every hit of clause ``i`` shows besides its snippet, score and status, in the order of ``Hit``."""
+        d, clause_id, label, measures = self._hit_parts[i]
+        return {"clause_id": clause_id, "document_id": d.id, "document_title": d.title, "wenhao": d.wenhao,
+                "level": d.level, "label": label, "measures": list(measures)}
 
     def _allowed(self, level, document, status, as_of) -> set[int] | None:
         allowed: set[int] | None = None
@@ -494,7 +517,7 @@ class SearchIndex:
         if q.empty:
             return []
         return [(self._doc_corpus.units[i].key, round(score, 4))
-                for i, _tier, score, _m in self._doc_corpus.rank(q, None, limit)]
+                for i, _tier, score in self._doc_corpus.ranked(q, None, limit)]
 
 
 @dataclass
@@ -506,18 +529,26 @@ class _SnippetTerms:
     words: list[tuple[str, float]]
     bigrams: list[tuple[str, float]]
     wenhao: dict[str, float]
+    both: frozenset[str]  # the query's terms looked up in both fields (a two-character word is also a bigram)
+    self_overlapping: frozenset[str]  # terms that can overlap themselves (企企, aba): their occurrences merge
 
     @classmethod
     def of(cls, q: _ParsedQuery, idf) -> _SnippetTerms:
         words = {t for t in (*q.words, *q.subwords, *q.synonyms) if len(t) > 1 or len(q.words) == 1}
         return cls([(t, idf(t)) for t in sorted(words)], [(t, idf(t)) for t in sorted(set(q.bigrams))],
-                   {t: idf(t) for t in q.wenhao})
+                   {t: idf(t) for t in q.wenhao}, frozenset(q.word_set & q.bigram_set),
+                   frozenset(t for t in (*words, *q.bigrams) if any(t[:k] == t[-k:] for k in range(1, len(t)))))
 
 
-def _snippet(unit: _Unit, terms: _SnippetTerms, matched: set) -> str:
-    """About SNIPPET_WIDTH characters of the clause where the rarest matched terms are densest, matches in 【】."""
+def _snippet(unit: _Unit, terms: _SnippetTerms, word_terms: frozenset, bigram_terms: frozenset) -> str:
+    """About SNIPPET_WIDTH characters of the clause where the rarest matched terms are densest, matches in 【】.
+    ``word_terms``/``bigram_terms``: the unit's indexed terms; a query term the unit has is one it matched."""
     norm, display = unit.norm, unit.display
-    needles = [tw for tw in terms.words if tw[0] in matched] or [tw for tw in terms.bigrams if tw[0] in matched]
+    both = terms.both  # a term asked as a word and as a bigram is matched if the unit has it in either field
+    needles = ([tw for tw in terms.words if tw[0] in word_terms or tw[0] in both and tw[0] in bigram_terms]
+               or [tw for tw in terms.bigrams if tw[0] in bigram_terms or tw[0] in both and tw[0] in word_terms])
+    if len(needles) == 1 and not terms.wenhao and unit.plain and needles[0][0] not in terms.self_overlapping:
+        return _one_term_snippet(display, *needles[0])
     spans: list[tuple[int, int, float]] = []  # (start, end, weight per character)
     for needle, weight in needles:
         size = len(needle)
@@ -545,6 +576,8 @@ def _snippet(unit: _Unit, terms: _SnippetTerms, matched: set) -> str:
     length = len(display)
     lo, hi = _window(merged, length)
     parts, pos = [], lo
+    if lo > 0 or hi < length:  # only the spans that reach into the window (a common term has hundreds)
+        merged = merged[bisect_right([e for _s, e, _w in merged], lo):bisect_left([s for s, _e, _w in merged], hi)]
     for s, e, _w in merged:
         if s < lo:
             s = lo
@@ -556,6 +589,28 @@ def _snippet(unit: _Unit, terms: _SnippetTerms, matched: set) -> str:
         pos = e
     parts.append(display[pos:hi])
     return ("…" if lo > 0 else "") + "".join(parts) + ("…" if hi < length else "")
+
+
+def _one_term_snippet(display: str, needle: str, weight: float) -> str:
+    """``_snippet`` for one matched term that cannot overlap itself, in a unit whose display text is its folded
+    text: the term's occurrences are disjoint, so the merged spans are the runs of adjacent occurrences, and
+    ``str.replace`` marks them (``】【`` joins a run: a display text never holds 【 or 】, ``clean`` turned them
+    into 〖〗). The window never cuts a span, so marking inside the window's slice marks the same spans."""
+    length = len(display)
+    if length <= SNIPPET_WIDTH:
+        lo, hi = 0, length
+    else:
+        size, merged = len(needle), []
+        start = display.find(needle)
+        while start != -1:
+            if merged and start == merged[-1][1]:
+                merged[-1][1] = start + size
+            else:
+                merged.append([start, start + size, weight])
+            start = display.find(needle, start + size)
+        lo, hi = _window(merged, length)
+    marked = display[lo:hi].replace(needle, f"【{needle}】").replace("】【", "")
+    return ("…" if lo > 0 else "") + marked + ("…" if hi < length else "")
 
 
 def _window(merged: list[list], length: int) -> tuple[int, int]:
