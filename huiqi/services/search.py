@@ -317,14 +317,14 @@ class _Corpus:
         for doc_id, tokens in doc_wenhao.items():
             for t in tokens:
                 self.wh_doc[t].add(doc_id)
+        n = len(units)  # the IDF of each document frequency, the same expression as per term before
+        self._idf_of_df = [math.log(1 + (n - df + 0.5) / (df + 0.5)) for df in range(n + 1)]
 
     def idf(self, term: str) -> float:
-        """How rare a term is (the larger of its word and bigram IDF); 文号 tokens count as rarest."""
-        n = len(self.units)
-        dfs = [len(f.postings[term]) for f in (self.words, self.bigrams) if term in f.postings]
-        if not dfs:
-            return math.log(1 + (n + 0.5) / 0.5)
-        return max(math.log(1 + (n - df + 0.5) / (df + 0.5)) for df in dfs)
+        """How rare a term is (the larger of its word and bigram IDF, i.e. that of the smaller document frequency);
+        文号 tokens count as rarest (a document frequency of 0)."""
+        dfs = [len(p) for p in (self.words.postings.get(term), self.bigrams.postings.get(term)) if p is not None]
+        return self._idf_of_df[min(dfs) if dfs else 0]
 
     def parse(self, query: str) -> _ParsedQuery:
         norm = normalize_query(query or "")
@@ -476,15 +476,15 @@ class SearchIndex:
             return []
         rows = []
         terms = _SnippetTerms.of(q, corpus.idf)
-        word_terms, bigram_terms = corpus.words.terms, corpus.bigrams.terms
         as_of = as_of or date.today()  # what status() takes for None; asked once, not once per document
         statuses: dict[str, str] = {}  # each document's status once per search, not once per hit
-        for i, _tier, score in corpus.ranked(q, allowed, limit):
+        ranked = corpus.ranked(q, allowed, limit)
+        for (i, _tier, score), needles in zip(ranked, terms.needles_of([r[0] for r in ranked], corpus)):
             u = self._units[i]
             state = statuses.get(u.document_id)
             if state is None:
                 state = statuses[u.document_id] = self._hit_parts[i][0].status(as_of)
-            rows.append((i, _snippet(u, terms, word_terms[i], bigram_terms[i]), round(score, 4), state))
+            rows.append((i, _snippet(u, terms, needles), round(score, 4), state))
         return rows
 
     def hit_fields(self, i: int) -> dict:
@@ -539,14 +539,47 @@ class _SnippetTerms:
                    {t: idf(t) for t in q.wenhao}, frozenset(q.word_set & q.bigram_set),
                    frozenset(t for t in (*words, *q.bigrams) if any(t[:k] == t[-k:] for k in range(1, len(t)))))
 
+    def needles(self, word_terms: frozenset, bigram_terms: frozenset) -> list[tuple[str, float]]:
+        """What a unit's snippet marks: the words it matched, or else the bigrams it matched. ``word_terms`` and
+        ``bigram_terms`` are the unit's indexed terms: a query term the unit has is one it matched, and a term asked
+        both as a word and as a bigram is matched if the unit has it in either field."""
+        both = self.both
+        return ([tw for tw in self.words if tw[0] in word_terms or tw[0] in both and tw[0] in bigram_terms]
+                or [tw for tw in self.bigrams if tw[0] in bigram_terms or tw[0] in both and tw[0] in word_terms])
 
-def _snippet(unit: _Unit, terms: _SnippetTerms, word_terms: frozenset, bigram_terms: frozenset) -> str:
+    def needles_of(self, units: list[int], corpus: _Corpus) -> list[list[tuple[str, float]]]:
+        """``needles`` of each unit, from one bit per query term set in an array over the corpus (a few array
+        operations per term instead of a Python test per term and hit); hits with the same bits share one list."""
+        words, bigrams = corpus.words, corpus.bigrams
+        if len(units) < 8 or len(self.words) > 62 or len(self.bigrams) > 62:  # not worth it, or bits run out
+            return [self.needles(words.terms[i], bigrams.terms[i]) for i in units]
+        word_bits = self._bits(self.words, words, bigrams, units)
+        bigram_bits = self._bits(self.bigrams, bigrams, words, units) if 0 in word_bits else word_bits
+        chosen: dict[tuple[int, int], list[tuple[str, float]]] = {}
+        out = []
+        for key in zip(word_bits, bigram_bits):
+            needles = chosen.get(key)
+            if needles is None:
+                pairs, bits = (self.words, key[0]) if key[0] else (self.bigrams, key[1])
+                needles = chosen[key] = [tw for j, tw in enumerate(pairs) if bits >> j & 1]
+            out.append(needles)
+        return out
+
+    def _bits(self, pairs: list[tuple[str, float]], own: _Field, other: _Field, units: list[int]) -> list[int]:
+        """For each unit, bit j set if it has term j of ``pairs`` in ``own`` (or in ``other``, for a term of both)."""
+        bits = np.zeros(len(own.terms), dtype=np.int64)
+        for j, (term, _w) in enumerate(pairs):
+            for f in (own, other) if term in self.both else (own,):
+                arrays = f.arrays.get(term)
+                if arrays is not None:
+                    bits[arrays[0]] |= 1 << j
+        return bits[units].tolist()
+
+
+def _snippet(unit: _Unit, terms: _SnippetTerms, needles: list[tuple[str, float]]) -> str:
     """About SNIPPET_WIDTH characters of the clause where the rarest matched terms are densest, matches in 【】.
-    ``word_terms``/``bigram_terms``: the unit's indexed terms; a query term the unit has is one it matched."""
+    ``needles``: the (term, weight) the unit matched that its snippet marks (``_SnippetTerms.needles``)."""
     norm, display = unit.norm, unit.display
-    both = terms.both  # a term asked as a word and as a bigram is matched if the unit has it in either field
-    needles = ([tw for tw in terms.words if tw[0] in word_terms or tw[0] in both and tw[0] in bigram_terms]
-               or [tw for tw in terms.bigrams if tw[0] in bigram_terms or tw[0] in both and tw[0] in word_terms])
     if len(needles) == 1 and not terms.wenhao and unit.plain and needles[0][0] not in terms.self_overlapping:
         return _one_term_snippet(display, *needles[0])
     spans: list[tuple[int, int, float]] = []  # (start, end, weight per character)
