@@ -216,14 +216,15 @@ class Hit:
 @dataclass
 class _Field:
     """One indexed field's postings. ``arrays`` holds each term's postings as numpy arrays (unit indices, term
-    frequencies as floats), so a query's BM25 is a few array operations per term instead of a Python loop over
-    every posting; ``terms`` is each unit's set of terms (which of a query's terms a hit matched)."""
+    frequencies as floats, the BM25 denominators tf + norm), so a query's BM25 is a few array operations per term
+    instead of a Python loop over every posting; ``terms`` is each unit's set of terms (which of a query's terms a
+    hit matched)."""
 
     postings: dict[str, list[tuple[int, int]]]
     lengths: list[int]
     avg: float
     terms: list[frozenset[str]] = field(default_factory=list)
-    arrays: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    arrays: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
     norms: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @classmethod
@@ -234,10 +235,12 @@ class _Field:
                 postings[term].append((i, tf))
         lengths = [sum(c.values()) for c in counters]
         avg = (sum(lengths) / len(lengths)) if lengths else 1.0
-        arrays = {term: (np.array([i for i, _ in plist], dtype=np.intp), np.array([tf for _, tf in plist], dtype=float))
-                  for term, plist in postings.items()}
         # each unit's BM25 length norm: the same Python float operations as per posting before
         norms = np.array([K1 * (1 - B + B * n / avg) for n in lengths], dtype=float)
+        arrays = {}
+        for term, plist in postings.items():  # each posting's BM25 denominator (tf + norm) too: the same addition
+            units, tf = np.array([i for i, _ in plist], dtype=np.intp), np.array([tf for _, tf in plist], dtype=float)
+            arrays[term] = (units, tf, tf + norms[units])
         return cls(dict(postings), lengths, avg, [frozenset(c) for c in counters], arrays, norms)
 
     def score(self, terms, weight: float, scores: np.ndarray, hit: np.ndarray) -> None:
@@ -249,11 +252,14 @@ class _Field:
             arrays = self.arrays.get(term)
             if arrays is None:
                 continue
-            units, tf = arrays
+            units, tf, denominator = arrays
             df = len(units)
             idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
             w_idf, k1_1 = weight * idf, K1 + 1
-            scores[units] += w_idf * tf * k1_1 / (tf + self.norms[units])
+            contribution = w_idf * tf
+            contribution *= k1_1  # in place: (w_idf * tf) * k1_1 / (tf + norm), left to right as before
+            contribution /= denominator
+            scores[units] += contribution
             hit[units] = True
 
 

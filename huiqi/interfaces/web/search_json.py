@@ -15,7 +15,9 @@ import orjson
 
 from huiqi.interfaces.web.presenters import json_bytes, search_hits
 from huiqi.interfaces.web.state import WebError
+from huiqi.policies.library import STATUSES
 
+_STATUS = {state: orjson.dumps(state) for state in STATUSES}  # 有效 / 已失效 / 征求意见稿, serialised once
 _lock = threading.Lock()
 _parts: tuple[object, list[tuple[bytes, bytes, bytes]]] | None = None  # (the index, each clause's serialised pieces)
 
@@ -57,7 +59,8 @@ def answer(q: str, limit: int, level=None, document=None, status=None) -> bytes:
         hits = []
         for i, snippet, score, state in rows:
             head, middle, tail = pieces[i]
-            hits.append(b"".join((head, dumps(snippet), b',"score":', dumps(score), middle, dumps(state), tail)))
+            hits.append(b"".join((head, dumps(snippet), b',"score":', dumps(score), middle,
+                                  _STATUS.get(state) or dumps(state), tail)))
         return b"".join((b'{"query":', dumps(q), b',"total":', dumps(len(rows)), b',"hits":[', b",".join(hits),
                          b"]}"))
     except TypeError:  # orjson refuses a text (a lone surrogate): the general path decides what the answer is
