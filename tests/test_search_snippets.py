@@ -74,3 +74,29 @@ def test_idf_table_equals_the_formula():
         dfs = [len(f.postings[term]) for f in (corpus.words, corpus.bigrams) if term in f.postings]
         want = max(math.log(1 + (n - df + 0.5) / (df + 0.5)) for df in dfs) if dfs else math.log(1 + (n + 0.5) / 0.5)
         assert corpus.idf(term) == want
+
+
+@st.composite
+def _dense_spans(draw):
+    """Many short spans close together in a clause a little longer than the window (every window is cut at its
+    end, many start at the text's end clamp): the cases where only the last span is cut."""
+    length = draw(st.integers(121, 400))
+    merged, pos = [], draw(st.integers(0, 5))
+    while pos < length:
+        size = draw(st.integers(1, 6))
+        if pos + size > length:
+            break
+        merged.append([pos, pos + size, draw(st.sampled_from([0.3, 1.0, 2.5, 7.123456789]))])
+        pos += size + draw(st.integers(1, 9))
+    return merged, length
+
+
+@settings(max_examples=300, deadline=None)
+@given(_dense_spans())
+def test_window_over_dense_spans_equals_the_quadratic_scan(case):
+    from test_search_window import window_reference
+
+    from huiqi.services.search import _window
+
+    merged, length = case
+    assert _window(merged, length) == window_reference(merged, length)

@@ -658,8 +658,9 @@ def _window(merged: list[list], length: int) -> tuple[int, int]:
 
     Each candidate window sums only the spans it overlaps, found by bisection, in their order — the same floats
     as summing every span (the others add exactly 0), in O(m log m) instead of O(m²): a common term (企业) has
-    hundreds of spans in a long clause. Only the first and last of them can be cut by the window; the ones
-    between add their whole weight × length, computed once per span (the same product)."""
+    hundreds of spans in a long clause. A window never starts inside a span (it is moved to the span's start), so
+    only the last span it reaches can be cut; the others add their whole weight × length, computed once per span
+    (the same product the cut formula gives for an uncut span)."""
     if length <= SNIPPET_WIDTH:
         return 0, length
     if not merged:
@@ -672,37 +673,38 @@ def _window(merged: list[list], length: int) -> tuple[int, int]:
     starts = [s for s, _e, _w in merged]
     ends = [e for _s, e, _w in merged]
     whole = [w * (e - s) for s, e, w in merged]
-
-    def inside(pos: int) -> int | None:  # the span with start < pos < end (at most one: they are disjoint)
-        k = bisect_right(starts, pos) - 1
-        return k if k >= 0 and starts[k] < pos < ends[k] else None
-
+    last_lo = length - SNIPPET_WIDTH
     best, lo, previous = -1.0, 0, -1
     for s in starts:
-        start = max(0, min(s - 20, length - SNIPPET_WIDTH))
-        k = inside(start)
-        if k is not None:
-            start = starts[k]
+        start = s - 20
+        if start > last_lo:
+            start = last_lo
+        if start < 0:
+            start = 0
+        k = bisect_right(starts, start) - 1  # the last span starting at or before the window
+        if k >= 0 and start < ends[k]:  # the window starts inside it (or at its start): it starts with it
+            start, a = starts[k], k
+        else:
+            a = k + 1  # the first span reaching into the window; it starts inside it (never cut at the start)
         if start == previous:  # the same window again (spans near either end): the same sum cannot beat best
             continue
         previous = start
         stop = start + SNIPPET_WIDTH
-        a, b = bisect_right(ends, start), bisect_left(starts, stop)
-        if b - a == 1:  # 0 + the one term, as sum() gave
-            s2, e2, w2 = merged[a]
-            covered = w2 * (min(e2, stop) - max(s2, start))
-        elif b > a:
-            s2, e2, w2 = merged[a]
-            s3, e3, w3 = merged[b - 1]
-            covered = sum([w2 * (min(e2, stop) - max(s2, start)), *whole[a + 1:b - 1],
-                           w3 * (min(e3, stop) - max(s3, start))])
+        b = bisect_left(starts, stop, a)  # spans a … b-1 reach into the window (at least the one at s)
+        end = ends[b - 1]
+        if b - a == 1:  # 0 + the one term, as sum() gave; only the last span can be cut (at the window's end)
+            covered = merged[a][2] * ((end if end < stop else stop) - starts[a])
+        elif end <= stop:
+            covered = sum(whole[a:b])
         else:
-            covered = 0
+            inner = whole[a:b - 1]
+            inner.append(merged[b - 1][2] * (stop - starts[b - 1]))
+            covered = sum(inner)
         if covered > best + 1e-9:
             best, lo = covered, start
     hi = min(length, lo + SNIPPET_WIDTH)
-    k = inside(hi)
-    if k is not None:
+    k = bisect_right(starts, hi) - 1  # the span with start < hi < end, if any: the window ends with it
+    if k >= 0 and starts[k] < hi < ends[k]:
         hi = ends[k]
     return lo, hi
 
