@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import search_reference as reference
-from huiqi.services.search import (_Corpus, _one_term_snippet, _snippet, _SnippetTerms, _Unit, default_index,
-                                   fold, normalize_query, wenhao_tokens)
+from huiqi.services.search import (_Corpus, _one_term_snippet, _snippet, _SnippetTerms, _Unit, _window,
+                                   default_index, fold, normalize_query, wenhao_tokens)
+from test_search_window import window_reference
 
 _WORDS = ["企业", "技改", "贴息", "奖励", "工业", "设备更新", "专精特新", "研发", "万元", "给予", "企企", "企企企",
           "工业企业", "业企", "技改技改", "ABC", "ａｂｃ", "Abc", "5000", "５０００", "，", "。", "的", "桂工信综合〔2024〕328号",
@@ -94,9 +95,5 @@ def _dense_spans(draw):
 @settings(max_examples=300, deadline=None)
 @given(_dense_spans())
 def test_window_over_dense_spans_equals_the_quadratic_scan(case):
-    from test_search_window import window_reference
-
-    from huiqi.services.search import _window
-
     merged, length = case
     assert _window(merged, length) == window_reference(merged, length)
