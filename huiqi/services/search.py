@@ -602,16 +602,19 @@ def _snippet(unit: _Unit, terms: _SnippetTerms, needles: list[tuple[str, float]]
                     spans.append((s + k, e, terms.wenhao[token]))
                     break
     spans.sort()
-    merged: list[list] = []  # [start, end, weight]
-    for s, e, w in spans:
-        if merged and s <= merged[-1][1]:
-            last = merged[-1]
-            if e > last[1]:
-                last[1] = e
-            if w > last[2]:
-                last[2] = w
-        else:
-            merged.append([s, e, w])
+    merged: list[list] = []  # [start, end, weight]: overlapping or touching spans joined, the larger weight kept
+    if spans:
+        start, end, weight = spans[0]
+        for s, e, w in spans:
+            if s <= end:
+                if e > end:
+                    end = e
+                if w > weight:
+                    weight = w
+            else:
+                merged.append([start, end, weight])
+                start, end, weight = s, e, w
+        merged.append([start, end, weight])
     length = len(display)
     lo, hi = _window(merged, length)
     parts, pos = [], lo
