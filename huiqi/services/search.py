@@ -673,10 +673,15 @@ def _window(merged: list[list], length: int) -> tuple[int, int]:
         lo = max(0, min(s - 20, length - SNIPPET_WIDTH))
         hi = min(length, lo + SNIPPET_WIDTH)
         return lo, (e if s < hi < e else hi)
+    last_lo = length - SNIPPET_WIDTH
+    first = max(0, min(merged[0][0] - 20, last_lo))  # never inside a span: the first starts at or after it
+    if merged[-1][1] <= first + SNIPPET_WIDTH:
+        # the first candidate window holds every span whole: any later one holds a part of them, and a float sum of
+        # positive terms is never larger without its first terms, so none passes ``best + 1e-9``
+        return first, min(length, first + SNIPPET_WIDTH)
     starts = [s for s, _e, _w in merged]
     ends = [e for _s, e, _w in merged]
     whole = [w * (e - s) for s, e, w in merged]
-    last_lo = length - SNIPPET_WIDTH
     best, lo, previous = -1.0, 0, -1
     for s in starts:
         start = s - 20
