@@ -589,12 +589,13 @@ def _snippet(unit: _Unit, terms: _SnippetTerms, needles: list[tuple[str, float]]
     if len(needles) == 1 and not terms.wenhao and unit.plain and needles[0][0] not in terms.self_overlapping:
         return _one_term_snippet(display, *needles[0])
     spans: list[tuple[int, int, float]] = []  # (start, end, weight per character)
+    find, add = norm.find, spans.append
     for needle, weight in needles:
         size = len(needle)
-        start = norm.find(needle)
+        start = find(needle)
         while start != -1:
-            spans.append((start, start + size, weight))
-            start = norm.find(needle, start + 1)
+            add((start, start + size, weight))
+            start = find(needle, start + 1)
     if terms.wenhao:
         for s, e, tokens in unit.wenhao:
             for k, token in enumerate(tokens):  # tokens[k] drops the first k characters of the 机关代字
