@@ -1,6 +1,6 @@
-"""The JSON body of ``GET /api/search``, built from each clause's serialised fields (SEARCH4).
+"""The JSON body of ``GET /api/search``, built from each clause's serialised fields (docs/decisions.md SEARCH4-2).
 
-A hit shows eleven fields, eight of which (clause, document, 文号, level, label, measures, URL) are the same for
+A hit shows eleven fields, eight of which (clause, document, title, 文号, level, label, measures, URL) are the same for
 every search that finds the clause. They are serialised once per clause, the first time the index is searched
 here; a search then serialises only each hit's snippet, score and status and joins the pieces. The bytes are those
 of ``json_bytes({"query": q, "total": n, "hits": search_hits(...)})`` (tests/test_search_json.py), without a Hit,
