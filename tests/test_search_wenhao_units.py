@@ -60,4 +60,5 @@ def test_corpora_citing_wenhao_rank_and_mark_as_before(texts, document_numbers, 
     assert [(i, t, repr(s), m) for i, t, s, m in got] == [(i, t, repr(s), m) for i, t, s, m in want]
     terms = _SnippetTerms.of(q, corpus.idf)
     for i, _t, _s, matched in got:
-        assert _snippet(units[i], terms, matched) == reference.snippet(units[i], q, matched, corpus.idf)
+        snippet = _snippet(units[i], terms, terms.needles(corpus.words.terms[i], corpus.bigrams.terms[i]))
+        assert snippet == reference.snippet(units[i], q, matched, corpus.idf)

@@ -216,14 +216,15 @@ class Hit:
 @dataclass
 class _Field:
     """One indexed field's postings. ``arrays`` holds each term's postings as numpy arrays (unit indices, term
-    frequencies as floats), so a query's BM25 is a few array operations per term instead of a Python loop over
-    every posting; ``terms`` is each unit's set of terms (which of a query's terms a hit matched)."""
+    frequencies as floats, the BM25 denominators tf + norm), so a query's BM25 is a few array operations per term
+    instead of a Python loop over every posting; ``terms`` is each unit's set of terms (which of a query's terms a
+    hit matched)."""
 
     postings: dict[str, list[tuple[int, int]]]
     lengths: list[int]
     avg: float
     terms: list[frozenset[str]] = field(default_factory=list)
-    arrays: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    arrays: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
     norms: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @classmethod
@@ -234,10 +235,12 @@ class _Field:
                 postings[term].append((i, tf))
         lengths = [sum(c.values()) for c in counters]
         avg = (sum(lengths) / len(lengths)) if lengths else 1.0
-        arrays = {term: (np.array([i for i, _ in plist], dtype=np.intp), np.array([tf for _, tf in plist], dtype=float))
-                  for term, plist in postings.items()}
         # each unit's BM25 length norm: the same Python float operations as per posting before
         norms = np.array([K1 * (1 - B + B * n / avg) for n in lengths], dtype=float)
+        arrays = {}
+        for term, plist in postings.items():  # each posting's BM25 denominator (tf + norm) too: the same addition
+            units, tf = np.array([i for i, _ in plist], dtype=np.intp), np.array([tf for _, tf in plist], dtype=float)
+            arrays[term] = (units, tf, tf + norms[units])
         return cls(dict(postings), lengths, avg, [frozenset(c) for c in counters], arrays, norms)
 
     def score(self, terms, weight: float, scores: np.ndarray, hit: np.ndarray) -> None:
@@ -249,11 +252,14 @@ class _Field:
             arrays = self.arrays.get(term)
             if arrays is None:
                 continue
-            units, tf = arrays
+            units, tf, denominator = arrays
             df = len(units)
             idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
             w_idf, k1_1 = weight * idf, K1 + 1
-            scores[units] += w_idf * tf * k1_1 / (tf + self.norms[units])
+            contribution = w_idf * tf
+            contribution *= k1_1  # in place: (w_idf * tf) * k1_1 / (tf + norm), left to right as before
+            contribution /= denominator
+            scores[units] += contribution
             hit[units] = True
 
 
@@ -265,6 +271,10 @@ class _Unit:
     document_id: str
     display: str  # cleaned text
     norm: str  # folded display text, same length
+    plain: bool = field(init=False)  # folding changed nothing: a match in ``norm`` is the same text in ``display``
+
+    def __post_init__(self):
+        self.plain = self.display == self.norm
 
     @cached_property
     def wenhao(self) -> list[tuple[int, int, list[str]]]:
@@ -313,14 +323,14 @@ class _Corpus:
         for doc_id, tokens in doc_wenhao.items():
             for t in tokens:
                 self.wh_doc[t].add(doc_id)
+        n = len(units)  # the IDF of each document frequency, the same expression as per term before
+        self._idf_of_df = [math.log(1 + (n - df + 0.5) / (df + 0.5)) for df in range(n + 1)]
 
     def idf(self, term: str) -> float:
-        """How rare a term is (the larger of its word and bigram IDF); 文号 tokens count as rarest."""
-        n = len(self.units)
-        dfs = [len(f.postings[term]) for f in (self.words, self.bigrams) if term in f.postings]
-        if not dfs:
-            return math.log(1 + (n + 0.5) / 0.5)
-        return max(math.log(1 + (n - df + 0.5) / (df + 0.5)) for df in dfs)
+        """How rare a term is (the larger of its word and bigram IDF, i.e. that of the smaller document frequency);
+        文号 tokens count as rarest (a document frequency of 0)."""
+        dfs = [len(p) for p in (self.words.postings.get(term), self.bigrams.postings.get(term)) if p is not None]
+        return self._idf_of_df[min(dfs) if dfs else 0]
 
     def parse(self, query: str) -> _ParsedQuery:
         norm = normalize_query(query or "")
@@ -337,9 +347,9 @@ class _Corpus:
         synonyms = [s for w in words for s in self.analyzer.synonyms.get(w, []) if s not in words]
         return _ParsedQuery(words, subwords, bigrams, list(dict.fromkeys(synonyms)), list(dict.fromkeys(wenhao)))
 
-    def rank(self, q: _ParsedQuery, allowed: set[int] | None, limit: int) -> list[tuple[int, int, float, set]]:
-        """The best ``limit`` of (unit index, tier, score, matched terms), best first: ordered by tier, then score
-        rounded to 9 places (descending), then unit index."""
+    def ranked(self, q: _ParsedQuery, allowed: set[int] | None, limit: int) -> list[tuple[int, int, float]]:
+        """The best ``limit`` of (unit index, tier, score), best first: ordered by tier, then score rounded to 9
+        places (descending), then unit index."""
         n = len(self.units)
         scores, hit = np.zeros(n), np.zeros(n, dtype=bool)
         self.words.score(q.words, W_WORD, scores, hit)
@@ -369,9 +379,12 @@ class _Corpus:
             tier_k, total_k = found_tiers[kth], totals[kth]
             keep = (found_tiers > tier_k) | ((found_tiers == tier_k) & (totals >= total_k - 1e-6))
             found, totals, found_tiers = found[keep], totals[keep], found_tiers[keep]
-        ranked = sorted(zip(found.tolist(), found_tiers.tolist(), totals.tolist()),
-                        key=lambda r: (-r[1], -round(r[2], 9), r[0]))[:limit]
-        return [(i, tier, total, self._matched(i, q)) for i, tier, total in ranked]
+        return sorted(zip(found.tolist(), found_tiers.tolist(), totals.tolist()),
+                      key=lambda r: (-r[1], -round(r[2], 9), r[0]))[:limit]
+
+    def rank(self, q: _ParsedQuery, allowed: set[int] | None, limit: int) -> list[tuple[int, int, float, set]]:
+        """``ranked`` with the query terms each unit matched (what the per-posting loop gave)."""
+        return [(i, tier, total, self._matched(i, q)) for i, tier, total in self.ranked(q, allowed, limit)]
 
     def _mask(self, allowed: set[int]) -> np.ndarray:
         mask = np.zeros(len(self.units), dtype=bool)
@@ -441,6 +454,16 @@ class SearchIndex:
                status: str | None = None, as_of: date | None = None) -> list[Hit]:
         """Clauses matching the query, best first. Filters: 层级 (国家/自治区/市), 文件编号, 状态 (有效/已失效/征求意见稿,
         as of ``as_of``, today by default). An empty or meaningless query gives []."""
+        hits = []
+        for i, snippet, score, state in self.search_rows(query, limit, level, document, status, as_of):
+            d, clause_id, label, measures = self._hit_parts[i]
+            hits.append(Hit(clause_id, d.id, d.title, d.wenhao, d.level, label, snippet, score, list(measures), state))
+        return hits
+
+    def search_rows(self, query: str, limit: int = 20, level: str | None = None, document: str | None = None,
+                    status: str | None = None, as_of: date | None = None) -> list[tuple[int, str, float, str]]:
+        """``search`` as (clause index, snippet, score, status) rows: what differs between two searches' hits of one
+        clause; the rest is ``hit_fields(index)``. The web answer builds its JSON from these (SEARCH4)."""
         level, document, status = level or None, document or None, status or None
         if level is not None and level not in LEVELS:
             raise ValueError(f"层级应为 {'、'.join(LEVELS)} 之一，收到“{level}”")
@@ -450,25 +473,31 @@ class SearchIndex:
             raise ValueError(f"没有编号为 {document} 的政策文件")
         if limit <= 0:
             return []
-        q = self._corpus.parse(query)
+        corpus = self._corpus
+        q = corpus.parse(query)
         if q.empty:
             return []
         allowed = self._allowed(level, document, status, as_of)
         if allowed is not None and not allowed:
             return []
-        hits = []
-        terms = _SnippetTerms.of(q, self._corpus.idf)
+        rows = []
+        terms = _SnippetTerms.of(q, corpus.idf)
         as_of = as_of or date.today()  # what status() takes for None; asked once, not once per document
         statuses: dict[str, str] = {}  # each document's status once per search, not once per hit
-        for i, tier, score, matched in self._corpus.rank(q, allowed, limit):
+        ranked = corpus.ranked(q, allowed, limit)
+        for (i, _tier, score), needles in zip(ranked, terms.needles_of([r[0] for r in ranked], corpus)):
             u = self._units[i]
-            d, clause_id, label, measures = self._hit_parts[i]
-            state = statuses.get(d.id)
+            state = statuses.get(u.document_id)
             if state is None:
-                state = statuses[d.id] = d.status(as_of)
-            hits.append(Hit(clause_id, d.id, d.title, d.wenhao, d.level, label, _snippet(u, terms, matched),
-                            round(score, 4), list(measures), state))
-        return hits
+                state = statuses[u.document_id] = self._hit_parts[i][0].status(as_of)
+            rows.append((i, _snippet(u, terms, needles), round(score, 4), state))
+        return rows
+
+    def hit_fields(self, i: int) -> dict:
+        """What every hit of clause ``i`` shows besides its snippet, score and status, in the order of ``Hit``."""
+        d, clause_id, label, measures = self._hit_parts[i]
+        return {"clause_id": clause_id, "document_id": d.id, "document_title": d.title, "wenhao": d.wenhao,
+                "level": d.level, "label": label, "measures": list(measures)}
 
     def _allowed(self, level, document, status, as_of) -> set[int] | None:
         allowed: set[int] | None = None
@@ -494,7 +523,7 @@ class SearchIndex:
         if q.empty:
             return []
         return [(self._doc_corpus.units[i].key, round(score, 4))
-                for i, _tier, score, _m in self._doc_corpus.rank(q, None, limit)]
+                for i, _tier, score in self._doc_corpus.ranked(q, None, limit)]
 
 
 @dataclass
@@ -506,25 +535,67 @@ class _SnippetTerms:
     words: list[tuple[str, float]]
     bigrams: list[tuple[str, float]]
     wenhao: dict[str, float]
+    both: frozenset[str]  # the query's terms looked up in both fields (a two-character word is also a bigram)
+    self_overlapping: frozenset[str]  # terms that can overlap themselves (企企, aba): their occurrences merge
 
     @classmethod
     def of(cls, q: _ParsedQuery, idf) -> _SnippetTerms:
         words = {t for t in (*q.words, *q.subwords, *q.synonyms) if len(t) > 1 or len(q.words) == 1}
         return cls([(t, idf(t)) for t in sorted(words)], [(t, idf(t)) for t in sorted(set(q.bigrams))],
-                   {t: idf(t) for t in q.wenhao})
+                   {t: idf(t) for t in q.wenhao}, frozenset(q.word_set & q.bigram_set),
+                   frozenset(t for t in (*words, *q.bigrams) if any(t[:k] == t[-k:] for k in range(1, len(t)))))
+
+    def needles(self, word_terms: frozenset, bigram_terms: frozenset) -> list[tuple[str, float]]:
+        """What a unit's snippet marks: the words it matched, or else the bigrams it matched. ``word_terms`` and
+        ``bigram_terms`` are the unit's indexed terms: a query term the unit has is one it matched, and a term asked
+        both as a word and as a bigram is matched if the unit has it in either field."""
+        both = self.both
+        return ([tw for tw in self.words if tw[0] in word_terms or tw[0] in both and tw[0] in bigram_terms]
+                or [tw for tw in self.bigrams if tw[0] in bigram_terms or tw[0] in both and tw[0] in word_terms])
+
+    def needles_of(self, units: list[int], corpus: _Corpus) -> list[list[tuple[str, float]]]:
+        """``needles`` of each unit, from one bit per query term set in an array over the corpus (a few array
+        operations per term instead of a Python test per term and hit); hits with the same bits share one list."""
+        words, bigrams = corpus.words, corpus.bigrams
+        if len(units) < 8 or len(self.words) > 62 or len(self.bigrams) > 62:  # not worth it, or bits run out
+            return [self.needles(words.terms[i], bigrams.terms[i]) for i in units]
+        word_bits = self._bits(self.words, words, bigrams, units)
+        bigram_bits = self._bits(self.bigrams, bigrams, words, units) if 0 in word_bits else word_bits
+        chosen: dict[tuple[int, int], list[tuple[str, float]]] = {}
+        out = []
+        for key in zip(word_bits, bigram_bits):
+            needles = chosen.get(key)
+            if needles is None:
+                pairs, bits = (self.words, key[0]) if key[0] else (self.bigrams, key[1])
+                needles = chosen[key] = [tw for j, tw in enumerate(pairs) if bits >> j & 1]
+            out.append(needles)
+        return out
+
+    def _bits(self, pairs: list[tuple[str, float]], own: _Field, other: _Field, units: list[int]) -> list[int]:
+        """For each unit, bit j set if it has term j of ``pairs`` in ``own`` (or in ``other``, for a term of both)."""
+        bits = np.zeros(len(own.terms), dtype=np.int64)
+        for j, (term, _w) in enumerate(pairs):
+            for f in (own, other) if term in self.both else (own,):
+                arrays = f.arrays.get(term)
+                if arrays is not None:
+                    bits[arrays[0]] |= 1 << j
+        return bits[units].tolist()
 
 
-def _snippet(unit: _Unit, terms: _SnippetTerms, matched: set) -> str:
-    """About SNIPPET_WIDTH characters of the clause where the rarest matched terms are densest, matches in 【】."""
+def _snippet(unit: _Unit, terms: _SnippetTerms, needles: list[tuple[str, float]]) -> str:
+    """About SNIPPET_WIDTH characters of the clause where the rarest matched terms are densest, matches in 【】.
+    ``needles``: the (term, weight) the unit matched that its snippet marks (``_SnippetTerms.needles``)."""
     norm, display = unit.norm, unit.display
-    needles = [tw for tw in terms.words if tw[0] in matched] or [tw for tw in terms.bigrams if tw[0] in matched]
+    if len(needles) == 1 and not terms.wenhao and unit.plain and needles[0][0] not in terms.self_overlapping:
+        return _one_term_snippet(display, *needles[0])
     spans: list[tuple[int, int, float]] = []  # (start, end, weight per character)
+    find, add = norm.find, spans.append
     for needle, weight in needles:
         size = len(needle)
-        start = norm.find(needle)
+        start = find(needle)
         while start != -1:
-            spans.append((start, start + size, weight))
-            start = norm.find(needle, start + 1)
+            add((start, start + size, weight))
+            start = find(needle, start + 1)
     if terms.wenhao:
         for s, e, tokens in unit.wenhao:
             for k, token in enumerate(tokens):  # tokens[k] drops the first k characters of the 机关代字
@@ -532,19 +603,24 @@ def _snippet(unit: _Unit, terms: _SnippetTerms, matched: set) -> str:
                     spans.append((s + k, e, terms.wenhao[token]))
                     break
     spans.sort()
-    merged: list[list] = []  # [start, end, weight]
-    for s, e, w in spans:
-        if merged and s <= merged[-1][1]:
-            last = merged[-1]
-            if e > last[1]:
-                last[1] = e
-            if w > last[2]:
-                last[2] = w
-        else:
-            merged.append([s, e, w])
+    merged: list[list] = []  # [start, end, weight]: overlapping or touching spans joined, the larger weight kept
+    if spans:
+        start, end, weight = spans[0]
+        for s, e, w in spans:
+            if s <= end:
+                if e > end:
+                    end = e
+                if w > weight:
+                    weight = w
+            else:
+                merged.append([start, end, weight])
+                start, end, weight = s, e, w
+        merged.append([start, end, weight])
     length = len(display)
     lo, hi = _window(merged, length)
     parts, pos = [], lo
+    if lo > 0 or hi < length:  # only the spans that reach into the window (a common term has hundreds)
+        merged = merged[bisect_right([e for _s, e, _w in merged], lo):bisect_left([s for s, _e, _w in merged], hi)]
     for s, e, _w in merged:
         if s < lo:
             s = lo
@@ -558,14 +634,37 @@ def _snippet(unit: _Unit, terms: _SnippetTerms, matched: set) -> str:
     return ("…" if lo > 0 else "") + "".join(parts) + ("…" if hi < length else "")
 
 
+def _one_term_snippet(display: str, needle: str, weight: float) -> str:
+    """``_snippet`` for one matched term that cannot overlap itself, in a unit whose display text is its folded
+    text: the term's occurrences are disjoint, so the merged spans are the runs of adjacent occurrences, and
+    ``str.replace`` marks them (``】【`` joins a run: a display text never holds 【 or 】, ``clean`` turned them
+    into 〖〗). The window never cuts a span, so marking inside the window's slice marks the same spans."""
+    length = len(display)
+    if length <= SNIPPET_WIDTH:
+        lo, hi = 0, length
+    else:
+        size, merged = len(needle), []
+        start = display.find(needle)
+        while start != -1:
+            if merged and start == merged[-1][1]:
+                merged[-1][1] = start + size
+            else:
+                merged.append([start, start + size, weight])
+            start = display.find(needle, start + size)
+        lo, hi = _window(merged, length)
+    marked = display[lo:hi].replace(needle, f"【{needle}】").replace("】【", "")
+    return ("…" if lo > 0 else "") + marked + ("…" if hi < length else "")
+
+
 def _window(merged: list[list], length: int) -> tuple[int, int]:
     """The snippet's [lo, hi): the SNIPPET_WIDTH window (starting 20 characters before a match) covering the most
     match weight, never cutting a match in two. ``merged``: sorted, disjoint [start, end, weight] spans.
 
     Each candidate window sums only the spans it overlaps, found by bisection, in their order — the same floats
     as summing every span (the others add exactly 0), in O(m log m) instead of O(m²): a common term (企业) has
-    hundreds of spans in a long clause. Only the first and last of them can be cut by the window; the ones
-    between add their whole weight × length, computed once per span (the same product)."""
+    hundreds of spans in a long clause. A window never starts inside a span (it is moved to the span's start), so
+    only the last span it reaches can be cut; the others add their whole weight × length, computed once per span
+    (the same product the cut formula gives for an uncut span)."""
     if length <= SNIPPET_WIDTH:
         return 0, length
     if not merged:
@@ -575,40 +674,46 @@ def _window(merged: list[list], length: int) -> tuple[int, int]:
         lo = max(0, min(s - 20, length - SNIPPET_WIDTH))
         hi = min(length, lo + SNIPPET_WIDTH)
         return lo, (e if s < hi < e else hi)
+    last_lo = length - SNIPPET_WIDTH
+    first = max(0, min(merged[0][0] - 20, last_lo))  # never inside a span: the first starts at or after it
+    if merged[-1][1] <= first + SNIPPET_WIDTH:
+        # the first candidate window holds every span whole: any later one holds a part of them, and a float sum of
+        # positive terms is never larger without its first terms, so none passes ``best + 1e-9``
+        return first, min(length, first + SNIPPET_WIDTH)
     starts = [s for s, _e, _w in merged]
     ends = [e for _s, e, _w in merged]
     whole = [w * (e - s) for s, e, w in merged]
-
-    def inside(pos: int) -> int | None:  # the span with start < pos < end (at most one: they are disjoint)
-        k = bisect_right(starts, pos) - 1
-        return k if k >= 0 and starts[k] < pos < ends[k] else None
-
     best, lo, previous = -1.0, 0, -1
     for s in starts:
-        start = max(0, min(s - 20, length - SNIPPET_WIDTH))
-        k = inside(start)
-        if k is not None:
-            start = starts[k]
+        start = s - 20
+        if start > last_lo:
+            start = last_lo
+        if start < 0:
+            start = 0
+        k = bisect_right(starts, start) - 1  # the last span starting at or before the window
+        if k >= 0 and start < ends[k]:  # the window starts inside it (or at its start): it starts with it
+            start, a = starts[k], k
+        else:
+            a = k + 1  # the first span reaching into the window; it starts inside it (never cut at the start)
         if start == previous:  # the same window again (spans near either end): the same sum cannot beat best
             continue
         previous = start
         stop = start + SNIPPET_WIDTH
-        a, b = bisect_right(ends, start), bisect_left(starts, stop)
-        if b - a == 1:  # 0 + the one term, as sum() gave
-            s2, e2, w2 = merged[a]
-            covered = w2 * (min(e2, stop) - max(s2, start))
-        elif b > a:
-            s2, e2, w2 = merged[a]
-            s3, e3, w3 = merged[b - 1]
-            covered = sum([w2 * (min(e2, stop) - max(s2, start)), *whole[a + 1:b - 1],
-                           w3 * (min(e3, stop) - max(s3, start))])
+        b = bisect_left(starts, stop, a)  # spans a … b-1 reach into the window (at least the one at s)
+        end = ends[b - 1]
+        if b - a == 1:  # 0 + the one term, as sum() gave; only the last span can be cut (at the window's end)
+            covered = merged[a][2] * ((end if end < stop else stop) - starts[a])
+        elif end <= stop:
+            covered = sum(whole[a:b])
         else:
-            covered = 0
+            inner = whole[a:b - 1]
+            inner.append(merged[b - 1][2] * (stop - starts[b - 1]))
+            covered = sum(inner)
         if covered > best + 1e-9:
             best, lo = covered, start
     hi = min(length, lo + SNIPPET_WIDTH)
-    k = inside(hi)
-    if k is not None:
+    k = bisect_right(starts, hi) - 1  # the span with start < hi < end, if any: the window ends with it
+    if k >= 0 and starts[k] < hi < ends[k]:
         hi = ends[k]
     return lo, hi
 

@@ -177,15 +177,15 @@ def test_event_loop_answers_while_a_batch_computes(web, monkeypatch):
 
 def test_search_miss_does_not_block_the_event_loop(web, monkeypatch):
     """A search that is not cached runs in the thread pool: /healthz answers while it computes."""
-    from huiqi.interfaces.web import api
+    from huiqi.interfaces.web import search_json
 
-    real = api.search_hits
+    real = search_json.answer
 
     def slow(*args, **kwargs):
         time.sleep(1.5)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(api, "search_hits", slow)
+    monkeypatch.setattr(search_json, "answer", slow)
 
     async def go():
         async with _client(web) as c:

@@ -17,13 +17,13 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from huiqi.interfaces.web import auth, schemas as S, search_pool
+from huiqi.interfaces.web import auth, schemas as S, search_json, search_pool
 from huiqi.interfaces.web.auth import User, admin_user, check_csrf, current_user, officer_user
 from huiqi.interfaces.web.checking import batched_check, period_ok, stored_facts
 from huiqi.interfaces.web.presenters import (
     MAX_OFFSET, MAX_PAGE, calculator_fields, check_json, clause_dict, document_dict, filter_documents, import_field,
-    json_bytes, measure_dict, measures_by_clause, page_of, parameter_rows, public_job, result_rows, scoped_results,
-    search_hits, summary, visible_enterprise, visible_enterprises)
+    measure_dict, measures_by_clause, page_of, parameter_rows, public_job, result_rows, scoped_results,
+    summary, visible_enterprise, visible_enterprises)
 from huiqi.interfaces.web.state import WebError, WebState, yuan_text
 from huiqi.interfaces.web.uploads import do_import
 
@@ -176,8 +176,7 @@ async def search_answer(state: WebState, q: str, limit: int, level: str | None, 
         return hit
 
     def compute() -> bytes:  # on a search thread: a search on a cache miss must not hold up the event loop
-        hits = search_hits(q, limit, level, document, status)
-        return json_bytes({"query": q, "total": len(hits), "hits": hits})
+        return search_json.answer(q, limit, level, document, status)  # each clause's fields serialised once (SEARCH4)
 
     return await search_pool.run(state.cached, key, compute)  # asyncio's hand-off, not anyio's (SEARCH3-4)
 
