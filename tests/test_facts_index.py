@@ -17,6 +17,7 @@ from huiqi.core.periods import Period
 from huiqi.data.panel import INDEX, SIDE_TABLES, register_index, write_side_indexes
 from huiqi.data.synthetic import SCHEMAS, read_parquet
 from huiqi.services import facts as facts_mod
+from tests.test_facts3 import _outcome  # a refusal's message, or the frame built
 
 CODES = st.sampled_from(["A", "B", "C", "D", "Z", None])  # Z is in no register drawn below
 PERIODS = ["2024Q4", "2024Q2", "2026Q3", "2024", "2025Q1"]
@@ -60,13 +61,6 @@ def indexes(draw, register: pl.Series, codes: pl.Series) -> pl.Series:
     if how == "nulled":  # a code added to the register after preparation
         return right.scatter([i for i in range(len(right)) if draw(st.booleans())], None) if len(right) else right
     return right
-
-
-def _outcome(build):
-    try:
-        return build()
-    except pl.exceptions.ShapeError as refused:
-        return str(refused)
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -8,8 +8,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import polars as pl
+import pyarrow as pa
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from huiqi.data.panel import INDEX, panel_index_current, register_fingerprint
 from huiqi.data.synthetic import read_parquet
@@ -42,8 +45,36 @@ def _inserted_below_the_sample(register: pl.DataFrame) -> pl.DataFrame:
 def test_the_fingerprint_is_the_codes_in_row_order():
     codes = pl.Series(["A", "B", None])
     assert register_fingerprint(codes) == register_fingerprint(pl.Series(["A", "B", None]))
-    for other in (["B", "A", None], ["A", "B"], ["A", "B", ""], ["A", "B\nC"], ["A", "B", "\x00"][:2]):
+    for other in (["B", "A", None], ["A", "B"], ["A", "B", ""], ["A", "B", "\x00"], ["AB", None, None], [None, "AB", None]):
         assert register_fingerprint(pl.Series(other, dtype=pl.String)) != register_fingerprint(codes)
+
+
+CODE_LISTS = st.lists(st.one_of(st.none(), st.text(alphabet="9145AB\n\x00统", max_size=4)), max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(codes=CODE_LISTS, other=CODE_LISTS, cuts=st.lists(st.integers(0, 12), max_size=3))
+def test_the_fingerprint_is_equal_exactly_for_equal_codes_however_chunked(codes, other, cuts):
+    """Equal for the same codes as one Polars column, as Arrow string or large_string, cut into chunks or sliced out
+    of a longer array (how pyarrow and Polars hand a column over); different for different codes."""
+    whole = register_fingerprint(pl.Series(codes, dtype=pl.String))
+    bounds = sorted({0, len(codes), *(min(c, len(codes)) for c in cuts)})
+    for kind in (pa.string(), pa.large_string()):
+        array = pa.array(codes, type=kind)
+        assert register_fingerprint(array) == whole
+        assert register_fingerprint(pa.chunked_array([array[a:b] for a, b in zip(bounds, bounds[1:])], type=kind)) == whole
+        padded = pa.array(["前", *codes, "后"], type=kind)
+        assert register_fingerprint(padded.slice(1, len(codes))) == whole
+    assert (register_fingerprint(pl.Series(other, dtype=pl.String)) == whole) == (other == codes)
+
+
+def test_bytes_under_a_null_are_not_the_code():
+    """Arrow lets a null's slot hold bytes; they are no code of the register and do not change the fingerprint."""
+    offsets = pa.py_buffer(np.array([0, 1, 3, 4], dtype=np.int32).tobytes())
+    validity = pa.py_buffer(np.packbits([1, 0, 1], bitorder="little").tobytes())
+    with_bytes = pa.Array.from_buffers(pa.string(), 3, [validity, offsets, pa.py_buffer(b"AxyB")], null_count=1)
+    assert with_bytes.to_pylist() == ["A", None, "B"]
+    assert register_fingerprint(with_bytes) == register_fingerprint(pl.Series(["A", None, "B"]))
 
 
 def test_a_freshly_prepared_panel_is_current_and_keeps_its_index(prepared):
