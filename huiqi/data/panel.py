@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
-import pyarrow as pa
 
 from huiqi.data.columns import INDICATORS as _INDICATOR_DEFS
+
+if TYPE_CHECKING:  # pyarrow is imported where it is used: a web worker's start-up does not load it
+    import pyarrow as pa
 
 INDICATOR_CODES = list(_INDICATOR_DEFS)
 
@@ -46,6 +49,7 @@ def register_fingerprint(codes: pl.Series | pa.Array | pa.ChunkedArray) -> str:
     (each code's byte length, -1 for a null, in one digest; the codes' bytes in another), the same however the
     column is split into chunks: ~4× cheaper at 1M than joining the codes into one text (docs/decisions.md MERGE9-3)."""
     import numpy as np
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     column = codes.to_arrow() if isinstance(codes, pl.Series) else codes
@@ -76,6 +80,7 @@ def panel_index_current(directory: str | Path) -> bool:
     """Whether ``directory``'s indicator panel was written from its register as it is now (the stored fingerprint
     equals the register's): only then does its enterprise_index point at the right rows. A panel written before
     the fingerprint was stored, or a register edited, replaced or re-sorted since, is not current."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     d = Path(directory)
@@ -160,6 +165,7 @@ def write_side_indexes(directory: str | Path) -> list[str]:
 
 def _write_with_index(source, path: Path, index: pl.Series) -> None:
     """``path``'s rows with ``index`` as the last column (an older one replaced), through a temporary file."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     meta = source.metadata

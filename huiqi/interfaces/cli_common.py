@@ -48,11 +48,10 @@ def load_tables(data: Path, db: Optional[str], scan: Collection[str] = ()):
     if (data / "indicator_panel.parquet").exists():  # the panel layout for large data (huiqi.data.panel)
         import polars as pl
 
+        from huiqi.data.panel import INDEX, panel_index_current
         from huiqi.services.screening import RUN_OUTPUT_STEMS
 
         files = sorted(p for p in data.glob("*.parquet") if p.stem != "indicators" and p.stem not in RUN_OUTPUT_STEMS)
-        from huiqi.data.panel import INDEX, panel_index_current
-
         lazy = {"indicator_panel", *scan}
         tables = {p.stem: (pl.scan_parquet(p) if p.stem in lazy else pl.read_parquet(p)) for p in files}
         if not panel_index_current(data):  # the register changed since the panel was written: its row numbers lie

@@ -16,6 +16,7 @@ from typing import Collection, Iterable, Mapping
 import polars as pl
 
 from huiqi.core.periods import Period  # the one period type; re-exported for existing callers
+from huiqi.data.panel import INDEX  # the register row a prepared table stores
 
 # indicator code → field prefix in the data dictionary
 INDICATOR_FIELDS = {
@@ -122,9 +123,9 @@ def indicator_facts(indicators: pl.DataFrame | pl.LazyFrame, period: Period,
             wide = base.select("credit_code").join(wide, on="credit_code", how="left", maintain_order="left")
     else:
         key = "credit_code"
-        if base is not None and "enterprise_index" in names and _index_matches(lazy, base):
-            key = "enterprise_index"  # an integer surrogate key: the base's row number (huiqi.data.panel)
-            base = base.select("credit_code").with_row_index("enterprise_index")
+        if base is not None and INDEX in names and _index_matches(lazy, base):
+            key = INDEX  # an integer surrogate key: the base's row number (huiqi.data.panel)
+            base = base.select("credit_code").with_row_index(INDEX)
         # key and credit_code are the same column when the panel's index does not fit this base (a partition)
         wide = base.select(*dict.fromkeys([key, "credit_code"])) if base is not None else \
             lazy.filter(pl.col("period").is_in(quarters)).select("credit_code").unique(maintain_order=True).collect()
@@ -147,10 +148,10 @@ def _index_matches(panel: pl.LazyFrame, base: pl.DataFrame) -> bool:
     """Trust the panel's enterprise_index only if it points at the same credit codes in this base: a sample, not a
     proof — a Parquet directory's loader (interfaces.cli_common.load_tables) drops the index unless the panel was
     written from this very register (huiqi.data.panel.panel_index_current), and a Spark partition never carries it."""
-    sample = panel.select("enterprise_index", "credit_code").head(2_000).collect()
-    if sample.height == 0 or sample["enterprise_index"].max() >= base.height:
+    sample = panel.select(INDEX, "credit_code").head(2_000).collect()
+    if sample.height == 0 or sample[INDEX].max() >= base.height:
         return False
-    return bool((base["credit_code"].gather(sample["enterprise_index"]) == sample["credit_code"]).all())
+    return bool((base["credit_code"].gather(sample[INDEX]) == sample["credit_code"]).all())
 
 
 @dataclass(frozen=True)
@@ -328,14 +329,14 @@ def _fitting_indexes(register: pl.Series, frames: list[pl.DataFrame]) -> list[pl
     without an index (absent when the table was prepared) is in the register. Every row is checked, not a sample:
     a register edited after preparation, a partition or another county's file gives None, never wrong facts."""
     found: list[pl.Series | None] = [None] * len(frames)
-    hashes = _distinct_hashes(register) if any("enterprise_index" in f.columns for f in frames) else None
+    hashes = _distinct_hashes(register) if any(INDEX in f.columns for f in frames) else None
     if hashes is None:
         return found
     candidates = []
     for i, frame in enumerate(frames):
-        if "enterprise_index" not in frame.columns:
+        if INDEX not in frame.columns:
             continue
-        at = frame.get_column("enterprise_index").cast(pl.UInt32, strict=False)
+        at = frame.get_column(INDEX).cast(pl.UInt32, strict=False)
         if at.null_count() < len(at) and at.max() >= len(register):
             continue
         unindexed = frame.get_column("credit_code").filter(at.is_null()).drop_nulls()
@@ -380,7 +381,7 @@ def _side_columns(register: pl.Series, sides: list[_Side]) -> pl.DataFrame:
     code twice takes the grouping by code, which places a code's facts at each of its rows."""
     def columns(side: _Side) -> list[str]:
         stored = side.rows.collect_schema().names()
-        return ["credit_code", *(["enterprise_index"] if "enterprise_index" in stored else []), *side.inputs()]
+        return ["credit_code", *([INDEX] if INDEX in stored else []), *side.inputs()]
 
     rows = pl.collect_all([side.rows.select(columns(side)) for side in sides])
     found = _rows_in_register(register, rows)
@@ -460,7 +461,7 @@ def project_facts(tables: dict[str, pl.DataFrame], period: str | Period,
     q = p.last_quarter
     inv = tables["project_investment"].lazy()
     projects = tables["projects"].lazy()
-    indexed = ["enterprise_index"] if "enterprise_index" in projects.collect_schema().names() else []
+    indexed = [INDEX] if INDEX in projects.collect_schema().names() else []
     out = projects.select(
         "project_id", "credit_code", *indexed, "project_type", pl.col("county_code").alias("county"),
         pl.col("name").alias("project_name"),
@@ -493,9 +494,9 @@ def _with_owners(projects: pl.DataFrame, owners: pl.DataFrame) -> pl.DataFrame:
     once checked (FACTS4-2). A code the register lists twice is joined as before: the project's row repeated once
     per register row."""
     at = None
-    if "enterprise_index" in projects.columns:
+    if INDEX in projects.columns:
         [at] = _fitting_indexes(owners.get_column("credit_code"), [projects])
-        projects = projects.drop("enterprise_index")
+        projects = projects.drop(INDEX)
     if at is None:
         [at] = _rows_of(projects.get_column("credit_code"), [owners])
     if at is None:

@@ -20,6 +20,7 @@ from typing import Iterable, Iterator, Mapping
 import polars as pl
 import pyarrow as pa
 
+from huiqi.data.panel import INDEX
 from huiqi.engine.evaluate import STATUS_DTYPE, CompiledMeasure, Evaluation, RuleSet, col
 
 # the tables an enterprise's facts read besides ``enterprises`` (each keyed by credit_code)
@@ -46,7 +47,7 @@ def unpack(frame: pl.DataFrame, schemas: Mapping[str, Mapping[str, pl.DataType]]
         rows = frame.select(pl.col(t).explode()).drop_nulls(t)  # an enterprise without rows has an empty list
         rows = rows.unnest(t) if rows.height else pl.DataFrame(schema=dict(schemas[t]))
         # a stored enterprise_index numbers the whole register's rows, never this partition's: not carried over
-        tables[t] = rows.select([pl.col(c).cast(d) for c, d in schemas[t].items() if c != "enterprise_index"])
+        tables[t] = rows.select([pl.col(c).cast(d) for c, d in schemas[t].items() if c != INDEX])
     return tables
 
 

@@ -30,6 +30,11 @@ MAX_PAGE = 1_000_000
 MAX_OFFSET = 100_000_000
 
 
+def clause_url(document_id: str, clause_id: str | None = None) -> str:
+    """The policy page of a document, at one of its clauses if given: where every cited clause links to."""
+    return f"/policies/{document_id}#{clause_id}" if clause_id else f"/policies/{document_id}"
+
+
 def document_dict(state: WebState, d, with_clauses: bool = False) -> dict:
     out = {"id": d.id, "title": d.title, "wenhao": d.wenhao, "issuer": d.issuer, "level": d.level,
            "status": d.status(), "status_reason": d.status_reason(), "issued": d.issued, "year": d.year,
@@ -44,7 +49,7 @@ def document_dict(state: WebState, d, with_clauses: bool = False) -> dict:
 
 def clause_dict(c, by_clause: dict[str, list[str]]) -> dict:
     return {"id": c.id, "document_id": c.document_id, "label": c.label, "lines": list(c.lines), "text": c.text,
-            "measures": by_clause.get(c.id, []), "url": f"/policies/{c.document_id}#{c.id}"}
+            "measures": by_clause.get(c.id, []), "url": clause_url(c.document_id, c.id)}
 
 
 def measures_by_clause(state: WebState) -> dict[str, list[str]]:
@@ -70,7 +75,7 @@ def measure_dict(state: WebState, measure_id: str, full: bool = False) -> dict:
                 "kind": m.kind, "class": m.class_, "periods": periods, "url": f"/rules/{m.id}"}
     data = m.model_dump(mode="json", by_alias=True, exclude_none=True)
     data.update(document=f.rules.document, periods=periods, url=f"/rules/{m.id}",
-                clause_urls={c: f"/policies/{f.rules.document}#{c}" for c in m.clauses})
+                clause_urls={c: clause_url(f.rules.document, c) for c in m.clauses})
     return data
 
 
@@ -81,7 +86,7 @@ def result_dict(r) -> dict:
         d[f"{k}_fen"] = None if value is None else int(value * 100)
         d[f"{k}_yuan"] = money.yuan_text(d[f"{k}_fen"])
     doc = d["clauses"][0].split(":", 1)[0] if d["clauses"] else d["document_id"]
-    d["clause_url"] = f"/policies/{doc}#{d['clauses'][0]}" if d["clauses"] else f"/policies/{doc}"
+    d["clause_url"] = clause_url(doc, d["clauses"][0] if d["clauses"] else None)
     return d
 
 
@@ -98,7 +103,7 @@ def _result_document(r) -> dict:
         d[f"{k}_yuan"] = money.yuan_text(fen)
     clauses = d["clauses"]
     doc = clauses[0].split(":", 1)[0] if clauses else d["document_id"]
-    d["clause_url"] = f"/policies/{doc}#{clauses[0]}" if clauses else f"/policies/{doc}"
+    d["clause_url"] = clause_url(doc, clauses[0] if clauses else None)
     return d
 
 
@@ -154,7 +159,7 @@ def search_hits(query: str, limit: int, level=None, document=None, status=None) 
     out = []
     for h in hits:
         d = h.to_dict() if hasattr(h, "to_dict") else dict(h)
-        d["url"] = f"/policies/{d['document_id']}#{d['clause_id']}"
+        d["url"] = clause_url(d["document_id"], d["clause_id"])
         out.append(d)
     return out
 

@@ -13,7 +13,7 @@ import threading
 
 import orjson
 
-from huiqi.interfaces.web.presenters import json_bytes, search_hits
+from huiqi.interfaces.web.presenters import clause_url, json_bytes, search_hits
 from huiqi.interfaces.web.state import WebError
 from huiqi.policies.library import STATUSES
 
@@ -36,10 +36,9 @@ def _clause_pieces(index) -> list[tuple[bytes, bytes, bytes]]:
                     f = index.hit_fields(i)
                     head = {k: f[k] for k in ("clause_id", "document_id", "document_title", "wenhao", "level",
                                               "label")}
-                    url = f"/policies/{f['document_id']}#{f['clause_id']}"
                     pieces.append((orjson.dumps(head)[:-1] + b',"snippet":',
                                    b',"measures":' + orjson.dumps(f["measures"]) + b',"status":',
-                                   b',"url":' + orjson.dumps(url) + b"}"))
+                                   b',"url":' + orjson.dumps(clause_url(f["document_id"], f["clause_id"])) + b"}"))
                 parts = _parts = (index, pieces)
     return parts[1]
 
