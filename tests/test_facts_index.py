@@ -17,9 +17,9 @@ from huiqi.core.periods import Period
 from huiqi.data.panel import INDEX, SIDE_TABLES, register_index, write_side_indexes
 from huiqi.data.synthetic import SCHEMAS, read_parquet
 from huiqi.services import facts as facts_mod
-from tests.test_facts3 import _outcome  # a refusal's message, or the frame built
+# the drawn side rows and the outcome (a refusal's message, or the frame built) of test_facts3
+from tests.test_facts3 import _outcome, side_rows
 
-CODES = st.sampled_from(["A", "B", "C", "D", "Z", None])  # Z is in no register drawn below
 PERIODS = ["2024Q4", "2024Q2", "2026Q3", "2024", "2025Q1"]
 
 
@@ -33,19 +33,6 @@ def _grouped_side(rows: pl.DataFrame, index: int) -> facts_mod._Side:
 def _row_side(rows: pl.DataFrame, index: int) -> facts_mod._Side:
     return facts_mod._Side(rows.lazy(), (pl.col("fen").alias(f"fen{index}"),
                                          (pl.col("day") > date(2024, 6, 30)).alias(f"late{index}")), grouped=False)
-
-
-@st.composite
-def side_rows(draw, unique: bool) -> pl.DataFrame:
-    codes = draw(st.lists(CODES, unique=unique, max_size=9))
-    n = len(codes)
-
-    def column(values):
-        return draw(st.lists(st.one_of(st.none(), values), min_size=n, max_size=n))
-
-    return pl.DataFrame({"credit_code": pl.Series(codes, dtype=pl.String),
-                         "fen": pl.Series(column(st.integers(-2**62, 2**62)), dtype=pl.Int64),
-                         "day": pl.Series(column(st.dates(date(2023, 1, 1), date(2025, 12, 31))), dtype=pl.Date)})
 
 
 @st.composite
