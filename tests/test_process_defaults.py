@@ -124,7 +124,7 @@ def test_python_dash_m_huiqi_is_the_command_line():
 
 
 def test_serve_workers_inherit_the_settings(serve_environment, monkeypatch, tmp_path):
-    """`huiqi serve --workers N` becomes `python -m uvicorn` by exec: the workers get this process's environment,
+    """`huiqi serve --workers N` becomes `python -m huiqi.interfaces.serve_workers` (uvicorn's supervisor) by exec: the workers get this process's environment,
     so Polars in each worker reads the defaults before it loads."""
     seen = {}
     monkeypatch.setattr(cli_serve, "_prepare", lambda *a: None)

@@ -22,14 +22,20 @@ def _prepare(db: str, data: str, work: str | None) -> None:
 
 
 def warm_calculator(app) -> None:
-    """Compile the calculator's row plan for the default period under the active parameters before serving
-    (~0.3–1 s once per process): otherwise the first checks each worker receives queue behind that compilation."""
+    """Compile the calculator's row plan for the default period under the active parameters, and build that
+    period's stored enterprise facts with their index, before serving (~0.3–1 s and ~0.2 s on the demo data, once
+    per process): otherwise the first checks each worker receives queue behind them (WEB10-2: a second worker's
+    first stored-enterprise checks waited ~0.5 s under 50 clients)."""
     from huiqi.interfaces.web.state import DEFAULT_PERIOD
     from huiqi.services.calculator_rows import row_plan
 
     state = app.state.web
     values = state.ruleset.resolve_parameters(state.params_for_engine(state.active_set()["values"]))
     row_plan(state.ruleset, DEFAULT_PERIOD, "enterprise", values, None)
+    try:
+        state.facts_row("", DEFAULT_PERIOD)  # builds the period's facts frame and its credit-code index
+    except Exception:  # noqa: BLE001 — only a warm-up: data that cannot give facts are reported to whoever asks
+        pass
 
 
 def serve(host: str = typer.Option("127.0.0.1", "--host", help="监听地址（对外提供服务请置于反向代理之后）"),
@@ -85,10 +91,11 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="监听地址（�
     sys.stdout.flush()  # the exec drops anything still buffered: the demo passwords printed once
     sys.stderr.flush()
     # uvicorn spawns its workers, and a spawned child re-imports the main module: replace this process by
-    # `python -m uvicorn` (whose main module is guarded) rather than whatever script started `huiqi`
-    os.execv(sys.executable, [sys.executable, "-m", "uvicorn", "huiqi.interfaces.web.app:app_from_env", "--factory",
-                              "--workers", str(workers), "--host", host, "--port", str(port), "--log-level", log_level,
-                              "--no-proxy-headers", *([] if access_log else ["--no-access-log"])])
+    # `python -m huiqi.interfaces.serve_workers` (uvicorn's supervisor, one listening socket per worker; its main
+    # module is guarded) rather than whatever script started `huiqi`
+    os.execv(sys.executable, [sys.executable, "-m", "huiqi.interfaces.serve_workers", "--workers", str(workers),
+                              "--host", host, "--port", str(port), "--log-level", log_level,
+                              *([] if access_log else ["--no-access-log"])])
 
 
 if __name__ == "__main__":  # python -m huiqi.interfaces.cli_serve
