@@ -111,6 +111,21 @@ def server_cpu_seconds() -> float:
     return _server_cpu(lambda pid: f"/proc/{pid}/stat")
 
 
+def wait_until_settled(quiet_s: float = 0.5, most: float = 0.05, timeout: float = 120) -> None:
+    """Wait until the server's processes stop using CPU (< `most` s of CPU over `quiet_s`): the first 200 on
+    /healthz comes from the first worker ready, and with `--workers N` the others may still be loading. Clients
+    that connect meanwhile all land on the ready worker, whatever the variant, and its queue becomes the run's
+    tail. The same wait for every variant, so start-up differences do not leak into the figures."""
+    deadline = time.time() + timeout
+    before = server_cpu_seconds()
+    while time.time() < deadline:
+        time.sleep(quiet_s)
+        now = server_cpu_seconds()
+        if now - before < most:
+            return
+        before = now
+
+
 def server_main_thread_cpu_seconds() -> float:
     """user+system CPU so far of the server's main threads (their event loops; /proc/<pid>/task/<pid>/stat), to
     tell the loop's share of a request from the other threads' (the calculator's batcher above all)."""
@@ -423,6 +438,7 @@ def main() -> None:
             proc, base, tmp = start_server(root, python, data, extra, env)
             SERVER_PID = proc.pid
             startup[name].append(proc.startup_s)
+            wait_until_settled()
             try:
                 runs[name].append(asyncio.run(run(base, a.clients, a.requests, kinds, a.cached)))
             finally:
