@@ -484,11 +484,17 @@ def _result(cm, row: dict, explainer: Explainer, library: Library,
     facts = explainer.facts
     status = row[shape.cols["status"]]
     conditions, missing_names, pending = [], [], set(shape.amount_pending)
+    worded = explainer.worded
     for i, (cc, column) in enumerate(shape.conditions):
         value = row[column]
         gap = None
         if value is False:
-            gap = templates.gaps[i](explainer) if templates is not None else explainer.gap(cc.condition.when)
+            if templates is None:
+                gap = explainer.gap(cc.condition.when)
+            else:  # worded once per entity: measures share conditions (the same source, the same explainer)
+                template = templates.gaps[i]
+                source = template.source
+                gap = worded[source] if source in worded else worded.setdefault(source, template(explainer))
         conditions.append(ConditionResult(cc.condition.id, cc.condition.text, value, gap, cc.is_gate))
         if value is None:
             missing_names += [f for f in sorted(cc.value.fields) if facts.get(f) is None]
