@@ -409,6 +409,10 @@ _INLINE: dict[int, Callable[..., str]] = {
     id(_fill_null): lambda a, b: f"{b} if {a} is None else {a}",
     id(_ternary): lambda p, t, f: f"{t} if {p} else {f}",
     id(_cast_int): lambda a: f"None if {a} is None else int({a})",
+    # _any_h's ``True in xs`` / ``None in xs`` as ``is`` tests: its inputs are Polars booleans (True, False or
+    # None), for which membership and identity agree; no tuple is built
+    id(_any_h): lambda *xs: f"True if {' or '.join(f'{x} is True' for x in xs)} else "
+                            f"(None if {' or '.join(f'{x} is None' for x in xs)} else False)",
     **{id(_BINARY[name]): (lambda op: lambda a, b: f"None if {a} is None or {b} is None else {a} {op} {b}")(op)
        for name, op in (("Eq", "=="), ("NotEq", "!="), ("Lt", "<"), ("LtEq", "<="), ("Gt", ">"), ("GtEq", ">="))},
 }
