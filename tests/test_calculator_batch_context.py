@@ -103,8 +103,8 @@ def test_a_copy_of_the_rule_set_gets_its_own_context(ruleset):
 
 def test_the_shapes_follow_a_cleared_shape_store(ruleset):
     _values, plan, _compiled, _labels = _batch_context(ruleset, "2024Q4", "enterprise", None, None)
-    shapes, _blank = calculator._plan_shapes(plan, LIBRARY)
+    shapes, _blank, _getters = calculator._plan_shapes(plan, LIBRARY)
     assert calculator._plan_shapes(plan, LIBRARY)[0] is shapes
     calculator._SHAPES.clear()
-    again, _blank = calculator._plan_shapes(plan, LIBRARY)
+    again, _blank, _getters = calculator._plan_shapes(plan, LIBRARY)
     assert again is not shapes and all(s is calculator._shape(cm, LIBRARY) for cm, s in again)

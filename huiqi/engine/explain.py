@@ -153,6 +153,9 @@ class Explainer:
                  parameter_labels: dict[str, str]):
         self.dictionary, self.library = dictionary, library
         self.facts, self.params, self.parameter_labels = facts, params, parameter_labels
+        # gap texts already worded for these facts, by condition source: a gap is a function of the source and of
+        # this explainer alone, and several measures of a check share a condition (产值不低于500万元 three times)
+        self.worded: dict[str, str | None] = {}
 
     # -- values ---------------------------------------------------------------------------------
     def value(self, node: exp.Expression) -> Fraction | bool | str | None:
@@ -518,7 +521,11 @@ def order_gap(op: str, left_is_column: bool, label, a, b, side: _Side) -> str | 
         shown = side.show(a)
         return f"{label}{shown}，须超过{shown}（等于不算）" if op == ">" else \
             f"{label}{shown}，未低于{shown}（等于不算）" if op == "<" else None
-    shown_a, shown_b, diff = side.pair(a, b)
+    return order_text(op, label, *side.pair(a, b))
+
+
+def order_text(op: str, label: str, shown_a: str, shown_b: str, diff: str) -> str:
+    """A failed comparison's gap from its shown value, threshold and difference (``order_gap``'s wording)."""
     if op == ">=":
         return f"{label}{shown_a}，低于{shown_b}（含）的要求，差{diff}"
     if op == ">":
@@ -532,16 +539,21 @@ def growth_gap(op: str, label, a, b, target, last: _Side) -> str | None:
     """The gap of a failed comparison of growth(a, b) with ``target``."""
     if not (isinstance(a, Fraction) and isinstance(b, Fraction) and isinstance(target, Fraction)):
         return None
-    label = label()
-    if b <= 0:
-        return f"{label}上年同期无基数（{last.show(b)}），无法计算同比增速"
+    return growth_ratio_gap(op, label(), a.numerator, a.denominator, b.numerator, b.denominator, target, last)
+
+
+def growth_ratio_gap(op: str, label: str, an: int, ad: int, bn: int, bd: int, target: Fraction,
+                     last: _Side) -> str:
+    """``growth_gap`` of a = an/ad and b = bn/bd (ad, bd > 0, not necessarily reduced) with the label worded: a gap
+    template passes two facts in 分 over 100 as they are, without a Fraction each."""
+    if bn <= 0:
+        return f"{label}上年同期无基数（{last.show(Fraction(bn, bd))}），无法计算同比增速"
     # the growth in percent, 100·(a/b − 1), as the integer ratio vn/vd (b > 0 so vd > 0): no Fraction per check
-    an, ad, bn, bd = a.numerator, a.denominator, b.numerator, b.denominator
     vn, vd = 100 * (an * bd - bn * ad), ad * bn
     t = target * 100
     order = vn * t.denominator - t.numerator * vd  # the sign of growth − target
     if order == 0:
-        g = a / b - 1
+        g = Fraction(an * bd, ad * bn) - 1
         return f"{label}同比增速{fmt_pct(g)}，须{'超过' if op == '>' else '低于'}{fmt_pct(target)}（等于不算）"
     shown_g, shown_t, diff = ratio_failing_side(vn, vd, t, 2, 8)
     if order > 0:  # a ceiling on growth (低于/不超过)
@@ -636,6 +648,16 @@ def value_program(node: exp.Expression, dictionary: DataDictionary) -> tuple:
     return ("none",)
 
 
+def _const(program: tuple) -> Fraction | None:
+    """The value of a ``value_program`` that reads no fact nor parameter (a threshold: 500万元, 10%), else None."""
+    if program[0] == "const":
+        return program[1]
+    if program[0] == "scale":
+        inner = _const(program[2])
+        return None if inner is None else inner * program[1]
+    return None
+
+
 def value_function(program: tuple):
     """A ``value_program`` as a function of an explainer: closures doing the same exact Fraction arithmetic as
     ``Explainer.value`` (a check calls them per failed condition; an interpreter over the tuples would be slower)."""
@@ -706,7 +728,7 @@ class GapTemplate:
         self.values = tuple(map(value_function, self.programs))
 
     def __getstate__(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k != "values"}
+        return {k: v for k, v in self.__dict__.items() if k not in ("values", "integer")}
 
     def __setstate__(self, state: dict) -> None:  # the closures are made again on first use (most gaps never are)
         self.__dict__.update(state)
@@ -716,9 +738,53 @@ class GapTemplate:
         left = parse(self.source).this
         return left.expressions[0] if self.growth else left
 
+    def _integer_gap(self):
+        """The gap of the commonest conditions — a money fact against a constant in whole 分, the growth of two
+        facts against a constant, under a label with no value in it — as a function of the facts in integer 分 (no
+        Fraction per check), giving None where ``__call__``'s general steps decide instead (a missing or equal value,
+        a value beyond ``money_pair_fen``'s bound). The same words: the same ``order_text``/``growth_ratio_gap`` on
+        the same numbers (tests/test_calculator_gap_memo.py compares it with the expression trees)."""
+        if self.label is None or not all(p.__class__ is str for p in self.label.pieces):
+            return None
+        label = "".join(self.label.pieces)
+        *facts, right = self.programs
+        threshold = _const(right)
+        if threshold is None or not all(p[0] == "fact" and p[2] for p in facts):
+            return None
+        if self.growth:
+            (_k, name, _s), (_k2, last_name, _s2) = facts
+            op, side = self.op, self.side
+
+            def growth(values):
+                a, b = values.get(name), values.get(last_name)
+                if a.__class__ is not int or b.__class__ is not int:
+                    return None
+                return growth_ratio_gap(op, label, a, SCALE, b, SCALE, threshold, side)
+            return growth
+        if not self.side.money or (threshold * SCALE).denominator != 1 or abs(threshold) >= _FEN_MAX:
+            return None
+        (_k, name, _s), = facts
+        op, bound, b = self.op, _FEN_MAX * SCALE, int(threshold * SCALE)
+        label += "" if self.left_is_column else " ＝ "
+
+        def order(values):
+            a = values.get(name)
+            if a.__class__ is not int or a == b or not -bound < a < bound:
+                return None
+            return order_text(op, label, *money_pair_fen(a, b))
+        return order
+
     def __call__(self, ex: Explainer) -> str | None:
         if self.op is None:
             return None
+        try:
+            integer = self.integer
+        except AttributeError:  # made on first use, and again after loading (not stored)
+            integer = self.integer = self._integer_gap()
+        if integer is not None:
+            text = integer(ex.facts)
+            if text is not None:
+                return text
         label = (lambda: self.label.render(ex)) if self.label is not None else (lambda: ex._label(self._subject()))
         try:
             functions = self.values

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import operator
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -198,17 +199,19 @@ def _evaluate_rows(rows: list[dict], period: str, entity: str, params, ruleset: 
         values, plan, compiled = ruleset.resolve_parameters(params), None, None
     evaluated = None
     if compiled is not None:
-        try:
-            evaluated = [compiled.evaluate(r) for r in rows]
+        try:  # each row as the plan's slot list: a shape reads its columns by one itemgetter, no row dict is built
+            evaluated = [compiled.slot_values(r) for r in rows]
         except (TypeError, ValueError, ArithmeticError):  # a value combination the row path does not handle
             evaluated = None  # (none known): Polars decides, as for an unsupported plan
+    slotted = evaluated is not None
     if evaluated is None:
         ev = ruleset.evaluate(_frame(rows, ruleset.dictionary), period, entity=entity, params=params,
                               measures=measures)
         plan, evaluated = ev.plan, list(ev.frame.iter_rows(named=True))
     if labels is None:
         labels = {n: p.label for n, p in ruleset.parameters.items()}
-    shapes, blank = _plan_shapes(plan, library) if fast else (None, None)
+    if fast:
+        shapes, blank, getters = _plan_shapes(plan, library, compiled if slotted else None)
     out = []
     for internal, row in zip(rows, evaluated):
         explainer = Explainer(ruleset.dictionary, library, internal, values, labels)
@@ -216,18 +219,17 @@ def _evaluate_rows(rows: list[dict], period: str, entity: str, params, ruleset: 
             padded = {**blank, **internal}
             results = []
             add = results.append
-            for cm, shape in shapes:  # _remembered's hit written out (59 a check); a miss or anything else: the call
-                try:
-                    entry = shape.memo.get(shape.row_values(row))
-                except KeyError:
-                    entry = None
+            for (cm, shape), get in zip(shapes, getters):  # _remembered's hit written out (59 a check)
+                columns = get(row)
+                entry = shape.memo.get(columns)
                 if entry is not None:
                     key_of, remembered = entry
                     hit = remembered.get(None if key_of is None else key_of(padded))
                     if hit is not None:
                         add(hit)
                         continue
-                add(_remembered(cm, row, explainer, library, shape, padded))
+                add(_remembered(cm, row if row.__class__ is dict else dict(zip(shape.row_cols, columns)), explainer,
+                                library, shape, padded, columns))
             out.append(results if shared else list(map(_copy, results)))
         else:
             out.append([_result(cm, row, explainer, library) for cm in plan])
@@ -265,22 +267,27 @@ def _batch_context(ruleset: RuleSet, period: str, entity: str, params, measures:
 
 # a plan's shapes (and every field its measures read, None: an entity's facts padded with it give the memo keys'
 # values by itemgetter), per (plan, library); valid while the first shape is still _SHAPES' own (a cleared _SHAPES
-# makes new shapes, and these go with it)
+# makes new shapes, and these go with it). With them, each shape's columns getter: of the row plan's slot list
+# (``RowPlan.columns_getter``, per row plan) or of a row dict (``_Shape.row_get``, the Polars path's rows).
 _PLAN_SHAPES: dict[tuple[int, int], tuple] = {}
 
 
-def _plan_shapes(plan: list, library: Library) -> tuple[list[tuple[Any, _Shape]], dict]:
+def _plan_shapes(plan: list, library: Library, compiled=None) -> tuple[list[tuple[Any, _Shape]], dict, list]:
     key = (id(plan), id(library))
     hit = _PLAN_SHAPES.get(key)
-    if hit is not None and hit[0] is plan and hit[1] is library and \
-            (not plan or _SHAPES.get((id(plan[0]), id(library))) is hit[2][0][1]):
-        return hit[2], hit[3]
-    shapes = [(cm, _shape(cm, library)) for cm in plan]
-    blank = dict.fromkeys(field for _cm, shape in shapes for field in shape.fields)
-    if len(_PLAN_SHAPES) >= _CONTEXTS_MAX:
-        _PLAN_SHAPES.clear()
-    _PLAN_SHAPES[key] = (plan, library, shapes, blank)
-    return shapes, blank
+    if hit is None or hit[0] is not plan or hit[1] is not library or \
+            (plan and _SHAPES.get((id(plan[0]), id(library))) is not hit[2][0][1]):
+        shapes = [(cm, _shape(cm, library)) for cm in plan]
+        blank = dict.fromkeys(field for _cm, shape in shapes for field in shape.fields)
+        if len(_PLAN_SHAPES) >= _CONTEXTS_MAX:
+            _PLAN_SHAPES.clear()
+        hit = _PLAN_SHAPES[key] = (plan, library, shapes, blank, [None, None])
+    shapes, blank, getters = hit[2], hit[3], hit[4]
+    if compiled is None:
+        return shapes, blank, [shape.row_get for _cm, shape in shapes]
+    if getters[0] is not compiled:
+        getters[:] = compiled, [compiled.columns_getter(shape.row_cols) for _cm, shape in shapes]
+    return shapes, blank, getters[1]
 
 
 # A measure's result is a function of its compiled measure (which carries the parameter values), the library, the
@@ -351,14 +358,12 @@ def _reader(shape: _Shape, columns: tuple, templates: _Templates):
 
 
 def _remembered(cm, row: dict, explainer: Explainer, library: Library, shape: _Shape | None = None,
-                padded: dict | None = None) -> MeasureResult:
+                padded: dict | None = None, columns: tuple | None = None) -> MeasureResult:
     """The memo's own result (not a copy: callers copy unless they only read it). ``padded``: the entity's facts
-    with every field the measure reads (None where missing), so the key's fact values are itemgetter calls."""
+    with every field the measure reads (None where missing), so the key's fact values are itemgetter calls.
+    ``columns``: the row's values of ``shape.row_cols``, when the caller has them."""
     shape = shape or _shape(cm, library)
-    try:
-        columns = shape.row_values(row)
-    except KeyError:  # a column this measure's rows lack (no award for an eligibility measure): .get from now on
-        shape.row_values = shape.row_get
+    if columns is None:
         columns = shape.row_get(row)
     templates = shape.templates or _compile_templates(shape, explainer)
     entry = shape.memo.get(columns)
@@ -440,13 +445,11 @@ class _Shape:
     templates: _Templates | None = None  # compiled on first use (needs an explainer's parameters)
 
     def __post_init__(self):
-        # row → its values of row_cols, as row.get gives them (None for a column the row lacks); first tried with
-        # one itemgetter call (row_cols has at least four names, so it gives a tuple), ~3× a .get per column
-        self.row_values = operator.itemgetter(*self.row_cols)
         # the columns → (what the result reads of the facts, the results by it): see _remembered
         self.memo: dict[tuple, tuple[Any, dict]] = {}
 
     def row_get(self, row: dict) -> tuple:
+        """A row dict's values of row_cols, as row.get gives them (None for a column the row lacks)."""
         return tuple(map(row.get, self.row_cols))
 
 
@@ -484,11 +487,17 @@ def _result(cm, row: dict, explainer: Explainer, library: Library,
     facts = explainer.facts
     status = row[shape.cols["status"]]
     conditions, missing_names, pending = [], [], set(shape.amount_pending)
+    worded = explainer.worded
     for i, (cc, column) in enumerate(shape.conditions):
         value = row[column]
         gap = None
         if value is False:
-            gap = templates.gaps[i](explainer) if templates is not None else explainer.gap(cc.condition.when)
+            if templates is None:
+                gap = explainer.gap(cc.condition.when)
+            else:  # worded once per entity: measures share conditions (the same source, the same explainer)
+                template = templates.gaps[i]
+                source = template.source
+                gap = worded[source] if source in worded else worded.setdefault(source, template(explainer))
         conditions.append(ConditionResult(cc.condition.id, cc.condition.text, value, gap, cc.is_gate))
         if value is None:
             missing_names += [f for f in sorted(cc.value.fields) if facts.get(f) is None]
@@ -590,9 +599,13 @@ def _computation(r: MeasureResult, cm, explainer: Explainer, row: dict, template
                             None if r.status == NOT_MET else fmt_yuan(final), r.selected)
 
 
+_STATUS = operator.attrgetter("status")
+
+
 def summarize(results: list[MeasureResult]) -> dict[str, Any]:
-    total = sum((r.amount_yuan or Decimal(0)) for r in results if r.status == MET and r.kind == "money")
-    counts: dict[str, int] = {}
-    for r in results:
-        counts[r.status] = counts.get(r.status, 0) + 1
-    return {"total_yuan": str(total), "counts": counts}
+    """The total awarded (money measures met) and the count of each status, in the order statuses first occur.
+    Written with C iterators (Counter keeps first-seen order): the web's summary of every answer (59 results)."""
+    statuses = list(map(_STATUS, results))
+    met = itertools.compress(results, map(MET.__eq__, statuses))
+    total = sum((r.amount_yuan or Decimal(0)) for r in met if r.kind == "money")
+    return {"total_yuan": str(total), "counts": dict(Counter(statuses))}

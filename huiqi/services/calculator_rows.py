@@ -356,6 +356,11 @@ class RowPlan:
         self._output_values = operator.itemgetter(*slots) if len(slots) >= 2 else lambda v: tuple(v[i] for i in slots)
 
     def evaluate(self, facts: Mapping[str, Any]) -> dict[str, Any]:
+        return dict(zip(self._output_names, self._output_values(self.slot_values(facts))))
+
+    def slot_values(self, facts: Mapping[str, Any]) -> list:
+        """Every slot's value for these facts, and one more at the end, always None (a column the plan lacks, see
+        ``columns_getter``): the row without its dict of ~370 columns, for a caller that reads a few by slot."""
         v = self._template.copy()
         slots = self._slots
         for name, value in facts.items():
@@ -363,7 +368,14 @@ class RowPlan:
             if i is not None:
                 v[i] = value
         self._fn(v)
-        return dict(zip(self._output_names, self._output_values(v)))
+        v.append(None)
+        return v
+
+    def columns_getter(self, columns: tuple[str, ...]) -> Callable[[list], tuple]:
+        """``slot_values`` → the values of ``columns`` (two or more), as ``evaluate(facts).get`` gives them (None for
+        a column the plan lacks)."""
+        slots = dict(self.outputs)
+        return operator.itemgetter(*(slots.get(name, self.size) for name in columns))
 
 
 def _tree(e: pl.Expr) -> dict:
@@ -397,6 +409,10 @@ _INLINE: dict[int, Callable[..., str]] = {
     id(_fill_null): lambda a, b: f"{b} if {a} is None else {a}",
     id(_ternary): lambda p, t, f: f"{t} if {p} else {f}",
     id(_cast_int): lambda a: f"None if {a} is None else int({a})",
+    # _any_h's ``True in xs`` / ``None in xs`` as ``is`` tests: its inputs are Polars booleans (True, False or
+    # None), for which membership and identity agree; no tuple is built
+    id(_any_h): lambda *xs: f"True if {' or '.join(f'{x} is True' for x in xs)} else "
+                            f"(None if {' or '.join(f'{x} is None' for x in xs)} else False)",
     **{id(_BINARY[name]): (lambda op: lambda a, b: f"None if {a} is None or {b} is None else {a} {op} {b}")(op)
        for name, op in (("Eq", "=="), ("NotEq", "!="), ("Lt", "<"), ("LtEq", "<="), ("Gt", ">"), ("GtEq", ">="))},
 }
