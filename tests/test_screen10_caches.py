@@ -120,11 +120,16 @@ def test_the_data_files_are_the_same_bytes_written_copied_or_without_a_cache(run
     monkeypatch.setenv("HUIQI_CACHE_DIR", "off")
     award_list.write_data_files(run, tmp_path / "reference")
     monkeypatch.setenv("HUIQI_CACHE_DIR", str(tmp_path / "cache"))
-    award_list.write_data_files(run, tmp_path / "cold")
+    kept = tmp_path / "cache" / "entities"
+    award_list.write_data_files(run, tmp_path / "cold")  # a new shape: written, remembered
+    assert not list(kept.glob("*.parquet")) and len(list(kept.glob("*.seen"))) == 1
+    award_list.write_data_files(run, tmp_path / "second")  # seen before: hashed as written, kept
+    assert len(list(kept.glob("*.parquet"))) == 1
     monkeypatch.setattr(award_list, "_write_parquet", refuse_entities(award_list._write_parquet))
     award_list.write_data_files(run, tmp_path / "warm")  # entities.parquet copied: encoding it would raise
-    assert digests(tmp_path / "reference") == digests(tmp_path / "cold") == digests(tmp_path / "warm")
-    assert len(list((tmp_path / "cache" / "entities").glob("*.parquet"))) == 1
+    assert digests(tmp_path / "reference") == digests(tmp_path / "cold") == digests(tmp_path / "second") \
+        == digests(tmp_path / "warm")
+    assert len(list(kept.glob("*.parquet"))) == 1
 
 
 def refuse_entities(write):
@@ -139,6 +144,7 @@ def test_a_damaged_cached_file_is_not_used(runs, tmp_path, monkeypatch):
     monkeypatch.setenv("HUIQI_CACHE_DIR", str(tmp_path / "cache"))
     run = runs["generated 2024Q4"]
     award_list.write_data_files(run, tmp_path / "cold")
+    award_list.write_data_files(run, tmp_path / "second")
     (stored,) = (tmp_path / "cache" / "entities").glob("*.parquet")
     stored.write_bytes(stored.read_bytes()[:-10] + b"0123456789")
     award_list.write_data_files(run, tmp_path / "again")
@@ -153,6 +159,8 @@ def test_another_entity_table_is_not_taken_for_the_cached_one(runs, tmp_path, mo
     for folder in ("first", "renamed", "reference"):
         (tmp_path / folder).mkdir()
     write_results(results, tmp_path / "first")
+    write_results(results, tmp_path / "first")  # the second time kept
+    assert len(list((tmp_path / "cache" / "entities").glob("*.parquet"))) == 1
     renamed = results.with_columns(pl.when(pl.col("entity_id") == results["entity_id"][0])
                                    .then(pl.lit("另一家企业")).otherwise(pl.col("name")).alias("name"))
     write_results(renamed, tmp_path / "renamed")
@@ -161,6 +169,18 @@ def test_another_entity_table_is_not_taken_for_the_cached_one(runs, tmp_path, mo
     assert digests(tmp_path / "renamed") == digests(tmp_path / "reference")
     assert (tmp_path / "renamed" / ENTITIES).read_bytes() != (tmp_path / "first" / ENTITIES).read_bytes()
     assert (tmp_path / "renamed" / RESULTS).read_bytes() == (tmp_path / "first" / RESULTS).read_bytes()
+    assert len(list((tmp_path / "cache" / "entities").glob("*.parquet"))) == 2  # same shape, another table
+
+
+def test_the_second_write_of_a_shape_keeps_the_file_the_fingerprint_names(runs, tmp_path, monkeypatch):
+    monkeypatch.setenv("HUIQI_CACHE_DIR", str(tmp_path / "cache"))
+    run = runs["demo 2023Q4"]
+    for folder in ("a", "b"):
+        award_list.write_data_files(run, tmp_path / folder)
+    (kept,) = (tmp_path / "cache" / "entities").glob("*.parquet")
+    table = pl.read_parquet(tmp_path / "b" / ENTITIES)
+    groups = [table.slice(k, award_list.RESULTS_ROW_GROUP) for k in range(0, table.height, award_list.RESULTS_ROW_GROUP)]
+    assert kept.name.split(".")[1] == entity_file_cache.fingerprint(groups)
 
 
 @settings(max_examples=40, deadline=None)

@@ -557,16 +557,8 @@ def write_results(results: pl.DataFrame, directory: Path, *, key: pl.Series | No
 
     def entities() -> None:
         columns, firsts = [results.get_column(c) for c in described], _first_rows(key)
-        if entity_file_cache.directory() is None:
-            _write_parquet(_entity_groups(columns, firsts), written[1])
-            return
-        # an earlier run's file for an equal table is the same bytes: copied instead of encoded (SCREEN10-1). The
-        # groups are hashed one by one and gathered again to be written if none was (holding them all, ~145 MiB
-        # at 1M, cost more in page faults than the second gather, 0.14 s, costs a run that writes)
-        fingerprint = entity_file_cache.fingerprint(_entity_groups(columns, firsts))
-        if not entity_file_cache.reuse(fingerprint, written[1]):
-            _write_parquet(_entity_groups(columns, firsts), written[1])
-            entity_file_cache.keep(fingerprint, written[1])
+        # an earlier run's file for an equal table is the same bytes: copied instead of encoded (SCREEN10-1)
+        entity_file_cache.write(written[1], key, lambda: _entity_groups(columns, firsts), _write_parquet)
 
     written.append(Path(directory) / ENTITIES)
     # the two files on two threads: Polars and pyarrow release the interpreter lock while they gather and encode
