@@ -192,3 +192,16 @@ def test_the_fingerprint_tells_tables_apart_exactly_when_their_values_differ(val
     a = [pl.DataFrame({"entity_key": range(len(values)), "name": values}, schema_overrides={"name": pl.String})]
     b = [pl.DataFrame({"entity_key": range(len(values)), "name": changed}, schema_overrides={"name": pl.String})]
     assert (entity_file_cache.fingerprint(a) == entity_file_cache.fingerprint(b)) == (values == changed)
+
+
+def test_a_register_is_ranked_whole_only_when_half_its_rows_are_listed_then_any_subset_reads_it(cache):
+    ids = pl.Series([f"9145{k * 7919 % 1000:06d}" for k in range(1000)])
+    few = pl.int_range(0, 1000, 7, dtype=pl.UInt32, eager=True)
+    most = pl.int_range(0, 1000, dtype=pl.UInt32, eager=True).filter(pl.int_range(0, 1000, eager=True) % 5 != 0)
+    expected = {name: pl.zeros(1000, dtype=pl.UInt32, eager=True).scatter(
+        rows, screening.entity_order(ids.gather(rows))).to_list() for name, rows in (("few", few), ("most", most))}
+    assert screening.listed_order(ids, few).to_list() == expected["few"]
+    assert not (cache / "orders").exists()  # a seventh listed: only they were ranked
+    assert screening.listed_order(ids, most).to_list() == expected["most"]
+    assert len(list((cache / "orders").glob("*.u32"))) == 1  # four fifths: ranked whole, stored
+    assert screening.listed_order(ids, few).to_list() == expected["few"]  # from the stored rank

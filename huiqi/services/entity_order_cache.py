@@ -30,9 +30,10 @@ def directory() -> Path | None:
     return None if base is None else base / "orders"
 
 
-def remembered(ids: pl.Series, rank: Callable[[pl.Series], pl.Series]) -> pl.Series | None:
-    """``rank(ids)`` (a permutation of 1 … n), from the cache when these IDs were ranked before; None when the
-    cache is off, the frame is small or an ID is null (then the caller ranks as before)."""
+def remembered(ids: pl.Series, rank: Callable[[pl.Series], pl.Series], *, or_rank: bool = True) -> pl.Series | None:
+    """``rank(ids)`` (a permutation of 1 … n), from the cache when these IDs were ranked before, else ranked and
+    stored — unless not ``or_rank`` (the caller needs only a few rows' rank: ranking all would cost more than it
+    saves). None when the cache is off, the frame is small or an ID is null: the caller ranks as before."""
     folder = directory()
     if folder is None or len(ids) < SMALLEST or ids.null_count():
         return None
@@ -52,6 +53,8 @@ def remembered(ids: pl.Series, rank: Callable[[pl.Series], pl.Series]) -> pl.Ser
             import numpy as np
 
             return pl.Series("", np.frombuffer(data, dtype="<u4"), dtype=pl.UInt32)
+    if not or_rank:
+        return None
     order = rank(ids)
     if order.null_count() == 0:
         _store(folder, key, order.cast(pl.UInt32).to_numpy().astype("<u4").tobytes())

@@ -538,8 +538,9 @@ def listed_order(ids: pl.Series, listed: pl.Series) -> pl.Series:
     """For every row, a number that orders the ``listed`` rows (ascending row numbers) as ``entity_order(ids)`` does
     — ties in row order — and 0 elsewhere: the IDs of the listed rows alone are ranked (docs/decisions.md PEER2-3).
     A subset in row order ranks its IDs in the same relative order as the whole, ties included. A register ranked
-    before (any period) is read from the cache, the listed rows' rank taken from it (SCREEN10-2)."""
-    whole = entity_order_cache.remembered(ids, entity_order)
+    before (any period) is read from the cache, the listed rows' rank taken from it; one not ranked before is ranked
+    whole and stored when at least half its rows are listed, else only the listed rows are ranked (SCREEN10-2)."""
+    whole = entity_order_cache.remembered(ids, entity_order, or_rank=2 * len(listed) >= len(ids))
     if whole is not None:
         return whole if len(listed) == len(ids) else entity_order_cache.subset_order(whole, listed)
     if len(listed) == len(ids):
