@@ -205,3 +205,17 @@ def test_a_register_is_ranked_whole_only_when_half_its_rows_are_listed_then_any_
     assert screening.listed_order(ids, most).to_list() == expected["most"]
     assert len(list((cache / "orders").glob("*.u32"))) == 1  # four fifths: ranked whole, stored
     assert screening.listed_order(ids, few).to_list() == expected["few"]  # from the stored rank
+
+
+def test_a_cache_that_cannot_be_written_changes_nothing(runs, tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("HUIQI_CACHE_DIR", "off")
+    award_list.write_data_files(runs["demo 2024Q4"], tmp_path / "reference")
+    monkeypatch.setenv("HUIQI_CACHE_DIR", str(blocker / "cache"))  # a folder that cannot be made
+    monkeypatch.setattr(entity_order_cache, "SMALLEST", 0)
+    for k in range(3):
+        award_list.write_data_files(runs["demo 2024Q4"], tmp_path / f"run{k}")
+        assert digests(tmp_path / f"run{k}") == digests(tmp_path / "reference")
+    ids = pl.Series(["b", "a", "c"])
+    assert entity_order_cache.remembered(ids, screening.entity_order).to_list() == [2, 1, 3]
