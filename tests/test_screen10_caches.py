@@ -219,3 +219,10 @@ def test_a_cache_that_cannot_be_written_changes_nothing(runs, tmp_path, monkeypa
         assert digests(tmp_path / f"run{k}") == digests(tmp_path / "reference")
     ids = pl.Series(["b", "a", "c"])
     assert entity_order_cache.remembered(ids, screening.entity_order).to_list() == [2, 1, 3]
+
+
+def test_integer_ids_are_not_taken_for_the_same_text(cache):
+    numbers = pl.Series([10, 9, 100])
+    texts = numbers.cast(pl.String)
+    assert entity_order_cache.remembered(texts, screening.entity_order).to_list() == [1, 3, 2]
+    assert entity_order_cache.remembered(numbers, lambda s: s.rank("ordinal")).to_list() == [2, 1, 3]

@@ -39,7 +39,8 @@ def remembered(ids: pl.Series, rank: Callable[[pl.Series], pl.Series], *, or_ran
         return None
     from huiqi.data.panel import register_fingerprint
 
-    key = hashlib.sha256(f"{FORMAT}|{register_fingerprint(ids)}".encode()).hexdigest()[:32]
+    # the type too: the same text of other types (integers) ranks in another order
+    key = hashlib.sha256(f"{FORMAT}|{ids.dtype}|{register_fingerprint(ids)}".encode()).hexdigest()[:32]
     for cached in folder.glob(f"{key}.*.u32"):
         try:
             data = cached.read_bytes()
