@@ -10,6 +10,8 @@ the ratio to the floor without it.
 Run: .venv/bin/python benchmarks/bench_cli_screen.py --size 100000   (data generated once under /tmp/huiqi-bench-N;
      --size 3000000 for the 3M memory target: ~8 min to generate once, ~7 GiB peak for `huiqi screen`)
 Before/after a change: run it once per checkout with PYTHONPATH=<checkout> (the `huiqi` it starts imports that code).
+--caches-beside: the same command with SCREEN10's run caches (huiqi.services.entity_file_cache, entity_order_cache)
+switched off in the child, alternated with it as shipped: what the caches save, apart from the host's noise.
 Not a timed test: the machine is shared, so figures vary run to run; report the median of --repeat runs.
 """
 
@@ -87,13 +89,52 @@ def cli_paid(out: Path) -> dict:
             paid.group_by("measure_id").agg(pl.len(), pl.col("final_fen").sum()).sort("measure_id").iter_rows()}
 
 
+# `huiqi screen` with SCREEN10's two caches (entities.parquet copied, the entity order read back) switched off in the
+# process, everything else as `python -m huiqi` (the allocator settings first): their effect alone, same code
+WITHOUT_RUN_CACHES = """
+import sys
+import huiqi.interfaces.process_defaults
+from huiqi.services import entity_file_cache, entity_order_cache
+entity_file_cache.directory = entity_order_cache.directory = lambda: None
+from huiqi.interfaces.cli import main
+sys.argv[0] = "huiqi"
+main()
+"""
+
+
+def caches_beside(data: Path, period: str, repeat: int) -> None:
+    """The CLI alternately with the run caches as shipped and switched off, after two rounds not counted (a new
+    entity table is kept on its second run and copied from the third)."""
+    variants = {"caches on": [sys.executable, "-m", "huiqi"], "caches off": [sys.executable, "-c", WITHOUT_RUN_CACHES]}
+    runs: dict[str, list[Measured]] = {k: [] for k in variants}
+    for k in range(repeat + 2):
+        for name, command in variants.items():
+            with tempfile.TemporaryDirectory() as tmp:
+                measured, _ = timed([*command, "screen", "--period", period, "--data", str(data),
+                                     "--out", str(Path(tmp) / "out")])
+            if k >= 2:
+                runs[name].append(measured)
+    on, off = summary(runs["caches on"]), summary(runs["caches off"])
+    print(f"{repeat} alternated run(s) each after two warming rounds, medians")
+    print(row("huiqi screen, run caches on (SCREEN10):", on))
+    print(row("huiqi screen, run caches off:", off))
+    print(f"  on / off: {on.wall / off.wall:.2f}× time, {on.cpu / off.cpu:.2f}× CPU; CPU of each run: "
+          f"on {', '.join(f'{m.cpu:.2f}' for m in runs['caches on'])}; off "
+          f"{', '.join(f'{m.cpu:.2f}' for m in runs['caches off'])}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", type=int, default=100_000)
     ap.add_argument("--period", default="2024Q4")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--data", type=Path, help="a data directory of --size enterprises (default /tmp/huiqi-bench-N)")
+    ap.add_argument("--caches-beside", action="store_true",
+                    help="instead: the CLI with SCREEN10's run caches on and off, alternated --repeat times")
     args = ap.parse_args()
+    if args.caches_beside:
+        caches_beside(ensure_data(args.size, args.data), args.period, args.repeat)
+        return
     if args.period != "2024Q4":
         raise SystemExit("the floor script encodes 2024Q4's measures only")
     data = ensure_data(args.size, args.data)

@@ -3,9 +3,10 @@
 Each run is its own child process (PYTHONPATH=<checkout>): the tables loaded as `huiqi screen` loads them (the panel
 and the side tables as Parquet scans), then screen() of the period (list_pending=False, as the CLI), timed as a
 whole (wall and process CPU) and per phase: enterprise/project/county facts, evaluation, and in the global step the
-listed rows (and inside them the entity order and the gathers), explanations, 待补充信息 counts and status counts —
+listed rows (and inside them the entity order and the gathers), explanations, 待补充信息 counts and status counts,
+then the data files `huiqi screen` writes (write_data_files: results.parquet, entities.parquet, the summaries) —
 each phase's wall time and its process CPU (user+sys of every thread: Polars' pool is invisible to cProfile, and on
-a shared machine CPU is the steadier figure). Nothing is written. With --base the two checkouts run alternately,
+a shared machine CPU is the steadier figure). The data files go to a temporary folder; their hashes must agree. With --base the two checkouts run alternately,
 so a shared machine's load falls on both alike; the minimum and median of --repeat runs are shown.
 
 Run: .venv/bin/python benchmarks/bench_screen_phases.py --size 1000000 --base /tmp/base-checkout --repeat 3
@@ -57,7 +58,7 @@ for name in ("enterprise_facts", "project_facts", "county_facts"):
     timed(facts, name, name)
 timed(evaluate.RuleSet, "evaluate", "evaluate")
 for name, label in (("listed_rows", "listed_rows"), ("_rows_in_entity_order", "rows_in_order"),
-                    ("entity_order", "entity_order"), ("_gathered", "gathered"), ("_explain", "explain"),
+                    ("listed_order", "listed_order"), ("entity_order", "entity_order"), ("_gathered", "gathered"), ("_explain", "explain"),
                     ("_reason_columns", "reason_columns"), ("missing_fields", "missing_fields"),
                     ("status_counts", "status_counts")):
     timed(screening, name, label)
@@ -67,6 +68,13 @@ cpu, start = sum(os.times()[:2]), time.perf_counter()
 run = screening.screen(tables, period, data_hash=data_hash, list_pending=False)
 phases["screen"], phases["screen_cpu"] = time.perf_counter() - start, sum(os.times()[:2]) - cpu
 phases["run_id"], phases["rows"] = run.manifest["run_id"], run.results.height
+import tempfile
+from huiqi.services import award_list
+timed(award_list, "write_data_files", "write_data_files")
+timed(award_list, "write_results", "write_results")
+with tempfile.TemporaryDirectory() as out:  # the data files as `huiqi screen` writes them (no workbook)
+    hashes = {p: e["sha256"] for p, e in award_list.write_data_files(run, Path(out)).items()}
+phases["files"] = sorted((Path(p).name, h) for p, h in hashes.items())
 import huiqi
 phases["code"] = huiqi.__file__
 print(json.dumps(phases))
@@ -102,8 +110,9 @@ for step in ("enterprise", "project"):
 """
 # (phase, indent): the indented ones are parts of the phase above them
 ORDER = [("screen", 0), ("enterprise_facts", 0), ("project_facts", 0), ("county_facts", 0), ("evaluate", 0),
-         ("listed_rows", 0), ("rows_in_order", 2), ("entity_order", 4), ("gathered", 2), ("explain", 0),
-         ("reason_columns", 2), ("missing_fields", 0), ("status_counts", 0)]
+         ("listed_rows", 0), ("rows_in_order", 2), ("listed_order", 4), ("entity_order", 6), ("gathered", 2),
+         ("explain", 0), ("reason_columns", 2), ("missing_fields", 0), ("status_counts", 0),
+         ("write_data_files", 0), ("write_results", 2)]
 
 
 def one(checkout: Path, data: Path, period: str) -> dict:
@@ -160,7 +169,9 @@ def main() -> None:
         print(f"  {' ' * indent + phase:18s}" + "".join(f"{c:>20s}" for c in cells) + ratio)
     print(f"  run IDs: {', '.join(sorted(ids))} ({'the same' if len(ids) == 1 else 'DIFFERENT'}); "
           f"rows {runs['this'][0]['rows']:,}")
-    if len(ids) != 1:
+    files = {json.dumps(r["files"]) for rs in runs.values() for r in rs}
+    print(f"  data files: {'the same bytes' if len(files) == 1 else 'DIFFERENT'} in every run")
+    if len(ids) != 1 or len(files) != 1:
         raise SystemExit(1)
 
 

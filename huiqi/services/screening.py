@@ -27,7 +27,7 @@ from huiqi.engine.allocate import (LONG_SCHEMA, AllocationOptions, allocate_wide
 from huiqi.engine.evaluate import MET, MISSING, NOT_MET, PENDING, CompiledMeasure, Evaluation, RuleSet, col
 from huiqi.engine.explain import Explainer, citation
 from huiqi.policies.library import default_library
-from huiqi.services import assumptions
+from huiqi.services import assumptions, entity_order_cache
 from huiqi.services import facts as facts_mod
 from huiqi.services.calculator import default_ruleset, explain_row
 from huiqi.services.reason_columns import compile_reason
@@ -537,7 +537,12 @@ def beside(*frames: pl.DataFrame) -> pl.DataFrame:
 def listed_order(ids: pl.Series, listed: pl.Series) -> pl.Series:
     """For every row, a number that orders the ``listed`` rows (ascending row numbers) as ``entity_order(ids)`` does
     — ties in row order — and 0 elsewhere: the IDs of the listed rows alone are ranked (docs/decisions.md PEER2-3).
-    A subset in row order ranks its IDs in the same relative order as the whole, ties included."""
+    A subset in row order ranks its IDs in the same relative order as the whole, ties included. A register ranked
+    before (any period) is read from the cache, the listed rows' rank taken from it; one not ranked before is ranked
+    whole and stored when at least half its rows are listed, else only the listed rows are ranked (SCREEN10-2)."""
+    whole = entity_order_cache.remembered(ids, entity_order, or_rank=2 * len(listed) >= len(ids))
+    if whole is not None:
+        return whole if len(listed) == len(ids) else entity_order_cache.subset_order(whole, listed)
     if len(listed) == len(ids):
         return entity_order(ids)
     return pl.zeros(len(ids), dtype=pl.UInt32, eager=True).scatter(listed, entity_order(ids.gather(listed)))
