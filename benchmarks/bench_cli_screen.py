@@ -10,8 +10,8 @@ the ratio to the floor without it.
 Run: .venv/bin/python benchmarks/bench_cli_screen.py --size 100000   (data generated once under /tmp/huiqi-bench-N;
      --size 3000000 for the 3M memory target: ~8 min to generate once, ~7 GiB peak for `huiqi screen`)
 Before/after a change: run it once per checkout with PYTHONPATH=<checkout> (the `huiqi` it starts imports that code).
---caches-beside: the same command with SCREEN10's run caches (huiqi.services.entity_file_cache, entity_order_cache)
-switched off in the child, alternated with it as shipped: what the caches save, apart from the host's noise.
+--caches-beside: the same command with SCREEN10's run cache (huiqi.services.entity_order_cache) switched off in the
+child, alternated with it as shipped: what the cache saves, apart from the host's noise.
 Not a timed test: the machine is shared, so figures vary run to run; report the median of --repeat runs.
 """
 
@@ -89,13 +89,13 @@ def cli_paid(out: Path) -> dict:
             paid.group_by("measure_id").agg(pl.len(), pl.col("final_fen").sum()).sort("measure_id").iter_rows()}
 
 
-# `huiqi screen` with SCREEN10's two caches (entities.parquet copied, the entity order read back) switched off in the
+# `huiqi screen` with SCREEN10's cache (the entity order read back) switched off in the
 # process, everything else as `python -m huiqi` (the allocator settings first): their effect alone, same code
 WITHOUT_RUN_CACHES = """
 import sys
 import huiqi.interfaces.process_defaults
-from huiqi.services import entity_file_cache, entity_order_cache
-entity_file_cache.directory = entity_order_cache.directory = lambda: None
+from huiqi.services import entity_order_cache
+entity_order_cache.directory = lambda: None
 from huiqi.interfaces.cli import main
 sys.argv[0] = "huiqi"
 main()

@@ -27,7 +27,7 @@ import xlsxwriter
 from huiqi.core import money
 from huiqi.core.periods import Period
 from huiqi.engine.evaluate import MISSING
-from huiqi.services import entity_file_cache, xlsx_rows, xlsx_zip
+from huiqi.services import xlsx_rows, xlsx_zip
 from huiqi.services.csv_safe import write_csv
 from huiqi.services.presenters import MONITORING_MEASURES, missing_grid, sheet_names
 from huiqi.services.screening import ENTITY_ORDER, PaidFirst, ScreeningRun, beside
@@ -556,9 +556,8 @@ def write_results(results: pl.DataFrame, directory: Path, *, key: pl.Series | No
         _write_parquet(_row_groups(rows), written[0], metadata)
 
     def entities() -> None:
-        columns, firsts = [results.get_column(c) for c in described], _first_rows(key)
-        # an earlier run's file for an equal table is the same bytes: copied instead of encoded (SCREEN10-1)
-        entity_file_cache.write(written[1], key, lambda: _entity_groups(columns, firsts), _write_parquet)
+        firsts = _first_rows(key)
+        _write_parquet(_entity_groups([results.get_column(c) for c in described], firsts), written[1])
 
     written.append(Path(directory) / ENTITIES)
     # the two files on two threads: Polars and pyarrow release the interpreter lock while they gather and encode
