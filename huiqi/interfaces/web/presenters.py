@@ -281,10 +281,20 @@ _MARK = "\ue000huiqi-text-{}\ue000"
 _MARKS = re.compile('"\ue000huiqi-text-(\\d+)\ue000"'.encode())
 
 
+_FIXED_GETTERS: dict[tuple, Any] = {}  # a result's field names → an itemgetter of those not in _VARYING
+
+
 def _fixed_values(r) -> tuple:
-    """Every value of ``r`` its JSON shows except its texts (see _SKELETONS), flat."""
+    """Every value of ``r`` its JSON shows except its texts (see _SKELETONS), flat, after the getter of its
+    field names (one object per distinct name tuple, so ``is`` compares the names)."""
     d = r.__dict__
-    return (*(v for k, v in d.items() if k not in _VARYING), len(d),
+    names = tuple(d)
+    getter = _FIXED_GETTERS.get(names)
+    if getter is None:
+        if len(_FIXED_GETTERS) >= 64:
+            _FIXED_GETTERS.clear()
+        getter = _FIXED_GETTERS[names] = operator.itemgetter(*(k for k in names if k not in _VARYING))
+    return (getter, *getter(d),  # the getter stands for the names: one per distinct name tuple
             *itertools.chain.from_iterable(map(_CONDITION_FIXED, r.conditions)),
             *(c.gap for c in r.conditions if c.result is not False))
 
