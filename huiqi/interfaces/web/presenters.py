@@ -6,10 +6,8 @@ Scoping to a user's 县区 or own enterprise is here too: every list a route sho
 
 from __future__ import annotations
 
-import itertools
 import json
 import operator
-import re
 from decimal import Decimal
 from typing import Any
 
@@ -258,92 +256,11 @@ def shared_result_json(r) -> bytes:
     hit = _SHARED_JSON.get(id(r))
     if hit is not None and hit[0] is r:
         return hit[1]
-    out = _varied_json(r)
-    if out is None:
-        out = json_bytes(_result_document(r))
+    out = json_bytes(_result_document(r))
     if len(_SHARED_JSON) >= _RESULT_JSON_MAX:
         _SHARED_JSON.clear()
     _SHARED_JSON[id(r)] = (r, out)
     return out
-
-
-# A memo miss that differs from a remembered result only in its texts (calculator._varied, CALC11-1) is a copy of
-# it: every value but the conditions, the reason and the explanation is the very same object, and so are the
-# conditions' own values but the failed ones' gaps. Its JSON is the remembered one's bytes around those texts: the
-# document serialised once with a marker in each text's place and cut there (the skeleton), then each result's
-# texts serialised alone between the pieces. Keyed by id(r.missing) (a copy shares the list; a fresh result has its
-# own), and used only when every fixed value is identical (``is``) to the skeleton's, which it keeps alive (so no id
-# is reused while it exists). orjson alone: a document it refuses is serialised whole, as before.
-_SKELETONS: dict[int, tuple[tuple, tuple[bytes, ...], tuple[int, ...]]] = {}
-_VARYING = ("conditions", "explanation", "reason")
-_CONDITION_FIXED = operator.attrgetter("id", "text", "result", "is_gate")
-_MARK = "\ue000huiqi-text-{}\ue000"
-_MARKS = re.compile('"\ue000huiqi-text-(\\d+)\ue000"'.encode())
-
-
-_FIXED_GETTERS: dict[tuple, Any] = {}  # a result's field names → an itemgetter of those not in _VARYING
-
-
-def _fixed_values(r) -> tuple:
-    """Every value of ``r`` its JSON shows except its texts (see _SKELETONS), flat, after the getter of its
-    field names (one object per distinct name tuple, so ``is`` compares the names)."""
-    d = r.__dict__
-    names = tuple(d)
-    getter = _FIXED_GETTERS.get(names)
-    if getter is None:
-        if len(_FIXED_GETTERS) >= 64:
-            _FIXED_GETTERS.clear()
-        getter = _FIXED_GETTERS[names] = operator.itemgetter(*(k for k in names if k not in _VARYING))
-    return (getter, *getter(d),  # the getter stands for the names: one per distinct name tuple
-            *itertools.chain.from_iterable(map(_CONDITION_FIXED, r.conditions)),
-            *(c.gap for c in r.conditions if c.result is not False))
-
-
-def _texts(r) -> list:
-    """The values the skeleton's markers stand for, in marker order: the failed conditions' gaps, the reason, the
-    explanation."""
-    return [*(c.gap for c in r.conditions if c.result is False), r.reason, r.explanation]
-
-
-def _varied_json(r) -> bytes | None:
-    """``json_bytes(_result_document(r))`` from the skeleton of results that share r's fixed values (made from r when
-    there is none yet), or None when orjson refuses it."""
-    fixed = _fixed_values(r)
-    hit = _SKELETONS.get(id(r.missing))
-    if hit is None or len(hit[0]) != len(fixed) or not all(map(operator.is_, hit[0], fixed)):
-        hit = _skeleton(r, fixed)
-        if hit is None:
-            return None
-    _fixed, pieces, order = hit
-    texts = _texts(r)
-    out = [pieces[0]]
-    for i, piece in zip(order, pieces[1:]):
-        out.append(orjson.dumps(texts[i]))
-        out.append(piece)
-    return b"".join(out)
-
-
-def _skeleton(r, fixed: tuple):
-    d = _result_document(r)
-    n = 0
-    conditions = []
-    for c in d["conditions"]:
-        if c["result"] is False:
-            c = {**c, "gap": _MARK.format(n)}
-            n += 1
-        conditions.append(c)
-    d = {**d, "conditions": conditions, "reason": _MARK.format(n), "explanation": _MARK.format(n + 1)}
-    try:
-        cut = _MARKS.split(orjson.dumps(d, default=str, option=_ORJSON_OPTIONS))
-    except TypeError:
-        return None
-    pieces, order = tuple(cut[0::2]), tuple(int(i) for i in cut[1::2])
-    if sorted(order) != list(range(n + 2)):  # a marker's text in the facts' own texts (never): no skeleton
-        return None
-    if len(_SKELETONS) >= _RESULT_JSON_MAX:
-        _SKELETONS.clear()
-    hit = _SKELETONS[id(r.missing)] = (fixed, pieces, order)
-    return hit
 
 
 def public_job(job: dict, user: User) -> dict:
