@@ -397,16 +397,11 @@ class _Capture:
 # and a Python call per step was most of the row's time. Each text is its function above, term for term (the
 # operands are slots of ``v``, read without side effects; tests/test_calculator_rows.py proves the row plan equal
 # to Polars).
-def _wrapped(x: str) -> str:
-    """``_wrap(x)`` written out: a call only for a value outside Int64 (``t``: the run's one local, read at once)."""
-    return f"(t if {-_I64} <= (t := {x}) < {_I64} else _wrap(t))"
-
-
 _INLINE: dict[int, Callable[..., str]] = {
-    id(_plus): lambda a, b: f"None if {a} is None or {b} is None else ({_wrapped(f'{a} + {b}')} if type({a}) is int else {a} + {b})",
-    id(_minus): lambda a, b: f"None if {a} is None or {b} is None else ({_wrapped(f'{a} - {b}')} if type({a}) is int else {a} - {b})",
-    id(_mul): lambda a, b: f"None if {a} is None or {b} is None else {_wrapped(f'{a} * {b}')}",
-    id(_floordiv): lambda a, b: f"None if {a} is None or {b} is None or {b} == 0 else {_wrapped(f'{a} // {b}')}",
+    id(_plus): lambda a, b: f"None if {a} is None or {b} is None else (_wrap({a} + {b}) if type({a}) is int else {a} + {b})",
+    id(_minus): lambda a, b: f"None if {a} is None or {b} is None else (_wrap({a} - {b}) if type({a}) is int else {a} - {b})",
+    id(_mul): lambda a, b: f"None if {a} is None or {b} is None else _wrap({a} * {b})",
+    id(_floordiv): lambda a, b: f"None if {a} is None or {b} is None or {b} == 0 else _wrap({a} // {b})",
     id(_and): lambda a, b: f"False if {a} is False or {b} is False else (None if {a} is None or {b} is None else True)",
     id(_or): lambda a, b: f"True if {a} is True or {b} is True else (None if {a} is None or {b} is None else False)",
     id(_not): lambda a: f"None if {a} is None else not {a}",
