@@ -13,7 +13,9 @@ gives them) with 当季工业总产值 varied per request, in batches of 8 as th
 (the explanation memo cleared before each pass), the cyclic GC as the server sets it.
 To measure the code before a change with this same script: `PYTHONPATH=/path/to/checkout python benchmarks/bench_check.py`.
 
-Run: .venv/bin/python benchmarks/bench_check.py [--repeat 200]
+`--varied-ab`: only CALC11-1's comparison in one process (a miss made from a remembered result, on and off).
+
+Run: .venv/bin/python benchmarks/bench_check.py [--repeat 200] [--varied-ab]
 """
 
 import argparse
@@ -92,6 +94,26 @@ def web_like(rs, library, base: list[dict], passes: int = 5, n: int = 1_600, ans
     return best
 
 
+def varied_ab(rs, library, base: list[dict], rounds: int = 4) -> list[tuple[float, float, float, float]]:
+    """CALC11-1 in one process: ``web_like`` (without and with the JSON) with a memo miss made from a remembered
+    result (``calculator._varied``) and with that switched off (every miss through ``_result``, the path before),
+    alternated: the two differ by a few per cent, less than separate processes' noise on a shared host.
+    Each round: (off, on) CPU ms a check, then (off, on) with the JSON."""
+    varied = calculator._varied
+    out = []
+    try:
+        for _ in range(rounds):
+            figures = {}
+            for name, fn in (("off", lambda *_a: None), ("on", varied)):
+                calculator._varied = fn
+                figures[name] = (web_like(rs, library, base, passes=3), web_like(rs, library, base, passes=3,
+                                                                                  answer=True))
+            out.append((figures["off"][0], figures["on"][0], figures["off"][1], figures["on"][1]))
+    finally:
+        calculator._varied = varied
+    return out
+
+
 def hand_off(n: int = 20_000) -> tuple[float, float]:
     """CPU µs of one round trip event loop → worker thread → event loop, as the batcher makes one per batch
     (``run_in_executor``, the result back by ``call_soon_threadsafe``), against a future resolved on the loop itself
@@ -136,8 +158,17 @@ def hand_off(n: int = 20_000) -> tuple[float, float]:
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=200)
+    ap.add_argument("--varied-ab", action="store_true", help="only CALC11-1's same-process comparison (varied_ab)")
     a = ap.parse_args()
     rs, library = RuleSet(), default_library()
+    if a.varied_ab:
+        base = enterprise_facts(500, "2024Q4")
+        web_like(rs, library, base, passes=1)  # warm the plan and templates
+        rounds = varied_ab(rs, library, base)
+        for off, on, off_json, on_json in rounds:
+            print(f"miss made from a remembered result off {off:.3f} / on {on:.3f} ms a check ({on / off:.2f}×); with"
+                  f" the JSON off {off_json:.3f} / on {on_json:.3f} ({on_json / off_json:.2f}×)")
+        return
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (shared machine: figures vary with it)")
     for period in ("2024Q4", "2023Q4", "2026Q3"):
         n_measures = len(rs.measures_for(period))

@@ -376,7 +376,16 @@ def _remembered(cm, row: dict, explainer: Explainer, library: Library, shape: _S
     hit = results.get(key)
     if hit is not None:
         return hit
-    result = _result(cm, row, explainer, library, templates)
+    result = None
+    if results:  # the same columns: a remembered result's fixed parts with this entity's texts
+        try:
+            sibling = next(iter(results.values()))
+        except (StopIteration, RuntimeError):  # emptied or grown by another thread meanwhile
+            sibling = None
+        if sibling is not None:
+            result = _varied(sibling, shape, columns, row, explainer, templates)
+    if result is None:
+        result = _result(cm, row, explainer, library, templates)
     if _MEMO.size >= _MEMO_MAX:
         _MEMO.clear()
     results[key] = result
@@ -486,25 +495,18 @@ def _result(cm, row: dict, explainer: Explainer, library: Library,
     dictionary = explainer.dictionary
     facts = explainer.facts
     status = row[shape.cols["status"]]
-    conditions, missing_names, pending = [], [], set(shape.amount_pending)
-    worded = explainer.worded
+    conditions, pending, values = [], set(shape.amount_pending), []
     for i, (cc, column) in enumerate(shape.conditions):
         value = row[column]
+        values.append(value)
         gap = None
         if value is False:
-            if templates is None:
-                gap = explainer.gap(cc.condition.when)
-            else:  # worded once per entity: measures share conditions (the same source, the same explainer)
-                template = templates.gaps[i]
-                source = template.source
-                gap = worded[source] if source in worded else worded.setdefault(source, template(explainer))
+            gap = explainer.gap(cc.condition.when) if templates is None else _gap(templates.gaps[i], explainer)
         conditions.append(ConditionResult(cc.condition.id, cc.condition.text, value, gap, cc.is_gate))
         if value is None:
-            missing_names += [f for f in sorted(cc.value.fields) if facts.get(f) is None]
             pending |= cc.value.pending
-    if status == MISSING and not missing_names:
-        missing_names = [f for f in shape.amount_fields if facts.get(f) is None]
-    missing = [MissingFact(n, dictionary[n].label, dictionary[n].source) for n in dict.fromkeys(missing_names)]
+    missing = [MissingFact(n, dictionary[n].label, dictionary[n].source)
+               for n in _missing_fields(shape, values, status, facts)]
     award = row.get(shape.cols["award"])
     raw_amount = row.get(shape.cols["amount"])
     amount = _yuan(award if award is not None else raw_amount)
@@ -519,9 +521,58 @@ def _result(cm, row: dict, explainer: Explainer, library: Library,
         missing=missing, pending_parameters=sorted(pending), exclusive_group=group, selected=selected,
         rivals=list(cm.rivals), kind=m.kind,
     )
+    return _worded(result, cm, explainer, row, templates)
+
+
+def _gap(template: GapTemplate, explainer: Explainer) -> str | None:
+    """A failed condition's gap, worded once per entity: measures share conditions (the same source, the same
+    explainer)."""
+    worded = explainer.worded
+    source = template.source
+    return worded[source] if source in worded else worded.setdefault(source, template(explainer))
+
+
+def _missing_fields(shape: _Shape, values, status: str, facts: Mapping[str, Any]) -> list[str]:
+    """The facts a result lists as missing, given its conditions' values: those of each unknown condition that are
+    absent, else (待补充信息 with none of them absent) the amount's."""
+    names: list[str] = []
+    for (cc, _column), value in zip(shape.conditions, values):
+        if value is None:
+            names += [f for f in sorted(cc.value.fields) if facts.get(f) is None]
+    if status == MISSING and not names:
+        names = [f for f in shape.amount_fields if facts.get(f) is None]
+    return list(dict.fromkeys(names))
+
+
+def _worded(result: MeasureResult, cm, explainer: Explainer, row: dict, templates: _Templates | None) -> MeasureResult:
+    """The result's reason and explanation, from its other fields: the one place they are worded."""
     result.reason = _explain(result, cm, explainer, row, templates)
     result.explanation = f"依据{result.citation}：“{result.quote}”" + result.reason
     return result
+
+
+def _varied(sibling: MeasureResult, shape: _Shape, columns: tuple, row: dict, explainer: Explainer,
+            templates: _Templates) -> MeasureResult | None:
+    """``_result(…, templates)`` for an entity whose row columns are ``sibling``'s, made from it (CALC11-1).
+
+    Of a result, only the gaps, the missing facts and the texts made from them read the facts: everything else is a
+    function of the compiled measure, the library and the columns. So when the missing facts are the sibling's,
+    the result is a copy of it with this entity's gaps (conditions whose gap is unchanged kept as they are) and its
+    reason worded again by ``_worded``; when they differ, None (``_result`` builds it). The copy shares the
+    sibling's other values, which lets the web's JSON reuse the sibling's bytes (presenters.shared_result_json)."""
+    n = len(shape.conditions)
+    if _missing_fields(shape, columns[:n], columns[n], explainer.facts) != [m.field for m in sibling.missing]:
+        return None
+    conditions = []
+    for c, template in zip(sibling.conditions, templates.gaps):
+        if c.result is False:
+            gap = _gap(template, explainer)
+            if gap != c.gap:
+                c = ConditionResult(c.id, c.text, False, gap, c.is_gate)
+        conditions.append(c)
+    result = _copy(sibling)
+    result.conditions = conditions
+    return _worded(result, shape.cm, explainer, row, templates)
 
 
 def _explain(r: MeasureResult, cm, explainer: Explainer, row: dict, templates: _Templates | None = None) -> str:
