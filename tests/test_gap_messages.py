@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from huiqi.engine.explain import Explainer, failing_side
@@ -63,6 +64,7 @@ def test_gap_readme_example_unchanged():
 
 
 @given(st.fractions(min_value=-10**6, max_value=10**6), st.fractions(min_value=-10**6, max_value=10**6))
+@example(Fraction(1_000_000), Fraction(128165382227739309228813189047591567, 128165382227739309228813189048))
 def test_gap_failing_side_never_contradicts(value, threshold):
     """Whatever the two numbers, the shown value is strictly on the failing side and the gap is shown − shown, > 0."""
     assume(value != threshold)

@@ -52,8 +52,17 @@ def _places_needed(value: Fraction) -> int | None:
 
 
 def _quantize(value: Fraction, places: int, rounding=ROUND_HALF_UP) -> Decimal:
-    d = Decimal(value.numerator) / Decimal(value.denominator)
-    return d.quantize(Decimal(1).scaleb(-places), rounding=rounding)
+    """``value`` rounded exactly to ``places`` decimals (half up, floor or ceiling). Not through a Decimal division:
+    its 28 significant digits would drop a difference below them (a threshold 3·10⁻²⁴ under 1,000,000 became
+    1,000,000, and "rounded away from each other" showed the value equal to it)."""
+    n, d = value.numerator * 10 ** places, value.denominator
+    if rounding == ROUND_FLOOR:
+        q = n // d
+    elif rounding == ROUND_CEILING:
+        q = -(-n // d)
+    else:
+        q = _ratio_half_up(n, d)
+    return Decimal(q).scaleb(-places)
 
 
 def _text(d: Decimal) -> str:
