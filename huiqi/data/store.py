@@ -5,10 +5,15 @@
     store.write("enterprises", frame)                 # upsert by key, one transaction
     store.read("indicators", where={"period": "2024Q4"})
     store.snapshot_hash()                             # equal data → equal hash, on SQLite and PostgreSQL
+    store.data_version()                              # a counter every write that changes a row raises
 
 Bulk writes go around the ORM: SQLite gets one `executemany` of `INSERT … ON CONFLICT DO UPDATE`, PostgreSQL a
 `COPY` into a temporary table and one `INSERT … SELECT … ON CONFLICT DO UPDATE`. Rows whose content is already
 stored are not touched, so writing the same data twice changes nothing (and reports 0 rows changed).
+
+A write that changes rows also raises ``data_version`` in the same transaction: each web server process reads it
+to learn that another process (another `serve --workers` worker, or `huiqi import` on the same database) changed
+the data, and then reloads (docs/decisions.md SYNC-1).
 """
 
 from __future__ import annotations
@@ -37,6 +42,9 @@ def build_metadata() -> sa.MetaData:
 
 
 METADATA = build_metadata()
+# one row (id 1): raised by every write that changes a data row, in that write's transaction (SYNC-1)
+DATA_VERSION = sa.Table("data_version", METADATA, sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+                        sa.Column("version", sa.BigInteger, nullable=False))
 
 
 def _normalize_url(url: str) -> str:
@@ -85,7 +93,14 @@ class Store:
                     changed[name] = _upsert_postgresql(conn, _table(name), frame)
                 else:
                     changed[name] = _upsert_generic(conn, _table(name), frame, self.dialect)
+            if any(changed.values()):
+                _raise_version(conn)
         return changed
+
+    def data_version(self) -> int:
+        """The data's version: raised by every write that changed a row (0 before the first)."""
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(DATA_VERSION.c.version).where(DATA_VERSION.c.id == 1)).scalar() or 0
 
     # ----------------------------------------------------------------------------------------------- reading
     def read(self, table_name: str, where: Mapping[str, Any] | None = None) -> pl.DataFrame:
@@ -156,6 +171,13 @@ def _conform(t: Table, frame: pl.DataFrame) -> pl.DataFrame:
         dup = frame.filter(frame.select(t.key).is_duplicated()).select(t.key).head(3).rows()
         raise ValueError(f"表 {t.name} 中同一键出现多次：{dup}")
     return frame
+
+
+def _raise_version(conn) -> None:
+    """data_version + 1 as one upsert, so that two first writers at once cannot both insert the row."""
+    t = _q(conn, DATA_VERSION.name)
+    conn.exec_driver_sql(f"INSERT INTO {t} (id, version) VALUES (1, 1) "
+                         f"ON CONFLICT (id) DO UPDATE SET version = {t}.version + 1")
 
 
 def _rows(frame: pl.DataFrame, dialect: str) -> list[tuple]:

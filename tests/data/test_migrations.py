@@ -19,7 +19,7 @@ from huiqi.data.store import METADATA  # noqa: E402
 from huiqi.interfaces.web import db as web_db  # noqa: E402
 from huiqi.migrations import target_metadata, upgrade  # noqa: E402
 
-HEAD = "0004_precomputed"
+HEAD = "0005_data_version"
 
 
 def _url(backend: str, tmp_path, request) -> str:

@@ -9,4 +9,4 @@ def test_web_application_starts_on_a_migrated_database(tmp_path, demo_dir):
     url = f"sqlite:///{tmp_path / 'web.db'}"
     state = WebState(url, demo_dir, tmp_path / "work", announce=lambda _t: None)
     with state.engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one() == "0004_precomputed"
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one() == "0005_data_version"

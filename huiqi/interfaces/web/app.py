@@ -149,6 +149,7 @@ def create_app(db_url: str = "sqlite:///var/huiqi.db", data_dir: str | Path = "v
         # the search index a moment after the server is up: built at once, its thread took ~0.25 s of CPU from the
         # first answers (measured); a search before then builds it itself (START-5)
         timer = asyncio.get_running_loop().call_later(SEARCH_INDEX_AFTER_S, state.build_search_index)
+        state.watch_data()  # another worker's (or `huiqi import`'s) data, reloaded here within ~1 s (SYNC-1)
         yield
         timer.cancel()
         batcher = state.attachment("calc_batcher")

@@ -6,13 +6,15 @@ with the earlier quarters' awards), parameter validation (huiqi.services.paramet
 The enterprise data is the demo data (Parquet, ``data_dir``) overlaid with every import (kept in the same
 database through huiqi.data.store.Store, so imports survive a restart). Kept per process (docs/architecture.md):
 the tables, the facts and calculator caches (huiqi.services.caching), the last three ScreeningRuns; shared
-through the database: jobs, parameter sets, precomputed dashboard and sandbox results, sandbox records.
+through the database: jobs, parameter sets, precomputed dashboard and sandbox results, sandbox records, and the
+data's version, which each process watches to reload the data another process imported (SYNC-1).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shutil
 import threading
 import time
@@ -57,6 +59,7 @@ DEMO_PASSWORD_HASHES = {
 # the result cache's budget (JSON answers, by their bytes): ~400 calculator answers or thousands of searches
 ANSWER_CACHE_BYTES = 64 * 2**20
 ACTIVE_SET_TTL = 1.0  # seconds a worker process trusts its copy of the active parameter set
+DATA_WATCH_S = 1.0  # how often a served process asks the database whether another process changed the data
 
 
 # a use case's refusal (huiqi.services.errors): the web renders it as {"detail": …} or as an error page
@@ -115,6 +118,8 @@ class WebState:
         # its last steps (驾驶舱, sandbox presets) are added by create_app, which knows the route modules
         self._active: dict | None = None
         self._active_at = 0.0
+        self._stopping = threading.Event()
+        self._watcher: threading.Thread | None = None
         self.announce = announce
         self.load_data()
         if recover_jobs:  # not in a worker of `serve --workers N`: a running job may be another worker's
@@ -125,8 +130,23 @@ class WebState:
 
     # ------------------------------------------------------------------------------------------------- data
     def load_data(self) -> None:
+        """Read the data — the Parquet directory with the rows imported into the database upserted over it — and
+        put it in place, the caches built on the old data emptied. The same files and rows give the same tables
+        and the same ``data_hash`` in every process and after a restart (SYNC-1)."""
+        tables, data_hash, version = self._read_data()
+        with self.lock:
+            self.tables, self.data_hash, self.data_version = tables, data_hash, version
+            self._index_enterprises()
+        self._facts.clear()
+        self._facts_index.clear()
+        self._calc_cache.clear()
+
+    def _read_data(self) -> tuple[dict[str, pl.DataFrame], str, int]:
         from huiqi.data.synthetic import generate, read_parquet, write_parquet
         from huiqi.services.screening import files_hash
+
+        # the version before the rows: a write landing while they are read leaves a newer version, read again later
+        version = self.store.data_version()
 
         if not (self.data_dir / "enterprises.parquet").exists():
             self.announce(f"演示数据目录 {self.data_dir} 不存在，正在生成（10,000家企业，种子2024）……")
@@ -145,9 +165,7 @@ class WebState:
             from huiqi.data.store import snapshot_hash
 
             h = hashlib.sha256((h + snapshot_hash(imported)).encode()).hexdigest()[:16]
-        self.tables = tables
-        self.data_hash = h
-        self._index_enterprises()
+        return tables, h, version
 
     @staticmethod
     def build_search_index() -> threading.Thread:
@@ -187,18 +205,41 @@ class WebState:
                              for r in self.tables["counties"].iter_rows(named=True)}
 
     def apply_import(self, imported: dict[str, pl.DataFrame]) -> dict[str, int]:
-        """Write validated tables to the database (one transaction) and into the data in memory."""
-        from huiqi.data.store import snapshot_hash
-
+        """Write validated tables to the database (one transaction, which raises the data's version if a row
+        changed), then reload the data as every other process will (:meth:`refresh_data`). Merging the import
+        into the tables in memory, as before, left this process with a data hash no other process and no restart
+        computed, so a job screened after a second import was refused as 数据已变化 once the server restarted."""
         with self.lock:
             written = self.store.write_many(imported)
-            self.tables = merge_tables(self.tables, imported)
-            self.data_hash = hashlib.sha256((self.data_hash + snapshot_hash(imported)).encode()).hexdigest()[:16]
-            self._index_enterprises()
-        self._facts.clear()
-        self._facts_index.clear()
-        self._calc_cache.clear()
+            if any(written.values()):
+                self.load_data()
         return written
+
+    def refresh_data(self) -> bool:
+        """Reload the data if another process changed it since this one read it (another worker of
+        ``serve --workers N``, or ``huiqi import`` on the same database); whether it did."""
+        if self.store.data_version() == self.data_version:
+            return False
+        with self.lock:  # one reload, not one per caller, and none in the middle of this process's own import
+            if self.store.data_version() == self.data_version:
+                return False
+            self.load_data()
+        return True
+
+    def watch_data(self, every: float = DATA_WATCH_S) -> threading.Thread:
+        """Call :meth:`refresh_data` every ``every`` seconds on a thread of its own until :meth:`shutdown`: a
+        served process sees another's import within about a second plus its reload, without a query per request."""
+        def watch() -> None:
+            while not self._stopping.wait(every):
+                try:
+                    self.refresh_data()
+                except Exception:  # a busy or restarting database: asked again at the next tick
+                    logging.getLogger("huiqi.web").warning("检查数据是否更新时出错，稍后重试", exc_info=True)
+
+        thread = threading.Thread(target=watch, name="huiqi-data-watch", daemon=True)
+        thread.start()
+        self._watcher = thread
+        return thread
 
     def periods(self) -> list[str]:
         """Quarters that both the data and the rules cover (newest first)."""
@@ -437,6 +478,9 @@ class WebState:
         return self.screenings.start(actor, period, pset, measures, budget_policy, self.tables, self.data_hash, ip)
 
     def shutdown(self) -> None:
+        self._stopping.set()
+        if self._watcher is not None:
+            self._watcher.join(timeout=10)  # not in the middle of a reload when the connections close
         self.screenings.shutdown()
         self.engine.dispose()
 
