@@ -185,7 +185,7 @@ def compute(state: WebState, prep: dict):
     """(Comparison, Solution or None): baseline and scenario (and the solve) on the period's simulator."""
     from huiqi.services.simulation import Comparison, Scenario, SimulationError
 
-    sim, lock = scenario_service(state).simulator(state.tables, state.data_hash, prep["period"], prep["measures"],
+    sim, lock = scenario_service(state).simulator(*state.data_and_hash(), prep["period"], prep["measures"],
                                                   prep["assume"], prep["policy"])
     baseline = Scenario("基线", prep["common"])
     scenario = Scenario("情景", {**prep["common"], **prep["changes"]}, prep["versions"])

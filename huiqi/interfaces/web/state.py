@@ -215,6 +215,11 @@ class WebState:
                 self.load_data()
         return written
 
+    def data_and_hash(self) -> tuple[dict[str, pl.DataFrame], str]:
+        """The tables and their hash as one pair: a reload (another process's import) swaps both together."""
+        with self.lock:
+            return self.tables, self.data_hash
+
     def refresh_data(self) -> bool:
         """Reload the data if another process changed it since this one read it (another worker of
         ``serve --workers N``, or ``huiqi import`` on the same database); whether it did."""
@@ -475,7 +480,8 @@ class WebState:
                         budget_policy: str | None, ip: str | None = None) -> str:
         """A screening job (huiqi.services.screening_jobs: the CLI's call, with the earlier quarters' awards)."""
         pset = self.parameter_set(set_id) if set_id is not None else self.active_set()
-        return self.screenings.start(actor, period, pset, measures, budget_policy, self.tables, self.data_hash, ip)
+        tables, data_hash = self.data_and_hash()
+        return self.screenings.start(actor, period, pset, measures, budget_policy, tables, data_hash, ip)
 
     def shutdown(self) -> None:
         self._stopping.set()
@@ -498,7 +504,7 @@ class WebState:
 
     def run_for(self, job_id: str):
         """The ScreeningRun (kept in memory; after a restart, re-run from the same inputs if the data are the same)."""
-        return self.screenings.run_for(job_id, self.tables, self.data_hash)
+        return self.screenings.run_for(job_id, *self.data_and_hash())
 
     def export_excel(self, user: auth.User, job_id: str) -> Path:
         job = self.finished_job(job_id)
