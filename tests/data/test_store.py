@@ -182,3 +182,19 @@ def test_alembic_migration_matches_the_schema(backend, tmp_path, request):
     command.downgrade(cfg, "base")
     store.drop_all()
     store.close()
+
+
+def test_a_write_that_changes_rows_raises_the_data_version_once(store):
+    """SYNC-1: the version a served process watches moves with every write that changes a row, in its transaction,
+    on both backends — not for a rewrite of the same rows, nor for a write refused before it starts."""
+    tables = sample_tables()
+    assert store.data_version() == 0
+    store.write_many(tables)
+    assert store.data_version() == 1  # one transaction, many tables: raised once
+    assert store.write_many(tables) == {n: 0 for n in tables} and store.data_version() == 1
+    counties = tables["counties"]
+    with pytest.raises(ValueError):
+        store.write("counties", pl.concat([counties, counties]))
+    assert store.data_version() == 1
+    assert store.write("counties", counties.with_columns(pl.lit("柳南").alias("county_name"))) == counties.height
+    assert store.data_version() == 2

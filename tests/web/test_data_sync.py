@@ -21,7 +21,7 @@ import polars as pl
 import pytest
 import requests
 
-from huiqi.data.store import Store
+from huiqi.data.store import Store  # the version's own tests: tests/data/test_store.py
 from huiqi.interfaces.web.state import WebState
 
 QUIET = {"announce": lambda _text: None}
@@ -49,21 +49,6 @@ def _names(state: WebState, name: str) -> list[str]:
 def _worker(url, data, work) -> WebState:
     """Another process's state on the same database: a worker does not seed accounts nor recover jobs."""
     return WebState(url, data, work, seed_demo=False, recover_jobs=False, **QUIET)
-
-
-def test_a_write_that_changes_rows_raises_the_version_and_one_that_changes_none_does_not(tmp_path):
-    store = Store(f"sqlite:///{tmp_path / 'd.db'}")
-    store.create_all()
-    counties = pl.DataFrame({"county_code": ["450204"], "county_name": ["柳南区"], "city_name": ["柳州市"]})
-    assert store.data_version() == 0
-    assert store.write("counties", counties) == 1 and store.data_version() == 1
-    assert store.write("counties", counties) == 0 and store.data_version() == 1  # the same row again: no change
-    with pytest.raises(ValueError):  # refused before the transaction: nothing written, the version unmoved
-        store.write("counties", pl.concat([counties, counties]))
-    assert store.data_version() == 1
-    assert store.write("counties", counties.with_columns(pl.lit("柳南").alias("county_name"))) == 1
-    assert store.data_version() == 2
-    store.close()
 
 
 def test_an_import_in_one_process_reaches_another_with_the_same_hash_as_a_restart(served_data):
