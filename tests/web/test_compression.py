@@ -17,6 +17,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.testclient import TestClient
 
 from huiqi.interfaces.web.compression import Compression, choose_encoding
+from tests.web import test_browser
+from tests.web.test_browser import browser, page, server  # noqa: F401 - fixtures for the Chromium test below
 
 BROWSER = "gzip, deflate, br, zstd"  # what Chromium sends
 TEXT = ("惠企政策 研发费用加计扣除 " * 400).encode()  # ~12 KB
@@ -239,3 +241,20 @@ def test_the_real_answers_decode_to_the_identity_bytes(web1, accept, encoding):
         assert "accept-encoding" in packed.headers["vary"].lower(), url
         assert len(packed_body) < len(plain_body) / 2, url
         assert decode(packed_body, encoding) == plain_body, url
+
+
+# ------------------------------------------------------------------------------------------------- Chromium
+
+@pytest.mark.skipif(not test_browser.CHROMIUM.exists(), reason="Debian chromium is not installed")
+def test_chromium_gets_zstd_and_the_page_works(server, page):  # noqa: F811 - test_browser's fixtures
+    """Chromium asks for zstd and gets it, for the calculator's page and htmx; the page's own checks
+    (no script error, no CSP violation) are those of test_browser.py's `page` fixture."""
+    seen: dict[str, str | None] = {}
+    page.on("response", lambda r: seen.setdefault(r.url.split("?")[0].removeprefix(server["url"]),
+                                                  r.all_headers().get("content-encoding")))
+    test_browser.login(page, server, "admin")
+    page.goto(server["url"] + "/calculator")
+    page.wait_for_load_state("networkidle")
+    assert seen.get("/calculator") == "zstd", seen
+    assert seen.get("/static/vendor/htmx.min.js") == "zstd", seen
+    assert page.evaluate("typeof htmx") == "object"  # the script decoded and ran
