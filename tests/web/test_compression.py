@@ -88,7 +88,10 @@ def test_negotiation_never_fails_and_picks_an_accepted_coding(header):
 
 def _streamed():
     async def chunks():
+        import anyio
+
         for k in range(20):
+            await anyio.sleep(0)  # other responses' turn: streams interleave as they would on the event loop
             yield TEXT[k * 500:(k + 1) * 500]
     return StreamingResponse(chunks(), media_type="text/plain; charset=utf-8")
 
@@ -258,3 +261,29 @@ def test_chromium_gets_zstd_and_the_page_works(server, page):  # noqa: F811 - te
     assert seen.get("/calculator") == "zstd", seen
     assert seen.get("/static/vendor/htmx.min.js") == "zstd", seen
     assert page.evaluate("typeof htmx") == "object"  # the script decoded and ran
+
+
+def test_two_streams_at_once_each_decode_whole(small_app):
+    """Streams interleave on the event loop: each needs its own compressor context."""
+    import anyio
+    import httpx
+
+    _, middleware, _ = small_app
+
+    async def both():
+        transport = httpx.ASGITransport(app=middleware)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            async def one():
+                async with c.stream("GET", "/stream", headers={"Accept-Encoding": "zstd"}) as r:
+                    return r.headers["content-encoding"], b"".join([b async for b in r.aiter_raw()])
+            results = []
+            async with anyio.create_task_group() as tg:
+                for _ in range(3):
+                    tg.start_soon(lambda: _append(results, one))
+            return results
+
+    async def _append(results, make):
+        results.append(await make())
+
+    for encoding, body in anyio.run(both):
+        assert encoding == "zstd" and decode(body, encoding) == TEXT[:10_000]
