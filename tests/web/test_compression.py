@@ -291,3 +291,36 @@ def test_two_streams_at_once_each_decode_whole(small_app):
         results = pool.submit(anyio.run, both).result()
     for encoding, body in results:
         assert encoding == "zstd" and decode(body, encoding) == TEXT[:10_000]
+
+
+def test_a_static_file_asked_for_at_once_is_compressed_once(small_app, monkeypatch):
+    """Many pages loading the same script right after a restart: one high-level compression, the others wait."""
+    import anyio
+    import httpx
+
+    from huiqi.interfaces.web import compression
+
+    _, middleware, directory = small_app
+    calls = []
+    real = compression.compress
+    monkeypatch.setattr(compression, "compress", lambda body, enc, level: calls.append(level) or real(body, enc, level))
+
+    async def many():
+        transport = httpx.ASGITransport(app=middleware)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            bodies = []
+
+            async def one():
+                r = await c.get("/static/big.js", headers={"Accept-Encoding": "zstd"})
+                bodies.append((r.headers["content-encoding"], r.content))
+            async with anyio.create_task_group() as tg:
+                for _ in range(6):
+                    tg.start_soon(one)
+            return bodies
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        bodies = pool.submit(anyio.run, many).result()
+    assert calls == [compression.STATIC_ZSTD_LEVEL]
+    assert len(bodies) == 6 and all(b == ("zstd", (directory / "big.js").read_bytes()) for b in bodies)
