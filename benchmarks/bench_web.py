@@ -21,7 +21,12 @@ Scenarios (each request distinct: nothing is answered from the server's result c
   stored 50             GET /api/enterprises/{code}/check, 50 clients, different enterprises
   calc 1 client         POST /api/check, one client at a time (the service time without queueing)
 
-It prints p50/p95/p99, throughput, the server's own CPU time per request (from /proc, all its processes), the
+Every request carries the Accept-Encoding header of `--accept-encoding` (default the browser's, "gzip, deflate, br,
+zstd", as Chromium sends: what the calculator's users send; "identity" for the uncompressed path). Several values
+(the option repeated) are measured each on its own server, in the same run: the header is printed with every figure,
+with the bytes of an answer as sent (decision COMPRESS11-1).
+
+It prints p50/p95/p99, throughput, bytes per answer, the server's own CPU time per request (from /proc, all its processes), the
 load client's own CPU per request and, for the raw client, the server's context switches per request (voluntary +
 involuntary, all its threads: how often the event loop and the batcher's thread sleep and wake) and the CPU of its
 main thread (the event loop) per request: the rest of the server's CPU is the other threads' (the batcher's). Two load
@@ -35,6 +40,7 @@ medians with every run's figure; start-up to the first 200 on /healthz is printe
 
     python benchmarks/bench_web.py [--clients 50] [--requests 600] [--variants batched,unbatched,workers2]
         [--client raw,wrk] [--repeat 3] [--before /path/to/checkout]
+        [--accept-encoding browser --accept-encoding identity]
 """
 
 from __future__ import annotations
@@ -56,6 +62,26 @@ from urllib.parse import urlencode
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+BROWSER_ACCEPT_ENCODING = "gzip, deflate, br, zstd"  # Chromium's (and requests', httpx's with zstandard installed)
+ENCODING_NAMES = {"browser": BROWSER_ACCEPT_ENCODING}
+
+
+def accept_label(header: str) -> str:
+    """The short name printed with every figure: "browser", "identity", or the header as given."""
+    return next((name for name, value in ENCODING_NAMES.items() if value == header), header)
+
+
+def decoded(body: bytes, encoding: str) -> bytes:
+    """A sampled body as the client would read it (the marker is looked for in this)."""
+    if encoding == "zstd":
+        import zstandard
+
+        return zstandard.ZstdDecompressor().decompressobj().decompress(body)
+    if encoding in ("gzip", "x-gzip"):
+        import zlib
+
+        return zlib.decompress(body, 47)
+    return body
 
 
 def free_port() -> int:
@@ -160,7 +186,8 @@ class RawConnection:
         self.host, self.port, self.cookie = host, port, cookie
         self.reader = self.writer = None
 
-    async def request(self, method: str, url: str, params=None, json=None, headers=None) -> tuple[int, bytes]:
+    async def request(self, method: str, url: str, params=None, json=None, headers=None) -> tuple[int, bytes, str]:
+        """(status, body as sent, its Content-Encoding or "")."""
         import json as _json
 
         if self.writer is None:
@@ -175,35 +202,41 @@ class RawConnection:
         self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
         head = await self.reader.readuntil(b"\r\n\r\n")
         status = int(head.split(b" ", 2)[1])
-        length = 0
+        length, encoding = 0, ""
         for line in head.split(b"\r\n"):
             if line.lower().startswith(b"content-length:"):
                 length = int(line.split(b":", 1)[1])
-        return status, await self.reader.readexactly(length)
+            elif line.lower().startswith(b"content-encoding:"):
+                encoding = line.split(b":", 1)[1].strip().decode()
+        return status, await self.reader.readexactly(length), encoding
 
 
-async def drive(client: httpx.AsyncClient, make_request, n: int, clients: int, marker: bytes = b"") -> dict:
-    """n requests over `clients` keep-alive connections of the raw asyncio client; every status checked, every
-    25th body must contain `marker`. Reports the client's own CPU per request beside the server's."""
+async def drive(client: httpx.AsyncClient, make_request, n: int, clients: int, marker: bytes = b"",
+                accept: str = BROWSER_ACCEPT_ENCODING) -> dict:
+    """n requests over `clients` keep-alive connections of the raw asyncio client, each with Accept-Encoding
+    `accept`; every status checked, every 25th body decoded and must contain `marker`. Reports the client's own CPU
+    per request beside the server's, and the bytes of a body as sent."""
     latencies: list[float] = []
-    errors = sampled = bad_bodies = 0
+    errors = sampled = bad_bodies = sent_bytes = 0
     counter = iter(range(n))
     url = client.base_url
     cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
 
     async def worker():
-        nonlocal errors, sampled, bad_bodies
+        nonlocal errors, sampled, bad_bodies, sent_bytes
         conn = RawConnection(url.host, url.port, cookie)
         for i in counter:
             method, path, kwargs = make_request(i)
+            kwargs = {**kwargs, "headers": {**kwargs.get("headers", {}), "Accept-Encoding": accept}}
             t = time.perf_counter()
-            status, body = await conn.request(method, path, **kwargs)
+            status, body, encoding = await conn.request(method, path, **kwargs)
             latencies.append((time.perf_counter() - t) * 1000)
+            sent_bytes += len(body)
             if status != 200:
                 errors += 1
             if i % 25 == 24:
                 sampled += 1
-                bad_bodies += marker not in body
+                bad_bodies += marker not in decoded(body, encoding)
         if conn.writer is not None:
             conn.writer.close()
 
@@ -215,6 +248,7 @@ async def drive(client: httpx.AsyncClient, make_request, n: int, clients: int, m
     cpu, own = server_cpu_seconds() - cpu, time.process_time() - own
     loop_cpu = server_main_thread_cpu_seconds() - loop_cpu
     out = summary(latencies, wall, cpu, own, errors, sampled, bad_bodies)
+    out["kb"] = sent_bytes / 1024 / out["n"]
     out["loop_ms"] = loop_cpu * 1000 / out["n"]  # the event loop's thread (workers' main threads with --workers)
     vol, invol = (after - before for after, before in zip(server_switches(), switches))
     out["switches"] = f"{vol / out['n']:.1f}+{invol / out['n']:.1f}"  # per request, all threads
@@ -263,12 +297,13 @@ def drive_wrk(client: httpx.AsyncClient, make_request, listed: int, clients: int
     if line is None:
         raise SystemExit(f"wrk failed: {out[-2000:]}")
     r = _json.loads(line.split(" ", 1)[1])
+    kb = r["bytes"] / 1024 / max(1, r["n"])  # the whole response, head included (wrk counts what it reads)
     if r["wrapped"]:
         raise SystemExit(f"wrk sent more than the {listed} distinct requests listed: raise the list or lower the time")
     n = max(1, r["n"])
     return {"n": r["n"], "errors": r["bad_status"] + r["socket_errors"], "p50": r["p50"], "p95": r["p95"],
             "p99": r["p99"], "mean": r["mean"], "rps": r["n"] / r["seconds"], "server_ms": cpu * 1000 / n,
-            "client_ms": (usage.ru_utime + usage.ru_stime) * 1000 / n, "sampled": 0, "bad_bodies": 0}
+            "client_ms": (usage.ru_utime + usage.ru_stime) * 1000 / n, "sampled": 0, "bad_bodies": 0, "kb": kb}
 
 
 WRK_SECONDS = {"calc 50 distinct": 3, "search 50 uncached": 2, "calc 1 client": 1}  # whole seconds (wrk)
@@ -278,8 +313,8 @@ WRK_LISTED = 20_000  # distinct requests listed per wrk scenario (~2× what 3 s 
 CACHED_SET = 40  # distinct facts sent over and over by "calc 50 cached" (their answers fit the server's result cache)
 
 
-async def run(base: str, clients: int, requests: int, kinds: list[str], cached: bool = False
-              ) -> list[tuple[str, str, dict]]:
+async def run(base: str, clients: int, requests: int, kinds: list[str], cached: bool = False,
+              accept: str = BROWSER_ACCEPT_ENCODING) -> list[tuple[str, str, dict]]:
     """Every scenario with each load client in `kinds` ("raw", "wrk"); each client's requests are distinct from the
     other's (different facts, different search texts), so neither is answered from the server's result cache.
     wrk runs each scenario for WRK_SECONDS (it is a load generator by duration), the raw client sends `requests`;
@@ -347,9 +382,10 @@ async def run(base: str, clients: int, requests: int, kinds: list[str], cached: 
             start += 2 * WRK_LISTED if wrk else requests + n1
             for name, make, n, conns, marker in scenarios:
                 if not wrk:
-                    out.append((name, kind, await drive(c, make, n, conns, marker)))
+                    out.append((name, kind, await drive(c, make, n, conns, marker, accept)))
                 elif name in WRK_SECONDS:
-                    out.append((name, kind, drive_wrk(c, make, n, conns, WRK_SECONDS[name], headers)))
+                    out.append((name, kind, drive_wrk(c, make, n, conns, WRK_SECONDS[name],
+                                                      {**headers, "Accept-Encoding": accept})))
         return out
 
 
@@ -406,7 +442,12 @@ def main() -> None:
     ap.add_argument("--cached", action="store_true",
                     help="also 'calc 50 cached' (raw client): the same 40 facts over and over, every answer from the "
                          "server's result cache, to tell the cost of sending an answer from the cost of computing it")
+    ap.add_argument("--accept-encoding", action="append", dest="accept",
+                    help="the Accept-Encoding header every load request carries; repeat it to measure several, each "
+                         "on its own server in the same run. 'browser' = Chromium's 'gzip, deflate, br, zstd' (the "
+                         "default: what the calculator's users send), 'identity' = uncompressed answers")
     a = ap.parse_args()
+    accepts = [ENCODING_NAMES.get(h, h) for h in (a.accept or ["browser"])]
     data = str(Path(a.data).resolve())
     variants = {"batched": (ROOT, sys.executable, [], {}),
                 "unbatched": (ROOT, sys.executable, [], {"HUIQI_CALC_BATCH_MS": "0"}),
@@ -426,6 +467,13 @@ def main() -> None:
             variants[name] = (ROOT, sys.executable, [], {"HUIQI_SWITCH_INTERVAL_MS": name.split("=", 1)[1]})
     if a.before and not {"before", "before-w2"} & set(chosen):  # unless --variants places them (e.g. first)
         chosen += ["before"] + (["before-w2"] if "workers2" in chosen else [])
+    if len(accepts) > 1:  # each variant with each header, its own server: "batched/identity", "batched/browser"
+        for name in list(chosen):
+            for header in accepts:
+                variants[f"{name}/{accept_label(header)}"] = (*variants[name], header)
+        chosen = [f"{name}/{accept_label(h)}" for name in chosen for h in accepts]
+    else:
+        variants = {name: (*v, accepts[0]) for name, v in variants.items()}
     kinds = [k for k in a.client.split(",") if k]
     if "wrk" in kinds and not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (scripts/system-packages.sh installs it)")
@@ -434,20 +482,21 @@ def main() -> None:
     startup: dict[str, list[float]] = {name: [] for name in chosen}
     for k in range(a.repeat):
         for name in chosen:
-            root, python, extra, env = variants[name]
+            root, python, extra, env, accept = variants[name]
             proc, base, tmp = start_server(root, python, data, extra, env)
             SERVER_PID = proc.pid
             startup[name].append(proc.startup_s)
             wait_until_settled()
             try:
-                runs[name].append(asyncio.run(run(base, a.clients, a.requests, kinds, a.cached)))
+                runs[name].append(asyncio.run(run(base, a.clients, a.requests, kinds, a.cached, accept)))
             finally:
                 stop_server(proc)
                 shutil.rmtree(tmp, ignore_errors=True)  # the server's database and work directory
             print(f"  measured {name} ({k + 1}/{a.repeat}), load average {os.getloadavg()[0]:.1f}", file=sys.stderr)
     print(f"{os.cpu_count()} CPUs (shared with other work: see the load average), load average "
-          f"{os.getloadavg()[0]:.1f}; {a.clients} concurrent clients; loopback")
-    print(f"{'scenario':20s} {'variant':12s} {'client':6s} {'n':>5s} {'err':>4s} {'body':>7s} {'p50 ms':>7s} "
+          f"{os.getloadavg()[0]:.1f}; {a.clients} concurrent clients; loopback; Accept-Encoding: "
+          + "; ".join(f"{accept_label(h)} = {h!r}" for h in accepts))
+    print(f"{'scenario':20s} {'variant':20s} {'client':6s} {'n':>5s} {'err':>4s} {'body':>7s} {'KB/ans':>7s} {'p50 ms':>7s} "
           f"{'p95 ms':>7s} {'p99 ms':>7s} {'req/s':>6s} {'server CPU ms/req':>17s} {'client CPU ms/req':>17s} {'switches/req':>12s} {'loop ms/req':>11s}")
     first = runs[chosen[0]][0]
     for scenario, kind in dict.fromkeys((s, k) for s, k, _ in first):
@@ -456,7 +505,7 @@ def main() -> None:
                 r = next(r for s, c, r in results if (s, c) == (scenario, kind))
                 body = f"{r['sampled'] - r['bad_bodies']}/{r['sampled']}" if r["sampled"] else "-"
                 label = name if a.repeat == 1 else f"{name}#{k + 1}"
-                print(f"{scenario:20s} {label:12s} {kind:6s} {r['n']:5d} {r['errors']:4d} {body:>7s} {r['p50']:7.1f} "
+                print(f"{scenario:20s} {label:20s} {kind:6s} {r['n']:5d} {r['errors']:4d} {body:>7s} {r['kb']:7.1f} {r['p50']:7.1f} "
                       f"{r['p95']:7.1f} {r['p99']:7.1f} {r['rps']:6.0f} {r['server_ms']:17.3f} {r['client_ms']:17.3f} "
                       f"{r.get('switches', '—'):>12s} {r.get('loop_ms', float('nan')):11.3f}")
     med = statistics.median
@@ -465,11 +514,12 @@ def main() -> None:
         for scenario, kind, figure in [("calc 50 distinct", c, "p99") for c in kinds] + \
                                       [("search 50 uncached", c, "p95") for c in kinds]:
             got = [r for results in runs[name] for s, c, r in results if (s, c) == (scenario, kind)]
-            print(f"  {name:10s} {kind:4s} {scenario:19s} {figure} {med(r[figure] for r in got):6.1f} ms "
+            print(f"  {name:18s} {kind:4s} {scenario:19s} {figure} {med(r[figure] for r in got):6.1f} ms "
                   f"(runs {', '.join(f'{r[figure]:.0f}' for r in got)}); server CPU "
-                  f"{med(r['server_ms'] for r in got):.3f} ms/req; client CPU {med(r['client_ms'] for r in got):.3f}"
+                  f"{med(r['server_ms'] for r in got):.3f} ms/req; client CPU {med(r['client_ms'] for r in got):.3f}; "
+                  f"{med(r['kb'] for r in got):.1f} KB/answer"
                   + (f"; loop thread {med(r['loop_ms'] for r in got):.3f} ms/req" if kind == "raw" else ""))
-        print(f"  {name:10s} start-up to the first 200 on /healthz (fresh database): {med(startup[name]):.2f} s "
+        print(f"  {name:18s} start-up to the first 200 on /healthz (fresh database): {med(startup[name]):.2f} s "
               f"(runs {', '.join(f'{t:.2f}' for t in startup[name])})")
     if any(r["errors"] or r["bad_bodies"] for name in chosen for results in runs[name] for _s, _k, r in results):
         raise SystemExit("some responses were not 200 or lacked the expected body: see the err and body columns")

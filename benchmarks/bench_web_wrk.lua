@@ -2,7 +2,8 @@
 --
 --   wrk -t1 -c50 -d3s -s benchmarks/bench_web_wrk.lua http://127.0.0.1:PORT -- REQUESTS_FILE
 --
--- REQUESTS_FILE: line 1 the headers every request carries ("Name: value" joined by tabs), then one request a
+-- REQUESTS_FILE: line 1 the headers every request carries ("Name: value" joined by tabs; the cookie, the CSRF token
+-- and Accept-Encoding, whose value may hold commas and spaces, not tabs or colons), then one request a
 -- line: METHOD <tab> PATH [<tab> JSON BODY]. They are sent in order, each once; if the run outlasts the list it
 -- starts again and says so (`wrapped`: the repeats would be answered from the server's cache, so bench_web.py
 -- refuses the figure). No response() function on purpose: with one, wrk hands every 165 KB body to Lua, which
@@ -49,8 +50,8 @@ function done(summary, latency, _requests)
   local e = summary.errors
   io.write(string.format(
     'WRK-RESULT {"n": %d, "seconds": %.6f, "p50": %.3f, "p95": %.3f, "p99": %.3f, "mean": %.3f, ' ..
-    '"bad_status": %d, "socket_errors": %d, "wrapped": %d}\n',
+    '"bad_status": %d, "socket_errors": %d, "wrapped": %d, "bytes": %d}\n',
     summary.requests, summary.duration / 1e6, latency:percentile(50) / 1000, latency:percentile(95) / 1000,
     latency:percentile(99) / 1000, latency.mean / 1000, e.status, e.connect + e.read + e.write + e.timeout,
-    wrapped_any))
+    wrapped_any, summary.bytes))
 end

@@ -212,6 +212,11 @@ def test_large_responses_and_static_files_are_gzipped(web):
     assert "content-encoding" not in small.headers  # under 1 KB: not worth it
     big = c.get("/api/documents", headers={"Accept-Encoding": "gzip"})
     assert big.headers.get("content-encoding") == "gzip" and big.json()
+    # a browser's header: zstd, the encoding negotiated for every current browser (COMPRESS11)
+    for url in ("/static/vendor/htmx.min.js", "/api/documents"):
+        z = c.get(url, headers={"Accept-Encoding": "gzip, deflate, br, zstd"})
+        assert z.headers.get("content-encoding") == "zstd" and z.content == c.get(url, headers={
+            "Accept-Encoding": "identity"}).content
 
 
 def test_batching_off_gives_the_same_answers(web):

@@ -17,7 +17,6 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import MutableHeaders
-from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 
 from huiqi.core.bounds import OutOfBounds
 from huiqi.interfaces.web import auth, schemas
@@ -64,9 +63,6 @@ def _validation_message(fields: list[dict]) -> str:
     parts = [f"{_PARAM_LABELS.get(f['field'], f['field'])}：{f['message']}" for f in fields[:5]]
     return "请求数据有误：" + "；".join(parts)
 
-
-_COMPRESSED_TYPES = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                     "application/vnd.apache.parquet", "application/octet-stream")
 
 _CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
         "connect-src 'self'; frame-ancestors 'none'; form-action 'self'")
@@ -181,10 +177,11 @@ def create_app(db_url: str = "sqlite:///var/huiqi.db", data_dir: str | Path = "v
     app.add_middleware(FastCheck, body_model=api_routes.CheckBody, answer=api_routes.check_answer,
                        search=api_routes.search_answer)  # and GET /api/search's (WEB3-2)
     app.add_middleware(SecurityHeaders)
-    # gzip for static files and large responses (htmx, ECharts, Swagger UI, result lists); level 5: most of the
-    # saving for a fraction of level 9's CPU. Excel and Parquet are already zip-compressed.
-    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=5,
-                       exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, *_COMPRESSED_TYPES))
+    # zstd or gzip for answers of 1 KB and more, inline at a fast level; static files once, at a high level, kept
+    # (web/compression.py, decisions COMPRESS11). Excel and Parquet are already compressed.
+    from huiqi.interfaces.web.compression import Compression
+
+    app.add_middleware(Compression)
     if settings.trusted_proxies:
         # outermost: the client address and scheme are the original ones before anything else reads them (the
         # login limit keys on the address, the session cookie gets Secure for https); only from these proxies
