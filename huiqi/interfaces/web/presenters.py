@@ -165,7 +165,28 @@ def search_hits(query: str, limit: int, level=None, document=None, status=None) 
 
 
 def calculator_fields(state: WebState, period: str, entity: str = "enterprise") -> list[dict]:
-    """The inputs the period's measures read, in the order the measures first use them."""
+    """The inputs the period's measures read, in the order the measures first use them (copies: callers add the
+    values they show)."""
+    return [dict(f) for f in calculator_field_table(state, period, entity).values()]
+
+
+_FIELD_TABLES_MAX = 64  # (period, entity) pairs remembered per process: a client naming many periods is bounded
+
+
+def calculator_field_table(state: WebState, period: str, entity: str = "enterprise") -> dict[str, dict]:
+    """Field name → what ``calculator_fields`` gives for it, built once per (period, entity) for the state's rules
+    (fixed for the process): the calculator form reads it on every check. Not to be modified."""
+    tables = state.attached("calculator_field_tables", dict)
+    table = tables.get((period, entity))
+    if table is None:
+        table = {f["name"]: f for f in _calculator_fields(state, period, entity)}
+        if len(tables) >= _FIELD_TABLES_MAX:
+            tables.clear()
+        tables[(period, entity)] = table
+    return table
+
+
+def _calculator_fields(state: WebState, period: str, entity: str) -> list[dict]:
     values = state.ruleset.resolve_parameters()
     plan = state.ruleset.plan(period, entity, values)
     seen: dict[str, list[str]] = {}
