@@ -50,18 +50,23 @@ def _article_view(r) -> dict:
 
 
 def article(env, r, remember: bool = True) -> str:
-    """One result's ``<article>``, rendered once per shared result object (``remember``: ``r`` is the memo's own,
-    never modified; a caller's own copy is rendered afresh and not kept)."""
+    """One result's ``<article>`` between newlines (as the page's loop lays them out), rendered once per shared
+    result object (``remember``: ``r`` is the memo's own, never modified; a caller's own copy is rendered afresh
+    and not kept)."""
     if not remember:
-        return env.get_template("_calc_result.html").render(r=_article_view(r))
+        return _render_article(env, r)
     hit = _ARTICLES.get(id(r))
     if hit is not None and hit[0] is r:
         return hit[1]
-    html = env.get_template("_calc_result.html").render(r=_article_view(r))
+    html = _render_article(env, r)
     if len(_ARTICLES) >= _ARTICLES_MAX:
         _ARTICLES.clear()
     _ARTICLES[id(r)] = (r, html)
     return html
+
+
+def _render_article(env, r) -> str:
+    return "\n" + env.get_template("_calc_result.html").render(r=_article_view(r)) + "\n"
 
 
 def field_errors(names: tuple) -> Markup:
@@ -88,7 +93,7 @@ def fragment(env, results: list, period: str, today: date, field_names: tuple, r
     open_ids = [r.measure_id for r in shown if r.status != "不符合"]
     upcoming = cal.upcoming(today, measures=open_ids) if open_ids else []
     summary = {**summary_dict(results), "counts": counts}
-    articles = Markup("".join(["\n" + article(env, r, remember) + "\n" for r in shown]))
+    articles = Markup("".join([article(env, r, remember) for r in shown]))
     return env.get_template("_calc_results.html").render(
         outcome={"period": period, "summary": summary, "upcoming": upcoming}, articles=articles,
         field_errors=field_errors(field_names))
