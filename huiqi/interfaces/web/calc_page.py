@@ -16,7 +16,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from huiqi.interfaces.web.presenters import _result_document, summary_dict
+from huiqi.interfaces.web.presenters import result_document, summary_dict
 from huiqi.services.presenters import MONITORING_MEASURES
 
 STATUS_ORDER = {"符合": 0, "待补充信息": 1, "参数待定": 2, "不符合": 3}
@@ -42,7 +42,7 @@ def _article_view(r) -> dict:
     from huiqi.services import calendar as cal
     from huiqi.services.calculator import default_ruleset
 
-    d = _result_document(r)
+    d = result_document(r)
     params = default_ruleset().parameters
     d["pending_labels"] = [params[p].label if p in params else "待定参数" for p in r.pending_parameters or []]
     d["apply"] = cal.how_to_apply([r.measure_id]).get(r.measure_id)

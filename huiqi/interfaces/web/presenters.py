@@ -90,7 +90,7 @@ def result_dict(r) -> dict:
     return d
 
 
-def _result_document(r) -> dict:
+def result_document(r) -> dict:
     """What ``result_dict(r)`` gives, keys in the same order, for serialising only: the conditions' and missing
     facts' own attribute dicts instead of copies, and no intermediate ``str`` of the amounts (a calculator memo
     miss serialises ~8 results a check; the copies were most of that). Not to be modified: it shares ``r``'s lists."""
@@ -259,7 +259,7 @@ def result_json(r) -> bytes:
     hit = _RESULT_JSON.get(key)
     if hit is not None and len(hit[0]) == len(values) and all(map(operator.is_, hit[0], values)):
         return hit[1]
-    out = json_bytes(_result_document(r))
+    out = json_bytes(result_document(r))
     if len(_RESULT_JSON) >= _RESULT_JSON_MAX:
         _RESULT_JSON.clear()
     _RESULT_JSON[key] = (values, out)
@@ -277,7 +277,7 @@ def shared_result_json(r) -> bytes:
     hit = _SHARED_JSON.get(id(r))
     if hit is not None and hit[0] is r:
         return hit[1]
-    out = json_bytes(_result_document(r))
+    out = json_bytes(result_document(r))
     if len(_SHARED_JSON) >= _RESULT_JSON_MAX:
         _SHARED_JSON.clear()
     _SHARED_JSON[id(r)] = (r, out)
