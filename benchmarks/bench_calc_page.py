@@ -12,7 +12,8 @@ and sends them
   api 1 client       the JSON, one client at a time
 
 Every request carries different facts (no result-cache hit) and ``Accept-Encoding: identity`` (compression is not
-in the figures). It prints p50/p95/p99, requests per second and the server's own CPU per request (from /proc),
+in the figures). It prints p50/p95/p99, requests per second and the server's own CPU per request (from /proc; "of which loop": its
+event loop's thread, the rest is mostly the batcher's thread, where the check and the page's render run),
 then the in-process breakdown of one page check (``--breakdown N`` checks; 0 skips it), each checkout in its own
 process: reading the form, the field table, parsing the values, the check, the view and the render.
 
@@ -289,10 +290,10 @@ def main() -> None:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         print(f"{'scenario':<18} {'variant':<7} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>7} "
-              f"{'server CPU ms/req':>18}")
+              f"{'server CPU ms/req':>18} {'of which loop':>13}")
         for scenario, name, r in sorted(rows, key=lambda x: (x[0], x[1] != "this")):
             print(f"{scenario:<18} {name:<7} {r['n']:>5} {r['p50']:>8.1f} {r['p95']:>8.1f} {r['p99']:>8.1f} "
-                  f"{r['rps']:>7.0f} {r['server_ms']:>18.2f}")
+                  f"{r['rps']:>7.0f} {r['server_ms']:>18.2f} {r['loop_ms']:>13.2f}")
         got = {(s, n): r["server_ms"] for s, n, r in rows}
         for name, _root in variants:
             for clients in ("50 distinct", "1 client"):
