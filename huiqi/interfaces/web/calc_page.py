@@ -39,14 +39,30 @@ def _sort_key(r) -> tuple:
 def _article_view(r) -> dict:
     """What ``_calc_result.html`` reads of one result (the JSON document's fields, with how to apply and the
     pending parameters' names: people read a parameter's name, not its code)."""
-    from huiqi.services import calendar as cal
     from huiqi.services.calculator import default_ruleset
 
     d = result_document(r)
     params = default_ruleset().parameters
     d["pending_labels"] = [params[p].label if p in params else "待定参数" for p in r.pending_parameters or []]
-    d["apply"] = cal.how_to_apply([r.measure_id]).get(r.measure_id)
+    d["apply"] = how_to_apply().get(r.measure_id)
     return d
+
+
+# (the programmes it was built from, measure ID → how to apply): calendar.how_to_apply walks every programme and
+# words every window (~120 µs a call, more than rendering the article), and the programmes are fixed per process
+_APPLY: tuple[Any, dict] = (None, {})
+
+
+def how_to_apply() -> dict:
+    """Measure ID → ``calendar.how_to_apply``'s view, for every measure a programme names, built once."""
+    global _APPLY
+    from huiqi.rules.application import default_applications
+    from huiqi.services import calendar as cal
+
+    programmes = default_applications()
+    if _APPLY[0] is not programmes:
+        _APPLY = (programmes, cal.how_to_apply({m for _doc, p in programmes for m in p.measures}))
+    return _APPLY[1]
 
 
 def article(env, r, remember: bool = True) -> str:
