@@ -12,6 +12,7 @@ results (they are the memo's own).
 from __future__ import annotations
 
 from datetime import date
+from types import SimpleNamespace
 from typing import Any
 
 from markupsafe import Markup
@@ -36,16 +37,19 @@ def _sort_key(r) -> tuple:
     return -fen, STATUS_ORDER.get(r.status, 9)
 
 
-def _article_view(r) -> dict:
+def _article_view(r) -> SimpleNamespace:
     """What ``_calc_result.html`` reads of one result (the JSON document's fields, with how to apply and the
-    pending parameters' names: people read a parameter's name, not its code)."""
+    pending parameters' names: people read a parameter's name, not its code). Attributes, not dict keys: Jinja
+    tries an attribute first, and a dict's miss raises (a third of an article's render); the conditions and the
+    missing facts are the result's own objects, with the same values as the document's dicts."""
     from huiqi.services.calculator import default_ruleset
 
     d = result_document(r)
     params = default_ruleset().parameters
     d["pending_labels"] = [params[p].label if p in params else "待定参数" for p in r.pending_parameters or []]
     d["apply"] = how_to_apply().get(r.measure_id)
-    return d
+    d["conditions"], d["missing"] = r.conditions, r.missing
+    return SimpleNamespace(**d)
 
 
 # (the programmes it was built from, measure ID → how to apply): calendar.how_to_apply walks every programme and
@@ -54,14 +58,16 @@ _APPLY: tuple[Any, dict] = (None, {})
 
 
 def how_to_apply() -> dict:
-    """Measure ID → ``calendar.how_to_apply``'s view, for every measure a programme names, built once."""
+    """Measure ID → ``calendar.how_to_apply``'s view (as attributes), for every measure a programme names, built
+    once."""
     global _APPLY
     from huiqi.rules.application import default_applications
     from huiqi.services import calendar as cal
 
     programmes = default_applications()
     if _APPLY[0] is not programmes:
-        _APPLY = (programmes, cal.how_to_apply({m for _doc, p in programmes for m in p.measures}))
+        views = cal.how_to_apply({m for _doc, p in programmes for m in p.measures})
+        _APPLY = (programmes, {m: SimpleNamespace(**v) for m, v in views.items()})
     return _APPLY[1]
 
 
@@ -108,8 +114,8 @@ def fragment(env, results: list, period: str, today: date, field_names: tuple, r
     shown.sort(key=_sort_key)
     open_ids = [r.measure_id for r in shown if r.status != "不符合"]
     upcoming = cal.upcoming(today, measures=open_ids) if open_ids else []
-    summary = {**summary_dict(results), "counts": counts}
+    summary = SimpleNamespace(**{**summary_dict(results), "counts": counts})
     articles = Markup("".join([article(env, r, remember) for r in shown]))
     return env.get_template("_calc_results.html").render(
-        outcome={"period": period, "summary": summary, "upcoming": upcoming}, articles=articles,
+        outcome=SimpleNamespace(period=period, summary=summary, upcoming=upcoming), articles=articles,
         field_errors=field_errors(field_names))
