@@ -15,7 +15,7 @@ from datetime import date
 from types import SimpleNamespace
 from typing import Any
 
-from markupsafe import Markup
+from markupsafe import escape
 
 from huiqi.interfaces.web.presenters import result_document, summary_dict
 from huiqi.services.presenters import MONITORING_MEASURES
@@ -25,10 +25,10 @@ STATUS_ORDER = {"符合": 0, "待补充信息": 1, "参数待定": 2, "不符合
 # id(result) → (result, its article HTML) for results the memo shares (never modified): the entry holds the
 # result, so its id is not reused while the entry exists (as presenters' _SHARED_JSON). What else an article shows
 # (how to apply, the parameters' names) is the process's fixed data. Cleared when full, like the memo.
-_ARTICLES: dict[int, tuple[Any, str]] = {}
+_ARTICLES: dict[int, tuple[Any, bytes]] = {}
 _ARTICLES_MAX = 20_000  # ~2 KB each: at most ~40 MB per process
 # the tuple of field names → the out-of-band spans that clear the form's error messages (one per field)
-_FIELD_ERRORS: dict[tuple, Markup] = {}
+_FIELD_ERRORS: dict[tuple, bytes] = {}
 
 
 def _sort_key(r) -> tuple:
@@ -71,10 +71,10 @@ def how_to_apply() -> dict:
     return _APPLY[1]
 
 
-def article(env, r, remember: bool = True) -> str:
-    """One result's ``<article>`` between newlines (as the page's loop lays them out), rendered once per shared
-    result object (``remember``: ``r`` is the memo's own, never modified; a caller's own copy is rendered afresh
-    and not kept)."""
+def article(env, r, remember: bool = True) -> bytes:
+    """One result's ``<article>`` between newlines (as the page's loop laid them out), UTF-8, rendered once per
+    shared result object (``remember``: ``r`` is the memo's own, never modified; a caller's own copy is rendered
+    afresh and not kept)."""
     if not remember:
         return _render_article(env, r)
     hit = _ARTICLES.get(id(r))
@@ -87,24 +87,26 @@ def article(env, r, remember: bool = True) -> str:
     return html
 
 
-def _render_article(env, r) -> str:
-    return "\n" + env.get_template("_calc_result.html").render(r=_article_view(r)) + "\n"
+def _render_article(env, r) -> bytes:
+    return ("\n" + env.get_template("_calc_result.html").render(r=_article_view(r)) + "\n").encode()
 
 
-def field_errors(names: tuple) -> Markup:
-    """The out-of-band spans that clear each field's error message (fixed per field list)."""
+def field_errors(names: tuple) -> bytes:
+    """The out-of-band spans that clear each field's error message (fixed per field list), UTF-8."""
     out = _FIELD_ERRORS.get(names)
     if out is None:
-        out = _FIELD_ERRORS[names] = Markup("".join(
-            f'<span class="field-error" id="err-{Markup.escape(n)}" hx-swap-oob="true"></span>' for n in names))
+        out = _FIELD_ERRORS[names] = "".join(
+            f'<span class="field-error" id="err-{escape(n)}" hx-swap-oob="true"></span>' for n in names).encode()
     return out
 
 
-def fragment(env, results: list, period: str, today: date, field_names: tuple, remember: bool = True) -> str:
-    """``_calc_results.html`` for a check's results: the summary (counts without the 临退规 monitoring rules, which
-    are 驾驶舱 lists, not measures an enterprise can enjoy or miss), deadlines within 14 days of ``today`` for the
-    measures not 不符合, then the results largest amount first, each with how to apply. ``field_names``: the form's
-    fields, whose error messages the fragment clears; ``remember``: see ``article``."""
+def fragment(env, results: list, period: str, today: date, field_names: tuple, remember: bool = True) -> bytes:
+    """The results fragment for a check's results, UTF-8: the summary (counts without the 临退规 monitoring rules,
+    which are 驾驶舱 lists, not measures an enterprise can enjoy or miss) and deadlines within 14 days of ``today``
+    for the measures not 不符合 (``_calc_results.html``), then the results largest amount first, each with how to
+    apply (``_calc_result.html``), then the out-of-band spans clearing the error messages of ``field_names`` (the
+    form's fields). Joined as bytes: the articles are kept encoded, so the 130 KB answer is neither joined by Jinja
+    nor encoded again. ``remember``: see ``article``."""
     from huiqi.services import calendar as cal
 
     shown = [r for r in results if r.measure_id not in MONITORING_MEASURES]
@@ -115,7 +117,7 @@ def fragment(env, results: list, period: str, today: date, field_names: tuple, r
     open_ids = [r.measure_id for r in shown if r.status != "不符合"]
     upcoming = cal.upcoming(today, measures=open_ids) if open_ids else []
     summary = SimpleNamespace(**{**summary_dict(results), "counts": counts})
-    articles = Markup("".join([article(env, r, remember) for r in shown]))
-    return env.get_template("_calc_results.html").render(
-        outcome=SimpleNamespace(period=period, summary=summary, upcoming=upcoming), articles=articles,
-        field_errors=field_errors(field_names))
+    head = env.get_template("_calc_results.html").render(
+        outcome=SimpleNamespace(period=period, summary=summary, upcoming=upcoming))
+    return b"".join([(head + "\n").encode(), *[article(env, r, remember) for r in shown], b"\n",
+                     field_errors(field_names)])

@@ -177,7 +177,7 @@ def _calc_context(request: Request, user: User, period: str, enterprise: str | N
     if ent is not None:  # the enterprise's own check, as the form would show it (its error spans are in the form)
         results = checking.check_results(state, facts, period, "enterprise", None)
         results_html = Markup(calc_page.fragment(request.app.state.templates.env, results, period, _today(), (),
-                                                 remember=False))
+                                                 remember=False).decode())
     return {"periods": periods, "period": period, "enterprise": ent, "fields": fields, "options": options,
             "results_html": results_html}
 
@@ -238,8 +238,8 @@ async def calculator_check(request: Request, user: User | None = Depends(maybe_u
     env, today, names = request.app.state.templates.env, _today(), tuple(fields)
     html = await checking.batched_check(
         state, facts, period, "enterprise", None,
-        lambda req, results: calc_page.fragment(env, results, req.period, today, names).encode())
-    return HTMLResponse(html)  # UTF-8 bytes already: encoded in the worker thread too
+        lambda req, results: calc_page.fragment(env, results, req.period, today, names))
+    return HTMLResponse(html)  # UTF-8 bytes already: built in the worker thread
 
 
 # ------------------------------------------------------------------------------------------------ 工作台
