@@ -199,7 +199,8 @@ def breakdown(n: int) -> dict:
                 return {"type": "http.request", "body": body, "more_body": False}
 
             scope = {"type": "http", "method": "POST", "path": "/calculator/check", "app": app,
-                     "headers": [(b"content-type", b"application/x-www-form-urlencoded")]}
+                     "headers": [(b"content-type", b"application/x-www-form-urlencoded"),
+                                 (b"x-csrf-token", b"htmx sends the token as a header")]}
             if hasattr(pages, "_form_items"):  # PAGE11: the urlencoded body split by the standard library
                 form = loop.run_until_complete(pages._form_items(Request(scope, receive)))
             else:
