@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from huiqi.interfaces.web.presenters import _result_document, json_bytes, result_dict
+from huiqi.interfaces.web.presenters import result_document, json_bytes, result_dict
 from huiqi.services.calculator import CheckRequest, check_many
 from tests.web.test_hot_paths import PERIOD, web  # noqa: F401 - the module's app fixture
 from tests.web.test_shared_results import _demo_facts, _requests
@@ -16,7 +16,7 @@ __all__ = ["web"]
 
 def _same(results) -> None:
     for r in results:
-        old, new = result_dict(r), _result_document(r)
+        old, new = result_dict(r), result_document(r)
         assert list(new) == list(old)  # the same keys in the same order
         assert json_bytes(new) == json_bytes(old)
 
@@ -35,7 +35,7 @@ def test_the_document_does_not_change_the_result(web):  # noqa: F811
     results = check_many(_requests(state, _demo_facts(state, 5)), state.ruleset, state.library)[0]
     before = [r.to_dict() for r in results]
     for r in results:
-        _result_document(r)
+        result_document(r)
     assert [r.to_dict() for r in results] == before
 
 

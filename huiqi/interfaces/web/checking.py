@@ -38,13 +38,17 @@ def engine_params(state: WebState, params: dict | None) -> dict:
 
 
 def run_check(state: WebState, facts: dict, period: str, entity: str, params: dict | None) -> dict:
+    return check_payload(check_results(state, facts, period, entity, params), period, entity)
+
+
+def check_results(state: WebState, facts: dict, period: str, entity: str, params: dict | None) -> list:
+    """One check's results (MeasureResult objects, the caller's own), directly in this thread."""
     period_ok(state, period)
     merged = engine_params(state, params)
     try:
-        results = state.check(facts, period, entity, merged)
+        return state.check(facts, period, entity, merged)
     except (InputError, ParameterError) as e:
         raise WebError(422, str(e)) from None
-    return check_payload(results, period, entity)
 
 
 def calc_batcher(state: WebState):

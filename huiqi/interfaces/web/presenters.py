@@ -90,7 +90,7 @@ def result_dict(r) -> dict:
     return d
 
 
-def _result_document(r) -> dict:
+def result_document(r) -> dict:
     """What ``result_dict(r)`` gives, keys in the same order, for serialising only: the conditions' and missing
     facts' own attribute dicts instead of copies, and no intermediate ``str`` of the amounts (a calculator memo
     miss serialises ~8 results a check; the copies were most of that). Not to be modified: it shares ``r``'s lists."""
@@ -165,7 +165,28 @@ def search_hits(query: str, limit: int, level=None, document=None, status=None) 
 
 
 def calculator_fields(state: WebState, period: str, entity: str = "enterprise") -> list[dict]:
-    """The inputs the period's measures read, in the order the measures first use them."""
+    """The inputs the period's measures read, in the order the measures first use them (copies: callers add the
+    values they show)."""
+    return [dict(f) for f in calculator_field_table(state, period, entity).values()]
+
+
+_FIELD_TABLES_MAX = 64  # (period, entity) pairs remembered per process: a client naming many periods is bounded
+
+
+def calculator_field_table(state: WebState, period: str, entity: str = "enterprise") -> dict[str, dict]:
+    """Field name → what ``calculator_fields`` gives for it, built once per (period, entity) for the state's rules
+    (fixed for the process): the calculator form reads it on every check. Not to be modified."""
+    tables = state.attached("calculator_field_tables", dict)
+    table = tables.get((period, entity))
+    if table is None:
+        table = {f["name"]: f for f in _calculator_fields(state, period, entity)}
+        if len(tables) >= _FIELD_TABLES_MAX:
+            tables.clear()
+        tables[(period, entity)] = table
+    return table
+
+
+def _calculator_fields(state: WebState, period: str, entity: str) -> list[dict]:
     values = state.ruleset.resolve_parameters()
     plan = state.ruleset.plan(period, entity, values)
     seen: dict[str, list[str]] = {}
@@ -238,7 +259,7 @@ def result_json(r) -> bytes:
     hit = _RESULT_JSON.get(key)
     if hit is not None and len(hit[0]) == len(values) and all(map(operator.is_, hit[0], values)):
         return hit[1]
-    out = json_bytes(_result_document(r))
+    out = json_bytes(result_document(r))
     if len(_RESULT_JSON) >= _RESULT_JSON_MAX:
         _RESULT_JSON.clear()
     _RESULT_JSON[key] = (values, out)
@@ -256,7 +277,7 @@ def shared_result_json(r) -> bytes:
     hit = _SHARED_JSON.get(id(r))
     if hit is not None and hit[0] is r:
         return hit[1]
-    out = json_bytes(_result_document(r))
+    out = json_bytes(result_document(r))
     if len(_SHARED_JSON) >= _RESULT_JSON_MAX:
         _SHARED_JSON.clear()
     _SHARED_JSON[id(r)] = (r, out)
