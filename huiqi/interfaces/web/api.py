@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from huiqi.interfaces.web import auth, schemas as S, search_json, search_pool
 from huiqi.interfaces.web.auth import User, admin_user, check_csrf, current_user, officer_user
 from huiqi.interfaces.web.checking import batched_check, period_ok, stored_facts
+from huiqi.interfaces.web.compression import encode
 from huiqi.interfaces.web.presenters import (
     MAX_OFFSET, MAX_PAGE, calculator_fields, check_json, clause_dict, document_dict, filter_documents, import_field,
     measure_dict, measures_by_clause, page_of, parameter_rows, public_job, result_rows, scoped_results,
@@ -219,16 +220,35 @@ async def api_check(body: CheckBody, request: Request):  # no user dependency: t
 
 
 async def check_answer(state: WebState, body: CheckBody) -> bytes:
-    """The JSON body answering a valid CheckBody (a refusal raises WebError): from the result cache or the batcher.
-    Also called by web/check_fast.py, the same route without the framework's per-request machinery."""
+    """The JSON body answering a valid CheckBody (a refusal raises WebError): from the result cache or the batcher."""
+    return (await encoded_check_answer(state, body, "identity"))[0]
+
+
+async def encoded_check_answer(state: WebState, body: CheckBody, encoding: str) -> tuple[bytes, str]:
+    """The answer as sent with ``encoding`` (zstd, gzip or identity; compression.encode): (bytes, coding). A miss is
+    checked and compressed in the batcher's worker thread, not on the event loop; the result cache keeps one entry
+    per coding sent, so a hit costs no compression (WEB12-2). Also called by web/check_fast.py, the same route
+    without the framework's per-request machinery."""
     active = state.active_set()
     key = ("check", body.period, body.entity, _canonical(body.facts), _canonical(body.params), active["id"],
            active["version"])
-    payload = state.cache_get(key)
-    if payload is None:
-        payload = await batched_check(state, body.facts, body.period, body.entity, body.params)
-        payload = state.cached(key, lambda: payload)
-    return payload
+    hit = state.cache_get((*key, encoding))
+    if hit is not None:
+        return hit, encoding
+    plain = state.cache_get((*key, "identity"))
+    if plain is not None:  # kept plain for an earlier client: compressed once (here), then kept too
+        packed, coding = encode(plain, encoding)
+    else:
+        def finish(req, results):
+            payload = check_json(results, req.period, req.entity, shared=True)  # the batcher's results: shared
+            return payload, encode(payload, encoding)
+
+        plain, (packed, coding) = await batched_check(state, body.facts, body.period, body.entity, body.params,
+                                                      finish)
+        plain = state.cached((*key, "identity"), lambda: plain)
+    if coding == "identity":  # asked for, or a body under the minimum size (sent plain): the plain entry only
+        return plain, coding
+    return state.cached((*key, coding), lambda: packed), coding
 
 
 @router.get("/enterprises", response_model=S.EnterpriseListOut, tags=["企业"], summary="可查看的企业（企业用户只有自己，县区只有本县区）")
