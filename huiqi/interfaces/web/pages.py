@@ -238,6 +238,7 @@ def _calculator_facts(state: WebState, form: list) -> tuple[str, dict, dict, dic
     unknown field is refused (WebError 422)."""
     periods = [v for k, v in form if k == "period"]  # the last one, as Starlette's form.get gives
     period = str(periods[-1] if periods and periods[-1] else DEFAULT_PERIOD)
+    checking.period_ok(state, period)  # a malformed period: a 422 in Chinese (it was a 500 from is_quarter)
     fields = P.calculator_field_table(state, period) if is_quarter(period) else {}
     facts: dict = {}
     for key, value in form:
