@@ -239,3 +239,22 @@ def test_drawn_forms_equal_the_route(web, monkeypatch, values, user, htmx, accep
     facts = {n: v for n, v in zip(names, values) if n in fields}
     fast, framework = both(c, monkeypatch, content=form(web.state, facts), headers=headers(c, accept, htmx))
     assert fast == framework
+
+
+def test_stored_check_encoded_in_the_batchers_thread(web):
+    """GET /api/enterprises/{code}/check: the same answer in every coding, a hit per coding the same bytes."""
+    c = web.client("qiye")
+    url = f"/api/enterprises/{web.own}/check"
+    sent = {}
+    for accept in ("zstd", "gzip", "identity", "zstd", "gzip"):
+        with c.stream("GET", url, params={"period": PERIOD}, headers={"Accept-Encoding": accept}) as r:
+            raw = b"".join(r.iter_raw())
+            assert r.status_code == 200 and r.headers.get("content-encoding", "identity") == accept
+            assert r.headers["vary"] == "Accept-Encoding"
+        plain = (zstandard.ZstdDecompressor().decompressobj().decompress(raw) if accept == "zstd" else
+                 zlib.decompress(raw, 47) if accept == "gzip" else raw)
+        assert sent.setdefault(accept, raw) == raw
+        assert plain == sent.get("identity", plain)
+    assert b'"results":[' in sent["identity"]
+    # another enterprise's: refused as before (the route's own visibility check comes first)
+    assert c.get(f"/api/enterprises/{web.other_county_ent}/check", params={"period": PERIOD}).status_code in (403, 404)
