@@ -258,3 +258,21 @@ def test_stored_check_encoded_in_the_batchers_thread(web):
     assert b'"results":[' in sent["identity"]
     # another enterprise's: refused as before (the route's own visibility check comes first)
     assert c.get(f"/api/enterprises/{web.other_county_ent}/check", params={"period": PERIOD}).status_code in (403, 404)
+
+
+@pytest.mark.parametrize("path", ["/calculator/check", "/api/check"])
+def test_compressed_in_the_batcher_or_on_the_loop_the_same_bytes(web, monkeypatch, path):
+    """HUIQI_COMPRESS_IN_BATCHER=0 (the middleware compresses on the loop) sends the same headers and bytes."""
+    monkeypatch.setattr(check_fast, "ENABLED", True)
+    c = web.client()
+    out = []
+    facts = demo_facts(web, 700)
+    kwargs = ({"content": form(web.state, facts)} if path.startswith("/calc") else
+              {"json": {"period": PERIOD, "facts": facts}})
+    h = headers(c, "zstd") if path.startswith("/calc") else {**c.csrf, "Accept-Encoding": "zstd"}
+    for in_batcher in (True, False):
+        monkeypatch.setattr(compression, "IN_BATCHER", in_batcher)
+        status, got, sent, _plain = raw_body(c, path, headers=h, **kwargs)
+        assert status == 200 and got["content-encoding"] == "zstd"
+        out.append((sorted(got.items()), sent))
+    assert out[0] == out[1]  # the same level and compressor: the very bytes the middleware sends

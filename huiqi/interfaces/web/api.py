@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from huiqi.interfaces.web import auth, schemas as S, search_json, search_pool
 from huiqi.interfaces.web.auth import User, admin_user, check_csrf, current_user, officer_user
 from huiqi.interfaces.web.checking import batched_check, period_ok, stored_facts
-from huiqi.interfaces.web.compression import encode, encoded_headers, request_encoding
+from huiqi.interfaces.web.compression import batcher_encoding, encode, encoded_headers
 from huiqi.interfaces.web.presenters import (
     MAX_OFFSET, MAX_PAGE, calculator_fields, check_json, clause_dict, document_dict, filter_documents, import_field,
     measure_dict, measures_by_clause, page_of, parameter_rows, public_job, result_rows, scoped_results,
@@ -299,7 +299,7 @@ async def api_enterprise_check(credit_code: str, request: Request, period: str =
         return await batched_check(state, facts, period, "enterprise", None, lambda req, results: also(
             check_json(results, req.period, req.entity, credit_code, shared=True)))
 
-    payload, coding = await answer_per_coding(state, key, request_encoding(request.scope), check)
+    payload, coding = await answer_per_coding(state, key, batcher_encoding(request.scope), check)
     return Response(payload, media_type="application/json", headers=encoded_headers(coding))
 
 

@@ -38,7 +38,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from huiqi.interfaces.web import auth
-from huiqi.interfaces.web.compression import encoded_headers, request_encoding
+from huiqi.interfaces.web.compression import batcher_encoding, encoded_headers
 
 PATH = "/api/check"
 PAGE_PATH = "/calculator/check"
@@ -98,7 +98,7 @@ class FastCheck:
         if body is not None:
             try:
                 await auth.check_csrf(request)  # the page router's dependency, unchanged (a refusal: the route's)
-                answer = await self.page(request, body, request_encoding(scope))
+                answer = await self.page(request, body, batcher_encoding(scope))
             except Exception:  # noqa: BLE001 — refused (HTTPException, WebError) or unusual: the route answers it
                 answer = None
         if answer is None:
@@ -165,7 +165,7 @@ async def _answer(scope, body: bytes, body_model, answer) -> bytes | None:
     try:
         await auth.check_csrf(request)  # the API router's dependency, unchanged
         checked = body_model.model_validate(loads(body))
-        return await answer(scope["app"].state.web, checked, request_encoding(scope))
+        return await answer(scope["app"].state.web, checked, batcher_encoding(scope))
     except Exception:  # noqa: BLE001 — refused (HTTPException, ValueError, ValidationError, WebError) or unusual:
         return None  # the framework's route answers it (and words any refusal) exactly as without this path
 
