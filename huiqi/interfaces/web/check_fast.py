@@ -20,8 +20,9 @@ after the page router's CSRF dependency (``auth.check_csrf``, which also reads t
 422 fragment), multipart, a token in the form, a bigger body, any error — goes to the framework's route.
 
 The check's answer is compressed where it is built, in the batcher's worker thread, when the request accepts zstd
-or gzip (``compression.request_encoding``: the middleware's own choice) and handed to the compression middleware
-already encoded, which passes it untouched (WEB12-2).
+or gzip (``compression.batcher_encoding``: the middleware's own choice; ``HUIQI_COMPRESS_IN_BATCHER=0`` leaves it to
+the middleware, on the loop) and handed to the compression middleware already encoded, which passes it untouched
+(WEB12-2).
 
 ``HUIQI_FAST_CHECK=0`` (or ``ENABLED = False``) sends every request through FastAPI (the path before this).
 """
@@ -157,8 +158,9 @@ def _replay(received: list[dict], receive, error: Exception | None = None):
     return replay
 
 
-async def _answer(scope, body: bytes, body_model, answer) -> bytes | None:
-    """The route's JSON answer, or None for anything the framework should handle (refusals included)."""
+async def _answer(scope, body: bytes, body_model, answer) -> tuple[bytes, str] | None:
+    """The route's JSON answer as (bytes, coding), or None for anything the framework should handle (refusals
+    included)."""
     request = Request(scope)
     if (request.headers.get("content-type") or "").lower() not in JSON_TYPES:
         return None
