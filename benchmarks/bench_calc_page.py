@@ -11,8 +11,8 @@ and sends them
   page 1 client      the form, one client at a time (the service time without queueing)
   api 1 client       the JSON, one client at a time
 
-Every request carries different facts (no result-cache hit) and ``Accept-Encoding: identity`` (compression is not
-in the figures). It prints p50/p95/p99, requests per second and the server's own CPU per request (from /proc; "of which loop": its
+Every request carries different facts (no result-cache hit) and ``bench_web.drive``'s Accept-Encoding, a browser's
+(``gzip, deflate, br, zstd``; compression is in the figures, as for a person at the page). It prints p50/p95/p99, requests per second and the server's own CPU per request (from /proc; "of which loop": its
 event loop's thread, the rest is mostly the batcher's thread, where the check and the page's render run),
 then the in-process breakdown of one page check (``--breakdown N`` checks; 0 skips it), each checkout in its own
 process: reading the form, the field table, parsing the values, the check, the view and the render.
@@ -47,7 +47,8 @@ IDENTITY = {"Accept-Encoding": "identity"}
 
 
 class FormConnection(RawConnection):
-    """bench_web's raw keep-alive client, also sending a urlencoded form (``data``) and no compression."""
+    """bench_web's raw keep-alive client, also sending a urlencoded form (``data``); the Accept-Encoding drive()
+    sets wins over the identity default."""
 
     async def request(self, method, url, params=None, json=None, headers=None, data: bytes | None = None):
         if data is None:
@@ -60,9 +61,13 @@ class FormConnection(RawConnection):
         self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + data)
         head = await self.reader.readuntil(b"\r\n\r\n")
         status = int(head.split(b" ", 2)[1])
-        length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
-                      if line.lower().startswith(b"content-length:"))
-        return status, await self.reader.readexactly(length)
+        length, encoding = 0, ""
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":", 1)[1])
+            elif line.lower().startswith(b"content-encoding:"):
+                encoding = line.split(b":", 1)[1].strip().decode()
+        return status, await self.reader.readexactly(length), encoding  # as bench_web.RawConnection's
 
 
 bench_web.RawConnection = FormConnection  # drive() opens its connections through the module's name

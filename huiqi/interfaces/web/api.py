@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from huiqi.interfaces.web import auth, schemas as S, search_json, search_pool
 from huiqi.interfaces.web.auth import User, admin_user, check_csrf, current_user, officer_user
 from huiqi.interfaces.web.checking import batched_check, period_ok, stored_facts
+from huiqi.interfaces.web.compression import batcher_encoding, encode, encoded_headers
 from huiqi.interfaces.web.presenters import (
     MAX_OFFSET, MAX_PAGE, calculator_fields, check_json, clause_dict, document_dict, filter_documents, import_field,
     measure_dict, measures_by_clause, page_of, parameter_rows, public_job, result_rows, scoped_results,
@@ -219,16 +220,41 @@ async def api_check(body: CheckBody, request: Request):  # no user dependency: t
 
 
 async def check_answer(state: WebState, body: CheckBody) -> bytes:
-    """The JSON body answering a valid CheckBody (a refusal raises WebError): from the result cache or the batcher.
-    Also called by web/check_fast.py, the same route without the framework's per-request machinery."""
+    """The JSON body answering a valid CheckBody (a refusal raises WebError): from the result cache or the batcher."""
+    return (await encoded_check_answer(state, body, "identity"))[0]
+
+
+async def encoded_check_answer(state: WebState, body: CheckBody, encoding: str) -> tuple[bytes, str]:
+    """The answer as sent with ``encoding`` (zstd, gzip or identity; compression.encode): (bytes, coding), from
+    the result cache or the batcher (``answer_per_coding``). Also called by web/check_fast.py, the same route without
+    the framework's per-request machinery."""
     active = state.active_set()
     key = ("check", body.period, body.entity, _canonical(body.facts), _canonical(body.params), active["id"],
            active["version"])
-    payload = state.cache_get(key)
-    if payload is None:
-        payload = await batched_check(state, body.facts, body.period, body.entity, body.params)
-        payload = state.cached(key, lambda: payload)
-    return payload
+
+    def check(also):
+        return batched_check(state, body.facts, body.period, body.entity, body.params,
+                             lambda req, results: also(check_json(results, req.period, req.entity, shared=True)))
+
+    return await answer_per_coding(state, key, encoding, check)
+
+
+async def answer_per_coding(state: WebState, key: tuple, encoding: str, check) -> tuple[bytes, str]:
+    """A calculator answer as sent with ``encoding``: (bytes, coding). ``check(also)`` awaits the batcher with
+    ``also(json)`` applied to the JSON in its worker thread, so a miss is compressed there, not on the event loop;
+    the result cache keeps one entry per coding sent (key + coding), so a hit costs no compression (WEB12-2)."""
+    hit = state.cache_get((*key, encoding))
+    if hit is not None:
+        return hit, encoding
+    plain = state.cache_get((*key, "identity"))
+    if plain is not None:  # kept plain for an earlier client: compressed once (here), then kept too
+        packed, coding = encode(plain, encoding)
+    else:
+        plain, (packed, coding) = await check(lambda payload: (payload, encode(payload, encoding)))
+        plain = state.cached((*key, "identity"), lambda: plain)
+    if coding == "identity":  # asked for, or a body under the minimum size (sent plain): the plain entry only
+        return plain, coding
+    return state.cached((*key, coding), lambda: packed), coding
 
 
 @router.get("/enterprises", response_model=S.EnterpriseListOut, tags=["企业"], summary="可查看的企业（企业用户只有自己，县区只有本县区）")
@@ -266,18 +292,15 @@ async def api_enterprise_check(credit_code: str, request: Request, period: str =
     active = state.active_set()
     key = ("stored", credit_code, period, state.data_hash, active["id"], active["version"])
 
-    hit = state.cache_get(key)
-    if hit is None:
+    async def check(also):
         from starlette.concurrency import run_in_threadpool
 
         facts = await run_in_threadpool(stored_facts, state, credit_code, period)
+        return await batched_check(state, facts, period, "enterprise", None, lambda req, results: also(
+            check_json(results, req.period, req.entity, credit_code, shared=True)))
 
-        def finish(req, results) -> bytes:
-            return check_json(results, req.period, req.entity, credit_code, shared=True)
-
-        payload = await batched_check(state, facts, period, "enterprise", None, finish)
-        hit = state.cached(key, lambda: payload)
-    return Response(hit, media_type="application/json")
+    payload, coding = await answer_per_coding(state, key, batcher_encoding(request.scope), check)
+    return Response(payload, media_type="application/json", headers=encoded_headers(coding))
 
 
 # ------------------------------------------------------------------------------------------ parameters

@@ -170,12 +170,13 @@ def create_app(db_url: str = "sqlite:///var/huiqi.db", data_dir: str | Path = "v
     templates.env.globals["MEASURE_NAMES"] = {mid: m.name for mid, (m, _f) in state.ruleset.measures.items()}
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
-    from huiqi.interfaces.web import api as api_routes
+    from huiqi.interfaces.web import api as api_routes, pages as page_routes
     from huiqi.interfaces.web.check_fast import FastCheck
 
     # innermost: POST /api/check's happy path without the framework, with the route's own model and body (CALC2-2)
-    app.add_middleware(FastCheck, body_model=api_routes.CheckBody, answer=api_routes.check_answer,
-                       search=api_routes.search_answer)  # and GET /api/search's (WEB3-2)
+    app.add_middleware(FastCheck, body_model=api_routes.CheckBody, answer=api_routes.encoded_check_answer,
+                       search=api_routes.search_answer,  # and GET /api/search's (WEB3-2)
+                       page=page_routes.calculator_answer)  # and the calculator page's form (WEB12-1)
     app.add_middleware(SecurityHeaders)
     # zstd or gzip for answers of 1 KB and more, inline at a fast level; static files once, at a high level, kept
     # (web/compression.py, decisions COMPRESS11). Excel and Parquet are already compressed.

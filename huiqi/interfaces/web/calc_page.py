@@ -71,24 +71,25 @@ def how_to_apply() -> dict:
     return _APPLY[1]
 
 
-def article(env, r, remember: bool = True) -> bytes:
+def article(env, r, remember: bool = True, template=None) -> bytes:
     """One result's ``<article>`` between newlines (as the page's loop laid them out), UTF-8, rendered once per
     shared result object (``remember``: ``r`` is the memo's own, never modified; a caller's own copy is rendered
-    afresh and not kept)."""
+    afresh and not kept). ``template``: ``_calc_result.html`` as the caller already got it from ``env``."""
     if not remember:
-        return _render_article(env, r)
+        return _render_article(env, r, template)
     hit = _ARTICLES.get(id(r))
     if hit is not None and hit[0] is r:
         return hit[1]
-    html = _render_article(env, r)
+    html = _render_article(env, r, template)
     if len(_ARTICLES) >= _ARTICLES_MAX:
         _ARTICLES.clear()
     _ARTICLES[id(r)] = (r, html)
     return html
 
 
-def _render_article(env, r) -> bytes:
-    return ("\n" + env.get_template("_calc_result.html").render(r=_article_view(r)) + "\n").encode()
+def _render_article(env, r, template=None) -> bytes:
+    template = template or env.get_template("_calc_result.html")
+    return ("\n" + template.render(r=_article_view(r)) + "\n").encode()
 
 
 def field_errors(names: tuple) -> bytes:
@@ -119,5 +120,8 @@ def fragment(env, results: list, period: str, today: date, field_names: tuple, r
     summary = SimpleNamespace(**{**summary_dict(results), "counts": counts})
     head = env.get_template("_calc_results.html").render(
         outcome=SimpleNamespace(period=period, summary=summary, upcoming=upcoming))
-    return b"".join([(head + "\n").encode(), *[article(env, r, remember) for r in shown], b"\n",
+    # the article's template got once a check: each get_template stats the file (Jinja's auto_reload), a system
+    # call that lets go of the GIL and waits to take it back from the event loop (WEB12-3)
+    one = env.get_template("_calc_result.html")
+    return b"".join([(head + "\n").encode(), *[article(env, r, remember, one) for r in shown], b"\n",
                      field_errors(field_names)])

@@ -10,6 +10,7 @@ cross-site` / `same-site`) are not compressed: BREACH needs such requests (COMPR
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import zlib
@@ -101,6 +102,44 @@ def compress(body: bytes, encoding: str, level: int) -> bytes:
     return zlib.compress(body, level, wbits=31)  # a gzip member, mtime 0: the same bytes every time
 
 
+def request_encoding(scope) -> str:
+    """The coding this middleware answers the request with: the client's Accept-Encoding (all its headers), or
+    identity for a request another site started (no length oracle for BREACH, COMPRESS11-4)."""
+    accept = None
+    for name, value in scope["headers"]:
+        if name == b"accept-encoding":
+            accept = value if accept is None else accept + b"," + value
+        elif name == b"sec-fetch-site" and value.strip().lower() in _CROSS_SITE:
+            return "identity"
+    return choose_encoding(accept.decode("latin-1")) if accept else "identity"
+
+
+# HUIQI_COMPRESS_IN_BATCHER=0: the calculator's answers leave the batcher plain and this middleware compresses them
+# on the event loop (the path before WEB12-2), for measuring one against the other
+IN_BATCHER = os.environ.get("HUIQI_COMPRESS_IN_BATCHER", "1").strip() != "0"
+
+
+def batcher_encoding(scope) -> str:
+    """The coding a calculator answer is compressed with where it is built (``request_encoding``), or identity when
+    that is switched off (the middleware then compresses the plain answer itself, as for every other answer)."""
+    return request_encoding(scope) if IN_BATCHER else "identity"
+
+
+def encode(body: bytes, encoding: str) -> tuple[bytes, str]:
+    """A whole dynamic answer as this middleware would send it: (compressed body, coding) at the dynamic level, or
+    (body, "identity") for identity or a body under the minimum. For callers that compress off the event loop (the
+    calculator's answers, in the batcher's thread: WEB12-2) and hand the middleware a body already encoded."""
+    if encoding == "identity" or len(body) < MINIMUM_SIZE:
+        return body, "identity"
+    return compress(body, encoding, _level(encoding)), encoding
+
+
+def encoded_headers(encoding: str) -> dict[str, str]:
+    """The headers of an answer ``encode`` gave: what the middleware sets on a body it compressed (it passes a
+    body with Content-Encoding untouched); none for identity (the middleware adds Vary to a plain answer itself)."""
+    return {} if encoding == "identity" else {"content-encoding": encoding, "vary": "Accept-Encoding"}
+
+
 class _Stream:
     """Incremental compression of a streamed body: each chunk flushed, so the client sees it as it is sent."""
 
@@ -159,14 +198,7 @@ class Compression:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["method"] == "HEAD":
             return await self.app(scope, receive, send)
-        accept = None
-        for name, value in scope["headers"]:
-            if name == b"accept-encoding":
-                accept = value if accept is None else accept + b"," + value
-            elif name == b"sec-fetch-site" and value.strip().lower() in _CROSS_SITE:
-                accept = b""  # another site made the browser ask: no length oracle for BREACH (COMPRESS11-4)
-                break
-        encoding = choose_encoding(accept.decode("latin-1")) if accept else "identity"
+        encoding = request_encoding(scope)
         static = scope["path"].startswith(self.static_prefix)
         await _Response(self, encoding, static, send).run(scope, receive)
 

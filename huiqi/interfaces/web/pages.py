@@ -19,6 +19,7 @@ from huiqi.core.periods import is_quarter
 from huiqi.engine.evaluate import STATUSES
 from huiqi.policies.library import STATUSES as DOCUMENT_STATUSES
 from huiqi.interfaces.web import auth, calc_page, checking, presenters as P, uploads
+from huiqi.interfaces.web.compression import encode
 from huiqi.interfaces.web.auth import User, admin_user, check_csrf, current_user, maybe_user, officer_user
 from huiqi.services import parameters
 from huiqi.services.presenters import MONITORING_MEASURES
@@ -196,24 +197,48 @@ def calculator(request: Request, period: str = DEFAULT_PERIOD, enterprise: str =
 
 async def _form_items(request: Request) -> list[tuple[str, object]]:
     """The posted form's (name, value) pairs in order. A urlencoded body (what htmx sends) is split by the standard
-    library in one call, decoded as Starlette decodes it (Latin-1, then %-escapes as UTF-8): Starlette's parser
-    calls back per field, ~0.4 ms for the calculator's 237 fields. Any other body (multipart), and a form whose CSRF
-    token came in the form rather than htmx's header (auth.check_csrf has read it through Starlette already, and
-    the body cannot be read twice), through Starlette."""
+    library in one call (``form_pairs``): Starlette's parser calls back per field, ~0.4 ms for the calculator's 237
+    fields. Any other body (multipart), and a form whose CSRF token came in the form rather than htmx's header
+    (auth.check_csrf has read it through Starlette already, and the body cannot be read twice), through Starlette."""
     if request.headers.get(auth.CSRF_HEADER) and \
             request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-        body = (await request.body()).decode("latin-1")
-        return parse_qsl(body, keep_blank_values=True)
+        return form_pairs(await request.body())
     return list((await request.form()).multi_items())
+
+
+def form_pairs(body: bytes) -> list[tuple[str, str]]:
+    """A urlencoded body's pairs, decoded as Starlette decodes it (Latin-1, then %-escapes as UTF-8)."""
+    return parse_qsl(body.decode("latin-1"), keep_blank_values=True)
 
 
 @router.post("/calculator/check")
 async def calculator_check(request: Request, user: User | None = Depends(maybe_user)):
     register_filters(request)
-    state = st(request)
-    form = await _form_items(request)
+    period, fields, facts, errors = _calculator_facts(st(request), await _form_items(request))
+    if errors:
+        return render(request, "_calc_errors.html", status=422,
+                      errors=[(n, fields[n]["label"], e) for n, e in errors.items()], fields=list(fields))
+    html, _ = await _calculator_fragment(request, period, fields, facts, "identity")
+    return HTMLResponse(html)  # UTF-8 bytes already: built in the worker thread
+
+
+async def calculator_answer(request: Request, body: bytes, encoding: str) -> tuple[bytes, str] | None:
+    """The route's answer to a valid urlencoded form (``body``), as sent with ``encoding`` — or None where the
+    route answers otherwise (a value it refuses: its 422 fragment is the route's own). For web/check_fast.py,
+    which has already made the route's CSRF check and read its user (WEB12-1)."""
+    register_filters(request)
+    period, fields, facts, errors = _calculator_facts(st(request), form_pairs(body))
+    if errors:
+        return None
+    return await _calculator_fragment(request, period, fields, facts, encoding)
+
+
+def _calculator_facts(state: WebState, form: list) -> tuple[str, dict, dict, dict]:
+    """(period, the period's field table, the facts given, the values refused) of the calculator form's pairs; an
+    unknown field is refused (WebError 422)."""
     periods = [v for k, v in form if k == "period"]  # the last one, as Starlette's form.get gives
     period = str(periods[-1] if periods and periods[-1] else DEFAULT_PERIOD)
+    checking.period_ok(state, period)  # a malformed period: a 422 in Chinese (it was a 500 from is_quarter)
     fields = P.calculator_field_table(state, period) if is_quarter(period) else {}
     facts: dict = {}
     for key, value in form:
@@ -232,17 +257,19 @@ async def calculator_check(request: Request, user: User | None = Depends(maybe_u
     kinds = {n: "money" if fields[n]["type"] == "money" else "points" if fields[n]["unit"] == "%" else "number"
              for n in facts if fields[n]["type"] in ("money", "number")}
     clean, errors = parse_form({n: facts[n] for n in kinds}, kinds, allow_negative=frozenset(kinds))
-    if errors:
-        return render(request, "_calc_errors.html", status=422,
-                      errors=[(n, fields[n]["label"], e) for n, e in errors.items()], fields=list(fields))
     facts.update(clean)
-    # batched with concurrent checks; the fragment is rendered in the batcher's worker thread too, each result's
-    # article once per shared result (huiqi.services.calculator_batch, calc_page)
+    return period, fields, facts, errors
+
+
+async def _calculator_fragment(request: Request, period: str, fields: dict, facts: dict,
+                               encoding: str) -> tuple[bytes, str]:
+    """The results fragment as sent with ``encoding`` (compression.encode): batched with concurrent checks; the
+    fragment is rendered and compressed in the batcher's worker thread too, each result's article once per shared
+    result (huiqi.services.calculator_batch, calc_page; WEB12-2)."""
     env, today, names = request.app.state.templates.env, _today(), tuple(fields)
-    html = await checking.batched_check(
-        state, facts, period, "enterprise", None,
-        lambda req, results: calc_page.fragment(env, results, req.period, today, names))
-    return HTMLResponse(html)  # UTF-8 bytes already: built in the worker thread
+    return await checking.batched_check(
+        st(request), facts, period, "enterprise", None,
+        lambda req, results: encode(calc_page.fragment(env, results, req.period, today, names), encoding))
 
 
 # ------------------------------------------------------------------------------------------------ 工作台
