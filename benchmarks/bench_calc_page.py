@@ -59,15 +59,7 @@ class FormConnection(RawConnection):
                  f"Content-Length: {len(data)}", "Content-Type: application/x-www-form-urlencoded",
                  *(f"{k}: {v}" for k, v in {**IDENTITY, **(headers or {})}.items())]
         self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + data)
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        status = int(head.split(b" ", 2)[1])
-        length, encoding = 0, ""
-        for line in head.split(b"\r\n"):
-            if line.lower().startswith(b"content-length:"):
-                length = int(line.split(b":", 1)[1])
-            elif line.lower().startswith(b"content-encoding:"):
-                encoding = line.split(b":", 1)[1].strip().decode()
-        return status, await self.reader.readexactly(length), encoding  # as bench_web.RawConnection's
+        return await bench_web.read_response(self.reader)
 
 
 bench_web.RawConnection = FormConnection  # drive() opens its connections through the module's name

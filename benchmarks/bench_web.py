@@ -178,6 +178,19 @@ def server_switches() -> tuple[int, int]:
     return vol, invol
 
 
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, str]:
+    """One HTTP/1.1 response with a Content-Length: (status, body as sent, its Content-Encoding or "")."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length, encoding = 0, ""
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":", 1)[1])
+        elif line.lower().startswith(b"content-encoding:"):
+            encoding = line.split(b":", 1)[1].strip().decode()
+    return status, await reader.readexactly(length), encoding
+
+
 class RawConnection:
     """A minimal HTTP/1.1 keep-alive client on asyncio streams. httpx.AsyncClient costs several ms of CPU per
     request at 50 connections, which on a 2-CPU machine starves the server it measures; this costs ~0.1 ms."""
@@ -200,15 +213,7 @@ class RawConnection:
             lines.append("Content-Type: application/json")
         lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
         self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        status = int(head.split(b" ", 2)[1])
-        length, encoding = 0, ""
-        for line in head.split(b"\r\n"):
-            if line.lower().startswith(b"content-length:"):
-                length = int(line.split(b":", 1)[1])
-            elif line.lower().startswith(b"content-encoding:"):
-                encoding = line.split(b":", 1)[1].strip().decode()
-        return status, await self.reader.readexactly(length), encoding
+        return await read_response(self.reader)
 
 
 async def drive(client: httpx.AsyncClient, make_request, n: int, clients: int, marker: bytes = b"",

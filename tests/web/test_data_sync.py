@@ -9,13 +9,7 @@ restarted server, which before this held another hash after a second import and 
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -23,6 +17,7 @@ import requests
 
 from huiqi.data.store import Store  # the version's own tests: tests/data/test_store.py
 from huiqi.interfaces.web.state import WebState
+from tests.web.served import served
 
 QUIET = {"announce": lambda _text: None}
 
@@ -113,24 +108,11 @@ def test_the_watch_reloads_within_seconds_and_stops_at_shutdown(served_data):
     a.shutdown()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_an_import_over_http_reaches_every_worker_of_the_real_server(demo_dir, tmp_path):
     """`huiqi serve --workers 2`: an enterprise renamed by an upload to whichever worker takes it is shown renamed
     within seconds on 40 new connections (spread over both workers by the kernel: tests/web/test_serve_workers.py)."""
-    port, base = _free_port(), None
-    log = (tmp_path / "server.log").open("wb")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUIQI_")}
-    proc = subprocess.Popen([sys.executable, "-m", "huiqi", "serve", "--workers", "2", "--port", str(port),
-                             "--db", f"sqlite:///{tmp_path / 'huiqi.db'}", "--data", str(demo_dir),
-                             "--work", str(tmp_path / "work"), "--log-level", "warning"],
-                            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[2])
-    try:
+    with served(demo_dir, tmp_path) as (proc, port, log):
         base, deadline = f"http://127.0.0.1:{port}", time.time() + 180
         while True:
             try:
@@ -138,7 +120,7 @@ def test_an_import_over_http_reaches_every_worker_of_the_real_server(demo_dir, t
                     break
             except requests.ConnectionError:
                 pass
-            assert proc.poll() is None and time.time() < deadline, (tmp_path / "server.log").read_text()[-3000:]
+            assert proc.poll() is None and time.time() < deadline, log.read_text()[-3000:]
             time.sleep(0.3)
         time.sleep(3)  # the second worker up too (each answers /healthz once it serves)
 
@@ -168,10 +150,3 @@ def test_an_import_over_http_reaches_every_worker_of_the_real_server(demo_dir, t
                 break
             assert time.time() < deadline, f"a worker still shows the old name: {names}"
             time.sleep(0.5)
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()

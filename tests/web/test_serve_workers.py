@@ -4,20 +4,16 @@ Chinese, and a second server cannot join the first one's port."""
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
-import subprocess
-import sys
 import time
 from multiprocessing.reduction import ForkingPickler
-from pathlib import Path
 
 import psutil
 import pytest
 import requests
 
 from huiqi.interfaces import serve_workers
+from tests.web.served import served
 
 pytestmark = pytest.mark.skipif(not serve_workers.reuse_port_supported(), reason="no SO_REUSEPORT on this system")
 
@@ -60,12 +56,6 @@ def test_a_second_server_cannot_join_a_running_one():
                 serve_workers.reserve_port("127.0.0.1", reserved.getsockname()[1])
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _tcp(process: psutil.Process, port: int, status: str) -> int:
     try:
         return sum(1 for c in process.net_connections(kind="tcp") if c.laddr.port == port and c.status == status)
@@ -77,21 +67,14 @@ def _tcp(process: psutil.Process, port: int, status: str) -> int:
 def test_served_workers_listen_apart_and_share_the_clients(demo_dir, tmp_path):
     """The real command with two workers: two listening sockets (one per worker), and 40 keep-alive clients
     connecting together end up on both workers (with one shared socket, 42 of 50 went to one worker)."""
-    port = _free_port()
-    log = (tmp_path / "server.log").open("wb")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUIQI_")}
-    proc = subprocess.Popen([sys.executable, "-m", "huiqi", "serve", "--workers", "2", "--port", str(port),
-                             "--db", f"sqlite:///{tmp_path / 'huiqi.db'}", "--data", str(demo_dir),
-                             "--work", str(tmp_path / "work"), "--log-level", "warning"],
-                            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[2])
-    try:
+    with served(demo_dir, tmp_path) as (proc, port, log):
         base, deadline = f"http://127.0.0.1:{port}", time.time() + 180
         parent = psutil.Process(proc.pid)
         while True:  # both workers up: two listening sockets
             workers = [p for p in parent.children(recursive=True) if _tcp(p, port, psutil.CONN_LISTEN)]
             if len(workers) == 2:
                 break
-            assert proc.poll() is None and time.time() < deadline, (tmp_path / "server.log").read_text()[-3000:]
+            assert proc.poll() is None and time.time() < deadline, log.read_text()[-3000:]
             time.sleep(0.3)
         assert requests.get(f"{base}/healthz", timeout=10).ok
         clients = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(40)]
@@ -105,10 +88,3 @@ def test_served_workers_listen_apart_and_share_the_clients(demo_dir, tmp_path):
         finally:
             for c in clients:
                 c.close()
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
