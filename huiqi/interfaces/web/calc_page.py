@@ -17,7 +17,7 @@ from typing import Any
 
 from markupsafe import escape
 
-from huiqi.interfaces.web.presenters import result_document, summary_dict
+from huiqi.interfaces.web.presenters import remembered_for, result_document, summary_dict
 from huiqi.services.presenters import MONITORING_MEASURES
 
 STATUS_ORDER = {"符合": 0, "待补充信息": 1, "参数待定": 2, "不符合": 3}
@@ -77,14 +77,7 @@ def article(env, r, remember: bool = True, template=None) -> bytes:
     afresh and not kept). ``template``: ``_calc_result.html`` as the caller already got it from ``env``."""
     if not remember:
         return _render_article(env, r, template)
-    hit = _ARTICLES.get(id(r))
-    if hit is not None and hit[0] is r:
-        return hit[1]
-    html = _render_article(env, r, template)
-    if len(_ARTICLES) >= _ARTICLES_MAX:
-        _ARTICLES.clear()
-    _ARTICLES[id(r)] = (r, html)
-    return html
+    return remembered_for(_ARTICLES, r, lambda r: _render_article(env, r, template), _ARTICLES_MAX)
 
 
 def _render_article(env, r, template=None) -> bytes:

@@ -272,16 +272,23 @@ def result_json(r) -> bytes:
 _SHARED_JSON: dict[int, tuple[Any, bytes]] = {}
 
 
-def shared_result_json(r) -> bytes:
-    """``json_bytes(result_dict(r))`` for a result that is never modified, remembered by identity."""
-    hit = _SHARED_JSON.get(id(r))
+def remembered_for(memo: dict, r, build, limit: int):
+    """``build(r)`` for a result that is never modified (the calculator memo's own), remembered in ``memo`` by its
+    identity: the entry holds ``r``, so its id is not reused while the entry exists. Cleared when ``limit`` entries
+    are held, like the memo. The page's articles are remembered the same way (web/calc_page.py)."""
+    hit = memo.get(id(r))
     if hit is not None and hit[0] is r:
         return hit[1]
-    out = json_bytes(result_document(r))
-    if len(_SHARED_JSON) >= _RESULT_JSON_MAX:
-        _SHARED_JSON.clear()
-    _SHARED_JSON[id(r)] = (r, out)
+    out = build(r)
+    if len(memo) >= limit:
+        memo.clear()
+    memo[id(r)] = (r, out)
     return out
+
+
+def shared_result_json(r) -> bytes:
+    """``json_bytes(result_dict(r))`` for a result that is never modified, remembered by identity."""
+    return remembered_for(_SHARED_JSON, r, lambda r: json_bytes(result_document(r)), _RESULT_JSON_MAX)
 
 
 def public_job(job: dict, user: User) -> dict:
